@@ -1,0 +1,247 @@
+//! The Kelviq SDK for Rust: entitlement checks, usage and event reporting, checkout,
+//! customers and subscriptions, with an async and a blocking client.
+//!
+//! # Quick start (async)
+//!
+//! ```no_run
+//! use kelviq::{Behaviour, Kelviq};
+//!
+//! # async fn run() -> kelviq::Result<()> {
+//! let client = Kelviq::create_async_client("__YOUR_API_KEY__")?;
+//!
+//! if client.entitlements().has_access("cust_123", "premium-reporting").send().await? {
+//!     client
+//!         .reporting()
+//!         .report_usage(1, "cust_123", "premium-reporting", Behaviour::Delta)
+//!         .send()
+//!         .await?;
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Quick start (blocking)
+//!
+//! ```no_run
+//! use kelviq::Kelviq;
+//!
+//! fn main() -> kelviq::Result<()> {
+//!     let client = Kelviq::create_sync_client("__YOUR_API_KEY__")?;
+//!     let allowed = client.entitlements().has_access("cust_123", "premium-reporting").send()?;
+//!     println!("access: {allowed}");
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Both clients offer the same five resource groups, with the product docs' method names:
+//!
+//! | group | methods | docs and example |
+//! |---|---|---|
+//! | `customers()` | `create`, `update` | [`customers`] |
+//! | `checkout()` | `create_session` | [`checkout`] |
+//! | `entitlements()` | `has_access`, `get_entitlement`, `get_all_entitlements` | [`entitlements`] |
+//! | `reporting()` | `report_usage`, `report_event` | [`reporting`] |
+//! | `subscriptions()` | `update`, `cancel` | [`subscriptions`] |
+//!
+//! Required values are arguments, in the docs' order; optional ones are setters named after
+//! the documented parameter in snake_case; `.send()` sends the request. Input is checked
+//! before anything is sent (empty identifiers, `.` and `..` as identifiers, malformed
+//! e-mail, timestamps and dates, quantities below 1, an update with nothing to change), and
+//! the error names the field, the value and what was expected.
+//!
+//! # Configuration
+//!
+//! [`Kelviq::builder`] sets the environment ([`Environment`]), the API and edge base URLs,
+//! the time-out of one attempt (10 s), the [`RetryPolicy`], a user-agent suffix, and an
+//! HTTP client of your own. [`Kelviq::from_env`] reads `KELVIQ_API_KEY` and `KELVIQ_ENV`
+//! (unset means sandbox).
+//!
+//! Every request carries `Authorization: Bearer <key>` (marked sensitive), `Accept:
+//! application/json`, `User-Agent: kelviq-rust/<version>` and, with a body,
+//! `Content-Type: application/json`. The key never appears in `Debug` output, logs or
+//! errors. Each call runs in a `kelviq.request` [`tracing`] span recording the operation,
+//! method, path, status, attempt and elapsed time.
+//!
+//! # Errors
+//!
+//! Every failure is an [`Error`]; its docs hold the table of variants, whether the request
+//! was sent, and which are retryable. [`Error::status`] gives the HTTP status when there
+//! was one.
+//!
+//! # Retries
+//!
+//! Failed requests are retried with exponential backoff and jitter, honouring
+//! `Retry-After`, only where sending again cannot change the outcome:
+//!
+//! | request | after 429/502/503/504, time-out, broken connection | when no connection could be made |
+//! |---|---|---|
+//! | entitlements, customer update, `SET` usage, events | retried | retried |
+//! | `DELTA` usage, customer creation, checkout, subscription update and cancel | **returned to you** | retried |
+//!
+//! [`RetryPolicy`] has the settings and their defaults.
+//!
+//! # Where this SDK differs from the official Python client
+//!
+//! - `has_access` follows the service's own `hasAccess` for meters (a soft-limited meter at
+//!   its limit still grants access; a hard one does not), and combines several entries of one
+//!   feature; see [`entitlements`].
+//! - Identifiers travel as one percent-encoded path segment; `.`, `..` and empty ones are
+//!   refused before sending (the Python client pastes them into the path unescaped).
+//! - An unknown `KELVIQ_ENV` is an error, never a silent fall-back to production; `staging`
+//!   is accepted.
+//! - Requests are retried where safe (the Python client never retries), and `DELTA` usage is
+//!   never sent twice once it may have been received.
+//! - A feature type the service adds later decodes as [`FeatureType::Other`].
+
+#![warn(missing_docs)]
+
+pub mod blocking;
+pub mod checkout;
+mod client;
+mod config;
+pub mod customers;
+pub mod entitlements;
+mod error;
+pub mod reporting;
+pub mod subscriptions;
+mod transport;
+mod types;
+mod validate;
+
+pub use client::{Async, Client, USER_AGENT};
+pub use config::{ClientBuilder, Environment, RetryPolicy, API_KEY_VAR, DEFAULT_TIMEOUT, ENV_VAR};
+pub use error::{Error, ErrorBody, Result, ValidationError};
+pub use reqwest::StatusCode;
+pub use types::{
+    Behaviour, CancellationType, ChargePeriod, FeatureQuantity, FeatureType, PaymentBehavior,
+    ProrationBehavior,
+};
+
+/// Where clients come from, named as in the product docs.
+///
+/// ```
+/// use kelviq::{Environment, Kelviq};
+///
+/// // Production, defaults everywhere:
+/// let client = Kelviq::create_async_client("__YOUR_API_KEY__")?;
+///
+/// // Anything else through the builder:
+/// let sandbox = Kelviq::builder("__YOUR_API_KEY__").environment(Environment::Sandbox).build()?;
+/// # Ok::<(), kelviq::Error>(())
+/// ```
+#[derive(Debug)]
+pub enum Kelviq {}
+
+impl Kelviq {
+    /// An async client for production with default settings.
+    pub fn create_async_client(api_key: impl Into<String>) -> Result<Client> {
+        Self::builder(api_key).build()
+    }
+
+    /// A blocking client for production with default settings. Not for use inside an async
+    /// runtime; see [`blocking`].
+    pub fn create_sync_client(api_key: impl Into<String>) -> Result<blocking::Client> {
+        Self::builder(api_key).build_blocking()
+    }
+
+    /// A builder for a client with other settings (environment, hosts, time-outs, retries…).
+    pub fn builder(api_key: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(api_key)
+    }
+
+    /// A builder configured from the environment: the key from `KELVIQ_API_KEY`, the
+    /// environment from `KELVIQ_ENV` (unset or empty means sandbox; `production`/`prod`,
+    /// `sandbox` or `staging`, any case; anything else is an error naming the value).
+    ///
+    /// ```no_run
+    /// let client = kelviq::Kelviq::from_env()?.build()?;
+    /// # Ok::<(), kelviq::Error>(())
+    /// ```
+    pub fn from_env() -> Result<ClientBuilder> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) over any source of variables.
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder> {
+        let environment = Environment::from_env_value(lookup(ENV_VAR).as_deref())
+            .map_err(|e| Error::Config(format!("{ENV_VAR}: {e}")))?;
+        let api_key = lookup(API_KEY_VAR)
+            .filter(|key| !key.trim().is_empty())
+            .ok_or_else(|| Error::Config(format!("{API_KEY_VAR} is not set")))?;
+        Ok(Self::builder(api_key).environment(environment))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn from_env_follows_the_wire_rule() {
+        let builder = Kelviq::from_lookup(vars(&[("KELVIQ_API_KEY", "k")])).unwrap();
+        assert_eq!(builder.environment, Environment::Sandbox);
+        let builder =
+            Kelviq::from_lookup(vars(&[("KELVIQ_API_KEY", "k"), ("KELVIQ_ENV", " Prod ")]))
+                .unwrap();
+        assert_eq!(builder.environment, Environment::Production);
+        let builder =
+            Kelviq::from_lookup(vars(&[("KELVIQ_API_KEY", "k"), ("KELVIQ_ENV", "STAGING")]))
+                .unwrap();
+        assert_eq!(builder.environment, Environment::Staging);
+
+        let error = Kelviq::from_lookup(vars(&[("KELVIQ_API_KEY", "k"), ("KELVIQ_ENV", "live")]))
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("KELVIQ_ENV") && error.to_string().contains("\"live\""),
+            "{error}"
+        );
+        let error = Kelviq::from_lookup(vars(&[("KELVIQ_ENV", "sandbox")])).unwrap_err();
+        assert!(error.to_string().contains("KELVIQ_API_KEY"), "{error}");
+    }
+
+    #[test]
+    fn the_api_key_never_shows_in_debug() {
+        let builder = Kelviq::builder("sk_secret_value");
+        assert!(!format!("{builder:?}").contains("sk_secret_value"));
+        let client = builder.clone().build().unwrap();
+        assert!(!format!("{client:?}").contains("sk_secret_value"));
+        let blocking = builder.build_blocking().unwrap();
+        assert!(!format!("{blocking:?}").contains("sk_secret_value"));
+    }
+
+    #[test]
+    fn bad_configuration_is_an_error_not_a_panic() {
+        assert!(matches!(
+            Kelviq::builder("  ").build(),
+            Err(Error::Config(_))
+        ));
+        assert!(
+            Kelviq::builder("k\n").build().is_ok(),
+            "surrounding whitespace is trimmed"
+        );
+        assert!(matches!(
+            Kelviq::builder("k\u{7}x").build(),
+            Err(Error::Config(_))
+        ));
+        let error = Kelviq::builder("k")
+            .api_base_url("ftp://x")
+            .build()
+            .unwrap_err();
+        assert!(error.to_string().contains("api_base_url"), "{error}");
+    }
+
+    #[test]
+    fn clients_are_send_sync_and_cheap_to_clone() {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<Client>();
+        assert_send_sync::<blocking::Client>();
+    }
+}
