@@ -2,9 +2,9 @@
 // change the document and run `cargo xtask codegen` again.
 
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
-#[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+#[allow(unused_imports)]
+use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -19,7 +19,7 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
+        PartialOrd
     )]
     pub enum Behaviour {
         #[serde(rename = "SET")]
@@ -37,7 +37,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for Behaviour {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "SET" => Ok(Self::Set),
                 "DELTA" => Ok(Self::Delta),
@@ -47,7 +49,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for Behaviour {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -82,14 +86,17 @@ pub mod types {
             &self.0
         }
     }
-    impl ::std::convert::From<CancelSubscriptionSubscriptionId> for ::std::string::String {
+    impl ::std::convert::From<CancelSubscriptionSubscriptionId>
+    for ::std::string::String {
         fn from(value: CancelSubscriptionSubscriptionId) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for CancelSubscriptionSubscriptionId {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -98,11 +105,14 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CancelSubscriptionSubscriptionId {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for CancelSubscriptionSubscriptionId {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CancelSubscriptionSubscriptionId {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -123,8 +133,8 @@ pub mod types {
         }
     }
     /**`IMMEDIATE` cancels now; `CURRENT_PERIOD_ENDS` at the end of the billing period;
-    `SPECIFIC_DATE` on `cancellation_date`.
-    */
+`SPECIFIC_DATE` on `cancellation_date`.
+*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -135,7 +145,7 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
+        PartialOrd
     )]
     pub enum CancellationType {
         #[serde(rename = "IMMEDIATE")]
@@ -156,7 +166,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for CancellationType {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "IMMEDIATE" => Ok(Self::Immediate),
                 "CURRENT_PERIOD_ENDS" => Ok(Self::CurrentPeriodEnds),
@@ -167,7 +179,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CancellationType {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -180,8 +194,8 @@ pub mod types {
         }
     }
     /**The billing cycle. `TWENTY_EIGHT_DAYS` is accepted by the service beyond the values
-    the product documentation lists.
-    */
+the product documentation lists.
+*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -192,7 +206,7 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
+        PartialOrd
     )]
     pub enum ChargePeriod {
         #[serde(rename = "ONE_TIME")]
@@ -228,7 +242,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for ChargePeriod {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "ONE_TIME" => Ok(Self::OneTime),
                 "MONTHLY" => Ok(Self::Monthly),
@@ -244,7 +260,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ChargePeriod {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -277,7 +295,7 @@ pub mod types {
         #[serde(rename = "chargePeriod")]
         pub charge_period: ChargePeriod,
         /**The customer buying. Recommended: when absent, a new customer is created.
-         */
+*/
         #[serde(
             rename = "customerId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -323,7 +341,7 @@ pub mod types {
         }
     }
     /**The customer buying. Recommended: when absent, a new customer is created.
-     */
+*/
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateCheckoutSessionRequestCustomerId(::std::string::String);
@@ -333,14 +351,17 @@ pub mod types {
             &self.0
         }
     }
-    impl ::std::convert::From<CreateCheckoutSessionRequestCustomerId> for ::std::string::String {
+    impl ::std::convert::From<CreateCheckoutSessionRequestCustomerId>
+    for ::std::string::String {
         fn from(value: CreateCheckoutSessionRequestCustomerId) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for CreateCheckoutSessionRequestCustomerId {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -349,11 +370,14 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCheckoutSessionRequestCustomerId {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for CreateCheckoutSessionRequestCustomerId {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCheckoutSessionRequestCustomerId {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -383,14 +407,17 @@ pub mod types {
             &self.0
         }
     }
-    impl ::std::convert::From<CreateCheckoutSessionRequestPlanIdentifier> for ::std::string::String {
+    impl ::std::convert::From<CreateCheckoutSessionRequestPlanIdentifier>
+    for ::std::string::String {
         fn from(value: CreateCheckoutSessionRequestPlanIdentifier) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for CreateCheckoutSessionRequestPlanIdentifier {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -399,11 +426,14 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCheckoutSessionRequestPlanIdentifier {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for CreateCheckoutSessionRequestPlanIdentifier {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCheckoutSessionRequestPlanIdentifier {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -433,14 +463,17 @@ pub mod types {
             &self.0
         }
     }
-    impl ::std::convert::From<CreateCheckoutSessionRequestSuccessUrl> for ::std::string::String {
+    impl ::std::convert::From<CreateCheckoutSessionRequestSuccessUrl>
+    for ::std::string::String {
         fn from(value: CreateCheckoutSessionRequestSuccessUrl) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for CreateCheckoutSessionRequestSuccessUrl {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -449,11 +482,14 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCheckoutSessionRequestSuccessUrl {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for CreateCheckoutSessionRequestSuccessUrl {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCheckoutSessionRequestSuccessUrl {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -502,14 +538,17 @@ pub mod types {
             &self.0
         }
     }
-    impl ::std::convert::From<CreateCustomerRequestCustomerId> for ::std::string::String {
+    impl ::std::convert::From<CreateCustomerRequestCustomerId>
+    for ::std::string::String {
         fn from(value: CreateCustomerRequestCustomerId) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for CreateCustomerRequestCustomerId {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -518,11 +557,14 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCustomerRequestCustomerId {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for CreateCustomerRequestCustomerId {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCustomerRequestCustomerId {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -601,8 +643,8 @@ pub mod types {
         #[serde(rename = "featureId")]
         pub feature_id: ::std::string::String,
         /**`BOOLEAN`, `METER` or `CUSTOMIZABLE`. Kept an open string so that a type the
-        service adds later does not break clients.
-        */
+service adds later does not break clients.
+*/
         #[serde(
             rename = "featureType",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -639,8 +681,8 @@ pub mod types {
         }
     }
     /**The error body shared by every error status. `detail` says what went wrong; on 400,
-    `errors` maps each field at fault to its messages. The service may add other keys.
-    */
+`errors` maps each field at fault to its messages. The service may add other keys.
+*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Error {
         ///A human-readable description of the error.
@@ -664,24 +706,29 @@ pub mod types {
     ///Custom properties of the event; values are strings, numbers or booleans.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
-    pub struct EventProperties(pub ::serde_json::Map<::std::string::String, ::serde_json::Value>);
+    pub struct EventProperties(
+        pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    );
     impl ::std::ops::Deref for EventProperties {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
-        fn deref(&self) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        fn deref(
+            &self,
+        ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
             &self.0
         }
     }
     impl ::std::convert::From<EventProperties>
-        for ::serde_json::Map<::std::string::String, ::serde_json::Value>
-    {
+    for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
         fn from(value: EventProperties) -> Self {
             value.0
         }
     }
-    impl ::std::convert::From<::serde_json::Map<::std::string::String, ::serde_json::Value>>
-        for EventProperties
-    {
-        fn from(value: ::serde_json::Map<::std::string::String, ::serde_json::Value>) -> Self {
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for EventProperties {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
             Self(value)
         }
     }
@@ -702,8 +749,9 @@ pub mod types {
         pub org_id: ::std::string::String,
         ///The event's custom properties.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub properties:
-            ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+        pub properties: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         ///The resource the event belongs to.
         #[serde(
             rename = "resourceId",
@@ -748,7 +796,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for FeatureQuantityIdentifier {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -757,7 +807,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FeatureQuantityIdentifier {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -798,7 +850,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetEntitlementsCustomerId {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -807,7 +861,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetEntitlementsCustomerId {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -848,7 +904,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetEntitlementsFeatureId {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -857,7 +915,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetEntitlementsFeatureId {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -888,7 +948,10 @@ pub mod types {
         pub ::std::collections::HashMap<::std::string::String, ::std::string::String>,
     );
     impl ::std::ops::Deref for Metadata {
-        type Target = ::std::collections::HashMap<::std::string::String, ::std::string::String>;
+        type Target = ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::string::String,
+        >;
         fn deref(
             &self,
         ) -> &::std::collections::HashMap<::std::string::String, ::std::string::String> {
@@ -896,19 +959,19 @@ pub mod types {
         }
     }
     impl ::std::convert::From<Metadata>
-        for ::std::collections::HashMap<::std::string::String, ::std::string::String>
-    {
+    for ::std::collections::HashMap<::std::string::String, ::std::string::String> {
         fn from(value: Metadata) -> Self {
             value.0
         }
     }
-    impl
-        ::std::convert::From<
-            ::std::collections::HashMap<::std::string::String, ::std::string::String>,
-        > for Metadata
-    {
+    impl ::std::convert::From<
+        ::std::collections::HashMap<::std::string::String, ::std::string::String>,
+    > for Metadata {
         fn from(
-            value: ::std::collections::HashMap<::std::string::String, ::std::string::String>,
+            value: ::std::collections::HashMap<
+                ::std::string::String,
+                ::std::string::String,
+            >,
         ) -> Self {
             Self(value)
         }
@@ -924,7 +987,7 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
+        PartialOrd
     )]
     pub enum PaymentBehavior {
         #[serde(rename = "activate_on_payment")]
@@ -939,7 +1002,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for PaymentBehavior {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "activate_on_payment" => Ok(Self::ActivateOnPayment),
                 _ => Err("invalid value".into()),
@@ -948,7 +1013,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PaymentBehavior {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -971,7 +1038,7 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
+        PartialOrd
     )]
     pub enum ProrationBehavior {
         #[serde(rename = "IMMEDIATE_CHARGE")]
@@ -992,7 +1059,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for ProrationBehavior {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "IMMEDIATE_CHARGE" => Ok(Self::ImmediateCharge),
                 "PRORATE_NEXT_INVOICE" => Ok(Self::ProrateNextInvoice),
@@ -1003,7 +1072,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ProrationBehavior {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -1060,7 +1131,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for ReportEventRequestCustomerId {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -1069,11 +1142,14 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ReportEventRequestCustomerId {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for ReportEventRequestCustomerId {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ReportEventRequestCustomerId {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -1110,7 +1186,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for ReportEventRequestEventName {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -1119,7 +1197,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ReportEventRequestEventName {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -1153,14 +1233,17 @@ pub mod types {
             &self.0
         }
     }
-    impl ::std::convert::From<ReportEventRequestIdempotencyKey> for ::std::string::String {
+    impl ::std::convert::From<ReportEventRequestIdempotencyKey>
+    for ::std::string::String {
         fn from(value: ReportEventRequestIdempotencyKey) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for ReportEventRequestIdempotencyKey {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -1169,11 +1252,14 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ReportEventRequestIdempotencyKey {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for ReportEventRequestIdempotencyKey {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ReportEventRequestIdempotencyKey {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -1210,14 +1296,16 @@ pub mod types {
     }
     impl ::std::str::FromStr for ReportEventRequestTimestamp {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
-                ::std::sync::LazyLock::new(|| {
-                    ::regress::Regex::new(
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
                         "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}$",
                     )
                     .unwrap()
-                });
+            });
             if PATTERN.find(value).is_none() {
                 return Err(
                     "doesn't match pattern \"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}$\""
@@ -1229,7 +1317,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ReportEventRequestTimestamp {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -1294,7 +1384,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for ReportUsageRequestCustomerId {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -1303,11 +1395,14 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ReportUsageRequestCustomerId {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for ReportUsageRequestCustomerId {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ReportUsageRequestCustomerId {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -1344,7 +1439,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for ReportUsageRequestFeatureId {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -1353,7 +1450,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ReportUsageRequestFeatureId {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -1417,7 +1516,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateCustomerCustomerId {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -1426,7 +1527,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateCustomerCustomerId {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -1514,14 +1617,17 @@ pub mod types {
             &self.0
         }
     }
-    impl ::std::convert::From<UpdateSubscriptionRequestPlanIdentifier> for ::std::string::String {
+    impl ::std::convert::From<UpdateSubscriptionRequestPlanIdentifier>
+    for ::std::string::String {
         fn from(value: UpdateSubscriptionRequestPlanIdentifier) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for UpdateSubscriptionRequestPlanIdentifier {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -1530,11 +1636,14 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateSubscriptionRequestPlanIdentifier {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for UpdateSubscriptionRequestPlanIdentifier {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UpdateSubscriptionRequestPlanIdentifier {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -1564,14 +1673,17 @@ pub mod types {
             &self.0
         }
     }
-    impl ::std::convert::From<UpdateSubscriptionSubscriptionId> for ::std::string::String {
+    impl ::std::convert::From<UpdateSubscriptionSubscriptionId>
+    for ::std::string::String {
         fn from(value: UpdateSubscriptionSubscriptionId) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for UpdateSubscriptionSubscriptionId {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -1580,11 +1692,14 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateSubscriptionSubscriptionId {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for UpdateSubscriptionSubscriptionId {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UpdateSubscriptionSubscriptionId {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -1648,26 +1763,36 @@ pub mod types {
                 ::std::option::Option<::chrono::naive::NaiveDate>,
                 ::std::string::String,
             >,
-            cancellation_type:
-                ::std::result::Result<super::CancellationType, ::std::string::String>,
+            cancellation_type: ::std::result::Result<
+                super::CancellationType,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for CancelSubscriptionRequest {
             fn default() -> Self {
                 Self {
                     cancellation_date: Ok(Default::default()),
-                    cancellation_type: Err("no value supplied for cancellation_type".to_string()),
+                    cancellation_type: Err(
+                        "no value supplied for cancellation_type".to_string(),
+                    ),
                 }
             }
         }
         impl CancelSubscriptionRequest {
             pub fn cancellation_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::chrono::naive::NaiveDate>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::naive::NaiveDate>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
-                self.cancellation_date = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for cancellation_date: {e}")
-                });
+                self.cancellation_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cancellation_date: {e}"
+                        )
+                    });
                 self
             }
             pub fn cancellation_type<T>(mut self, value: T) -> Self
@@ -1675,13 +1800,18 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CancellationType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cancellation_type = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for cancellation_type: {e}")
-                });
+                self.cancellation_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cancellation_type: {e}"
+                        )
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<CancelSubscriptionRequest> for super::CancelSubscriptionRequest {
+        impl ::std::convert::TryFrom<CancelSubscriptionRequest>
+        for super::CancelSubscriptionRequest {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: CancelSubscriptionRequest,
@@ -1692,7 +1822,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::CancelSubscriptionRequest> for CancelSubscriptionRequest {
+        impl ::std::convert::From<super::CancelSubscriptionRequest>
+        for CancelSubscriptionRequest {
             fn from(value: super::CancelSubscriptionRequest) -> Self {
                 Self {
                     cancellation_date: Ok(value.cancellation_date),
@@ -1702,15 +1833,20 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct CheckoutSession {
-            checkout_session_id:
-                ::std::result::Result<::std::string::String, ::std::string::String>,
-            checkout_url: ::std::result::Result<::std::string::String, ::std::string::String>,
+            checkout_session_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            checkout_url: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for CheckoutSession {
             fn default() -> Self {
                 Self {
                     checkout_session_id: Err(
-                        "no value supplied for checkout_session_id".to_string()
+                        "no value supplied for checkout_session_id".to_string(),
                     ),
                     checkout_url: Err("no value supplied for checkout_url".to_string()),
                 }
@@ -1722,9 +1858,13 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.checkout_session_id = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for checkout_session_id: {e}")
-                });
+                self.checkout_session_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for checkout_session_id: {e}"
+                        )
+                    });
                 self
             }
             pub fn checkout_url<T>(mut self, value: T) -> Self
@@ -1734,7 +1874,9 @@ pub mod types {
             {
                 self.checkout_url = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for checkout_url: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for checkout_url: {e}")
+                    });
                 self
             }
         }
@@ -1759,7 +1901,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct CreateCheckoutSessionRequest {
-            charge_period: ::std::result::Result<super::ChargePeriod, ::std::string::String>,
+            charge_period: ::std::result::Result<
+                super::ChargePeriod,
+                ::std::string::String,
+            >,
             customer_id: ::std::result::Result<
                 ::std::option::Option<super::CreateCheckoutSessionRequestCustomerId>,
                 ::std::string::String,
@@ -1772,16 +1917,22 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            offering_id:
-                ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
+            offering_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
             plan_identifier: ::std::result::Result<
                 super::CreateCheckoutSessionRequestPlanIdentifier,
                 ::std::string::String,
             >,
-            pricing_table_id:
-                ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
-            rule_id:
-                ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
+            pricing_table_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            rule_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
             success_url: ::std::result::Result<
                 super::CreateCheckoutSessionRequestSuccessUrl,
                 ::std::string::String,
@@ -1790,12 +1941,16 @@ pub mod types {
         impl ::std::default::Default for CreateCheckoutSessionRequest {
             fn default() -> Self {
                 Self {
-                    charge_period: Err("no value supplied for charge_period".to_string()),
+                    charge_period: Err(
+                        "no value supplied for charge_period".to_string(),
+                    ),
                     customer_id: Ok(Default::default()),
                     features: Ok(Default::default()),
                     ip_address: Ok(Default::default()),
                     offering_id: Ok(Default::default()),
-                    plan_identifier: Err("no value supplied for plan_identifier".to_string()),
+                    plan_identifier: Err(
+                        "no value supplied for plan_identifier".to_string(),
+                    ),
                     pricing_table_id: Ok(Default::default()),
                     rule_id: Ok(Default::default()),
                     success_url: Err("no value supplied for success_url".to_string()),
@@ -1810,7 +1965,9 @@ pub mod types {
             {
                 self.charge_period = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for charge_period: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for charge_period: {e}")
+                    });
                 self
             }
             pub fn customer_id<T>(mut self, value: T) -> Self
@@ -1822,7 +1979,9 @@ pub mod types {
             {
                 self.customer_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for customer_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
                 self
             }
             pub fn features<T>(mut self, value: T) -> Self
@@ -1832,7 +1991,9 @@ pub mod types {
             {
                 self.features = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for features: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for features: {e}")
+                    });
                 self
             }
             pub fn ip_address<T>(mut self, value: T) -> Self
@@ -1842,7 +2003,9 @@ pub mod types {
             {
                 self.ip_address = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for ip_address: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for ip_address: {e}")
+                    });
                 self
             }
             pub fn offering_id<T>(mut self, value: T) -> Self
@@ -1852,17 +2015,25 @@ pub mod types {
             {
                 self.offering_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for offering_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for offering_id: {e}")
+                    });
                 self
             }
             pub fn plan_identifier<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::CreateCheckoutSessionRequestPlanIdentifier>,
+                T: ::std::convert::TryInto<
+                    super::CreateCheckoutSessionRequestPlanIdentifier,
+                >,
                 T::Error: ::std::fmt::Display,
             {
-                self.plan_identifier = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for plan_identifier: {e}")
-                });
+                self.plan_identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for plan_identifier: {e}"
+                        )
+                    });
                 self
             }
             pub fn pricing_table_id<T>(mut self, value: T) -> Self
@@ -1870,9 +2041,13 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pricing_table_id = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for pricing_table_id: {e}")
-                });
+                self.pricing_table_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for pricing_table_id: {e}"
+                        )
+                    });
                 self
             }
             pub fn rule_id<T>(mut self, value: T) -> Self
@@ -1882,21 +2057,28 @@ pub mod types {
             {
                 self.rule_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for rule_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for rule_id: {e}")
+                    });
                 self
             }
             pub fn success_url<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::CreateCheckoutSessionRequestSuccessUrl>,
+                T: ::std::convert::TryInto<
+                    super::CreateCheckoutSessionRequestSuccessUrl,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.success_url = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for success_url: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for success_url: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<CreateCheckoutSessionRequest> for super::CreateCheckoutSessionRequest {
+        impl ::std::convert::TryFrom<CreateCheckoutSessionRequest>
+        for super::CreateCheckoutSessionRequest {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: CreateCheckoutSessionRequest,
@@ -1914,7 +2096,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::CreateCheckoutSessionRequest> for CreateCheckoutSessionRequest {
+        impl ::std::convert::From<super::CreateCheckoutSessionRequest>
+        for CreateCheckoutSessionRequest {
             fn from(value: super::CreateCheckoutSessionRequest) -> Self {
                 Self {
                     charge_period: Ok(value.charge_period),
@@ -1966,7 +2149,9 @@ pub mod types {
             {
                 self.customer_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for customer_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -1976,7 +2161,9 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
                 self
             }
             pub fn metadata<T>(mut self, value: T) -> Self
@@ -1986,7 +2173,9 @@ pub mod types {
             {
                 self.metadata = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -1996,11 +2185,14 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<CreateCustomerRequest> for super::CreateCustomerRequest {
+        impl ::std::convert::TryFrom<CreateCustomerRequest>
+        for super::CreateCustomerRequest {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: CreateCustomerRequest,
@@ -2013,7 +2205,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::CreateCustomerRequest> for CreateCustomerRequest {
+        impl ::std::convert::From<super::CreateCustomerRequest>
+        for CreateCustomerRequest {
             fn from(value: super::CreateCustomerRequest) -> Self {
                 Self {
                     customer_id: Ok(value.customer_id),
@@ -2029,7 +2222,10 @@ pub mod types {
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
             >,
-            customer_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            customer_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
             details: ::std::result::Result<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 ::std::string::String,
@@ -2074,7 +2270,9 @@ pub mod types {
             {
                 self.created_on = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for created_on: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_on: {e}")
+                    });
                 self
             }
             pub fn customer_id<T>(mut self, value: T) -> Self
@@ -2084,7 +2282,9 @@ pub mod types {
             {
                 self.customer_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for customer_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
                 self
             }
             pub fn details<T>(mut self, value: T) -> Self
@@ -2096,7 +2296,9 @@ pub mod types {
             {
                 self.details = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for details: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for details: {e}")
+                    });
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -2106,7 +2308,9 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -2128,7 +2332,9 @@ pub mod types {
             {
                 self.metadata = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
                 self
             }
             pub fn modified_on<T>(mut self, value: T) -> Self
@@ -2138,7 +2344,9 @@ pub mod types {
             {
                 self.modified_on = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for modified_on: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for modified_on: {e}")
+                    });
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2148,7 +2356,9 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
                 self
             }
         }
@@ -2185,9 +2395,14 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct CustomerEntitlements {
-            customer_id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            entitlements:
-                ::std::result::Result<::std::vec::Vec<super::Entitlement>, ::std::string::String>,
+            customer_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            entitlements: ::std::result::Result<
+                ::std::vec::Vec<super::Entitlement>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for CustomerEntitlements {
             fn default() -> Self {
@@ -2205,7 +2420,9 @@ pub mod types {
             {
                 self.customer_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for customer_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
                 self
             }
             pub fn entitlements<T>(mut self, value: T) -> Self
@@ -2215,11 +2432,14 @@ pub mod types {
             {
                 self.entitlements = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for entitlements: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for entitlements: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<CustomerEntitlements> for super::CustomerEntitlements {
+        impl ::std::convert::TryFrom<CustomerEntitlements>
+        for super::CustomerEntitlements {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: CustomerEntitlements,
@@ -2240,20 +2460,35 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct Entitlement {
-            current_usage: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
-            feature_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            current_usage: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            feature_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
             feature_type: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            hard_limit: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            hard_limit: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
             has_access: ::std::result::Result<bool, ::std::string::String>,
-            remaining: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            remaining: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
             reset_at: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            usage_limit: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            usage_limit: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for Entitlement {
             fn default() -> Self {
@@ -2277,7 +2512,9 @@ pub mod types {
             {
                 self.current_usage = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for current_usage: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for current_usage: {e}")
+                    });
                 self
             }
             pub fn feature_id<T>(mut self, value: T) -> Self
@@ -2287,7 +2524,9 @@ pub mod types {
             {
                 self.feature_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for feature_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for feature_id: {e}")
+                    });
                 self
             }
             pub fn feature_type<T>(mut self, value: T) -> Self
@@ -2297,7 +2536,9 @@ pub mod types {
             {
                 self.feature_type = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for feature_type: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for feature_type: {e}")
+                    });
                 self
             }
             pub fn hard_limit<T>(mut self, value: T) -> Self
@@ -2307,7 +2548,9 @@ pub mod types {
             {
                 self.hard_limit = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for hard_limit: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for hard_limit: {e}")
+                    });
                 self
             }
             pub fn has_access<T>(mut self, value: T) -> Self
@@ -2317,7 +2560,9 @@ pub mod types {
             {
                 self.has_access = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for has_access: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for has_access: {e}")
+                    });
                 self
             }
             pub fn remaining<T>(mut self, value: T) -> Self
@@ -2327,7 +2572,9 @@ pub mod types {
             {
                 self.remaining = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for remaining: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for remaining: {e}")
+                    });
                 self
             }
             pub fn reset_at<T>(mut self, value: T) -> Self
@@ -2337,7 +2584,9 @@ pub mod types {
             {
                 self.reset_at = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for reset_at: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for reset_at: {e}")
+                    });
                 self
             }
             pub fn usage_limit<T>(mut self, value: T) -> Self
@@ -2347,7 +2596,9 @@ pub mod types {
             {
                 self.usage_limit = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for usage_limit: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for usage_limit: {e}")
+                    });
                 self
             }
         }
@@ -2412,7 +2663,9 @@ pub mod types {
             {
                 self.detail = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for detail: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for detail: {e}")
+                    });
                 self
             }
             pub fn errors<T>(mut self, value: T) -> Self
@@ -2427,7 +2680,9 @@ pub mod types {
             {
                 self.errors = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for errors: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
                 self
             }
         }
@@ -2452,9 +2707,18 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct EventReport {
-            customer_id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            event_name: ::std::result::Result<::std::string::String, ::std::string::String>,
-            idempotency_key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            customer_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            event_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            idempotency_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
             org_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             properties: ::std::result::Result<
                 ::std::option::Option<
@@ -2466,14 +2730,19 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            timestamp: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for EventReport {
             fn default() -> Self {
                 Self {
                     customer_id: Err("no value supplied for customer_id".to_string()),
                     event_name: Err("no value supplied for event_name".to_string()),
-                    idempotency_key: Err("no value supplied for idempotency_key".to_string()),
+                    idempotency_key: Err(
+                        "no value supplied for idempotency_key".to_string(),
+                    ),
                     org_id: Err("no value supplied for org_id".to_string()),
                     properties: Ok(Default::default()),
                     resource_id: Ok(Default::default()),
@@ -2489,7 +2758,9 @@ pub mod types {
             {
                 self.customer_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for customer_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
                 self
             }
             pub fn event_name<T>(mut self, value: T) -> Self
@@ -2499,7 +2770,9 @@ pub mod types {
             {
                 self.event_name = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for event_name: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_name: {e}")
+                    });
                 self
             }
             pub fn idempotency_key<T>(mut self, value: T) -> Self
@@ -2507,9 +2780,13 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.idempotency_key = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for idempotency_key: {e}")
-                });
+                self.idempotency_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for idempotency_key: {e}"
+                        )
+                    });
                 self
             }
             pub fn org_id<T>(mut self, value: T) -> Self
@@ -2519,7 +2796,9 @@ pub mod types {
             {
                 self.org_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for org_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for org_id: {e}")
+                    });
                 self
             }
             pub fn properties<T>(mut self, value: T) -> Self
@@ -2533,7 +2812,9 @@ pub mod types {
             {
                 self.properties = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for properties: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for properties: {e}")
+                    });
                 self
             }
             pub fn resource_id<T>(mut self, value: T) -> Self
@@ -2543,7 +2824,9 @@ pub mod types {
             {
                 self.resource_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for resource_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource_id: {e}")
+                    });
                 self
             }
             pub fn timestamp<T>(mut self, value: T) -> Self
@@ -2553,7 +2836,9 @@ pub mod types {
             {
                 self.timestamp = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for timestamp: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
                 self
             }
         }
@@ -2588,9 +2873,14 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct FeatureQuantity {
-            identifier:
-                ::std::result::Result<super::FeatureQuantityIdentifier, ::std::string::String>,
-            quantity: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
+            identifier: ::std::result::Result<
+                super::FeatureQuantityIdentifier,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<
+                ::std::num::NonZeroU64,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for FeatureQuantity {
             fn default() -> Self {
@@ -2608,7 +2898,9 @@ pub mod types {
             {
                 self.identifier = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for identifier: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
                 self
             }
             pub fn quantity<T>(mut self, value: T) -> Self
@@ -2618,7 +2910,9 @@ pub mod types {
             {
                 self.quantity = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for quantity: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
                 self
             }
         }
@@ -2643,10 +2937,14 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ReportEventRequest {
-            customer_id:
-                ::std::result::Result<super::ReportEventRequestCustomerId, ::std::string::String>,
-            event_name:
-                ::std::result::Result<super::ReportEventRequestEventName, ::std::string::String>,
+            customer_id: ::std::result::Result<
+                super::ReportEventRequestCustomerId,
+                ::std::string::String,
+            >,
+            event_name: ::std::result::Result<
+                super::ReportEventRequestEventName,
+                ::std::string::String,
+            >,
             idempotency_key: ::std::result::Result<
                 super::ReportEventRequestIdempotencyKey,
                 ::std::string::String,
@@ -2659,15 +2957,19 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            timestamp:
-                ::std::result::Result<super::ReportEventRequestTimestamp, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                super::ReportEventRequestTimestamp,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for ReportEventRequest {
             fn default() -> Self {
                 Self {
                     customer_id: Err("no value supplied for customer_id".to_string()),
                     event_name: Err("no value supplied for event_name".to_string()),
-                    idempotency_key: Err("no value supplied for idempotency_key".to_string()),
+                    idempotency_key: Err(
+                        "no value supplied for idempotency_key".to_string(),
+                    ),
                     properties: Ok(Default::default()),
                     resource_id: Ok(Default::default()),
                     timestamp: Err("no value supplied for timestamp".to_string()),
@@ -2682,7 +2984,9 @@ pub mod types {
             {
                 self.customer_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for customer_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
                 self
             }
             pub fn event_name<T>(mut self, value: T) -> Self
@@ -2692,7 +2996,9 @@ pub mod types {
             {
                 self.event_name = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for event_name: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_name: {e}")
+                    });
                 self
             }
             pub fn idempotency_key<T>(mut self, value: T) -> Self
@@ -2700,19 +3006,27 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ReportEventRequestIdempotencyKey>,
                 T::Error: ::std::fmt::Display,
             {
-                self.idempotency_key = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for idempotency_key: {e}")
-                });
+                self.idempotency_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for idempotency_key: {e}"
+                        )
+                    });
                 self
             }
             pub fn properties<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::EventProperties>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::EventProperties>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.properties = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for properties: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for properties: {e}")
+                    });
                 self
             }
             pub fn resource_id<T>(mut self, value: T) -> Self
@@ -2722,7 +3036,9 @@ pub mod types {
             {
                 self.resource_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for resource_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource_id: {e}")
+                    });
                 self
             }
             pub fn timestamp<T>(mut self, value: T) -> Self
@@ -2732,7 +3048,9 @@ pub mod types {
             {
                 self.timestamp = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for timestamp: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
                 self
             }
         }
@@ -2766,10 +3084,14 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ReportUsageRequest {
             behaviour: ::std::result::Result<super::Behaviour, ::std::string::String>,
-            customer_id:
-                ::std::result::Result<super::ReportUsageRequestCustomerId, ::std::string::String>,
-            feature_id:
-                ::std::result::Result<super::ReportUsageRequestFeatureId, ::std::string::String>,
+            customer_id: ::std::result::Result<
+                super::ReportUsageRequestCustomerId,
+                ::std::string::String,
+            >,
+            feature_id: ::std::result::Result<
+                super::ReportUsageRequestFeatureId,
+                ::std::string::String,
+            >,
             resource_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -2795,7 +3117,9 @@ pub mod types {
             {
                 self.behaviour = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for behaviour: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for behaviour: {e}")
+                    });
                 self
             }
             pub fn customer_id<T>(mut self, value: T) -> Self
@@ -2805,7 +3129,9 @@ pub mod types {
             {
                 self.customer_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for customer_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
                 self
             }
             pub fn feature_id<T>(mut self, value: T) -> Self
@@ -2815,7 +3141,9 @@ pub mod types {
             {
                 self.feature_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for feature_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for feature_id: {e}")
+                    });
                 self
             }
             pub fn resource_id<T>(mut self, value: T) -> Self
@@ -2825,7 +3153,9 @@ pub mod types {
             {
                 self.resource_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for resource_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource_id: {e}")
+                    });
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -2835,7 +3165,9 @@ pub mod types {
             {
                 self.value = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for value: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
                 self
             }
         }
@@ -2883,25 +3215,25 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<SubscriptionCancelled> for super::SubscriptionCancelled {
+        impl ::std::convert::TryFrom<SubscriptionCancelled>
+        for super::SubscriptionCancelled {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: SubscriptionCancelled,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    message: value.message?,
-                })
+                Ok(Self { message: value.message? })
             }
         }
-        impl ::std::convert::From<super::SubscriptionCancelled> for SubscriptionCancelled {
+        impl ::std::convert::From<super::SubscriptionCancelled>
+        for SubscriptionCancelled {
             fn from(value: super::SubscriptionCancelled) -> Self {
-                Self {
-                    message: Ok(value.message),
-                }
+                Self { message: Ok(value.message) }
             }
         }
         #[derive(Clone, Debug)]
@@ -2911,7 +3243,9 @@ pub mod types {
         impl ::std::default::Default for SubscriptionUpdated {
             fn default() -> Self {
                 Self {
-                    subscription_id: Err("no value supplied for subscription_id".to_string()),
+                    subscription_id: Err(
+                        "no value supplied for subscription_id".to_string(),
+                    ),
                 }
             }
         }
@@ -2921,13 +3255,18 @@ pub mod types {
                 T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subscription_id = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for subscription_id: {e}")
-                });
+                self.subscription_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for subscription_id: {e}"
+                        )
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<SubscriptionUpdated> for super::SubscriptionUpdated {
+        impl ::std::convert::TryFrom<SubscriptionUpdated>
+        for super::SubscriptionUpdated {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: SubscriptionUpdated,
@@ -2976,7 +3315,9 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
                 self
             }
             pub fn metadata<T>(mut self, value: T) -> Self
@@ -2986,7 +3327,9 @@ pub mod types {
             {
                 self.metadata = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2996,11 +3339,14 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<UpdateCustomerRequest> for super::UpdateCustomerRequest {
+        impl ::std::convert::TryFrom<UpdateCustomerRequest>
+        for super::UpdateCustomerRequest {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: UpdateCustomerRequest,
@@ -3012,7 +3358,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::UpdateCustomerRequest> for UpdateCustomerRequest {
+        impl ::std::convert::From<super::UpdateCustomerRequest>
+        for UpdateCustomerRequest {
             fn from(value: super::UpdateCustomerRequest) -> Self {
                 Self {
                     email: Ok(value.email),
@@ -3023,7 +3370,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct UpdateSubscriptionRequest {
-            charge_period: ::std::result::Result<super::ChargePeriod, ::std::string::String>,
+            charge_period: ::std::result::Result<
+                super::ChargePeriod,
+                ::std::string::String,
+            >,
             features: ::std::result::Result<
                 ::std::vec::Vec<super::FeatureQuantity>,
                 ::std::string::String,
@@ -3064,12 +3414,16 @@ pub mod types {
         impl ::std::default::Default for UpdateSubscriptionRequest {
             fn default() -> Self {
                 Self {
-                    charge_period: Err("no value supplied for charge_period".to_string()),
+                    charge_period: Err(
+                        "no value supplied for charge_period".to_string(),
+                    ),
                     features: Ok(Default::default()),
                     ip_address: Ok(Default::default()),
                     offering_id: Ok(Default::default()),
                     payment_behavior: Ok(Default::default()),
-                    plan_identifier: Err("no value supplied for plan_identifier".to_string()),
+                    plan_identifier: Err(
+                        "no value supplied for plan_identifier".to_string(),
+                    ),
                     pricing_table_id: Ok(Default::default()),
                     proration_behavior: Ok(Default::default()),
                     rule_id: Ok(Default::default()),
@@ -3085,7 +3439,9 @@ pub mod types {
             {
                 self.charge_period = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for charge_period: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for charge_period: {e}")
+                    });
                 self
             }
             pub fn features<T>(mut self, value: T) -> Self
@@ -3095,7 +3451,9 @@ pub mod types {
             {
                 self.features = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for features: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for features: {e}")
+                    });
                 self
             }
             pub fn ip_address<T>(mut self, value: T) -> Self
@@ -3105,7 +3463,9 @@ pub mod types {
             {
                 self.ip_address = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for ip_address: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for ip_address: {e}")
+                    });
                 self
             }
             pub fn offering_id<T>(mut self, value: T) -> Self
@@ -3115,27 +3475,41 @@ pub mod types {
             {
                 self.offering_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for offering_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for offering_id: {e}")
+                    });
                 self
             }
             pub fn payment_behavior<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::PaymentBehavior>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PaymentBehavior>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_behavior = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for payment_behavior: {e}")
-                });
+                self.payment_behavior = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for payment_behavior: {e}"
+                        )
+                    });
                 self
             }
             pub fn plan_identifier<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::UpdateSubscriptionRequestPlanIdentifier>,
+                T: ::std::convert::TryInto<
+                    super::UpdateSubscriptionRequestPlanIdentifier,
+                >,
                 T::Error: ::std::fmt::Display,
             {
-                self.plan_identifier = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for plan_identifier: {e}")
-                });
+                self.plan_identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for plan_identifier: {e}"
+                        )
+                    });
                 self
             }
             pub fn pricing_table_id<T>(mut self, value: T) -> Self
@@ -3143,19 +3517,29 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pricing_table_id = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for pricing_table_id: {e}")
-                });
+                self.pricing_table_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for pricing_table_id: {e}"
+                        )
+                    });
                 self
             }
             pub fn proration_behavior<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::ProrationBehavior>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ProrationBehavior>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
-                self.proration_behavior = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for proration_behavior: {e}")
-                });
+                self.proration_behavior = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for proration_behavior: {e}"
+                        )
+                    });
                 self
             }
             pub fn rule_id<T>(mut self, value: T) -> Self
@@ -3165,7 +3549,9 @@ pub mod types {
             {
                 self.rule_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for rule_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for rule_id: {e}")
+                    });
                 self
             }
             pub fn trial_end<T>(mut self, value: T) -> Self
@@ -3175,11 +3561,14 @@ pub mod types {
             {
                 self.trial_end = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for trial_end: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for trial_end: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<UpdateSubscriptionRequest> for super::UpdateSubscriptionRequest {
+        impl ::std::convert::TryFrom<UpdateSubscriptionRequest>
+        for super::UpdateSubscriptionRequest {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: UpdateSubscriptionRequest,
@@ -3198,7 +3587,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::UpdateSubscriptionRequest> for UpdateSubscriptionRequest {
+        impl ::std::convert::From<super::UpdateSubscriptionRequest>
+        for UpdateSubscriptionRequest {
             fn from(value: super::UpdateSubscriptionRequest) -> Self {
                 Self {
                     charge_period: Ok(value.charge_period),
@@ -3216,17 +3606,35 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct UsageReport {
-            behaviour: ::std::result::Result<::std::string::String, ::std::string::String>,
-            customer_id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            event_name: ::std::result::Result<::std::string::String, ::std::string::String>,
-            feature_id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            idempotency_key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            behaviour: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            customer_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            event_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            feature_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            idempotency_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
             org_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             resource_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            timestamp: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
             value: ::std::result::Result<i64, ::std::string::String>,
         }
         impl ::std::default::Default for UsageReport {
@@ -3236,7 +3644,9 @@ pub mod types {
                     customer_id: Err("no value supplied for customer_id".to_string()),
                     event_name: Err("no value supplied for event_name".to_string()),
                     feature_id: Err("no value supplied for feature_id".to_string()),
-                    idempotency_key: Err("no value supplied for idempotency_key".to_string()),
+                    idempotency_key: Err(
+                        "no value supplied for idempotency_key".to_string(),
+                    ),
                     org_id: Err("no value supplied for org_id".to_string()),
                     resource_id: Ok(Default::default()),
                     timestamp: Err("no value supplied for timestamp".to_string()),
@@ -3252,7 +3662,9 @@ pub mod types {
             {
                 self.behaviour = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for behaviour: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for behaviour: {e}")
+                    });
                 self
             }
             pub fn customer_id<T>(mut self, value: T) -> Self
@@ -3262,7 +3674,9 @@ pub mod types {
             {
                 self.customer_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for customer_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
                 self
             }
             pub fn event_name<T>(mut self, value: T) -> Self
@@ -3272,7 +3686,9 @@ pub mod types {
             {
                 self.event_name = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for event_name: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_name: {e}")
+                    });
                 self
             }
             pub fn feature_id<T>(mut self, value: T) -> Self
@@ -3282,7 +3698,9 @@ pub mod types {
             {
                 self.feature_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for feature_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for feature_id: {e}")
+                    });
                 self
             }
             pub fn idempotency_key<T>(mut self, value: T) -> Self
@@ -3290,9 +3708,13 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.idempotency_key = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for idempotency_key: {e}")
-                });
+                self.idempotency_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for idempotency_key: {e}"
+                        )
+                    });
                 self
             }
             pub fn org_id<T>(mut self, value: T) -> Self
@@ -3302,7 +3724,9 @@ pub mod types {
             {
                 self.org_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for org_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for org_id: {e}")
+                    });
                 self
             }
             pub fn resource_id<T>(mut self, value: T) -> Self
@@ -3312,7 +3736,9 @@ pub mod types {
             {
                 self.resource_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for resource_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource_id: {e}")
+                    });
                 self
             }
             pub fn timestamp<T>(mut self, value: T) -> Self
@@ -3322,7 +3748,9 @@ pub mod types {
             {
                 self.timestamp = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for timestamp: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -3332,7 +3760,9 @@ pub mod types {
             {
                 self.value = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for value: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
                 self
             }
         }
@@ -3376,12 +3806,18 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
         impl ::std::fmt::Debug for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
@@ -3430,9 +3866,7 @@ impl Client {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new()
-                .connect_timeout(dur)
-                .timeout(dur)
+            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
@@ -3475,171 +3909,170 @@ const _: () = {
     fn assert_client_hooks()
     where
         Client: ClientHooks<crate::Transport>,
-    {
-    }
+    {}
 };
 impl Client {
     /**Create a customer
 
-    Creates a customer record. `customer_id` is an identifier you define; it is used to
-    reference the customer in every later call. A second customer with the same
-    `customer_id` is refused with 400.
+Creates a customer record. `customer_id` is an identifier you define; it is used to
+reference the customer in every later call. A second customer with the same
+`customer_id` is refused with 400.
 
 
-    Sends a `POST` request to `/api/v1/customers/`
+Sends a `POST` request to `/api/v1/customers/`
 
-    ```ignore
-    let response = client.create_customer()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+```ignore
+let response = client.create_customer()
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn create_customer(&self) -> builder::CreateCustomer<'_> {
         builder::CreateCustomer::new(self)
     }
     /**Update a customer
 
-    Partially updates a customer: only the fields present in the body change. At least one
-    of `name`, `email` and `metadata` must be given.
+Partially updates a customer: only the fields present in the body change. At least one
+of `name`, `email` and `metadata` must be given.
 
 
-    Sends a `PATCH` request to `/api/v1/customers/{customerId}/`
+Sends a `PATCH` request to `/api/v1/customers/{customerId}/`
 
-    Arguments:
-    - `customer_id`: The `customer_id` you gave the customer. It travels as one percent-encoded path
-    segment; `.` and `..` are not valid identifiers.
+Arguments:
+- `customer_id`: The `customer_id` you gave the customer. It travels as one percent-encoded path
+segment; `.` and `..` are not valid identifiers.
 
-    - `body`
-    ```ignore
-    let response = client.update_customer()
-        .customer_id(customer_id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+- `body`
+```ignore
+let response = client.update_customer()
+    .customer_id(customer_id)
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn update_customer(&self) -> builder::UpdateCustomer<'_> {
         builder::UpdateCustomer::new(self)
     }
     /**Create a checkout session
 
-    Creates a checkout session through which a customer buys a plan. Redirect the customer
-    to `checkoutUrl`; after payment they land on `successUrl`. When `customerId` is not
-    given, a new customer is created for the purchase.
+Creates a checkout session through which a customer buys a plan. Redirect the customer
+to `checkoutUrl`; after payment they land on `successUrl`. When `customerId` is not
+given, a new customer is created for the purchase.
 
 
-    Sends a `POST` request to `/api/v1/checkout/`
+Sends a `POST` request to `/api/v1/checkout/`
 
-    ```ignore
-    let response = client.create_checkout_session()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+```ignore
+let response = client.create_checkout_session()
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn create_checkout_session(&self) -> builder::CreateCheckoutSession<'_> {
         builder::CreateCheckoutSession::new(self)
     }
     /**Get a customer's entitlements
 
-    Returns the customer's entitlements: every feature when `feature_id` is absent, or the
-    entries of one feature when it is given. A customer holding several subscriptions may
-    have several entries for one feature. A feature with no entry is not accessible.
-    Served by the edge host, not the API host.
+Returns the customer's entitlements: every feature when `feature_id` is absent, or the
+entries of one feature when it is given. A customer holding several subscriptions may
+have several entries for one feature. A feature with no entry is not accessible.
+Served by the edge host, not the API host.
 
 
-    Sends a `GET` request to `/api/v1/entitlements`
+Sends a `GET` request to `/api/v1/entitlements`
 
-    Arguments:
-    - `customer_id`: The identifier of the customer.
-    - `feature_id`: Restricts the answer to the entries of this feature.
-    ```ignore
-    let response = client.get_entitlements()
-        .customer_id(customer_id)
-        .feature_id(feature_id)
-        .send()
-        .await;
-    ```*/
+Arguments:
+- `customer_id`: The identifier of the customer.
+- `feature_id`: Restricts the answer to the entries of this feature.
+```ignore
+let response = client.get_entitlements()
+    .customer_id(customer_id)
+    .feature_id(feature_id)
+    .send()
+    .await;
+```*/
     pub fn get_entitlements(&self) -> builder::GetEntitlements<'_> {
         builder::GetEntitlements::new(self)
     }
     /**Report pre-aggregated usage
 
-    Reports a customer's pre-aggregated usage of a feature. `SET` replaces the current
-    usage with `value`; `DELTA` adds `value` to it. A `DELTA` report is not idempotent:
-    sending it twice counts it twice.
+Reports a customer's pre-aggregated usage of a feature. `SET` replaces the current
+usage with `value`; `DELTA` adds `value` to it. A `DELTA` report is not idempotent:
+sending it twice counts it twice.
 
 
-    Sends a `POST` request to `/api/v1/report/usage/`
+Sends a `POST` request to `/api/v1/report/usage/`
 
-    ```ignore
-    let response = client.report_usage()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+```ignore
+let response = client.report_usage()
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn report_usage(&self) -> builder::ReportUsage<'_> {
         builder::ReportUsage::new(self)
     }
     /**Report a raw event
 
-    Reports one raw event for metered ("pay as you go") billing. The `idempotencyKey`
-    makes the event count at most once however often it is sent; a UUID is a good choice.
+Reports one raw event for metered ("pay as you go") billing. The `idempotencyKey`
+makes the event count at most once however often it is sent; a UUID is a good choice.
 
 
-    Sends a `POST` request to `/api/v1/report/event/`
+Sends a `POST` request to `/api/v1/report/event/`
 
-    ```ignore
-    let response = client.report_event()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+```ignore
+let response = client.report_event()
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn report_event(&self) -> builder::ReportEvent<'_> {
         builder::ReportEvent::new(self)
     }
     /**Move a subscription to another plan
 
-    Moves an existing subscription to a new plan and charge period, optionally with new
-    feature quantities. `proration_behavior` absent means the organisation's default.
+Moves an existing subscription to a new plan and charge period, optionally with new
+feature quantities. `proration_behavior` absent means the organisation's default.
 
 
-    Sends a `POST` request to `/api/v1/subscriptions/{subscriptionId}/update/`
+Sends a `POST` request to `/api/v1/subscriptions/{subscriptionId}/update/`
 
-    Arguments:
-    - `subscription_id`: The identifier of the subscription. It travels as one percent-encoded path segment;
-    `.` and `..` are not valid identifiers.
+Arguments:
+- `subscription_id`: The identifier of the subscription. It travels as one percent-encoded path segment;
+`.` and `..` are not valid identifiers.
 
-    - `body`
-    ```ignore
-    let response = client.update_subscription()
-        .subscription_id(subscription_id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+- `body`
+```ignore
+let response = client.update_subscription()
+    .subscription_id(subscription_id)
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn update_subscription(&self) -> builder::UpdateSubscription<'_> {
         builder::UpdateSubscription::new(self)
     }
     /**Cancel a subscription
 
-    Cancels a subscription now (`IMMEDIATE`), at the end of the current billing period
-    (`CURRENT_PERIOD_ENDS`), or on `cancellation_date` (`SPECIFIC_DATE`, which requires
-    the date; the date is refused with the other types).
+Cancels a subscription now (`IMMEDIATE`), at the end of the current billing period
+(`CURRENT_PERIOD_ENDS`), or on `cancellation_date` (`SPECIFIC_DATE`, which requires
+the date; the date is refused with the other types).
 
 
-    Sends a `POST` request to `/api/v1/subscriptions/{subscriptionId}/cancel/`
+Sends a `POST` request to `/api/v1/subscriptions/{subscriptionId}/cancel/`
 
-    Arguments:
-    - `subscription_id`: The identifier of the subscription. It travels as one percent-encoded path segment;
-    `.` and `..` are not valid identifiers.
+Arguments:
+- `subscription_id`: The identifier of the subscription. It travels as one percent-encoded path segment;
+`.` and `..` are not valid identifiers.
 
-    - `body`
-    ```ignore
-    let response = client.cancel_subscription()
-        .subscription_id(subscription_id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+- `body`
+```ignore
+let response = client.cancel_subscription()
+    .subscription_id(subscription_id)
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn cancel_subscription(&self) -> builder::CancelSubscription<'_> {
         builder::CancelSubscription::new(self)
     }
@@ -3650,12 +4083,12 @@ pub mod builder {
     use super::types;
     #[allow(unused_imports)]
     use super::{
-        encode_path, ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
-        ResponseValue,
+        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
+        RequestBuilderExt, ResponseValue,
     };
     /**Builder for [`Client::create_customer`]
 
-    [`Client::create_customer`]: super::Client::create_customer*/
+[`Client::create_customer`]: super::Client::create_customer*/
     #[derive(Debug, Clone)]
     pub struct CreateCustomer<'a> {
         client: &'a super::Client,
@@ -3671,14 +4104,18 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CreateCustomerRequest>,
-            <V as std::convert::TryInto<types::CreateCustomerRequest>>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<
+                types::CreateCustomerRequest,
+            >>::Error: std::fmt::Display,
         {
-            self.body = value.try_into().map(From::from).map_err(|s| {
-                format!(
-                    "conversion to `CreateCustomerRequest` for body failed: {}",
-                    s
-                )
-            });
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreateCustomerRequest` for body failed: {}", s
+                    )
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -3691,17 +4128,24 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/api/v1/customers/`
-        pub async fn send(self) -> Result<ResponseValue<types::Customer>, Error<types::Error>> {
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Customer>, Error<types::Error>> {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| types::CreateCustomerRequest::try_from(v).map_err(|e| e.to_string()))
+                .and_then(|v| {
+                    types::CreateCustomerRequest::try_from(v).map_err(|e| e.to_string())
+                })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/customers/", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3722,28 +4166,48 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200..=299 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                403u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                429u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                500u16..=599u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::update_customer`]
 
-    [`Client::update_customer`]: super::Client::update_customer*/
+[`Client::update_customer`]: super::Client::update_customer*/
     #[derive(Debug, Clone)]
     pub struct UpdateCustomer<'a> {
         client: &'a super::Client,
@@ -3762,22 +4226,29 @@ pub mod builder {
         where
             V: std::convert::TryInto<types::UpdateCustomerCustomerId>,
         {
-            self.customer_id = value.try_into().map_err(|_| {
-                "conversion to `UpdateCustomerCustomerId` for customer_id failed".to_string()
-            });
+            self.customer_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `UpdateCustomerCustomerId` for customer_id failed"
+                        .to_string()
+                });
             self
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::UpdateCustomerRequest>,
-            <V as std::convert::TryInto<types::UpdateCustomerRequest>>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<
+                types::UpdateCustomerRequest,
+            >>::Error: std::fmt::Display,
         {
-            self.body = value.try_into().map(From::from).map_err(|s| {
-                format!(
-                    "conversion to `UpdateCustomerRequest` for body failed: {}",
-                    s
-                )
-            });
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UpdateCustomerRequest` for body failed: {}", s
+                    )
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -3790,26 +4261,28 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/api/v1/customers/{customerId}/`
-        pub async fn send(self) -> Result<ResponseValue<types::Customer>, Error<types::Error>> {
-            let Self {
-                client,
-                customer_id,
-                body,
-            } = self;
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Customer>, Error<types::Error>> {
+            let Self { client, customer_id, body } = self;
             let customer_id = customer_id.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| types::UpdateCustomerRequest::try_from(v).map_err(|e| e.to_string()))
+                .and_then(|v| {
+                    types::UpdateCustomerRequest::try_from(v).map_err(|e| e.to_string())
+                })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/customers/{}/",
-                client.baseurl,
-                encode_path(&customer_id.to_string()),
+                "{}/api/v1/customers/{}/", client.baseurl, encode_path(& customer_id
+                .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3830,31 +4303,55 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200..=299 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                403u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                404u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                429u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                500u16..=599u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::create_checkout_session`]
 
-    [`Client::create_checkout_session`]: super::Client::create_checkout_session*/
+[`Client::create_checkout_session`]: super::Client::create_checkout_session*/
     #[derive(Debug, Clone)]
     pub struct CreateCheckoutSession<'a> {
         client: &'a super::Client,
@@ -3870,15 +4367,19 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CreateCheckoutSessionRequest>,
-            <V as std::convert::TryInto<types::CreateCheckoutSessionRequest>>::Error:
-                std::fmt::Display,
+            <V as std::convert::TryInto<
+                types::CreateCheckoutSessionRequest,
+            >>::Error: std::fmt::Display,
         {
-            self.body = value.try_into().map(From::from).map_err(|s| {
-                format!(
-                    "conversion to `CreateCheckoutSessionRequest` for body failed: {}",
-                    s
-                )
-            });
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreateCheckoutSessionRequest` for body failed: {}",
+                        s
+                    )
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -3897,15 +4398,19 @@ pub mod builder {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
-                    types::CreateCheckoutSessionRequest::try_from(v).map_err(|e| e.to_string())
+                    types::CreateCheckoutSessionRequest::try_from(v)
+                        .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/checkout/", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3926,31 +4431,55 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200..=299 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                403u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                404u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                429u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                500u16..=599u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::get_entitlements`]
 
-    [`Client::get_entitlements`]: super::Client::get_entitlements*/
+[`Client::get_entitlements`]: super::Client::get_entitlements*/
     #[derive(Debug, Clone)]
     pub struct GetEntitlements<'a> {
         client: &'a super::Client,
@@ -3969,37 +4498,43 @@ pub mod builder {
         where
             V: std::convert::TryInto<types::GetEntitlementsCustomerId>,
         {
-            self.customer_id = value.try_into().map_err(|_| {
-                "conversion to `GetEntitlementsCustomerId` for customer_id failed".to_string()
-            });
+            self.customer_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `GetEntitlementsCustomerId` for customer_id failed"
+                        .to_string()
+                });
             self
         }
         pub fn feature_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::GetEntitlementsFeatureId>,
         {
-            self.feature_id = value.try_into().map(Some).map_err(|_| {
-                "conversion to `GetEntitlementsFeatureId` for feature_id failed".to_string()
-            });
+            self.feature_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `GetEntitlementsFeatureId` for feature_id failed"
+                        .to_string()
+                });
             self
         }
         ///Sends a `GET` request to `/api/v1/entitlements`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::CustomerEntitlements>, Error<types::Error>> {
-            let Self {
-                client,
-                customer_id,
-                feature_id,
-            } = self;
+            let Self { client, customer_id, feature_id } = self;
             let customer_id = customer_id.map_err(Error::InvalidRequest)?;
             let feature_id = feature_id.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/entitlements", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4008,14 +4543,8 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new(
-                    "customer_id",
-                    &customer_id,
-                ))
-                .query(&progenitor_client::QueryParam::new(
-                    "feature_id",
-                    &feature_id,
-                ))
+                .query(&progenitor_client::QueryParam::new("customer_id", &customer_id))
+                .query(&progenitor_client::QueryParam::new("feature_id", &feature_id))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -4027,31 +4556,55 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200..=299 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                403u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                404u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                429u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                500u16..=599u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::report_usage`]
 
-    [`Client::report_usage`]: super::Client::report_usage*/
+[`Client::report_usage`]: super::Client::report_usage*/
     #[derive(Debug, Clone)]
     pub struct ReportUsage<'a> {
         client: &'a super::Client,
@@ -4067,12 +4620,16 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::ReportUsageRequest>,
-            <V as std::convert::TryInto<types::ReportUsageRequest>>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<
+                types::ReportUsageRequest,
+            >>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| format!("conversion to `ReportUsageRequest` for body failed: {}", s));
+                .map_err(|s| {
+                    format!("conversion to `ReportUsageRequest` for body failed: {}", s)
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -4085,17 +4642,24 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/api/v1/report/usage/`
-        pub async fn send(self) -> Result<ResponseValue<types::UsageReport>, Error<types::Error>> {
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UsageReport>, Error<types::Error>> {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| types::ReportUsageRequest::try_from(v).map_err(|e| e.to_string()))
+                .and_then(|v| {
+                    types::ReportUsageRequest::try_from(v).map_err(|e| e.to_string())
+                })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/report/usage/", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4116,31 +4680,55 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200..=299 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                403u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                404u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                429u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                500u16..=599u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::report_event`]
 
-    [`Client::report_event`]: super::Client::report_event*/
+[`Client::report_event`]: super::Client::report_event*/
     #[derive(Debug, Clone)]
     pub struct ReportEvent<'a> {
         client: &'a super::Client,
@@ -4156,12 +4744,16 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::ReportEventRequest>,
-            <V as std::convert::TryInto<types::ReportEventRequest>>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<
+                types::ReportEventRequest,
+            >>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| format!("conversion to `ReportEventRequest` for body failed: {}", s));
+                .map_err(|s| {
+                    format!("conversion to `ReportEventRequest` for body failed: {}", s)
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -4174,17 +4766,24 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/api/v1/report/event/`
-        pub async fn send(self) -> Result<ResponseValue<types::EventReport>, Error<types::Error>> {
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::EventReport>, Error<types::Error>> {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| types::ReportEventRequest::try_from(v).map_err(|e| e.to_string()))
+                .and_then(|v| {
+                    types::ReportEventRequest::try_from(v).map_err(|e| e.to_string())
+                })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/report/event/", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4205,31 +4804,55 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200..=299 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                403u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                404u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                429u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                500u16..=599u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::update_subscription`]
 
-    [`Client::update_subscription`]: super::Client::update_subscription*/
+[`Client::update_subscription`]: super::Client::update_subscription*/
     #[derive(Debug, Clone)]
     pub struct UpdateSubscription<'a> {
         client: &'a super::Client,
@@ -4248,24 +4871,30 @@ pub mod builder {
         where
             V: std::convert::TryInto<types::UpdateSubscriptionSubscriptionId>,
         {
-            self.subscription_id = value.try_into().map_err(|_| {
-                "conversion to `UpdateSubscriptionSubscriptionId` for subscription_id failed"
-                    .to_string()
-            });
+            self.subscription_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `UpdateSubscriptionSubscriptionId` for subscription_id failed"
+                        .to_string()
+                });
             self
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::UpdateSubscriptionRequest>,
-            <V as std::convert::TryInto<types::UpdateSubscriptionRequest>>::Error:
-                std::fmt::Display,
+            <V as std::convert::TryInto<
+                types::UpdateSubscriptionRequest,
+            >>::Error: std::fmt::Display,
         {
-            self.body = value.try_into().map(From::from).map_err(|s| {
-                format!(
-                    "conversion to `UpdateSubscriptionRequest` for body failed: {}",
-                    s
-                )
-            });
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UpdateSubscriptionRequest` for body failed: {}",
+                        s
+                    )
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -4281,27 +4910,26 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::SubscriptionUpdated>, Error<types::Error>> {
-            let Self {
-                client,
-                subscription_id,
-                body,
-            } = self;
+            let Self { client, subscription_id, body } = self;
             let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::UpdateSubscriptionRequest::try_from(v).map_err(|e| e.to_string())
+                    types::UpdateSubscriptionRequest::try_from(v)
+                        .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/subscriptions/{}/update/",
-                client.baseurl,
-                encode_path(&subscription_id.to_string()),
+                "{}/api/v1/subscriptions/{}/update/", client.baseurl, encode_path(&
+                subscription_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4322,31 +4950,55 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200..=299 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                403u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                404u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                429u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                500u16..=599u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::cancel_subscription`]
 
-    [`Client::cancel_subscription`]: super::Client::cancel_subscription*/
+[`Client::cancel_subscription`]: super::Client::cancel_subscription*/
     #[derive(Debug, Clone)]
     pub struct CancelSubscription<'a> {
         client: &'a super::Client,
@@ -4365,24 +5017,30 @@ pub mod builder {
         where
             V: std::convert::TryInto<types::CancelSubscriptionSubscriptionId>,
         {
-            self.subscription_id = value.try_into().map_err(|_| {
-                "conversion to `CancelSubscriptionSubscriptionId` for subscription_id failed"
-                    .to_string()
-            });
+            self.subscription_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `CancelSubscriptionSubscriptionId` for subscription_id failed"
+                        .to_string()
+                });
             self
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CancelSubscriptionRequest>,
-            <V as std::convert::TryInto<types::CancelSubscriptionRequest>>::Error:
-                std::fmt::Display,
+            <V as std::convert::TryInto<
+                types::CancelSubscriptionRequest,
+            >>::Error: std::fmt::Display,
         {
-            self.body = value.try_into().map(From::from).map_err(|s| {
-                format!(
-                    "conversion to `CancelSubscriptionRequest` for body failed: {}",
-                    s
-                )
-            });
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CancelSubscriptionRequest` for body failed: {}",
+                        s
+                    )
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -4398,27 +5056,26 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::SubscriptionCancelled>, Error<types::Error>> {
-            let Self {
-                client,
-                subscription_id,
-                body,
-            } = self;
+            let Self { client, subscription_id, body } = self;
             let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::CancelSubscriptionRequest::try_from(v).map_err(|e| e.to_string())
+                    types::CancelSubscriptionRequest::try_from(v)
+                        .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/subscriptions/{}/cancel/",
-                client.baseurl,
-                encode_path(&subscription_id.to_string()),
+                "{}/api/v1/subscriptions/{}/cancel/", client.baseurl, encode_path(&
+                subscription_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4439,24 +5096,48 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200..=299 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                403u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                404u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                429u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                500u16..=599u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
