@@ -1,0 +1,19 @@
+//! `POST /api/v1/checkout/`.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use kelviq_gen::types as wire;
+
+use super::{answer, base_url, WireJson};
+use crate::error::ApiError;
+use crate::App;
+
+pub(super) async fn create_session(
+    State(app): State<App>,
+    headers: HeaderMap,
+    WireJson(request): WireJson<wire::CreateCheckoutSessionRequest>,
+) -> Result<Response, ApiError> {
+    let session = app.store().create_checkout(request, &base_url(&headers))?;
+    Ok(answer(StatusCode::OK, &session))
+}

@@ -1,0 +1,165 @@
+//! Faults injected into the next requests of an operation, so that clients can be tested
+//! against the failures a real network and service produce.
+//!
+//! A fault is set with `POST /_mock/faults` or [`MockServer::inject`](crate::MockServer::inject):
+//!
+//! ```json
+//! {"operation": "reportUsage", "times": 2, "kind": "status", "status": 503, "retryAfter": 1}
+//! {"operation": "getEntitlements", "times": 1, "kind": "delay", "ms": 1500}
+//! {"operation": "reportEvent", "times": 1, "kind": "drop"}
+//! {"operation": "createCustomer", "times": 1, "kind": "malformed"}
+//! {"operation": "*", "times": 1, "kind": "empty"}
+//! ```
+//!
+//! `operation` is an `operationId` of `openapi/kelviq.yaml`, or `*` for any. A delayed
+//! request is then served normally; the other kinds replace the answer.
+
+use serde::{Deserialize, Serialize};
+
+/// A fault for the next `times` requests of `operation`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fault {
+    /// An `operationId` of the document, or `*` for any operation.
+    pub operation: String,
+    /// How many requests it applies to.
+    pub times: u32,
+    /// What happens to them.
+    #[serde(flatten)]
+    pub kind: FaultKind,
+}
+
+/// What an injected fault does to a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum FaultKind {
+    /// Answer with this status (and `Retry-After`, when given) instead of serving the
+    /// request. `body`, when given, is sent as `text/html`, as a proxy's error page would be;
+    /// otherwise the document's JSON error.
+    #[serde(rename_all = "camelCase")]
+    Status {
+        /// The status to answer with.
+        status: u16,
+        /// Seconds for `Retry-After`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+        /// A non-JSON body.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+    },
+    /// Wait this long, then serve the request normally.
+    Delay {
+        /// Milliseconds.
+        ms: u64,
+    },
+    /// Close the connection without answering (after the request has arrived).
+    Drop,
+    /// Answer 200 with a body that is not valid JSON.
+    Malformed,
+    /// Answer 200 with an empty body.
+    Empty,
+}
+
+impl Fault {
+    /// A fault for the next `times` requests of `operation`.
+    pub fn new(operation: impl Into<String>, times: u32, kind: FaultKind) -> Self {
+        Self {
+            operation: operation.into(),
+            times,
+            kind,
+        }
+    }
+
+    fn applies_to(&self, operation: Option<&str>) -> bool {
+        self.times > 0 && (self.operation == "*" || Some(self.operation.as_str()) == operation)
+    }
+}
+
+/// Takes one use of the first fault that applies to `operation`.
+pub(crate) fn take(faults: &mut Vec<Fault>, operation: Option<&str>) -> Option<FaultKind> {
+    let index = faults.iter().position(|f| f.applies_to(operation))?;
+    let fault = &mut faults[index];
+    fault.times -= 1;
+    let kind = fault.kind.clone();
+    if fault.times == 0 {
+        faults.remove(index);
+    }
+    Some(kind)
+}
+
+/// The operation of the document a request is for, by method and raw path.
+pub fn operation_of(method: &str, path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix("/api/v1/")?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    match (method, segments.as_slice()) {
+        ("POST", ["customers", ""]) => Some("createCustomer"),
+        ("PATCH", ["customers", _, ""]) => Some("updateCustomer"),
+        ("POST", ["checkout", ""]) => Some("createCheckoutSession"),
+        ("GET", ["entitlements"]) => Some("getEntitlements"),
+        ("POST", ["report", "usage", ""]) => Some("reportUsage"),
+        ("POST", ["report", "event", ""]) => Some("reportEvent"),
+        ("POST", ["subscriptions", _, "update", ""]) => Some("updateSubscription"),
+        ("POST", ["subscriptions", _, "cancel", ""]) => Some("cancelSubscription"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_used_up_in_order() {
+        let mut faults = vec![
+            Fault::new("reportUsage", 2, FaultKind::Drop),
+            Fault::new("*", 1, FaultKind::Empty),
+        ];
+        assert_eq!(
+            take(&mut faults, Some("getEntitlements")),
+            Some(FaultKind::Empty)
+        );
+        assert_eq!(take(&mut faults, Some("getEntitlements")), None);
+        assert_eq!(
+            take(&mut faults, Some("reportUsage")),
+            Some(FaultKind::Drop)
+        );
+        assert_eq!(
+            take(&mut faults, Some("reportUsage")),
+            Some(FaultKind::Drop)
+        );
+        assert_eq!(take(&mut faults, Some("reportUsage")), None);
+    }
+
+    #[test]
+    fn paths_name_their_operations() {
+        assert_eq!(
+            operation_of("PATCH", "/api/v1/customers/a%2Fb/"),
+            Some("updateCustomer")
+        );
+        assert_eq!(
+            operation_of("GET", "/api/v1/entitlements"),
+            Some("getEntitlements")
+        );
+        assert_eq!(
+            operation_of("POST", "/api/v1/subscriptions/x/cancel/"),
+            Some("cancelSubscription")
+        );
+        assert_eq!(operation_of("GET", "/api/v1/customers/"), None);
+    }
+
+    #[test]
+    fn the_json_form_is_flat() {
+        let fault: Fault = serde_json::from_str(
+            r#"{"operation":"reportUsage","times":2,"kind":"status","status":503,"retryAfter":1}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            fault.kind,
+            FaultKind::Status {
+                status: 503,
+                retry_after: Some(1),
+                body: None
+            }
+        );
+    }
+}

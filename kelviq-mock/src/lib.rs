@@ -1,0 +1,168 @@
+//! `kelviq-mock`: a stateful emulator of the Kelviq API on loopback.
+//!
+//! It serves every operation of `openapi/kelviq.yaml` (API and edge paths on one address),
+//! keeps customers, subscriptions, usage and events consistent across calls, and offers a
+//! control surface under `/_mock/` (see [`control`]) for tests in any language: reset,
+//! fixtures, direct grants, checkout completion, the request log, usage, and injected
+//! faults (see [`faults`]).
+//!
+//! In-process, from Rust tests:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let server = kelviq_mock::MockServer::start().await.unwrap();
+//! let url = server.url(); // http://127.0.0.1:<port>
+//! assert!(url.starts_with("http://127.0.0.1:"));
+//! // point a client at `url` for both the API and the edge host
+//! # }
+//! ```
+//!
+//! As a binary, for any language: `cargo run -p kelviq-mock -- --addr 127.0.0.1:8787`.
+//!
+//! The emulator answers from the document's point of view, with the generated types of
+//! `kelviq-gen`; it never uses the `kelviq` crate's logic, so when the SDK and the
+//! emulator agree, both agree with the document.
+
+pub mod catalogue;
+pub mod control;
+mod error;
+pub mod faults;
+mod server;
+pub mod state;
+
+mod api;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use catalogue::Catalogue;
+pub use error::ApiError;
+pub use faults::{Fault, FaultKind};
+pub use state::{CompletedCheckout, Grant, LoggedRequest, Store};
+
+/// The emulator's shared state, passed to every handler.
+#[derive(Debug, Clone)]
+pub(crate) struct App {
+    store: Arc<Mutex<Store>>,
+    api_key: Option<Arc<str>>,
+}
+
+impl App {
+    /// The store. No handler holds it across an await.
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How to start an emulator.
+#[derive(Debug, Clone, Default)]
+pub struct MockConfig {
+    /// When set, only `Authorization: Bearer <api_key>` is accepted; otherwise any
+    /// non-empty bearer token.
+    pub api_key: Option<String>,
+    /// The plans sold; the default catalogue when `None`.
+    pub catalogue: Option<Catalogue>,
+    /// Where to listen; `127.0.0.1:0` (a free port) when `None`.
+    pub addr: Option<SocketAddr>,
+}
+
+/// The whole application: the API routes and the control surface.
+fn router(app: App) -> Router {
+    api::router(app.clone()).merge(control::router(app))
+}
+
+/// A running emulator. Dropping it stops it and closes its connections.
+#[derive(Debug)]
+pub struct MockServer {
+    addr: SocketAddr,
+    app: App,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl MockServer {
+    /// Starts an emulator with the default catalogue on a free port of 127.0.0.1.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(MockConfig::default()).await
+    }
+
+    /// Starts an emulator as `config` says.
+    pub async fn start_with(config: MockConfig) -> std::io::Result<Self> {
+        let addr = config
+            .addr
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let app = App {
+            store: Arc::new(Mutex::new(Store::new(config.catalogue.unwrap_or_default()))),
+            api_key: config.api_key.map(Arc::from),
+        };
+        let task = tokio::spawn(server::serve(listener, router(app.clone())));
+        Ok(Self { addr, app, task })
+    }
+
+    /// The base URL, for both the API and the edge host: `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits until the emulator stops (it stops only when dropped or on error).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.task).await;
+    }
+
+    /// Forgets all state, the request log and faults; keeps the catalogue.
+    pub fn reset(&self) {
+        self.app.store().reset();
+    }
+
+    /// Replaces the catalogue.
+    pub fn load_fixtures(&self, catalogue: Catalogue) {
+        self.app.store().catalogue = catalogue;
+    }
+
+    /// Grants an entitlement directly, outside any plan.
+    pub fn grant(&self, grant: Grant) {
+        self.app.store().grant(grant);
+    }
+
+    /// Completes a checkout as if the customer paid.
+    pub fn complete_checkout(&self, session_id: &str) -> Result<CompletedCheckout, ApiError> {
+        self.app.store().complete_checkout(session_id)
+    }
+
+    /// Every API request received so far, oldest first.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.app.store().log.clone()
+    }
+
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        self.app.store().log.clear();
+    }
+
+    /// The customer's usage per feature this month.
+    pub fn usage(&self, customer_id: &str) -> BTreeMap<String, i64> {
+        self.app.store().usage_of(customer_id)
+    }
+
+    /// Injects a fault into the next requests of an operation.
+    pub fn inject(&self, fault: Fault) {
+        self.app.store().faults.push(fault);
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
