@@ -123,7 +123,8 @@ impl fmt::Display for Environment {
 /// "The connection could not be made" (refused, name not resolved, TLS failed) proves the
 /// request never reached the service, so every request is retried then.
 ///
-/// Waits grow exponentially from `initial_backoff` up to `max_backoff`, with full jitter.
+/// Waits grow exponentially from `initial_backoff` up to `max_backoff`, and each gets a random
+/// extra of up to its own length (jitter), so that clients failing together do not retry together.
 /// When the service sends `Retry-After`, the client waits that long instead; if it asks for
 /// more than `max_retry_after`, the client gives up at once and returns the error.
 ///

@@ -1,0 +1,290 @@
+//! Retries happen exactly where repeating a request cannot change the outcome, with the
+//! emulator's fault injection standing in for a failing service and network.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{fast_retries, start, API_KEY};
+use kelviq::{Behaviour, Error, Kelviq, RetryPolicy};
+use kelviq_mock::{Fault, FaultKind, MockServer};
+
+fn status(status: u16, retry_after: Option<u64>) -> FaultKind {
+    FaultKind::Status {
+        status,
+        retry_after,
+        body: None,
+    }
+}
+
+async fn subscribed(server: &MockServer, client: &kelviq::Client, customer: &str) {
+    client.customers().create(customer).send().await.unwrap();
+    let session = client
+        .checkout()
+        .create_session(
+            "plan-pro-monthly",
+            kelviq::ChargePeriod::Monthly,
+            "https://example.com/ok",
+        )
+        .customer_id(customer)
+        .send()
+        .await
+        .unwrap();
+    server
+        .complete_checkout(&session.checkout_session_id)
+        .unwrap();
+    server.clear_requests();
+}
+
+fn count(server: &MockServer, operation: &str) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some(operation))
+        .count()
+}
+
+#[tokio::test]
+async fn a_read_answered_503_is_retried_and_then_answered() {
+    let (server, client) = start().await;
+    subscribed(&server, &client, "cust").await;
+    server.inject(Fault::new("getEntitlements", 2, status(503, None)));
+    assert!(client
+        .entitlements()
+        .has_access("cust", "premium-reporting")
+        .send()
+        .await
+        .unwrap());
+    assert_eq!(count(&server, "getEntitlements"), 3);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let (server, client) = start().await;
+    subscribed(&server, &client, "cust").await;
+    server.inject(Fault::new("getEntitlements", 1, status(429, Some(1))));
+    let started = Instant::now();
+    client
+        .entitlements()
+        .get_all_entitlements("cust")
+        .send()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1),
+        "waited {waited:?}, Retry-After said 1 s"
+    );
+    assert_eq!(count(&server, "getEntitlements"), 2);
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_limit_ends_the_retries_at_once() {
+    let (server, _) = start().await;
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .retry_policy(fast_retries().max_retry_after(Duration::from_secs(2)))
+        .build()
+        .unwrap();
+    server.inject(Fault::new("getEntitlements", 1, status(503, Some(120))));
+    let started = Instant::now();
+    let error = client
+        .entitlements()
+        .get_all_entitlements("cust")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    match error {
+        Error::Server {
+            status,
+            retry_after,
+            ..
+        } => {
+            assert_eq!(status, 503);
+            assert_eq!(retry_after, Some(Duration::from_secs(120)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&server, "getEntitlements"), 1);
+}
+
+#[tokio::test]
+async fn a_delta_report_answered_503_reaches_the_server_once_and_returns_the_error() {
+    let (server, client) = start().await;
+    subscribed(&server, &client, "cust").await;
+    server.inject(Fault::new("reportUsage", 1, status(503, None)));
+    let error = client
+        .reporting()
+        .report_usage(5, "cust", "api-usage", Behaviour::Delta)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.status(),
+        Some(kelviq::StatusCode::SERVICE_UNAVAILABLE)
+    );
+    assert!(error.is_retryable());
+    assert_eq!(count(&server, "reportUsage"), 1);
+    assert_eq!(
+        server.usage("cust").get("api-usage"),
+        None,
+        "nothing counted"
+    );
+}
+
+#[tokio::test]
+async fn a_delta_report_whose_connection_drops_is_not_resent() {
+    let (server, client) = start().await;
+    subscribed(&server, &client, "cust").await;
+    server.inject(Fault::new("reportUsage", 1, FaultKind::Drop));
+    let error = client
+        .reporting()
+        .report_usage(5, "cust", "api-usage", Behaviour::Delta)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Connection {
+                may_have_reached_server: true,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(count(&server, "reportUsage"), 1);
+}
+
+#[tokio::test]
+async fn a_set_report_answered_503_is_retried() {
+    let (server, client) = start().await;
+    subscribed(&server, &client, "cust").await;
+    server.inject(Fault::new("reportUsage", 1, status(503, None)));
+    client
+        .reporting()
+        .report_usage(40, "cust", "api-usage", Behaviour::Set)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(count(&server, "reportUsage"), 2);
+    assert_eq!(server.usage("cust")["api-usage"], 40);
+}
+
+#[tokio::test]
+async fn customer_creation_and_checkout_are_not_retried_after_a_5xx() {
+    let (server, client) = start().await;
+    server.inject(Fault::new("createCustomer", 1, status(502, None)));
+    let error = client.customers().create("cust").send().await.unwrap_err();
+    assert!(matches!(error, Error::Server { .. }));
+    server.inject(Fault::new("createCheckoutSession", 1, status(504, None)));
+    let error = client
+        .checkout()
+        .create_session(
+            "plan-pro-monthly",
+            kelviq::ChargePeriod::Monthly,
+            "https://example.com/ok",
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(kelviq::StatusCode::GATEWAY_TIMEOUT));
+    assert_eq!(count(&server, "createCustomer"), 1);
+    assert_eq!(count(&server, "createCheckoutSession"), 1);
+}
+
+#[tokio::test]
+async fn an_event_retried_after_a_dropped_connection_keeps_its_idempotency_key() {
+    let (server, client) = start().await;
+    subscribed(&server, &client, "cust").await;
+    server.inject(Fault::new("reportEvent", 2, FaultKind::Drop));
+    let event = client
+        .reporting()
+        .report_event("cust", "api_invoked")
+        .property("featureId", "api-usage")
+        .property("value", 3)
+        .send()
+        .await
+        .unwrap();
+    let sent: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation.as_deref() == Some("reportEvent"))
+        .map(|r| {
+            (
+                r.body["idempotencyKey"].clone(),
+                r.body["timestamp"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(sent.len(), 3, "two drops, then the answer");
+    assert!(
+        sent.iter().all(|s| *s == sent[0]),
+        "same key and timestamp each time: {sent:?}"
+    );
+    assert_eq!(sent[0].0, event.idempotency_key.as_str());
+    assert_eq!(server.usage("cust")["api-usage"], 3, "counted once");
+}
+
+#[tokio::test]
+async fn a_request_that_never_reached_the_server_is_retried_even_when_unsafe() {
+    // Bind a port, then free it: nothing listens there.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let client = Kelviq::builder(API_KEY)
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .retry_policy(
+            RetryPolicy::default()
+                .max_retries(2)
+                .initial_backoff(Duration::from_millis(200)),
+        )
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = client
+        .reporting()
+        .report_usage(1, "cust", "api-usage", Behaviour::Delta)
+        .send()
+        .await
+        .unwrap_err();
+    // Two retries with jittered waits of 200 ms and more: the DELTA was retried.
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(
+            error,
+            Error::Connection {
+                may_have_reached_server: false,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.is_retryable());
+    assert_eq!(error.status(), None);
+}
+
+#[tokio::test]
+async fn no_retry_policy_means_one_attempt() {
+    let (server, _) = start().await;
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    server.inject(Fault::new("getEntitlements", 1, status(503, None)));
+    let error = client
+        .entitlements()
+        .get_all_entitlements("cust")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Server { .. }), "{error:?}");
+    assert_eq!(count(&server, "getEntitlements"), 1);
+}
