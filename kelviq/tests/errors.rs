@@ -93,7 +93,8 @@ async fn a_wrong_key_is_unauthorized_and_never_printed() {
 async fn injected_statuses_map_to_their_variants() {
     let (server, _) = start().await;
     let client = no_retries(&server);
-    let cases: [(u16, fn(&Error) -> bool); 5] = [
+    type Expectation = fn(&Error) -> bool;
+    let cases: [(u16, Expectation); 5] = [
         (
             403,
             |e| matches!(e, Error::Unauthorized { status, .. } if *status == 403),
