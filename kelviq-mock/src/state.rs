@@ -96,6 +96,18 @@ pub struct LoggedRequest {
     pub body: Value,
     /// The operation of the document this request is for, when it is one.
     pub operation: Option<String>,
+    /// The answer the emulator gave, once given (none for a dropped connection).
+    pub response: Option<LoggedResponse>,
+}
+
+/// The answer to a logged request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggedResponse {
+    /// The status.
+    pub status: u16,
+    /// The body: JSON when it parsed, a string otherwise, null when empty.
+    pub body: Value,
 }
 
 /// What completing a checkout produced.

@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::faults::{self, FaultKind};
 use crate::server::ConnectionKill;
-use crate::state::LoggedRequest;
+use crate::state::{LoggedRequest, LoggedResponse};
 use crate::App;
 
 /// The largest body the emulator reads.
@@ -58,8 +58,9 @@ async fn gate(State(app): State<App>, request: Request, next: Next) -> Response 
             .into_response();
     };
     let operation = faults::operation_of(parts.method.as_str(), parts.uri.path());
-    let fault = {
+    let (entry, fault) = {
         let mut store = app.store();
+        let entry = store.log.len();
         store.log.push(LoggedRequest {
             method: parts.method.to_string(),
             path: parts.uri.path().to_owned(),
@@ -76,10 +77,36 @@ async fn gate(State(app): State<App>, request: Request, next: Next) -> Response 
                 .collect(),
             body: logged_body(&bytes),
             operation: operation.map(str::to_owned),
+            response: None,
         });
-        faults::take(&mut store.faults, operation)
+        (entry, faults::take(&mut store.faults, operation))
     };
+    let response = answer_or_fault(&app, parts, bytes, fault, next).await;
+    log_response(&app, entry, response).await
+}
 
+/// Records the answer in the log entry of its request, and passes it on unchanged.
+async fn log_response(app: &App, entry: usize, response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Some(logged) = app.store().log.get_mut(entry) {
+        logged.response = Some(LoggedResponse {
+            status: parts.status.as_u16(),
+            body: logged_body(&bytes),
+        });
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+async fn answer_or_fault(
+    app: &App,
+    parts: axum::http::request::Parts,
+    bytes: Bytes,
+    fault: Option<FaultKind>,
+    next: Next,
+) -> Response {
     match fault {
         Some(FaultKind::Status {
             status,
@@ -124,7 +151,7 @@ async fn gate(State(app): State<App>, request: Request, next: Next) -> Response 
         None => {}
     }
 
-    if let Err(refused) = authenticate(&app, &parts.headers) {
+    if let Err(refused) = authenticate(app, &parts.headers) {
         return refused.into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
