@@ -1,0 +1,76 @@
+"""The official Python client (kelviq-sdk on PyPI) runs the product docs' lifecycle against
+kelviq-mock. Usage: python official_client.py http://127.0.0.1:PORT
+
+Run by .ci/run against the emulator binary; exits non-zero on the first failure.
+"""
+import json
+import sys
+import urllib.request
+import uuid
+
+from kelviq_sdk import Kelviq
+
+base = sys.argv[1]
+client = Kelviq.create_sync_client(
+    access_token="sk_test_python", base_url=base, edge_api_url=base, enable_cache=False
+)
+checks = 0
+
+
+def check(condition, what):
+    global checks
+    if not condition:
+        print(f"FAILED: {what}")
+        sys.exit(1)
+    checks += 1
+    print(f"ok: {what}")
+
+
+customer = client.customers.create(
+    customerId="py-customer", email="py@example.com", name="Py Thon", metadata={"source": "python"}
+)
+check(customer.customerId == "py-customer", "customers.create")
+updated = client.customers.update(customerId="py-customer", name="Renamed")
+check(updated.name == "Renamed", "customers.update")
+
+session = client.checkout.create_session(
+    planIdentifier="plan-pro-monthly",
+    chargePeriod="MONTHLY",
+    successUrl="https://kelviq.com/checkout/success",
+    customerId="py-customer",
+    features=[{"identifier": "seats", "quantity": 5}],
+)
+check(session.checkoutUrl.startswith(base), "checkout.create_session")
+completed = json.load(urllib.request.urlopen(session.checkoutUrl))
+subscription = completed["subscriptionId"]
+
+check(client.entitlements.has_access(customerId="py-customer", featureId="premium-reporting"), "has_access")
+one = client.entitlements.get_entitlement(customerId="py-customer", featureId="api-usage")
+check(one.usageLimit == 100, "get_entitlement (2.9 answers the aggregated entry)")
+all_features = client.entitlements.get_entitlements(customerId="py-customer")
+check("seats" in all_features, "get_entitlements")
+
+usage = client.reporting.report_usage(value=100, customerId="py-customer", featureId="api-usage", behaviour="SET")
+check(usage.value == 100, "report_usage")
+check(not client.entitlements.has_access(customerId="py-customer", featureId="api-usage"), "hard limit reached")
+
+key = uuid.uuid4().hex
+for _ in range(2):
+    event = client.reporting.report_event(
+        customerId="py-customer",
+        eventName="api_invoked",
+        idempotencyKey=key,
+        timestamp="2025-05-22 07:53:55.747959",
+        properties={"featureId": "advanced-analytics", "value": 2},
+    )
+check(event.idempotencyKey == key, "report_event")
+usage_now = json.load(urllib.request.urlopen(f"{base}/_mock/customers/py-customer/usage"))
+check(usage_now.get("advanced-analytics") == 2, "a repeated event counted once")
+
+moved = client.subscriptions.update(subscriptionId=subscription, planIdentifier="premium-plan", chargePeriod="MONTHLY")
+check(str(moved.subscriptionId) == subscription, "subscriptions.update")
+cancelled = client.subscriptions.cancel(subscriptionId=subscription, cancellationType="IMMEDIATE")
+check(bool(cancelled.message), "subscriptions.cancel")
+check(not client.entitlements.has_access(customerId="py-customer", featureId="premium-reporting"), "access ends")
+
+print(f"official Python client: {checks} passed, 0 failed")
