@@ -54,8 +54,14 @@ async fn emulated() -> kelviq::Result<()> {
     let server = MockServer::start()
         .await
         .map_err(|e| kelviq::Error::Config(format!("could not start kelviq-mock: {e}")))?;
-    println!("No {} set: touring against kelviq-mock at {}", kelviq::API_KEY_VAR, server.url());
-    let client = Kelviq::builder("sk_test_tour").base_url(server.url()).build()?;
+    println!(
+        "No {} set: touring against kelviq-mock at {}",
+        kelviq::API_KEY_VAR,
+        server.url()
+    );
+    let client = Kelviq::builder("sk_test_tour")
+        .base_url(server.url())
+        .build()?;
     let customer = "unique-customer-id-123";
 
     step(1, "Create a customer");
@@ -67,12 +73,21 @@ async fn emulated() -> kelviq::Result<()> {
         .metadata([("source", "sdk_import"), ("priority", "high")])
         .send()
         .await?;
-    show(format!("created {} (id {}), email {:?}", created.customer_id, created.id, created.email.unwrap_or_default()));
+    show(format!(
+        "created {} (id {}), email {:?}",
+        created.customer_id,
+        created.id,
+        created.email.unwrap_or_default()
+    ));
 
     step(2, "Open a checkout for plan-pro-monthly and complete it");
     let session = client
         .checkout()
-        .create_session("plan-pro-monthly", ChargePeriod::Monthly, "https://kelviq.com/checkout/success")
+        .create_session(
+            "plan-pro-monthly",
+            ChargePeriod::Monthly,
+            "https://kelviq.com/checkout/success",
+        )
         .customer_id(customer)
         .features([FeatureQuantity::new("seats", 5)])
         .send()
@@ -86,22 +101,44 @@ async fn emulated() -> kelviq::Result<()> {
         .json()
         .await
         .map_err(|e| kelviq::Error::Config(format!("completing the checkout: {e}")))?;
-    let subscription = completed["subscriptionId"].as_str().unwrap_or_default().to_owned();
+    let subscription = completed["subscriptionId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     show(format!("paid: subscription {subscription}"));
 
     step(3, "Check access");
     for feature in ["premium-reporting", "api-usage", "api-calls-tier1"] {
-        let allowed = client.entitlements().has_access(customer, feature).send().await?;
+        let allowed = client
+            .entitlements()
+            .has_access(customer, feature)
+            .send()
+            .await?;
         show(format!("{feature:<18} access {}", access(allowed)));
     }
 
-    step(4, "Report usage of api-usage (a hard meter, limit 100) up to its limit");
+    step(
+        4,
+        "Report usage of api-usage (a hard meter, limit 100) up to its limit",
+    );
     show_meter(&client, customer, "api-usage").await?;
-    client.reporting().report_usage(60, customer, "api-usage", Behaviour::Set).send().await?;
+    client
+        .reporting()
+        .report_usage(60, customer, "api-usage", Behaviour::Set)
+        .send()
+        .await?;
     show_meter(&client, customer, "api-usage").await?;
-    client.reporting().report_usage(40, customer, "api-usage", Behaviour::Delta).send().await?;
+    client
+        .reporting()
+        .report_usage(40, customer, "api-usage", Behaviour::Delta)
+        .send()
+        .await?;
     show_meter(&client, customer, "api-usage").await?;
-    let allowed = client.entitlements().has_access(customer, "api-usage").send().await?;
+    let allowed = client
+        .entitlements()
+        .has_access(customer, "api-usage")
+        .send()
+        .await?;
     show(format!("at the hard limit: access {}", access(allowed)));
 
     step(5, "Report one event twice with the same idempotency key");
@@ -114,10 +151,19 @@ async fn emulated() -> kelviq::Result<()> {
             .property("value", 1)
             .send()
             .await?;
-        show(format!("sent #{attempt}: key {} at {}", event.idempotency_key, event.timestamp));
+        show(format!(
+            "sent #{attempt}: key {} at {}",
+            event.idempotency_key, event.timestamp
+        ));
     }
-    let counted = server.usage(customer).get("advanced-analytics").copied().unwrap_or(0);
-    show(format!("advanced-analytics usage: {counted} (the repeated event counted once)"));
+    let counted = server
+        .usage(customer)
+        .get("advanced-analytics")
+        .copied()
+        .unwrap_or(0);
+    show(format!(
+        "advanced-analytics usage: {counted} (the repeated event counted once)"
+    ));
 
     step(6, "Move the subscription to premium-plan");
     let moved = client
@@ -125,9 +171,16 @@ async fn emulated() -> kelviq::Result<()> {
         .update(subscription.as_str(), "premium-plan", ChargePeriod::Monthly)
         .send()
         .await?;
-    show(format!("subscription {} is now on premium-plan", moved.subscription_id));
+    show(format!(
+        "subscription {} is now on premium-plan",
+        moved.subscription_id
+    ));
     show_meter(&client, customer, "api-usage").await?;
-    let allowed = client.entitlements().has_access(customer, "api-usage").send().await?;
+    let allowed = client
+        .entitlements()
+        .has_access(customer, "api-usage")
+        .send()
+        .await?;
     show(format!("with the bigger limit: access {}", access(allowed)));
 
     step(7, "Cancel the subscription");
@@ -137,20 +190,36 @@ async fn emulated() -> kelviq::Result<()> {
         .send()
         .await?;
     show(cancelled.message);
-    let allowed = client.entitlements().has_access(customer, "premium-reporting").send().await?;
-    show(format!("premium-reporting after cancelling: access {}", access(allowed)));
+    let allowed = client
+        .entitlements()
+        .has_access(customer, "premium-reporting")
+        .send()
+        .await?;
+    show(format!(
+        "premium-reporting after cancelling: access {}",
+        access(allowed)
+    ));
 
-    println!("\nTour complete: {} requests served by kelviq-mock.", server.requests().len());
+    println!(
+        "\nTour complete: {} requests served by kelviq-mock.",
+        server.requests().len()
+    );
     Ok(())
 }
 
 async fn show_meter(client: &Client, customer: &str, feature: &str) -> kelviq::Result<()> {
-    let response = client.entitlements().get_entitlement(customer, feature).send().await?;
+    let response = client
+        .entitlements()
+        .get_entitlement(customer, feature)
+        .send()
+        .await?;
     if let Some(meter) = response.feature(feature) {
         show(format!(
             "{feature}: used {} of {} ({} left, {} limit) -> access {}",
             meter.current_usage.unwrap_or(0),
-            meter.usage_limit.map_or("unlimited".into(), |l| l.to_string()),
+            meter
+                .usage_limit
+                .map_or("unlimited".into(), |l| l.to_string()),
             meter.remaining.map_or("?".into(), |r| r.to_string()),
             if meter.hard_limit { "hard" } else { "soft" },
             access(meter.has_access),
@@ -163,32 +232,60 @@ async fn real_service() -> kelviq::Result<()> {
     let builder = Kelviq::from_env()?;
     let client = builder.build()?;
     println!("Touring the real Kelviq service: {client:?}");
-    let customer = format!("kelviq-rust-tour-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
+    let customer = format!(
+        "kelviq-rust-tour-{}",
+        chrono::Utc::now().format("%Y%m%d%H%M%S")
+    );
     let plan = std::env::var("KELVIQ_TOUR_PLAN").unwrap_or_else(|_| "plan-pro-monthly".into());
 
     step(1, "Create a customer");
-    let created = client.customers().create(customer.as_str()).name("Kelviq Rust SDK tour").send().await?;
-    show(format!("created {} (id {})", created.customer_id, created.id));
+    let created = client
+        .customers()
+        .create(customer.as_str())
+        .name("Kelviq Rust SDK tour")
+        .send()
+        .await?;
+    show(format!(
+        "created {} (id {})",
+        created.customer_id, created.id
+    ));
 
     step(2, &format!("Open a checkout for {plan}"));
     match client
         .checkout()
-        .create_session(plan.as_str(), ChargePeriod::Monthly, "https://kelviq.com/checkout/success")
+        .create_session(
+            plan.as_str(),
+            ChargePeriod::Monthly,
+            "https://kelviq.com/checkout/success",
+        )
         .customer_id(customer.as_str())
         .send()
         .await
     {
-        Ok(session) => show(format!("checkout URL (not paid by the tour): {}", session.checkout_url)),
-        Err(error) => show(format!("no checkout: {error} (set KELVIQ_TOUR_PLAN to one of your plans)")),
+        Ok(session) => show(format!(
+            "checkout URL (not paid by the tour): {}",
+            session.checkout_url
+        )),
+        Err(error) => show(format!(
+            "no checkout: {error} (set KELVIQ_TOUR_PLAN to one of your plans)"
+        )),
     }
 
     step(3, "Read the customer's entitlements");
-    let all = client.entitlements().get_all_entitlements(customer.as_str()).send().await?;
+    let all = client
+        .entitlements()
+        .get_all_entitlements(customer.as_str())
+        .send()
+        .await?;
     if all.entitlements.is_empty() {
         show("none yet: nothing was bought, so every feature reads as DENIED");
     }
     for entry in &all.entitlements {
-        show(format!("{:<24} access {}", entry.feature_id, access(all.has_access(&entry.feature_id))));
+        show(format!(
+            "{:<24} access {}",
+            entry.feature_id,
+            access(all.has_access(&entry.feature_id))
+        ));
     }
     Ok(())
 }
