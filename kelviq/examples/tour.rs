@@ -277,10 +277,10 @@ async fn real_service() -> kelviq::Result<()> {
         .get_all_entitlements(customer.as_str())
         .send()
         .await?;
-    if all.entitlements.is_empty() {
+    if all.entitlements().is_empty() {
         show("none yet: nothing was bought, so every feature reads as DENIED");
     }
-    for entry in &all.entitlements {
+    for entry in all.entitlements() {
         show(format!(
             "{:<24} access {}",
             entry.feature_id,

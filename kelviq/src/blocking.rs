@@ -90,6 +90,12 @@ impl Client {
         Subscriptions::new(self.ctx())
     }
 
+    /// Forgets the cached entitlements of `customer_id`; see
+    /// [`Client::invalidate_entitlements`](crate::Client::invalidate_entitlements).
+    pub fn invalidate_entitlements(&self, customer_id: &str) {
+        self.inner.invalidate_entitlements(customer_id);
+    }
+
     /// The async client this one drives, sharing its connection pool.
     pub fn as_async(&self) -> &crate::Client {
         &self.inner

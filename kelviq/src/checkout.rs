@@ -140,6 +140,10 @@ impl<M> CreateCheckoutSession<'_, M> {
                 .transpose()?,
         };
         let client = self.ctx.client;
+        // The customer is about to buy: do not keep answering from what they had before.
+        if let (Some(cache), Some(customer)) = (client.cache(), &body.customer_id) {
+            cache.invalidate(customer);
+        }
         client
             .call(
                 "checkout.create_session",

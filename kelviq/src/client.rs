@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 
+use crate::cache::EntitlementCache;
 use crate::checkout::Checkout;
 use crate::config::{base_url, ApiKey, ClientBuilder, Environment};
 use crate::customers::Customers;
@@ -43,6 +44,7 @@ pub struct Client {
 }
 
 struct Inner {
+    cache: Option<EntitlementCache>,
     api: kelviq_gen::Client,
     edge: kelviq_gen::Client,
     timeout: Duration,
@@ -58,6 +60,7 @@ impl fmt::Debug for Client {
             .field("api_base_url", &self.inner.api.baseurl())
             .field("edge_base_url", &self.inner.edge.baseurl())
             .field("timeout", &self.inner.timeout)
+            .field("cache", &self.inner.cache)
             .finish()
     }
 }
@@ -106,6 +109,7 @@ impl Client {
         }));
         Ok(Self {
             inner: Arc::new(Inner {
+                cache: EntitlementCache::new(&builder.cache),
                 api: kelviq_gen::Client::new_with_client(&api_url, http.clone(), transport.clone()),
                 edge: kelviq_gen::Client::new_with_client(&edge_url, http, transport),
                 timeout: builder.timeout,
@@ -137,6 +141,27 @@ impl Client {
     /// Update and cancel subscriptions.
     pub fn subscriptions(&self) -> Subscriptions<'_> {
         Subscriptions::new(Ctx::new(self, Async))
+    }
+
+    /// Forgets the cached entitlements of `customer_id`, so that the next check asks the
+    /// service. Call it when you learn that they changed outside this client, typically
+    /// from your `checkout.completed` webhook handler.
+    ///
+    /// ```
+    /// let client = kelviq::Kelviq::create_async_client("sk_test")?;
+    /// client.invalidate_entitlements("cust_123");
+    /// # Ok::<(), kelviq::Error>(())
+    /// ```
+    pub fn invalidate_entitlements(&self, customer_id: &str) {
+        if let Some(cache) = &self.inner.cache {
+            cache.invalidate(customer_id);
+        }
+    }
+
+    /// The entitlement cache, when it is on.
+    #[inline]
+    pub(crate) fn cache(&self) -> Option<&EntitlementCache> {
+        self.inner.cache.as_ref()
     }
 
     /// The generated client of the API host.
@@ -190,6 +215,27 @@ macro_rules! send_impls {
         impl<'a> $builder<'a, $crate::blocking::Blocking<'a>> {
             /// Sends the request and waits for the service's answer.
             pub fn send(self) -> $crate::Result<$output> {
+                let mode = self.ctx.mode;
+                mode.block_on(self.execute())
+            }
+        }
+    };
+    ($builder:ident => $output:ty, cached) => {
+        impl<'a> $builder<'a, $crate::client::Async> {
+            /// Sends the request and returns the service's answer, or the cache's while it
+            /// is fresh.
+            pub async fn send(self) -> $crate::Result<$output> {
+                self.execute().await
+            }
+        }
+
+        impl<'a> $builder<'a, $crate::blocking::Blocking<'a>> {
+            /// Sends the request and waits for the service's answer, or returns the cache's
+            /// while it is fresh (without entering the runtime).
+            pub fn send(self) -> $crate::Result<$output> {
+                if let Some(answer) = self.cached() {
+                    return answer;
+                }
                 let mode = self.ctx.mode;
                 mode.block_on(self.execute())
             }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 
+use crate::cache::CacheConfig;
 use crate::error::{Error, Result};
 
 /// The variable [`Kelviq::from_env`](crate::Kelviq::from_env) reads the API key from.
@@ -273,6 +274,7 @@ pub struct ClientBuilder {
     pub(crate) retry: RetryPolicy,
     pub(crate) user_agent_suffix: Option<String>,
     pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) cache: CacheConfig,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -287,6 +289,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("http_client", &self.http_client.is_some())
+            .field("cache", &self.cache)
             .finish()
     }
 }
@@ -306,6 +309,7 @@ impl ClientBuilder {
             retry: RetryPolicy::default(),
             user_agent_suffix: None,
             http_client: None,
+            cache: CacheConfig::default(),
         }
     }
 
@@ -365,6 +369,12 @@ impl ClientBuilder {
     /// settings). The API key, user agent and time-out are still set on every request.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
+        self
+    }
+
+    /// How entitlements are cached (on by default; [`CacheConfig::disabled`] turns it off).
+    pub fn entitlement_cache(mut self, cache: CacheConfig) -> Self {
+        self.cache = cache;
         self
     }
 

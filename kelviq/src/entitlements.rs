@@ -10,7 +10,7 @@
 //! }
 //!
 //! let all = client.entitlements().get_all_entitlements("cust_456").send().await?;
-//! for entry in &all.entitlements {
+//! for entry in all.entitlements() {
 //!     println!("{}: {}", entry.feature_id, entry.has_access);
 //! }
 //! # Ok(()) }
@@ -34,15 +34,23 @@
 //! soft-limited meter at its limit reads as denied there and as granted here (a soft limit
 //! is meant to be exceeded). Version 1.0.0 of that client had yet another rule.
 
+use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::Arc;
+
 use kelviq_gen::types as wire;
 
 use crate::client::{send_impls, Async, Ctx};
-use crate::error::Result;
+use crate::error::{Result, ValidationError};
 use crate::transport::Idempotency;
-use crate::types::FeatureType;
-use crate::validate;
+use crate::types::{Behaviour, FeatureType};
 
 /// The entitlement operations, from [`Client::entitlements`](crate::Client::entitlements).
+///
+/// With the entitlement cache on (the default, see [`CacheConfig`](crate::CacheConfig)),
+/// every call is answered from the customer's cached set while it is fresh; a miss fetches
+/// the customer's whole set with one `GET /api/v1/entitlements?customer_id=…`. With it off,
+/// each call is one request, with `feature_id` in the query for one feature.
 #[derive(Debug, Clone, Copy)]
 pub struct Entitlements<'a, M = Async> {
     ctx: Ctx<'a, M>,
@@ -56,10 +64,12 @@ impl<'a, M: Copy> Entitlements<'a, M> {
     /// Whether the customer may use the feature, by the rule in the
     /// [module docs](crate::entitlements#access-when-a-customer-holds-several-entries-for-one-feature).
     /// A feature the customer has no entry for is `false`, not an error.
+    ///
+    /// Answered from a fresh cache entry without a request and without allocating.
     pub fn has_access(
         &self,
-        customer_id: impl Into<String>,
-        feature_id: impl Into<String>,
+        customer_id: impl Into<Cow<'a, str>>,
+        feature_id: impl Into<Cow<'a, str>>,
     ) -> HasAccess<'a, M> {
         HasAccess {
             ctx: self.ctx,
@@ -71,8 +81,8 @@ impl<'a, M: Copy> Entitlements<'a, M> {
     /// The customer's entries for one feature, as the service returns them.
     pub fn get_entitlement(
         &self,
-        customer_id: impl Into<String>,
-        feature_id: impl Into<String>,
+        customer_id: impl Into<Cow<'a, str>>,
+        feature_id: impl Into<Cow<'a, str>>,
     ) -> GetEntitlement<'a, M> {
         GetEntitlement {
             ctx: self.ctx,
@@ -84,7 +94,7 @@ impl<'a, M: Copy> Entitlements<'a, M> {
     /// All of the customer's entitlements.
     pub fn get_all_entitlements(
         &self,
-        customer_id: impl Into<String>,
+        customer_id: impl Into<Cow<'a, str>>,
     ) -> GetAllEntitlements<'a, M> {
         GetAllEntitlements {
             ctx: self.ctx,
@@ -98,80 +108,302 @@ impl<'a, M: Copy> Entitlements<'a, M> {
 #[must_use = "a request does nothing until `send` is called"]
 pub struct HasAccess<'a, M = Async> {
     ctx: Ctx<'a, M>,
-    customer_id: String,
-    feature_id: String,
+    customer_id: Cow<'a, str>,
+    feature_id: Cow<'a, str>,
 }
 
 impl<M> HasAccess<'_, M> {
+    /// The answer from a fresh cache entry, when there is one. The hot path.
+    #[inline]
+    fn cached(&self) -> Option<Result<bool>> {
+        let cache = self.ctx.client.cache()?;
+        cache.read_fresh(
+            &self.customer_id,
+            |set| Ok(set.has_access(&self.feature_id)),
+        )
+    }
+
     async fn execute(self) -> Result<bool> {
-        let response = fetch(self.ctx.client, &self.customer_id, Some(&self.feature_id)).await?;
-        Ok(response.has_access(&self.feature_id))
+        if let Some(answer) = self.cached() {
+            return answer;
+        }
+        let view = lookup(self.ctx.client, &self.customer_id, Some(&self.feature_id)).await?;
+        Ok(view.has_access(&self.feature_id))
     }
 }
 
-send_impls!(HasAccess => bool);
+send_impls!(HasAccess => bool, cached);
 
 /// Reads a customer's entries for one feature; made by [`Entitlements::get_entitlement`].
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until `send` is called"]
 pub struct GetEntitlement<'a, M = Async> {
     ctx: Ctx<'a, M>,
-    customer_id: String,
-    feature_id: String,
+    customer_id: Cow<'a, str>,
+    feature_id: Cow<'a, str>,
 }
 
 impl<M> GetEntitlement<'_, M> {
+    fn cached(&self) -> Option<Result<CustomerEntitlements>> {
+        let cache = self.ctx.client.cache()?;
+        cache.read_fresh(&self.customer_id, |set| {
+            Ok(CustomerEntitlements::view(
+                set.clone(),
+                Some(&self.feature_id),
+            ))
+        })
+    }
+
     async fn execute(self) -> Result<CustomerEntitlements> {
-        fetch(self.ctx.client, &self.customer_id, Some(&self.feature_id)).await
+        if let Some(answer) = self.cached() {
+            return answer;
+        }
+        lookup(self.ctx.client, &self.customer_id, Some(&self.feature_id)).await
     }
 }
 
-send_impls!(GetEntitlement => CustomerEntitlements);
+send_impls!(GetEntitlement => CustomerEntitlements, cached);
 
 /// Reads all of a customer's entitlements; made by [`Entitlements::get_all_entitlements`].
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until `send` is called"]
 pub struct GetAllEntitlements<'a, M = Async> {
     ctx: Ctx<'a, M>,
-    customer_id: String,
+    customer_id: Cow<'a, str>,
 }
 
 impl<M> GetAllEntitlements<'_, M> {
+    fn cached(&self) -> Option<Result<CustomerEntitlements>> {
+        let cache = self.ctx.client.cache()?;
+        cache.read_fresh(&self.customer_id, |set| {
+            Ok(CustomerEntitlements::view(set.clone(), None))
+        })
+    }
+
     async fn execute(self) -> Result<CustomerEntitlements> {
-        fetch(self.ctx.client, &self.customer_id, None).await
+        if let Some(answer) = self.cached() {
+            return answer;
+        }
+        lookup(self.ctx.client, &self.customer_id, None).await
     }
 }
 
-send_impls!(GetAllEntitlements => CustomerEntitlements);
+send_impls!(GetAllEntitlements => CustomerEntitlements, cached);
 
-async fn fetch(
+/// The customer's entitlements (restricted to `feature_id` when given): through the cache,
+/// which fetches the whole set, or straight from the edge host.
+async fn lookup(
     client: &crate::Client,
     customer_id: &str,
     feature_id: Option<&str>,
 ) -> Result<CustomerEntitlements> {
-    let customer_id: wire::GetEntitlementsCustomerId =
-        validate::identifier("customer_id", customer_id)?;
-    let feature_id: Option<wire::GetEntitlementsFeatureId> = feature_id
-        .map(|id| validate::identifier("feature_id", id))
-        .transpose()?;
+    let customer: wire::GetEntitlementsCustomerId =
+        crate::validate::identifier("customer_id", customer_id)?;
+    if feature_id == Some("") {
+        return Err(ValidationError::new("feature_id", "", "a non-empty identifier").into());
+    }
+    let set = match client.cache() {
+        Some(cache) => {
+            cache
+                .get_or_fetch(customer_id, || fetch(client, customer, None))
+                .await?
+        }
+        None => Arc::new(fetch(client, customer, feature_id).await?),
+    };
+    Ok(CustomerEntitlements::view(set, feature_id))
+}
+
+async fn fetch(
+    client: &crate::Client,
+    customer_id: wire::GetEntitlementsCustomerId,
+    feature_id: Option<&str>,
+) -> Result<EntitlementSet> {
     let mut request = client.edge().get_entitlements().customer_id(customer_id);
     if let Some(feature_id) = feature_id {
+        let feature_id: wire::GetEntitlementsFeatureId =
+            crate::validate::identifier("feature_id", feature_id)?;
         request = request.feature_id(feature_id);
     }
     let response = client
         .call("entitlements.get", Idempotency::Safe, request.send())
         .await?;
-    Ok(CustomerEntitlements::from(response))
+    Ok(EntitlementSet::from(response))
 }
 
-/// A customer's entitlements, as the service returns them.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
+/// A customer's entries as fetched, sorted by feature so that one feature's entries sit
+/// together; shared between the cache and every answer made from it.
+#[derive(Debug, PartialEq)]
+pub(crate) struct EntitlementSet {
+    customer_id: String,
+    entries: Box<[Entitlement]>,
+}
+
+impl EntitlementSet {
+    /// Where `feature_id`'s entries are (empty when it has none).
+    fn range(&self, feature_id: &str) -> Range<usize> {
+        let start = self
+            .entries
+            .partition_point(|e| e.feature_id.as_str() < feature_id);
+        let len = self.entries[start..].partition_point(|e| e.feature_id == feature_id);
+        start..start + len
+    }
+
+    /// Whether the customer may use `feature_id`. No allocation.
+    #[inline]
+    pub(crate) fn has_access(&self, feature_id: &str) -> bool {
+        Totals::of(&self.entries[self.range(feature_id)]).is_some_and(|t| t.has_access())
+    }
+
+    /// This set after a usage report the service accepted: `SET` replaces each entry's
+    /// usage, `DELTA` adds to it, and a hard meter at its limit loses access. `None` when
+    /// the customer has no entry with usage for the feature.
+    pub(crate) fn with_usage(
+        &self,
+        feature_id: &str,
+        behaviour: Behaviour,
+        value: i64,
+    ) -> Option<Self> {
+        let range = self.range(feature_id);
+        if !self.entries[range.clone()]
+            .iter()
+            .any(|e| e.current_usage.is_some() || e.usage_limit.is_some())
+        {
+            return None;
+        }
+        let mut entries = self.entries.to_vec();
+        for entry in &mut entries[range] {
+            let usage = match behaviour {
+                Behaviour::Set => value,
+                Behaviour::Delta => entry.current_usage.unwrap_or(0).saturating_add(value),
+            };
+            entry.current_usage = Some(usage);
+            if let Some(limit) = entry.usage_limit {
+                let remaining = limit.saturating_sub(usage);
+                entry.remaining = Some(remaining);
+                if entry.hard_limit == Some(true) {
+                    entry.has_access = remaining > 0;
+                }
+            }
+        }
+        Some(Self {
+            customer_id: self.customer_id.clone(),
+            entries: entries.into_boxed_slice(),
+        })
+    }
+}
+
+impl From<wire::CustomerEntitlements> for EntitlementSet {
+    fn from(response: wire::CustomerEntitlements) -> Self {
+        let mut entries: Vec<Entitlement> = response
+            .entitlements
+            .into_iter()
+            .map(Entitlement::from)
+            .collect();
+        entries.sort_by(|a, b| a.feature_id.cmp(&b.feature_id));
+        Self {
+            customer_id: response.customer_id,
+            entries: entries.into_boxed_slice(),
+        }
+    }
+}
+
+/// A customer's entitlements, as the service returns them: all of them, or one feature's.
+///
+/// Cheap to clone (it shares the fetched set, which the cache keeps too). Entries are
+/// ordered by feature.
+#[derive(Clone)]
 pub struct CustomerEntitlements {
+    set: Arc<EntitlementSet>,
+    range: Range<usize>,
+}
+
+impl std::fmt::Debug for CustomerEntitlements {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomerEntitlements")
+            .field("customer_id", &self.customer_id())
+            .field("entitlements", &self.entitlements())
+            .finish()
+    }
+}
+
+impl PartialEq for CustomerEntitlements {
+    fn eq(&self, other: &Self) -> bool {
+        self.customer_id() == other.customer_id() && self.entitlements() == other.entitlements()
+    }
+}
+
+impl CustomerEntitlements {
+    fn view(set: Arc<EntitlementSet>, feature_id: Option<&str>) -> Self {
+        let range = match feature_id {
+            Some(feature_id) => set.range(feature_id),
+            None => 0..set.entries.len(),
+        };
+        Self { set, range }
+    }
+
     /// The customer.
-    pub customer_id: String,
-    /// The entries; several may name one feature.
-    pub entitlements: Vec<Entitlement>,
+    pub fn customer_id(&self) -> &str {
+        &self.set.customer_id
+    }
+
+    /// The entries, ordered by feature; several may name one feature.
+    pub fn entitlements(&self) -> &[Entitlement] {
+        &self.set.entries[self.range.clone()]
+    }
+
+    /// The customer's entries for `feature_id` combined into one view, or `None` when the
+    /// customer has no entry for it.
+    ///
+    /// ```
+    /// use kelviq::entitlements::CustomerEntitlements;
+    ///
+    /// let response = CustomerEntitlements::from(serde_json::from_str::<kelviq_gen::types::CustomerEntitlements>(r#"{
+    ///     "customerId": "cust_456",
+    ///     "entitlements": [
+    ///         {"featureId": "api-usage", "featureType": "METER", "hasAccess": true,
+    ///          "hardLimit": true, "usageLimit": 100, "currentUsage": 60},
+    ///         {"featureId": "api-usage", "featureType": "METER", "hasAccess": true,
+    ///          "hardLimit": false, "usageLimit": 50, "currentUsage": 90}
+    ///     ]
+    /// }"#).unwrap());
+    /// let meter = response.feature("api-usage").unwrap();
+    /// assert_eq!((meter.usage_limit, meter.current_usage, meter.remaining), (Some(150), Some(150), Some(0)));
+    /// assert!(meter.hard_limit && !meter.has_access);
+    /// assert!(response.feature("seats").is_none());
+    /// ```
+    pub fn feature(&self, feature_id: &str) -> Option<FeatureEntitlement> {
+        let entries = self.feature_entries(feature_id);
+        let totals = Totals::of(entries)?;
+        Some(FeatureEntitlement {
+            feature_id: feature_id.to_owned(),
+            feature_type: entries.iter().find_map(|e| e.feature_type.clone()),
+            has_access: totals.has_access(),
+            hard_limit: totals.hard,
+            usage_limit: totals.usage_limit,
+            current_usage: totals.current_usage,
+            remaining: totals.remaining(),
+            reset_at: entries.iter().filter_map(|e| e.reset_at.clone()).min(),
+            entries: entries.len(),
+        })
+    }
+
+    /// Whether the customer may use `feature_id`; `false` when it has no entry.
+    pub fn has_access(&self, feature_id: &str) -> bool {
+        Totals::of(self.feature_entries(feature_id)).is_some_and(|t| t.has_access())
+    }
+
+    fn feature_entries(&self, feature_id: &str) -> &[Entitlement] {
+        let all = self.set.range(feature_id);
+        let start = all.start.max(self.range.start);
+        let end = all.end.min(self.range.end);
+        &self.set.entries[start..end.max(start)]
+    }
+}
+
+impl From<wire::CustomerEntitlements> for CustomerEntitlements {
+    fn from(response: wire::CustomerEntitlements) -> Self {
+        Self::view(Arc::new(EntitlementSet::from(response)), None)
+    }
 }
 
 /// One entitlement entry.
@@ -223,89 +455,58 @@ pub struct FeatureEntitlement {
     pub entries: usize,
 }
 
-impl CustomerEntitlements {
-    /// The customer's entries for `feature_id` combined into one view, or `None` when the
-    /// customer has no entry for it.
-    ///
-    /// ```
-    /// use kelviq::entitlements::{CustomerEntitlements, Entitlement};
-    ///
-    /// let response: CustomerEntitlements = serde_json::from_str::<kelviq_gen::types::CustomerEntitlements>(r#"{
-    ///     "customerId": "cust_456",
-    ///     "entitlements": [
-    ///         {"featureId": "api-usage", "featureType": "METER", "hasAccess": true,
-    ///          "hardLimit": true, "usageLimit": 100, "currentUsage": 60},
-    ///         {"featureId": "api-usage", "featureType": "METER", "hasAccess": true,
-    ///          "hardLimit": false, "usageLimit": 50, "currentUsage": 90}
-    ///     ]
-    /// }"#).unwrap().into();
-    /// let meter = response.feature("api-usage").unwrap();
-    /// assert_eq!((meter.usage_limit, meter.current_usage, meter.remaining), (Some(150), Some(150), Some(0)));
-    /// assert!(meter.hard_limit && !meter.has_access);
-    /// assert!(response.feature("seats").is_none());
-    /// ```
-    pub fn feature(&self, feature_id: &str) -> Option<FeatureEntitlement> {
-        aggregate(
-            feature_id,
-            self.entitlements
-                .iter()
-                .filter(|e| e.feature_id == feature_id),
-        )
-    }
-
-    /// Whether the customer may use `feature_id`; `false` when it has no entry.
-    pub fn has_access(&self, feature_id: &str) -> bool {
-        self.feature(feature_id).is_some_and(|f| f.has_access)
-    }
+/// The access rule over one feature's entries, computed in one pass without allocating.
+#[derive(Debug, Clone, Copy)]
+struct Totals {
+    meter: bool,
+    any_access: bool,
+    hard: bool,
+    usage_limit: Option<i64>,
+    current_usage: Option<i64>,
+    remaining_sum: Option<i64>,
 }
 
-fn aggregate<'e>(
-    feature_id: &str,
-    entries: impl Iterator<Item = &'e Entitlement>,
-) -> Option<FeatureEntitlement> {
-    fn add(total: Option<i64>, value: Option<i64>) -> Option<i64> {
-        match (total, value) {
-            (Some(t), Some(v)) => Some(t.saturating_add(v)),
-            (t, v) => t.or(v),
+impl Totals {
+    fn of(entries: &[Entitlement]) -> Option<Self> {
+        fn add(total: Option<i64>, value: Option<i64>) -> Option<i64> {
+            match (total, value) {
+                (Some(t), Some(v)) => Some(t.saturating_add(v)),
+                (t, v) => t.or(v),
+            }
         }
-    }
-    let mut combined: Option<FeatureEntitlement> = None;
-    let mut any_access = false;
-    for entry in entries {
-        let view = combined.get_or_insert_with(|| FeatureEntitlement {
-            feature_id: feature_id.to_owned(),
-            feature_type: None,
-            has_access: false,
-            hard_limit: false,
+        if entries.is_empty() {
+            return None;
+        }
+        let mut totals = Totals {
+            meter: entries.iter().find_map(|e| e.feature_type.as_ref())
+                == Some(&FeatureType::Meter),
+            any_access: false,
+            hard: false,
             usage_limit: None,
             current_usage: None,
-            remaining: None,
-            reset_at: None,
-            entries: 0,
-        });
-        view.entries += 1;
-        any_access |= entry.has_access;
-        if view.feature_type.is_none() {
-            view.feature_type = entry.feature_type.clone();
-        }
-        view.hard_limit |= entry.hard_limit.unwrap_or(false);
-        view.usage_limit = add(view.usage_limit, entry.usage_limit);
-        view.current_usage = add(view.current_usage, entry.current_usage);
-        view.remaining = add(view.remaining, entry.remaining);
-        view.reset_at = match (view.reset_at.take(), &entry.reset_at) {
-            (Some(a), Some(b)) => Some(a.min(b.clone())),
-            (a, b) => a.or_else(|| b.clone()),
+            remaining_sum: None,
         };
+        for entry in entries {
+            totals.any_access |= entry.has_access;
+            totals.hard |= entry.hard_limit.unwrap_or(false);
+            totals.usage_limit = add(totals.usage_limit, entry.usage_limit);
+            totals.current_usage = add(totals.current_usage, entry.current_usage);
+            totals.remaining_sum = add(totals.remaining_sum, entry.remaining);
+        }
+        Some(totals)
     }
-    let mut view = combined?;
-    if let (Some(limit), Some(usage)) = (view.usage_limit, view.current_usage) {
-        view.remaining = Some(limit.saturating_sub(usage));
+
+    fn remaining(&self) -> Option<i64> {
+        match (self.usage_limit, self.current_usage) {
+            (Some(limit), Some(usage)) => Some(limit.saturating_sub(usage)),
+            _ => self.remaining_sum,
+        }
     }
-    let exhausted = view.feature_type == Some(FeatureType::Meter)
-        && view.hard_limit
-        && view.remaining.is_some_and(|r| r <= 0);
-    view.has_access = any_access && !exhausted;
-    Some(view)
+
+    fn has_access(&self) -> bool {
+        let exhausted = self.meter && self.hard && self.remaining().is_some_and(|r| r <= 0);
+        self.any_access && !exhausted
+    }
 }
 
 impl From<wire::Entitlement> for Entitlement {
@@ -319,19 +520,6 @@ impl From<wire::Entitlement> for Entitlement {
             usage_limit: entry.usage_limit,
             current_usage: entry.current_usage,
             remaining: entry.remaining,
-        }
-    }
-}
-
-impl From<wire::CustomerEntitlements> for CustomerEntitlements {
-    fn from(response: wire::CustomerEntitlements) -> Self {
-        Self {
-            customer_id: response.customer_id,
-            entitlements: response
-                .entitlements
-                .into_iter()
-                .map(Entitlement::from)
-                .collect(),
         }
     }
 }
@@ -359,12 +547,22 @@ mod tests {
         }
     }
 
+    fn set(entries: Vec<Entitlement>) -> CustomerEntitlements {
+        CustomerEntitlements::view(
+            Arc::new(EntitlementSet {
+                customer_id: "c".into(),
+                entries: entries.into_boxed_slice(),
+            }),
+            None,
+        )
+    }
+
     fn access(entries: Vec<Entitlement>) -> bool {
-        CustomerEntitlements {
-            customer_id: "c".into(),
-            entitlements: entries,
-        }
-        .has_access("f")
+        let set = set(entries);
+        let answer = set.has_access("f");
+        assert_eq!(answer, set.feature("f").is_some_and(|f| f.has_access));
+        assert_eq!(answer, set.set.has_access("f"));
+        answer
     }
 
     #[test]
@@ -442,11 +640,9 @@ mod tests {
 
     #[test]
     fn unknown_limits_leave_remaining_unknown() {
-        let view = aggregate(
-            "f",
-            [entry(true, "METER", Some(true), None, Some(3))].iter(),
-        )
-        .unwrap();
+        let view = set(vec![entry(true, "METER", Some(true), None, Some(3))])
+            .feature("f")
+            .unwrap();
         assert_eq!(view.remaining, None);
         assert!(view.has_access);
     }

@@ -95,6 +95,7 @@
 #![warn(missing_docs)]
 
 pub mod blocking;
+mod cache;
 pub mod checkout;
 mod client;
 mod config;
@@ -107,6 +108,7 @@ mod transport;
 mod types;
 mod validate;
 
+pub use cache::CacheConfig;
 pub use client::{Async, Client, USER_AGENT};
 pub use config::{ClientBuilder, Environment, RetryPolicy, API_KEY_VAR, DEFAULT_TIMEOUT, ENV_VAR};
 pub use error::{Error, ErrorBody, Result, ValidationError};

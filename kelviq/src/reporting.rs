@@ -126,13 +126,23 @@ impl<M> ReportUsage<'_, M> {
             Behaviour::Delta => Idempotency::Unsafe,
         };
         let client = self.ctx.client;
-        client
+        let report = client
             .call(
                 "reporting.report_usage",
                 idempotency,
                 client.api().report_usage().body(body).send(),
             )
-            .await
+            .await?;
+        // The service counted it: a following `has_access` must see it.
+        if let Some(cache) = client.cache() {
+            cache.apply_usage(
+                &self.customer_id,
+                &self.feature_id,
+                self.behaviour,
+                self.value,
+            );
+        }
+        Ok(report)
     }
 }
 

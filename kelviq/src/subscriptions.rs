@@ -179,7 +179,7 @@ impl<M> UpdateSubscription<'_, M> {
             payment_behavior: self.payment_behavior.map(Into::into),
         };
         let client = self.ctx.client;
-        client
+        let answer = client
             .call(
                 "subscriptions.update",
                 Idempotency::Unsafe,
@@ -190,7 +190,12 @@ impl<M> UpdateSubscription<'_, M> {
                     .body(body)
                     .send(),
             )
-            .await
+            .await?;
+        // Whose subscription it was is not in the answer: forget every cached set.
+        if let Some(cache) = client.cache() {
+            cache.clear();
+        }
+        Ok(answer)
     }
 }
 
@@ -255,7 +260,7 @@ impl<M> CancelSubscription<'_, M> {
             cancellation_date: self.cancellation_date,
         };
         let client = self.ctx.client;
-        client
+        let answer = client
             .call(
                 "subscriptions.cancel",
                 Idempotency::Unsafe,
@@ -266,7 +271,12 @@ impl<M> CancelSubscription<'_, M> {
                     .body(body)
                     .send(),
             )
-            .await
+            .await?;
+        // Whose subscription it was is not in the answer: forget every cached set.
+        if let Some(cache) = client.cache() {
+            cache.clear();
+        }
+        Ok(answer)
     }
 }
 

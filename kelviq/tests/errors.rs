@@ -234,7 +234,7 @@ async fn a_slow_answer_is_a_timeout_and_a_read_is_retried_after_one() {
         .send()
         .await
         .unwrap();
-    assert_eq!(all.customer_id, "cust");
+    assert_eq!(all.customer_id(), "cust");
     assert_eq!(server.requests().len(), 2, "timed out once, then answered");
 }
 

@@ -39,6 +39,8 @@ macro_rules! lifecycle {
             .send() $($wait)*
             .unwrap();
         let subscription = server.complete_checkout(&session.checkout_session_id).unwrap().subscription_id;
+        // What a `checkout.completed` webhook handler does: the cached "no access" is over.
+        c.invalidate_entitlements(customer);
 
         assert!(c.entitlements().has_access(customer, "premium-reporting").send() $($wait)* .unwrap());
         let all = c.entitlements().get_all_entitlements(customer).send() $($wait)* .unwrap();

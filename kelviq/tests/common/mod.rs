@@ -26,7 +26,17 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// With the entitlement cache on, as clients are by default.
     pub fn new() -> Self {
+        Self::with_cache(kelviq::CacheConfig::default())
+    }
+
+    /// With the entitlement cache off: every entitlement call is a request.
+    pub fn uncached() -> Self {
+        Self::with_cache(kelviq::CacheConfig::disabled())
+    }
+
+    pub fn with_cache(cache: kelviq::CacheConfig) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -35,7 +45,8 @@ impl Harness {
         let server = runtime.block_on(MockServer::start()).unwrap();
         let builder = Kelviq::builder(API_KEY)
             .base_url(server.url())
-            .retry_policy(fast_retries());
+            .retry_policy(fast_retries())
+            .entitlement_cache(cache);
         let client = builder.clone().build().unwrap();
         let blocking = builder.build_blocking().unwrap();
         Self {
