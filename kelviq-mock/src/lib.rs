@@ -81,7 +81,7 @@ fn router(app: App) -> Router {
 pub struct MockServer {
     addr: SocketAddr,
     app: App,
-    task: tokio::task::JoinHandle<()>,
+    task: Mutex<tokio::task::JoinHandle<()>>,
 }
 
 impl MockServer {
@@ -102,7 +102,11 @@ impl MockServer {
             api_key: config.api_key.map(Arc::from),
         };
         let task = tokio::spawn(server::serve(listener, router(app.clone())));
-        Ok(Self { addr, app, task })
+        Ok(Self {
+            addr,
+            app,
+            task: Mutex::new(task),
+        })
     }
 
     /// The base URL, for both the API and the edge host: `http://127.0.0.1:<port>`.
@@ -117,7 +121,26 @@ impl MockServer {
 
     /// Waits until the emulator stops (it stops only when dropped or on error).
     pub async fn wait(&mut self) {
-        let _ = (&mut self.task).await;
+        let task = self.task.get_mut().unwrap_or_else(|e| e.into_inner());
+        let _ = task.await;
+    }
+
+    /// Stops listening and closes every connection, keeping all state: clients now get
+    /// "connection refused", as when the service is unreachable.
+    pub fn go_offline(&self) {
+        self.task.lock().unwrap_or_else(|e| e.into_inner()).abort();
+    }
+
+    /// Listens again on the same address, with the state it had.
+    pub async fn go_online(&self) -> std::io::Result<()> {
+        let listener = TcpListener::bind(self.addr).await?;
+        let task = tokio::spawn(server::serve(listener, router(self.app.clone())));
+        let previous = std::mem::replace(
+            &mut *self.task.lock().unwrap_or_else(|e| e.into_inner()),
+            task,
+        );
+        previous.abort();
+        Ok(())
     }
 
     /// Forgets all state, the request log and faults; keeps the catalogue.
@@ -163,6 +186,6 @@ impl MockServer {
 
 impl Drop for MockServer {
     fn drop(&mut self) {
-        self.task.abort();
+        self.task.lock().unwrap_or_else(|e| e.into_inner()).abort();
     }
 }

@@ -16,7 +16,9 @@
 
 use std::process::ExitCode;
 
-use kelviq::{Behaviour, CancellationType, ChargePeriod, Client, FeatureQuantity, Kelviq};
+use kelviq::{
+    Behaviour, CancellationType, ChargePeriod, Client, Delivery, FeatureQuantity, Kelviq,
+};
 use kelviq_mock::MockServer;
 
 fn step(number: u32, title: &str) {
@@ -25,6 +27,19 @@ fn step(number: u32, title: &str) {
 
 fn show(line: impl std::fmt::Display) {
     println!("   {line}");
+}
+
+/// A report's answer, or a note that it waits in the offline queue.
+fn delivered<T>(delivery: Delivery<T>) -> Option<T> {
+    match delivery {
+        Delivery::Sent(answer) => Some(answer),
+        Delivery::Queued { waiting } => {
+            show(format!(
+                "service unreachable: report queued ({waiting} waiting)"
+            ));
+            None
+        }
+    }
 }
 
 fn access(allowed: bool) -> &'static str {
@@ -126,13 +141,15 @@ async fn emulated() -> kelviq::Result<()> {
         .reporting()
         .report_usage(60, customer, "api-usage", Behaviour::Set)
         .send()
-        .await?;
+        .await
+        .map(delivered)?;
     show_meter(&client, customer, "api-usage").await?;
     client
         .reporting()
         .report_usage(40, customer, "api-usage", Behaviour::Delta)
         .send()
-        .await?;
+        .await
+        .map(delivered)?;
     show_meter(&client, customer, "api-usage").await?;
     let allowed = client
         .entitlements()
@@ -151,10 +168,12 @@ async fn emulated() -> kelviq::Result<()> {
             .property("value", 1)
             .send()
             .await?;
-        show(format!(
-            "sent #{attempt}: key {} at {}",
-            event.idempotency_key, event.timestamp
-        ));
+        if let Some(event) = delivered(event) {
+            show(format!(
+                "sent #{attempt}: key {} at {}",
+                event.idempotency_key, event.timestamp
+            ));
+        }
     }
     let counted = server
         .usage(customer)

@@ -96,6 +96,17 @@ impl Client {
         self.inner.invalidate_entitlements(customer_id);
     }
 
+    /// Delivers the reports waiting in the offline queue; see
+    /// [`Client::flush`](crate::Client::flush).
+    pub fn flush(&self) -> Result<crate::FlushReport> {
+        Blocking(&self.runtime).block_on(async { Ok(self.inner.flush().await) })
+    }
+
+    /// How many reports wait in the offline queue.
+    pub fn queued_reports(&self) -> usize {
+        self.inner.queued_reports()
+    }
+
     /// The async client this one drives, sharing its connection pool.
     pub fn as_async(&self) -> &crate::Client {
         &self.inner

@@ -17,6 +17,7 @@ use crate::config::{base_url, ApiKey, ClientBuilder, Environment};
 use crate::customers::Customers;
 use crate::entitlements::Entitlements;
 use crate::error::{Error, Result};
+use crate::queue::{FlushReport, ReportQueue};
 use crate::reporting::Reporting;
 use crate::subscriptions::Subscriptions;
 use crate::transport::{self, Idempotency, Transport};
@@ -45,6 +46,7 @@ pub struct Client {
 
 struct Inner {
     cache: Option<EntitlementCache>,
+    queue: Option<ReportQueue>,
     api: kelviq_gen::Client,
     edge: kelviq_gen::Client,
     timeout: Duration,
@@ -61,6 +63,7 @@ impl fmt::Debug for Client {
             .field("edge_base_url", &self.inner.edge.baseurl())
             .field("timeout", &self.inner.timeout)
             .field("cache", &self.inner.cache)
+            .field("queue", &self.inner.queue)
             .finish()
     }
 }
@@ -110,6 +113,7 @@ impl Client {
         Ok(Self {
             inner: Arc::new(Inner {
                 cache: EntitlementCache::new(&builder.cache),
+                queue: ReportQueue::new(&builder.queue),
                 api: kelviq_gen::Client::new_with_client(&api_url, http.clone(), transport.clone()),
                 edge: kelviq_gen::Client::new_with_client(&edge_url, http, transport),
                 timeout: builder.timeout,
@@ -158,6 +162,36 @@ impl Client {
         }
     }
 
+    /// Delivers the reports waiting in the offline queue, in order, and says what became of
+    /// them. Reports the service still cannot take stay queued.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kelviq::Client) {
+    /// let report = client.flush().await;
+    /// println!("{} delivered, {} still waiting", report.delivered, report.remaining);
+    /// # }
+    /// ```
+    pub async fn flush(&self) -> FlushReport {
+        match &self.inner.queue {
+            Some(queue) => queue.flush(self).await,
+            None => FlushReport::default(),
+        }
+    }
+
+    /// How many reports wait in the offline queue.
+    pub fn queued_reports(&self) -> usize {
+        self.inner.queue.as_ref().map_or(0, ReportQueue::len)
+    }
+
+    pub(crate) fn queue(&self) -> Option<&ReportQueue> {
+        self.inner.queue.as_ref()
+    }
+
+    /// A handle that does not keep the client alive, for its background task.
+    pub(crate) fn downgrade(&self) -> WeakClient {
+        WeakClient(Arc::downgrade(&self.inner))
+    }
+
     /// The entitlement cache, when it is on.
     #[inline]
     pub(crate) fn cache(&self) -> Option<&EntitlementCache> {
@@ -182,6 +216,15 @@ impl Client {
         call: impl Future<Output = Result<kelviq_gen::ResponseValue<T>, kelviq_gen::Error<E>>>,
     ) -> Result<T> {
         transport::run(operation, self.inner.timeout, idempotency, call).await
+    }
+}
+
+/// A [`Client`] that is gone once every clone of it is.
+pub(crate) struct WeakClient(std::sync::Weak<Inner>);
+
+impl WeakClient {
+    pub(crate) fn upgrade(&self) -> Option<Client> {
+        self.0.upgrade().map(|inner| Client { inner })
     }
 }
 

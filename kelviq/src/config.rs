@@ -9,6 +9,7 @@ use reqwest::header::HeaderValue;
 
 use crate::cache::CacheConfig;
 use crate::error::{Error, Result};
+use crate::queue::QueueConfig;
 
 /// The variable [`Kelviq::from_env`](crate::Kelviq::from_env) reads the API key from.
 pub const API_KEY_VAR: &str = "KELVIQ_API_KEY";
@@ -275,6 +276,7 @@ pub struct ClientBuilder {
     pub(crate) user_agent_suffix: Option<String>,
     pub(crate) http_client: Option<reqwest::Client>,
     pub(crate) cache: CacheConfig,
+    pub(crate) queue: QueueConfig,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -290,6 +292,7 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("http_client", &self.http_client.is_some())
             .field("cache", &self.cache)
+            .field("queue", &self.queue)
             .finish()
     }
 }
@@ -310,6 +313,7 @@ impl ClientBuilder {
             user_agent_suffix: None,
             http_client: None,
             cache: CacheConfig::default(),
+            queue: QueueConfig::default(),
         }
     }
 
@@ -375,6 +379,13 @@ impl ClientBuilder {
     /// How entitlements are cached (on by default; [`CacheConfig::disabled`] turns it off).
     pub fn entitlement_cache(mut self, cache: CacheConfig) -> Self {
         self.cache = cache;
+        self
+    }
+
+    /// How reports that cannot reach the service are queued (on by default;
+    /// [`QueueConfig::disabled`] turns it off).
+    pub fn offline_queue(mut self, queue: QueueConfig) -> Self {
+        self.queue = queue;
         self
     }
 

@@ -28,6 +28,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// | [`Timeout`](Error::Timeout) | no answer within the time-out | maybe | yes |
 /// | [`Connection`](Error::Connection) | the connection failed or broke | maybe | yes |
 /// | [`Decode`](Error::Decode) | a success whose body is not what the API documents | yes | no |
+/// | [`QueueFull`](Error::QueueFull) | the service is unreachable and the offline queue is full | no | yes |
 ///
 /// The retryable errors are retried by the client itself where that is safe (see the retry
 /// table in the crate docs); `is_retryable` tells what a caller may do after that.
@@ -124,6 +125,14 @@ pub enum Error {
         may_have_reached_server: bool,
     },
 
+    /// The service could not be reached and the offline report queue is full: this report
+    /// was neither sent nor queued.
+    #[error("the Kelviq service is unreachable and the offline report queue is full ({capacity} reports): this report was not queued")]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+
     /// A success status with a body that is not what the API documents.
     #[error("undecodable response ({status}): {reason}; body starts {excerpt:?}")]
     Decode {
@@ -157,7 +166,8 @@ impl Error {
             Error::Validation(_)
             | Error::Config(_)
             | Error::Timeout { .. }
-            | Error::Connection { .. } => None,
+            | Error::Connection { .. }
+            | Error::QueueFull { .. } => None,
         }
     }
 
@@ -169,7 +179,10 @@ impl Error {
     /// checkout session) after a time-out or connection failure risks doing it twice.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Timeout { .. } | Error::Connection { .. } | Error::RateLimited { .. } => true,
+            Error::Timeout { .. }
+            | Error::Connection { .. }
+            | Error::RateLimited { .. }
+            | Error::QueueFull { .. } => true,
             Error::Server { status, .. } => retryable_status(*status),
             _ => false,
         }

@@ -102,6 +102,7 @@ mod config;
 pub mod customers;
 pub mod entitlements;
 mod error;
+mod queue;
 pub mod reporting;
 pub mod subscriptions;
 mod transport;
@@ -112,6 +113,7 @@ pub use cache::CacheConfig;
 pub use client::{Async, Client, USER_AGENT};
 pub use config::{ClientBuilder, Environment, RetryPolicy, API_KEY_VAR, DEFAULT_TIMEOUT, ENV_VAR};
 pub use error::{Error, ErrorBody, Result, ValidationError};
+pub use queue::{Delivery, FlushReport, QueueConfig};
 pub use reqwest::StatusCode;
 pub use types::{
     Behaviour, CancellationType, ChargePeriod, FeatureQuantity, FeatureType, PaymentBehavior,

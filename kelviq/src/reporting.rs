@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 
 use crate::client::{send_impls, Async, Ctx};
 use crate::error::{Result, ValidationError};
-use crate::transport::Idempotency;
+use crate::queue::{deliver, Delivery, Queued, QueuedAnswer};
 use crate::types::Behaviour;
 use crate::validate;
 
@@ -112,7 +112,7 @@ impl<M> ReportUsage<'_, M> {
         self
     }
 
-    async fn execute(self) -> Result<UsageReport> {
+    async fn execute(self) -> Result<Delivery<UsageReport>> {
         let body = wire::ReportUsageRequest {
             value: self.value,
             customer_id: validate::identifier("customer_id", &self.customer_id)?,
@@ -120,33 +120,17 @@ impl<M> ReportUsage<'_, M> {
             behaviour: self.behaviour.into(),
             resource_id: self.resource_id,
         };
-        // SET leaves the same usage however often it arrives; DELTA does not.
-        let idempotency = match self.behaviour {
-            Behaviour::Set => Idempotency::Safe,
-            Behaviour::Delta => Idempotency::Unsafe,
-        };
-        let client = self.ctx.client;
-        let report = client
-            .call(
-                "reporting.report_usage",
-                idempotency,
-                client.api().report_usage().body(body).send(),
-            )
-            .await?;
-        // The service counted it: a following `has_access` must see it.
-        if let Some(cache) = client.cache() {
-            cache.apply_usage(
-                &self.customer_id,
-                &self.feature_id,
-                self.behaviour,
-                self.value,
-            );
-        }
-        Ok(report)
+        Ok(match deliver(self.ctx.client, Queued::Usage(body)).await? {
+            Delivery::Sent(QueuedAnswer::Usage(report)) => Delivery::Sent(report),
+            Delivery::Sent(QueuedAnswer::Event(_)) => {
+                unreachable!("a usage report answers with usage")
+            }
+            Delivery::Queued { waiting } => Delivery::Queued { waiting },
+        })
     }
 }
 
-send_impls!(ReportUsage => UsageReport);
+send_impls!(ReportUsage => Delivery<UsageReport>);
 
 /// Reports an event; made by [`Reporting::report_event`].
 #[derive(Debug, Clone)]
@@ -201,7 +185,7 @@ impl<M> ReportEvent<'_, M> {
         self
     }
 
-    async fn execute(self) -> Result<EventReport> {
+    async fn execute(self) -> Result<Delivery<EventReport>> {
         let idempotency_key = self
             .idempotency_key
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
@@ -230,16 +214,14 @@ impl<M> ReportEvent<'_, M> {
             properties: self.properties.map(wire::EventProperties),
             resource_id: self.resource_id,
         };
-        let client = self.ctx.client;
-        client
-            .call(
-                "reporting.report_event",
-                // The idempotency key makes a repeat count once.
-                Idempotency::Safe,
-                client.api().report_event().body(body).send(),
-            )
-            .await
+        Ok(match deliver(self.ctx.client, Queued::Event(body)).await? {
+            Delivery::Sent(QueuedAnswer::Event(event)) => Delivery::Sent(event),
+            Delivery::Sent(QueuedAnswer::Usage(_)) => {
+                unreachable!("an event answers with an event")
+            }
+            Delivery::Queued { waiting } => Delivery::Queued { waiting },
+        })
     }
 }
 
-send_impls!(ReportEvent => EventReport);
+send_impls!(ReportEvent => Delivery<EventReport>);

@@ -44,7 +44,9 @@ fn one_client_serves_many_threads_at_once() {
                         .reporting()
                         .report_usage(1, "cust", "api-usage", Behaviour::Delta)
                         .send()
-                        .unwrap();
+                        .unwrap()
+                        .sent()
+                        .expect("delivered");
                     assert!(client
                         .entitlements()
                         .has_access("cust", "api-usage")

@@ -262,7 +262,9 @@ async fn usage_is_visible_to_has_access_right_after_a_report() {
         .report_usage(99, "cust", "api-usage", Behaviour::Set)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+        .sent()
+        .expect("delivered");
     assert!(client
         .entitlements()
         .has_access("cust", "api-usage")
@@ -274,7 +276,9 @@ async fn usage_is_visible_to_has_access_right_after_a_report() {
         .report_usage(1, "cust", "api-usage", Behaviour::Delta)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+        .sent()
+        .expect("delivered");
     assert!(
         !client
             .entitlements()

@@ -167,7 +167,9 @@ async fn a_set_report_answered_503_is_retried() {
         .report_usage(40, "cust", "api-usage", Behaviour::Set)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+        .sent()
+        .expect("delivered");
     assert_eq!(count(&server, "reportUsage"), 2);
     assert_eq!(server.usage("cust")["api-usage"], 40);
 }
@@ -206,7 +208,9 @@ async fn an_event_retried_after_a_dropped_connection_keeps_its_idempotency_key()
         .property("value", 3)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+        .sent()
+        .expect("delivered, not queued");
     let sent: Vec<_> = server
         .requests()
         .into_iter()
@@ -236,6 +240,8 @@ async fn a_request_that_never_reached_the_server_is_retried_even_when_unsafe() {
     };
     let client = Kelviq::builder(API_KEY)
         .base_url(format!("http://127.0.0.1:{port}"))
+        // The queue would take it; here the retries are what is tested.
+        .offline_queue(kelviq::QueueConfig::disabled())
         .retry_policy(
             RetryPolicy::default()
                 .max_retries(2)

@@ -308,7 +308,7 @@ fn reporting_usage_and_events() {
                     json!({"value": 150, "customerId": "customer_001", "featureId": "seats", "behaviour": behaviour.as_str()}),
                 ),
             );
-            let report = result.unwrap();
+            let report = result.unwrap().sent().expect("delivered");
             assert_eq!(
                 (
                     report.value,
@@ -336,7 +336,15 @@ fn reporting_usage_and_events() {
                 json!({"value": 7, "customerId": "customer_001", "featureId": "api-usage", "behaviour": "DELTA", "resourceId": "res-1"}),
             ),
         );
-        assert_eq!(result.unwrap().resource_id.as_deref(), Some("res-1"));
+        assert_eq!(
+            result
+                .unwrap()
+                .sent()
+                .expect("delivered")
+                .resource_id
+                .as_deref(),
+            Some("res-1")
+        );
     }
 
     for (result, requests) in on_both_clients!(h, |c, _s| setup h.subscribe("customer_002", "plan-pro-monthly")
@@ -360,7 +368,7 @@ fn reporting_usage_and_events() {
                 "properties": {"featureId": "api-usage", "value": 2}
             })),
         );
-        let event = result.unwrap();
+        let event = result.unwrap().sent().expect("delivered");
         assert_eq!(event.idempotency_key, "45f05c737a0b44d482c6042816d5645d");
         assert_eq!(event.timestamp, "2025-05-22 07:53:55.747959");
         assert_eq!(event.properties.unwrap()["value"], 2);
@@ -380,7 +388,9 @@ fn report_event_fills_in_the_idempotency_key_and_timestamp() {
                 .report_event("customer_002", "user_login")
                 .send(),
         )
-        .unwrap();
+        .unwrap()
+        .sent()
+        .expect("delivered");
     let requests = h.server.requests();
     let body = &requests.last().unwrap().body;
     let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
@@ -407,7 +417,9 @@ fn report_event_fills_in_the_idempotency_key_and_timestamp() {
         .reporting()
         .report_event("customer_002", "user_login")
         .send()
-        .unwrap();
+        .unwrap()
+        .sent()
+        .expect("delivered");
     assert_ne!(second.idempotency_key, key, "each call makes its own key");
 }
 

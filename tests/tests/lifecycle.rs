@@ -47,9 +47,13 @@ macro_rules! lifecycle {
         assert_eq!(all.feature("seats").unwrap().usage_limit, Some(7), "the checkout's quantity");
 
         // A hard meter: access until the limit, none at it.
-        c.reporting().report_usage(99, customer, "api-usage", Behaviour::Set).send() $($wait)* .unwrap();
+        c.reporting().report_usage(99, customer, "api-usage", Behaviour::Set).send() $($wait)* .unwrap()
+.sent()
+.expect("delivered");
         assert!(c.entitlements().has_access(customer, "api-usage").send() $($wait)* .unwrap());
-        c.reporting().report_usage(1, customer, "api-usage", Behaviour::Delta).send() $($wait)* .unwrap();
+        c.reporting().report_usage(1, customer, "api-usage", Behaviour::Delta).send() $($wait)* .unwrap()
+.sent()
+.expect("delivered");
         assert!(!c.entitlements().has_access(customer, "api-usage").send() $($wait)* .unwrap());
         let meter = c.entitlements().get_entitlement(customer, "api-usage").send() $($wait)* .unwrap();
         let meter = meter.feature("api-usage").unwrap();
@@ -63,12 +67,16 @@ macro_rules! lifecycle {
                 .property("featureId", "advanced-analytics")
                 .property("value", 2)
                 .send() $($wait)*
-                .unwrap();
+                .unwrap()
+.sent()
+.expect("delivered");
         }
         assert_eq!(server.usage(customer)["advanced-analytics"], 2);
 
         // A soft meter past its limit still grants access.
-        c.reporting().report_usage(5, customer, "advanced-analytics", Behaviour::Delta).send() $($wait)* .unwrap();
+        c.reporting().report_usage(5, customer, "advanced-analytics", Behaviour::Delta).send() $($wait)* .unwrap()
+.sent()
+.expect("delivered");
         assert!(c.entitlements().has_access(customer, "advanced-analytics").send() $($wait)* .unwrap());
 
         // A bigger plan lifts the hard limit.
