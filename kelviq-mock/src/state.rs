@@ -29,7 +29,8 @@ pub struct Store {
     subscriptions: HashMap<String, Subscription>,
     usage: HashMap<(String, String), Usage>,
     events: HashMap<String, wire::EventReport>,
-    grants: Vec<Grant>,
+    /// Direct grants by customer.
+    grants: HashMap<String, Vec<Grant>>,
     /// Every API request received, oldest first.
     pub log: Vec<LoggedRequest>,
     /// Faults waiting to be injected.
@@ -427,7 +428,7 @@ impl Store {
                 ));
             }
         }
-        for grant in self.grants.iter().filter(|g| g.customer_id == customer_id) {
+        for grant in self.grants.get(customer_id).into_iter().flatten() {
             entries.push(self.entry(
                 customer_id,
                 &grant.feature_id,
@@ -492,7 +493,10 @@ impl Store {
     /// Grants `grant` directly, outside any plan.
     pub fn grant(&mut self, grant: Grant) {
         self.ensure_customer(&grant.customer_id);
-        self.grants.push(grant);
+        self.grants
+            .entry(grant.customer_id.clone())
+            .or_default()
+            .push(grant);
     }
 
     // ---- usage and events ----
@@ -535,9 +539,11 @@ impl Store {
         let customer_id = request.customer_id.to_string();
         let feature_id = request.feature_id.to_string();
         self.require_customer(&customer_id)?;
-        if self.catalogue.feature(&feature_id).is_none()
-            && !self.grants.iter().any(|g| g.feature_id == feature_id)
-        {
+        let granted = self
+            .grants
+            .get(&customer_id)
+            .is_some_and(|grants| grants.iter().any(|g| g.feature_id == feature_id));
+        if self.catalogue.feature(&feature_id).is_none() && !granted {
             return Err(ApiError::not_found(format!("No feature {feature_id:?}.")));
         }
         match request.behaviour {

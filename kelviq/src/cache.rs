@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
-use crate::entitlements::EntitlementSet;
+use crate::entitlements::{index_grants, EntitlementSet, FeatureIndex};
 use crate::error::{Error, Result};
 use crate::types::Behaviour;
 
@@ -85,11 +85,23 @@ impl CacheConfig {
     }
 }
 
-/// A customer's set and when it was fetched.
+/// A customer's set and when it was fetched. The set's feature index sits here too, so
+/// that `has_access` reads it without going through the set.
 #[derive(Clone)]
 struct Cached {
     fetched_at: coarsetime::Instant,
+    index: FeatureIndex,
     set: Arc<EntitlementSet>,
+}
+
+impl Cached {
+    fn new(fetched_at: coarsetime::Instant, set: Arc<EntitlementSet>) -> Self {
+        Self {
+            fetched_at,
+            index: set.index().clone(),
+            set,
+        }
+    }
 }
 
 type Flight = Arc<OnceCell<Result<Arc<EntitlementSet>>>>;
@@ -98,7 +110,8 @@ type Flight = Arc<OnceCell<Result<Arc<EntitlementSet>>>>;
 const EVICTION_SAMPLE: usize = 8;
 
 pub(crate) struct EntitlementCache {
-    map: papaya::HashMap<Box<str>, Cached, foldhash::fast::RandomState>,
+    /// Keys of up to 24 bytes sit inline: one pointer fewer to follow on a lookup.
+    map: papaya::HashMap<compact_str::CompactString, Cached, foldhash::fast::RandomState>,
     inflight: Mutex<HashMap<Box<str>, Flight>>,
     ttl: coarsetime::Duration,
     max_customers: usize,
@@ -126,7 +139,22 @@ impl EntitlementCache {
         })
     }
 
-    /// Answers `read` from the customer's fresh set, if there is one. The hot path.
+    /// Whether the customer's fresh set grants `feature_id`, if there is a fresh set. The
+    /// hot path: a lookup, a clock read and a binary search over inline names.
+    #[inline]
+    pub(crate) fn fresh_access(&self, customer_id: &str, feature_id: &str) -> Option<bool> {
+        let map = self.map.pin();
+        let cached = map.get(customer_id)?;
+        if coarsetime::Instant::now_without_cache_update().duration_since(cached.fetched_at)
+            < self.ttl
+        {
+            Some(index_grants(&cached.index, feature_id))
+        } else {
+            None
+        }
+    }
+
+    /// Answers `read` from the customer's fresh set, if there is one.
     #[inline]
     pub(crate) fn read_fresh<T>(
         &self,
@@ -136,7 +164,9 @@ impl EntitlementCache {
         let map = self.map.pin();
         let cached = map.get(customer_id)?;
         // CLOCK_MONOTONIC_COARSE: a few ns, millisecond resolution, plenty for a TTL.
-        if coarsetime::Instant::now().duration_since(cached.fetched_at) < self.ttl {
+        if coarsetime::Instant::now_without_cache_update().duration_since(cached.fetched_at)
+            < self.ttl
+        {
             Some(read(&cached.set))
         } else {
             None
@@ -211,10 +241,7 @@ impl EntitlementCache {
         }
         map.insert(
             customer_id.into(),
-            Cached {
-                fetched_at: coarsetime::Instant::now(),
-                set,
-            },
+            Cached::new(coarsetime::Instant::now(), set),
         );
     }
 
@@ -232,10 +259,7 @@ impl EntitlementCache {
             if let Some(updated) = cached.set.with_usage(feature_id, behaviour, value) {
                 map.insert(
                     customer_id.into(),
-                    Cached {
-                        fetched_at: cached.fetched_at,
-                        set: Arc::new(updated),
-                    },
+                    Cached::new(cached.fetched_at, Arc::new(updated)),
                 );
             }
         }

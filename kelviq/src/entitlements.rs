@@ -117,10 +117,9 @@ impl<M> HasAccess<'_, M> {
     #[inline]
     fn cached(&self) -> Option<Result<bool>> {
         let cache = self.ctx.client.cache()?;
-        cache.read_fresh(
-            &self.customer_id,
-            |set| Ok(set.has_access(&self.feature_id)),
-        )
+        cache
+            .fresh_access(&self.customer_id, &self.feature_id)
+            .map(Ok)
     }
 
     async fn execute(self) -> Result<bool> {
@@ -231,14 +230,76 @@ async fn fetch(
 }
 
 /// A customer's entries as fetched, sorted by feature so that one feature's entries sit
-/// together; shared between the cache and every answer made from it.
+/// together, with an index of the features; shared between the cache and every answer made
+/// from it.
 #[derive(Debug, PartialEq)]
 pub(crate) struct EntitlementSet {
     customer_id: String,
+    index: FeatureIndex,
     entries: Box<[Entitlement]>,
 }
 
+/// One slot per feature, sorted by a hash of its name, with the access rule already
+/// applied: what a cached `has_access` reads. A lookup compares 64-bit hashes and then one
+/// name; names of up to 24 bytes sit inline, so it reads this array and nothing else.
+pub(crate) type FeatureIndex = Arc<[FeatureSlot]>;
+
+#[derive(Debug, PartialEq)]
+pub(crate) struct FeatureSlot {
+    hash: u64,
+    feature_id: compact_str::CompactString,
+    has_access: bool,
+}
+
+/// The hash the index is sorted by. Fixed, not random: the index is a sorted array, not a
+/// hash table, so colliding names cost a comparison each, never a degenerate table.
+#[inline]
+fn feature_hash(feature_id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x6b65_6c76_6971).hash_one(feature_id)
+}
+
+/// Whether the index grants `feature_id`; `false` when it has no entry. No allocation.
+#[inline]
+pub(crate) fn index_grants(index: &[FeatureSlot], feature_id: &str) -> bool {
+    let hash = feature_hash(feature_id);
+    let start = index.partition_point(|slot| slot.hash < hash);
+    index[start..]
+        .iter()
+        .take_while(|slot| slot.hash == hash)
+        .find(|slot| slot.feature_id == feature_id)
+        .is_some_and(|slot| slot.has_access)
+}
+
 impl EntitlementSet {
+    /// Sorts the entries and builds the index.
+    fn new(customer_id: String, mut entries: Vec<Entitlement>) -> Self {
+        entries.sort_by(|a, b| a.feature_id.cmp(&b.feature_id));
+        let mut index = Vec::new();
+        let mut start = 0;
+        while start < entries.len() {
+            let feature_id = &entries[start].feature_id;
+            let len = entries[start..].partition_point(|e| &e.feature_id == feature_id);
+            index.push(FeatureSlot {
+                hash: feature_hash(feature_id),
+                feature_id: feature_id.as_str().into(),
+                has_access: Totals::of(&entries[start..start + len])
+                    .is_some_and(|t| t.has_access()),
+            });
+            start += len;
+        }
+        index.sort_by_key(|slot| slot.hash);
+        Self {
+            customer_id,
+            index: index.into(),
+            entries: entries.into_boxed_slice(),
+        }
+    }
+
+    pub(crate) fn index(&self) -> &FeatureIndex {
+        &self.index
+    }
+
     /// Where `feature_id`'s entries are (empty when it has none).
     fn range(&self, feature_id: &str) -> Range<usize> {
         let start = self
@@ -246,12 +307,6 @@ impl EntitlementSet {
             .partition_point(|e| e.feature_id.as_str() < feature_id);
         let len = self.entries[start..].partition_point(|e| e.feature_id == feature_id);
         start..start + len
-    }
-
-    /// Whether the customer may use `feature_id`. No allocation.
-    #[inline]
-    pub(crate) fn has_access(&self, feature_id: &str) -> bool {
-        Totals::of(&self.entries[self.range(feature_id)]).is_some_and(|t| t.has_access())
     }
 
     /// This set after a usage report the service accepted: `SET` replaces each entry's
@@ -285,25 +340,18 @@ impl EntitlementSet {
                 }
             }
         }
-        Some(Self {
-            customer_id: self.customer_id.clone(),
-            entries: entries.into_boxed_slice(),
-        })
+        Some(Self::new(self.customer_id.clone(), entries))
     }
 }
 
 impl From<wire::CustomerEntitlements> for EntitlementSet {
     fn from(response: wire::CustomerEntitlements) -> Self {
-        let mut entries: Vec<Entitlement> = response
+        let entries = response
             .entitlements
             .into_iter()
             .map(Entitlement::from)
             .collect();
-        entries.sort_by(|a, b| a.feature_id.cmp(&b.feature_id));
-        Self {
-            customer_id: response.customer_id,
-            entries: entries.into_boxed_slice(),
-        }
+        Self::new(response.customer_id, entries)
     }
 }
 
@@ -548,20 +596,14 @@ mod tests {
     }
 
     fn set(entries: Vec<Entitlement>) -> CustomerEntitlements {
-        CustomerEntitlements::view(
-            Arc::new(EntitlementSet {
-                customer_id: "c".into(),
-                entries: entries.into_boxed_slice(),
-            }),
-            None,
-        )
+        CustomerEntitlements::view(Arc::new(EntitlementSet::new("c".into(), entries)), None)
     }
 
     fn access(entries: Vec<Entitlement>) -> bool {
         let set = set(entries);
         let answer = set.has_access("f");
         assert_eq!(answer, set.feature("f").is_some_and(|f| f.has_access));
-        assert_eq!(answer, set.set.has_access("f"));
+        assert_eq!(answer, index_grants(set.set.index(), "f"));
         answer
     }
 

@@ -1,15 +1,18 @@
 //! Reporting: pre-aggregated usage and raw events.
 //!
 //! ```no_run
-//! use kelviq::Behaviour;
+//! use kelviq::{Behaviour, Delivery};
 //!
 //! # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
-//! let recorded = client
+//! let delivery = client
 //!     .reporting()
 //!     .report_usage(150, "customer_001", "seats", Behaviour::Set)
 //!     .send()
 //!     .await?;
-//! println!("usage recorded: {} ({})", recorded.value, recorded.idempotency_key);
+//! match delivery {
+//!     Delivery::Sent(recorded) => println!("usage recorded: {} ({})", recorded.value, recorded.idempotency_key),
+//!     Delivery::Queued { waiting } => println!("service unreachable: queued, {waiting} waiting"),
+//! }
 //!
 //! // The idempotency key and the timestamp are filled in when not given.
 //! let event = client
@@ -19,9 +22,15 @@
 //!     .property("value", 2)
 //!     .send()
 //!     .await?;
-//! println!("event {} recorded at {}", event.idempotency_key, event.timestamp);
+//! if let Some(event) = event.sent() {
+//!     println!("event {} recorded at {}", event.idempotency_key, event.timestamp);
+//! }
 //! # Ok(()) }
 //! ```
+//!
+//! Reports that cannot reach the service wait in the offline queue (see [`Delivery`] and
+//! [`Client::flush`](crate::Client::flush)); the queue's rules are in
+//! [`QueueConfig`](crate::QueueConfig).
 
 use kelviq_gen::types as wire;
 use serde_json::{Map, Value};

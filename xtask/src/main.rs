@@ -2,6 +2,7 @@
 //!
 //! - `codegen`: regenerate `kelviq-gen/src/generated.rs` from `openapi/kelviq.yaml`.
 //! - `codegen --check`: fail, naming the file, when the committed code is stale.
+//! - `bench`: build and run the benchmark (`bench/`) in release mode; it prints a table.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use progenitor_impl::{GenerationSettings, Generator, HooksMode, InterfaceStyle, 
 const SPEC: &str = "openapi/kelviq.yaml";
 const GENERATED: &str = "kelviq-gen/src/generated.rs";
 
-const USAGE: &str = "usage: cargo xtask codegen [--check]";
+const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask bench";
 
 fn main() -> ExitCode {
     match run() {
@@ -30,6 +31,7 @@ fn run() -> Result<ExitCode> {
     match args.as_slice() {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
+        ["bench"] => bench(),
         _ => bail!("{USAGE}"),
     }
 }
@@ -62,6 +64,21 @@ fn codegen(check: bool) -> Result<ExitCode> {
         println!("wrote {GENERATED} from {SPEC}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the benchmark in release mode from the workspace root; its table goes to stdout.
+fn bench() -> Result<ExitCode> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["run", "--release", "--quiet", "--package", "kelviq-bench"])
+        .status()
+        .context("running the benchmark")?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Reads the document and returns the formatted source of the generated client.

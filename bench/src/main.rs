@@ -1,0 +1,752 @@
+//! The SDK's speed and memory figures, measured in one run against `kelviq-mock` on
+//! loopback, printed as a Markdown table with ratios. Run it with `cargo xtask bench`.
+//!
+//! Every comparison is a ratio of two figures taken in the same run, so that a shared,
+//! noisy machine moves both sides alike. Nothing here asserts: it measures and prints.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use kelviq::{Behaviour, CacheConfig, Kelviq, RetryPolicy};
+use kelviq_mock::catalogue::FeatureKind;
+use kelviq_mock::{Grant, MockServer};
+
+// ---- allocation counting ----
+
+/// The system allocator, counting allocations and live bytes in per-thread shards: always
+/// on and exact, yet no core writes a counter another core writes (a shared counter would
+/// slow every allocation of the throughput sections, most for the side that allocates most).
+struct Counting;
+
+const SHARDS: usize = 64;
+
+#[repr(align(128))]
+struct Shard {
+    allocations: AtomicU64,
+    live_bytes: AtomicIsize,
+}
+
+static SHARD_COUNTERS: [Shard; SHARDS] = [const {
+    Shard {
+        allocations: AtomicU64::new(0),
+        live_bytes: AtomicIsize::new(0),
+    }
+}; SHARDS];
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    // A const-initialised `Cell` needs no allocation and no destructor: safe to use here.
+    static SHARD: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+fn shard() -> &'static Shard {
+    let index = SHARD
+        .try_with(|cell| {
+            if cell.get() == usize::MAX {
+                cell.set(NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS);
+            }
+            cell.get()
+        })
+        .unwrap_or(0);
+    &SHARD_COUNTERS[index]
+}
+
+fn allocations() -> u64 {
+    SHARD_COUNTERS
+        .iter()
+        .map(|s| s.allocations.load(Ordering::Relaxed))
+        .sum()
+}
+
+fn live_bytes() -> isize {
+    SHARD_COUNTERS
+        .iter()
+        .map(|s| s.live_bytes.load(Ordering::Relaxed))
+        .sum()
+}
+
+// SAFETY: defers every call to the system allocator unchanged; it only counts.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let shard = shard();
+        shard.allocations.fetch_add(1, Ordering::Relaxed);
+        shard
+            .live_bytes
+            .fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        shard()
+            .live_bytes
+            .fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let shard = shard();
+        shard.allocations.fetch_add(1, Ordering::Relaxed);
+        shard.live_bytes.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+// ---- the data set ----
+
+const CUSTOMERS: usize = 10_000;
+const FEATURES_PER_CUSTOMER: usize = 10;
+const ENTITLEMENTS: usize = CUSTOMERS * FEATURES_PER_CUSTOMER;
+const CALLS: usize = 2_000_000;
+
+fn customer(i: usize) -> String {
+    format!("customer-{i:05}")
+}
+
+fn feature(j: usize) -> String {
+    format!("feature-{j:02}")
+}
+
+/// Random (customer, feature) pairs, drawn once so that every candidate sees the same.
+fn random_keys(customers: &[String], features: &[String], n: usize) -> Vec<(usize, usize)> {
+    let mut rng = fastrand::Rng::with_seed(7);
+    (0..n)
+        .map(|_| (rng.usize(..customers.len()), rng.usize(..features.len())))
+        .collect()
+}
+
+fn ns_per_call(started: Instant, calls: usize) -> f64 {
+    started.elapsed().as_nanos() as f64 / calls as f64
+}
+
+// ---- the table ----
+
+struct Row {
+    what: String,
+    figure: String,
+    note: String,
+}
+
+struct Table(Vec<Row>);
+
+impl Table {
+    fn add(&mut self, what: impl Into<String>, figure: impl Into<String>, note: impl Into<String>) {
+        let row = Row {
+            what: what.into(),
+            figure: figure.into(),
+            note: note.into(),
+        };
+        eprintln!("  {:<62} {:>16}  {}", row.what, row.figure, row.note);
+        self.0.push(row);
+    }
+
+    fn print(&self) {
+        println!("| measurement | figure | ratio / target |");
+        println!("|---|---:|---|");
+        for row in &self.0 {
+            println!("| {} | {} | {} |", row.what, row.figure, row.note);
+        }
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut table = Table(Vec::new());
+    let customers: Vec<String> = (0..CUSTOMERS).map(customer).collect();
+    let features: Vec<String> = (0..FEATURES_PER_CUSTOMER).map(feature).collect();
+    let keys = random_keys(&customers, &features, CALLS);
+
+    // `KELVIQ_BENCH=report` (or `cached`, `maps`, `uncached`, `python`) runs one section,
+    // for profiling; the table then lacks the others.
+    let only = std::env::var("KELVIQ_BENCH").ok();
+    let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
+
+    if run("maps") {
+        eprintln!("map candidates for the entitlement cache ({ENTITLEMENTS} entitlements):");
+        map_candidates(&mut table, &customers, &features, &keys);
+    }
+
+    eprintln!("\nstarting kelviq-mock with {ENTITLEMENTS} entitlements…");
+    let server = runtime
+        .block_on(MockServer::start())
+        .expect("the emulator starts");
+    for c in &customers {
+        for f in &features {
+            server.grant(Grant {
+                customer_id: c.clone(),
+                feature_id: f.clone(),
+                feature_type: FeatureKind::Meter,
+                usage_limit: Some(1_000_000_000),
+                hard_limit: Some(true),
+            });
+        }
+    }
+
+    // The throughput sections run first, on a heap the 100 000 cached entitlements have not
+    // yet fragmented; the cached section fills the cache after them.
+    let mut uncached_sdk_us = f64::NAN;
+    if run("uncached") || run("python") {
+        eprintln!("\nuncached round trips:");
+        uncached_sdk_us = uncached_round_trip(&mut table, &runtime, &server);
+    }
+    if run("report") {
+        eprintln!("\nreport_usage throughput:");
+        report_throughput(&mut table, &runtime, &server);
+    }
+    let mut cached = (f64::NAN, f64::NAN);
+    if run("cached") || run("python") {
+        eprintln!("\ncached has_access:");
+        cached = cached_has_access(&mut table, &server, &customers, &features, &keys);
+    }
+    if run("python") {
+        eprintln!("\nthe official Python client:");
+        python_client(&mut table, &server, cached, uncached_sdk_us);
+    }
+
+    println!();
+    println!("Measured {} on {}.", today(), machine());
+    println!();
+    table.print();
+}
+
+// ---- 1. which concurrent map ----
+
+/// What the cache keeps per customer, in the shape it keeps it: sorted feature names.
+type Set = Arc<Vec<String>>;
+
+fn set_has(set: &Set, feature: &str) -> bool {
+    set.binary_search_by(|f| f.as_str().cmp(feature)).is_ok()
+}
+
+fn map_candidates(
+    table: &mut Table,
+    customers: &[String],
+    features: &[String],
+    keys: &[(usize, usize)],
+) {
+    let set: Set = Arc::new(features.to_vec());
+    let hasher = foldhash::fast::RandomState::default();
+
+    let std_map: RwLock<std::collections::HashMap<Box<str>, Set, foldhash::fast::RandomState>> =
+        RwLock::new(std::collections::HashMap::with_hasher(hasher.clone()));
+    let papaya_map: papaya::HashMap<Box<str>, Set, foldhash::fast::RandomState> =
+        papaya::HashMap::builder().hasher(hasher.clone()).build();
+    let dash_map: dashmap::DashMap<Box<str>, Set, foldhash::fast::RandomState> =
+        dashmap::DashMap::with_hasher(hasher.clone());
+    let moka_cache: moka::sync::Cache<Box<str>, Set, foldhash::fast::RandomState> =
+        moka::sync::Cache::builder()
+            .max_capacity(CUSTOMERS as u64 * 2)
+            .build_with_hasher(hasher);
+    for c in customers {
+        std_map
+            .write()
+            .unwrap()
+            .insert(c.as_str().into(), set.clone());
+        papaya_map.pin().insert(c.as_str().into(), set.clone());
+        dash_map.insert(c.as_str().into(), set.clone());
+        moka_cache.insert(c.as_str().into(), set.clone());
+    }
+
+    type Lookup<'m> = Box<dyn Fn(&str, &str) -> bool + Sync + 'm>;
+    let candidates: Vec<(&str, Lookup)> = vec![
+        (
+            "std RwLock<HashMap>",
+            Box::new(|c, f| {
+                std_map
+                    .read()
+                    .unwrap()
+                    .get(c)
+                    .is_some_and(|s| set_has(s, f))
+            }),
+        ),
+        (
+            "papaya",
+            Box::new(|c, f| papaya_map.pin().get(c).is_some_and(|s| set_has(s, f))),
+        ),
+        (
+            "dashmap",
+            Box::new(|c, f| dash_map.get(c).is_some_and(|s| set_has(&s, f))),
+        ),
+        (
+            "moka (cache with bookkeeping)",
+            Box::new(|c, f| moka_cache.get(c).is_some_and(|s| set_has(&s, f))),
+        ),
+    ];
+    let (hot_c, hot_f) = (&customers[42], &features[3]);
+    let mut baseline = None;
+    for (name, lookup) in &candidates {
+        let started = Instant::now();
+        for _ in 0..CALLS {
+            black_box(lookup(black_box(hot_c), black_box(hot_f)));
+        }
+        let warm = ns_per_call(started, CALLS);
+        let started = Instant::now();
+        for &(c, f) in keys {
+            black_box(lookup(&customers[c], &features[f]));
+        }
+        let random = ns_per_call(started, keys.len());
+        let one = calls_per_second(1, |i| {
+            let (c, f) = keys[i % keys.len()];
+            lookup(&customers[c], &features[f])
+        });
+        let two = calls_per_second(2, |i| {
+            let (c, f) = keys[i % keys.len()];
+            lookup(&customers[c], &features[f])
+        });
+        let baseline = *baseline.get_or_insert(random);
+        table.add(
+            format!("map `{name}`: warm key / random keys, ns"),
+            format!("{warm:.1} / {random:.1}"),
+            format!(
+                "{:.2}x the unlocked-read baseline; 2 threads {:.2}x 1 thread",
+                random / baseline,
+                two / one
+            ),
+        );
+    }
+}
+
+/// Calls per second of `call` from `threads` threads for about half a second.
+fn calls_per_second(threads: usize, call: impl Fn(usize) -> bool + Sync) -> f64 {
+    let stop = AtomicBool::new(false);
+    let total = AtomicU64::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let (stop, total, call) = (&stop, &total, &call);
+            scope.spawn(move || {
+                let mut i = t * 7_919;
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    for _ in 0..1_000 {
+                        black_box(call(i));
+                        i += 1;
+                    }
+                    n += 1_000;
+                }
+                total.fetch_add(n, Ordering::Relaxed);
+            });
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        stop.store(true, Ordering::Relaxed);
+    });
+    total.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+// ---- 2. the SDK's cached has_access ----
+
+fn cached_has_access(
+    table: &mut Table,
+    server: &MockServer,
+    customers: &[String],
+    features: &[String],
+    keys: &[(usize, usize)],
+) -> (f64, f64) {
+    let client = Kelviq::builder("sk_bench")
+        .base_url(server.url())
+        .entitlement_cache(
+            CacheConfig::default()
+                .ttl(Duration::from_secs(3600))
+                .max_customers(CUSTOMERS * 2),
+        )
+        .build_blocking()
+        .expect("a client");
+    for c in customers {
+        client
+            .entitlements()
+            .get_all_entitlements(c.as_str())
+            .send()
+            .expect("warm-up");
+    }
+    server.clear_requests();
+
+    let (hot_c, hot_f) = (customers[42].as_str(), features[3].as_str());
+    let allocations_before = allocations();
+    let started = Instant::now();
+    for _ in 0..CALLS {
+        black_box(
+            client
+                .entitlements()
+                .has_access(black_box(hot_c), black_box(hot_f))
+                .send()
+                .unwrap(),
+        );
+    }
+    let warm = ns_per_call(started, CALLS);
+    let started = Instant::now();
+    for &(c, f) in keys {
+        black_box(
+            client
+                .entitlements()
+                .has_access(customers[c].as_str(), features[f].as_str())
+                .send()
+                .unwrap(),
+        );
+    }
+    let random = ns_per_call(started, keys.len());
+    let allocations = (allocations() - allocations_before) as f64 / (2 * CALLS) as f64;
+    let requests = server.requests().len();
+
+    let call = |i: usize| {
+        let (c, f) = keys[i % keys.len()];
+        client
+            .entitlements()
+            .has_access(customers[c].as_str(), features[f].as_str())
+            .send()
+            .unwrap()
+    };
+    let one = calls_per_second(1, call);
+    let two = calls_per_second(2, call);
+
+    table.add(
+        "SDK cached `has_access`, 1 thread, warm key",
+        format!("{warm:.1} ns"),
+        "target ≤ 50 ns",
+    );
+    table.add(
+        format!("SDK cached `has_access`, 1 thread, random keys over {ENTITLEMENTS} entitlements"),
+        format!("{random:.1} ns"),
+        "target ≤ 150 ns",
+    );
+    table.add(
+        "SDK cached `has_access`, calls/s, 1 thread",
+        format!("{:.1} M/s", one / 1e6),
+        "",
+    );
+    table.add(
+        "SDK cached `has_access`, calls/s, 2 threads",
+        format!("{:.1} M/s", two / 1e6),
+        format!("{:.2}x 1 thread (target ≥ 1.8x)", two / one),
+    );
+    table.add(
+        "allocations per cached call",
+        format!("{allocations:.4}"),
+        "target 0",
+    );
+    table.add(
+        "requests made by the cached calls",
+        requests.to_string(),
+        "all answered locally",
+    );
+    // What the cache holds: the bytes freed when the filled client goes, with nothing else
+    // running. (Growth during the fill would also count buffers other sections free late.)
+    let live_filled = live_bytes();
+    drop(client);
+    std::thread::sleep(Duration::from_millis(200));
+    let per_entitlement = (live_filled - live_bytes()) as f64 / ENTITLEMENTS as f64;
+    table.add(
+        "memory per cached entitlement",
+        format!("{per_entitlement:.0} B"),
+        "target ≤ 256 B (bytes freed with the filled client ÷ entitlements)",
+    );
+    (warm, random)
+}
+
+// ---- 3. uncached round trips ----
+
+fn uncached_round_trip(
+    table: &mut Table,
+    runtime: &tokio::runtime::Runtime,
+    server: &MockServer,
+) -> f64 {
+    const ROUNDS: usize = 10;
+    const PER_ROUND: usize = 300;
+    let client = Kelviq::builder("sk_bench")
+        .base_url(server.url())
+        .entitlement_cache(CacheConfig::disabled())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("a client");
+    let bare = reqwest::Client::new();
+    let url = format!(
+        "{}/api/v1/entitlements?customer_id=customer-00042&feature_id=feature-03",
+        server.url()
+    );
+    let (sdk, raw) = runtime.block_on(async {
+        let mut sdk = Duration::ZERO;
+        let mut raw = Duration::ZERO;
+        // Interleaved rounds, so that both see the same machine.
+        for round in 0..ROUNDS + 1 {
+            let started = Instant::now();
+            for _ in 0..PER_ROUND {
+                assert!(client
+                    .entitlements()
+                    .has_access("customer-00042", "feature-03")
+                    .send()
+                    .await
+                    .unwrap());
+            }
+            let sdk_round = started.elapsed();
+            let started = Instant::now();
+            for _ in 0..PER_ROUND {
+                let body: serde_json::Value = bare
+                    .get(&url)
+                    .header("authorization", "Bearer sk_bench")
+                    .header("accept", "application/json")
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert_eq!(body["entitlements"][0]["hasAccess"], true);
+            }
+            let raw_round = started.elapsed();
+            if round > 0 {
+                // The first round warms connections up.
+                sdk += sdk_round;
+                raw += raw_round;
+            }
+        }
+        (sdk, raw)
+    });
+    let calls = (ROUNDS * PER_ROUND) as f64;
+    let sdk_us = sdk.as_secs_f64() * 1e6 / calls;
+    let raw_us = raw.as_secs_f64() * 1e6 / calls;
+    server.clear_requests();
+    table.add(
+        "uncached `has_access` round trip, SDK",
+        format!("{sdk_us:.1} µs"),
+        "",
+    );
+    table.add(
+        "uncached GET of the same URL, bare reqwest (+ JSON parse)",
+        format!("{raw_us:.1} µs"),
+        format!(
+            "SDK overhead {:+.1}% (target within 10%)",
+            (sdk_us / raw_us - 1.0) * 100.0
+        ),
+    );
+    sdk_us
+}
+
+// ---- 4. report throughput ----
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn report_throughput(table: &mut Table, runtime: &tokio::runtime::Runtime, server: &MockServer) {
+    const REPORTS: usize = 3_000;
+    const ROUNDS: usize = 5;
+    // The SDK as users get it: default retries, time-out, cache and offline queue.
+    let client = Kelviq::builder("sk_bench")
+        .base_url(server.url())
+        .build()
+        .expect("a client");
+    let bare = reqwest::Client::new();
+    let url = format!("{}/api/v1/report/usage/", server.url());
+    let sdk_run = |tasks: usize| {
+        let sdk = client.clone();
+        let started = Instant::now();
+        runtime.block_on(run_tasks(tasks, REPORTS, move |i| {
+            let client = sdk.clone();
+            async move {
+                let customer = customer(i % CUSTOMERS);
+                let delivery = client
+                    .reporting()
+                    .report_usage(1, customer, "feature-01", Behaviour::Delta)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(!delivery.is_queued());
+            }
+        }));
+        REPORTS as f64 / started.elapsed().as_secs_f64()
+    };
+    let bare_run = |tasks: usize| {
+        let (raw, target) = (bare.clone(), url.clone());
+        let started = Instant::now();
+        runtime.block_on(run_tasks(tasks, REPORTS, move |i| {
+            let (bare, url) = (raw.clone(), target.clone());
+            async move {
+                let body = serde_json::json!({
+                    "value": 1, "customerId": customer(i % CUSTOMERS), "featureId": "feature-01", "behaviour": "DELTA"
+                });
+                let response = bare
+                    .post(&url)
+                    .header("authorization", "Bearer sk_bench")
+                    .header("accept", "application/json")
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success());
+                let _: serde_json::Value = response.json().await.unwrap();
+            }
+        }));
+        REPORTS as f64 / started.elapsed().as_secs_f64()
+    };
+    let before = allocations();
+    sdk_run(1);
+    let sdk_allocations = (allocations() - before) as f64 / REPORTS as f64;
+    let before = allocations();
+    bare_run(1);
+    let bare_allocations = (allocations() - before) as f64 / REPORTS as f64;
+    server.clear_requests();
+    table.add(
+        "allocations per `report_usage`, client and emulator: SDK / bare reqwest",
+        format!("{sdk_allocations:.0} / {bare_allocations:.0}"),
+        "",
+    );
+    for tasks in [1usize, 16, 64] {
+        let (mut sdk_rates, mut raw_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            // Alternate which side goes first, so that drift in the machine favours neither.
+            let (sdk, raw) = if round % 2 == 0 {
+                let sdk = sdk_run(tasks);
+                (sdk, bare_run(tasks))
+            } else {
+                let raw = bare_run(tasks);
+                (sdk_run(tasks), raw)
+            };
+            server.clear_requests();
+            sdk_rates.push(sdk);
+            raw_rates.push(raw);
+            ratios.push(sdk / raw);
+        }
+        table.add(
+            format!("`report_usage` throughput, {tasks} concurrent tasks: SDK / bare reqwest"),
+            format!("{:.0} / {:.0} req/s", median(sdk_rates), median(raw_rates)),
+            format!(
+                "SDK {:+.1}%, median of {ROUNDS} interleaved rounds (target within 10% at 64)",
+                (median(ratios) - 1.0) * 100.0
+            ),
+        );
+    }
+}
+
+/// Runs `total` calls of `call` on `tasks` concurrent tasks.
+async fn run_tasks<F, Fut>(tasks: usize, total: usize, call: F)
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let (next, call) = (next.clone(), call.clone());
+        handles.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                call(i).await;
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+}
+
+// ---- 5. the official Python client ----
+
+/// `rust_cached_ns`: the SDK's cached `has_access` for a warm key and for random keys.
+fn python_client(
+    table: &mut Table,
+    server: &MockServer,
+    rust_cached_ns: (f64, f64),
+    rust_uncached_us: f64,
+) {
+    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench-venv");
+    let python = format!("{venv}/bin/python");
+    let ready = std::path::Path::new(&python).exists()
+        || (Command::new("python3")
+            .args(["-m", "venv", venv])
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(format!("{venv}/bin/pip"))
+                .args([
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "kelviq-sdk==2.9.0",
+                ])
+                .status()
+                .is_ok_and(|s| s.success()));
+    if !ready {
+        table.add(
+            "official Python client",
+            "not measured",
+            "python3 or the kelviq-sdk install failed",
+        );
+        return;
+    }
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/python/official_client_bench.py"
+    );
+    let output = Command::new(&python)
+        .args([script, &server.url(), "customer-00042", "feature-03"])
+        .output();
+    let figures: Option<serde_json::Value> = output
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| serde_json::from_slice(&o.stdout).ok());
+    let Some(figures) = figures else {
+        table.add("official Python client", "not measured", "its run failed");
+        return;
+    };
+    let py_cached = figures["cached_ns"].as_f64().unwrap_or(f64::NAN);
+    let py_uncached = figures["uncached_us"].as_f64().unwrap_or(f64::NAN);
+    table.add(
+        "official Python client 2.9.0, cached `has_access`",
+        format!("{py_cached:.0} ns"),
+        format!(
+            "Rust SDK {:.0}x faster on the same warm key (target ≥ 100x); {:.0}x with random keys",
+            py_cached / rust_cached_ns.0,
+            py_cached / rust_cached_ns.1
+        ),
+    );
+    table.add(
+        "official Python client 2.9.0, uncached `has_access`",
+        format!("{py_uncached:.1} µs"),
+        format!("Rust SDK {:.1}x faster", py_uncached / rust_uncached_us),
+    );
+}
+
+// ---- where it ran ----
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "an unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores of {cpu}")
+}
+
+fn today() -> String {
+    Command::new("date")
+        .arg("+%Y-%m-%d")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|d| d.trim().to_owned())
+        .unwrap_or_default()
+}
