@@ -4,17 +4,20 @@
 //! # Quick start (async)
 //!
 //! ```no_run
-//! use kelviq::{Behaviour, Kelviq};
+//! use kelviq::{Behaviour, Delivery, Kelviq};
 //!
 //! # async fn run() -> kelviq::Result<()> {
 //! let client = Kelviq::create_async_client("__YOUR_API_KEY__")?;
 //!
 //! if client.entitlements().has_access("cust_123", "premium-reporting").send().await? {
-//!     client
+//!     let delivery = client
 //!         .reporting()
 //!         .report_usage(1, "cust_123", "premium-reporting", Behaviour::Delta)
 //!         .send()
 //!         .await?;
+//!     if let Delivery::Queued { waiting } = delivery {
+//!         println!("Kelviq unreachable: {waiting} reports queued");
+//!     }
 //! }
 //! # Ok(()) }
 //! ```
@@ -61,6 +64,20 @@
 //! errors. Each call runs in a `kelviq.request` [`tracing`] span recording the operation,
 //! method, path, status, attempt and elapsed time.
 //!
+//! # Entitlement cache
+//!
+//! Each client caches every customer's whole entitlement set; see [`CacheConfig`] for the
+//! settings and their defaults, and [`entitlements`] for what a miss asks the edge host. A
+//! fresh `has_access` takes tens of nanoseconds, without a request or an allocation. Call
+//! [`Client::invalidate_entitlements`] when you learn that a customer's entitlements changed
+//! elsewhere (a `checkout.completed` webhook).
+//!
+//! # Offline reporting
+//!
+//! A usage report or event that cannot reach the service is queued and its `send()` answers
+//! [`Delivery::Queued`]; queued reports go out in order before the next report, on
+//! [`Client::flush`], and from a background task. [`QueueConfig`] has the rules and settings.
+//!
 //! # Errors
 //!
 //! Every failure is an [`Error`]; its docs hold the table of variants, whether the request
@@ -91,6 +108,12 @@
 //! - Requests are retried where safe (the Python client never retries), and `DELTA` usage is
 //!   never sent twice once it may have been received.
 //! - A feature type the service adds later decodes as [`FeatureType::Other`].
+//! - The cache fetches a customer's whole set on a miss (the Python client caches each
+//!   (customer, feature) separately), updates cached usage only after the service accepted a
+//!   report, and never masks a 4xx.
+//! - The offline queue tells the caller a report was queued (the Python client invents a
+//!   success), keeps a report the service answers with 429 or 5xx, never queues a report that
+//!   may have reached the service, and errors on a full queue.
 
 #![warn(missing_docs)]
 
