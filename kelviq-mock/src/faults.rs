@@ -60,6 +60,17 @@ pub enum FaultKind {
     Empty,
 }
 
+impl FaultKind {
+    /// Answer with `status` and the document's JSON error, no `Retry-After`.
+    pub fn status(status: u16) -> Self {
+        FaultKind::Status {
+            status,
+            retry_after: None,
+            body: None,
+        }
+    }
+}
+
 impl Fault {
     /// A fault for the next `times` requests of `operation`.
     pub fn new(operation: impl Into<String>, times: u32, kind: FaultKind) -> Self {

@@ -131,17 +131,9 @@ fn month(at: DateTime<Utc>) -> (i32, u32) {
     (at.year(), at.month())
 }
 
-/// The start of the next UTC month, written as the service writes `resetAt`.
+/// When meters reset (the end of the period), written as the service writes `resetAt`.
 fn next_reset(at: DateTime<Utc>) -> String {
-    let (year, month) = if at.month() == 12 {
-        (at.year() + 1, 1)
-    } else {
-        (at.year(), at.month() + 1)
-    };
-    Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
-        .single()
-        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
+    period_end(at).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 fn timestamp(at: DateTime<Utc>) -> String {
@@ -721,7 +713,7 @@ fn start_of(date: NaiveDate) -> DateTime<Utc> {
     Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight exists"))
 }
 
-/// The end of the current billing period; the emulator's periods are calendar months.
+/// The end of the current billing period: the emulator's periods are calendar months (UTC).
 fn period_end(at: DateTime<Utc>) -> DateTime<Utc> {
     let (year, month) = if at.month() == 12 {
         (at.year() + 1, 1)

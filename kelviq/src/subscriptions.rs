@@ -179,27 +179,35 @@ impl<M> UpdateSubscription<'_, M> {
             payment_behavior: self.payment_behavior.map(Into::into),
         };
         let client = self.ctx.client;
-        let answer = client
-            .call(
-                "subscriptions.update",
-                Idempotency::Unsafe,
-                client
-                    .api()
-                    .update_subscription()
-                    .subscription_id(subscription_id)
-                    .body(body)
-                    .send(),
-            )
-            .await?;
-        // Whose subscription it was is not in the answer: forget every cached set.
-        if let Some(cache) = client.cache() {
-            cache.clear();
-        }
-        Ok(answer)
+        changed(
+            client,
+            "subscriptions.update",
+            client
+                .api()
+                .update_subscription()
+                .subscription_id(subscription_id)
+                .body(body)
+                .send(),
+        )
+        .await
     }
 }
 
 send_impls!(UpdateSubscription => SubscriptionUpdated);
+
+/// Runs a subscription change; once the service accepted it, forgets every cached
+/// entitlement set, since the answer does not say whose subscription it was.
+async fn changed<T, E>(
+    client: &crate::Client,
+    operation: &'static str,
+    call: impl std::future::Future<Output = Result<kelviq_gen::ResponseValue<T>, kelviq_gen::Error<E>>>,
+) -> Result<T> {
+    let answer = client.call(operation, Idempotency::Unsafe, call).await?;
+    if let Some(cache) = client.cache() {
+        cache.clear();
+    }
+    Ok(answer)
+}
 
 fn trial_end(value: String) -> Result<String, ValidationError> {
     if value == "now" {
@@ -260,23 +268,17 @@ impl<M> CancelSubscription<'_, M> {
             cancellation_date: self.cancellation_date,
         };
         let client = self.ctx.client;
-        let answer = client
-            .call(
-                "subscriptions.cancel",
-                Idempotency::Unsafe,
-                client
-                    .api()
-                    .cancel_subscription()
-                    .subscription_id(subscription_id)
-                    .body(body)
-                    .send(),
-            )
-            .await?;
-        // Whose subscription it was is not in the answer: forget every cached set.
-        if let Some(cache) = client.cache() {
-            cache.clear();
-        }
-        Ok(answer)
+        changed(
+            client,
+            "subscriptions.cancel",
+            client
+                .api()
+                .cancel_subscription()
+                .subscription_id(subscription_id)
+                .body(body)
+                .send(),
+        )
+        .await
     }
 }
 

@@ -146,15 +146,7 @@ async fn a_stale_entry_is_served_while_the_edge_answers_503_or_drops_connections
         .unwrap());
     tokio::time::sleep(SHORT * 2).await;
 
-    server.inject(Fault::new(
-        "getEntitlements",
-        1,
-        FaultKind::Status {
-            status: 503,
-            retry_after: None,
-            body: None,
-        },
-    ));
+    server.inject(Fault::new("getEntitlements", 1, FaultKind::status(503)));
     assert!(client
         .entitlements()
         .has_access("cust", "premium-reporting")
@@ -208,15 +200,7 @@ async fn a_404_or_401_is_never_masked_by_a_stale_entry() {
         (401, |e: &Error| matches!(e, Error::Unauthorized { .. })),
         (400, |e: &Error| matches!(e, Error::BadRequest { .. })),
     ] {
-        server.inject(Fault::new(
-            "getEntitlements",
-            1,
-            FaultKind::Status {
-                status,
-                retry_after: None,
-                body: None,
-            },
-        ));
+        server.inject(Fault::new("getEntitlements", 1, FaultKind::status(status)));
         let error = client
             .entitlements()
             .has_access("cust", "seats")
@@ -230,15 +214,7 @@ async fn a_404_or_401_is_never_masked_by_a_stale_entry() {
 #[tokio::test]
 async fn without_a_stale_entry_the_failure_is_returned() {
     let (server, client) = setup(CacheConfig::default(), RetryPolicy::none()).await;
-    server.inject(Fault::new(
-        "getEntitlements",
-        1,
-        FaultKind::Status {
-            status: 503,
-            retry_after: None,
-            body: None,
-        },
-    ));
+    server.inject(Fault::new("getEntitlements", 1, FaultKind::status(503)));
     let error = client
         .entitlements()
         .has_access("cust", "seats")
@@ -302,15 +278,7 @@ async fn usage_is_visible_to_has_access_right_after_a_report() {
     );
 
     // A report the service refused leaves the cache as it was.
-    server.inject(Fault::new(
-        "reportUsage",
-        1,
-        FaultKind::Status {
-            status: 400,
-            retry_after: None,
-            body: None,
-        },
-    ));
+    server.inject(Fault::new("reportUsage", 1, FaultKind::status(400)));
     client
         .reporting()
         .report_usage(0, "cust", "api-usage", Behaviour::Set)

@@ -161,15 +161,7 @@ async fn a_queued_report_answered_503_is_kept_and_delivered_later() {
     assert!(queued.is_queued());
     server.go_online().await.unwrap();
 
-    server.inject(Fault::new(
-        "reportUsage",
-        1,
-        FaultKind::Status {
-            status: 503,
-            retry_after: None,
-            body: None,
-        },
-    ));
+    server.inject(Fault::new("reportUsage", 1, FaultKind::status(503)));
     let flushed = client.flush().await;
     assert_eq!(
         (flushed.delivered, flushed.remaining),

@@ -37,15 +37,7 @@ async fn spans_record_the_request_and_never_the_key() {
 
     let (server, client) = start().await;
     client.customers().create("cust").send().await.unwrap();
-    server.inject(Fault::new(
-        "getEntitlements",
-        1,
-        FaultKind::Status {
-            status: 503,
-            retry_after: None,
-            body: None,
-        },
-    ));
+    server.inject(Fault::new("getEntitlements", 1, FaultKind::status(503)));
     client
         .entitlements()
         .has_access("cust", "seats")
