@@ -220,3 +220,56 @@ impl Default for Catalogue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_catalogue_holds_the_docs_plans_and_features() {
+        let catalogue = Catalogue::default();
+        for plan in ["plan-pro-monthly", "premium-plan", "new_plan_enterprise"] {
+            assert!(catalogue.plan(plan).is_some(), "{plan}");
+        }
+        for feature in [
+            "seats",
+            "projects",
+            "premium-reporting",
+            "advanced-analytics",
+            "api-usage",
+            "api-calls-tier1",
+        ] {
+            assert!(catalogue.feature(feature).is_some(), "{feature}");
+        }
+        let kinds: std::collections::BTreeSet<_> = catalogue
+            .plans
+            .iter()
+            .flat_map(|p| &p.features)
+            .map(|f| f.feature_type.as_str())
+            .collect();
+        assert_eq!(kinds.len(), 3, "all three feature types");
+        let meters: Vec<_> = catalogue
+            .plans
+            .iter()
+            .flat_map(|p| &p.features)
+            .filter_map(|f| f.hard_limit)
+            .collect();
+        assert!(
+            meters.contains(&true) && meters.contains(&false),
+            "hard and soft meters"
+        );
+    }
+
+    #[test]
+    fn fixtures_round_trip_and_bad_ones_are_refused() {
+        let text = serde_json::to_string(&Catalogue::default()).unwrap();
+        assert_eq!(Catalogue::from_json(&text).unwrap(), Catalogue::default());
+        let bad_period =
+            r#"{"plans":[{"identifier":"p","chargePeriods":["FORTNIGHTLY"],"features":[]}]}"#;
+        assert!(Catalogue::from_json(bad_period)
+            .unwrap_err()
+            .contains("FORTNIGHTLY"));
+        let unknown_field = r#"{"plans":[],"extra":1}"#;
+        assert!(Catalogue::from_json(unknown_field).is_err());
+    }
+}
