@@ -240,6 +240,46 @@ mod tests {
     }
 
     #[test]
+    fn each_environment_has_its_api_and_edge_hosts() {
+        let production = format!("{:?}", Kelviq::create_async_client("k").unwrap());
+        assert!(
+            production.contains("\"https://api.kelviq.com\"")
+                && production.contains("\"https://edge.api.kelviq.com\"")
+        );
+        let staging = format!(
+            "{:?}",
+            Kelviq::builder("k")
+                .environment(Environment::Staging)
+                .build()
+                .unwrap()
+        );
+        assert!(
+            staging.contains("https://stagingapi.kelviq.com")
+                && staging.contains("https://edge.stagingapi.kelviq.com")
+        );
+        let sandbox = format!(
+            "{:?}",
+            Kelviq::builder("k")
+                .environment(Environment::Sandbox)
+                .build()
+                .unwrap()
+        );
+        assert!(
+            sandbox.contains("https://sandboxapi.kelviq.com")
+                && sandbox.contains("https://edge.sandboxapi.kelviq.com")
+        );
+        // A trailing slash on a configured base URL is dropped.
+        let custom = format!(
+            "{:?}",
+            Kelviq::builder("k")
+                .base_url("http://127.0.0.1:9/")
+                .build()
+                .unwrap()
+        );
+        assert!(custom.contains("\"http://127.0.0.1:9\""), "{custom}");
+    }
+
+    #[test]
     fn the_api_key_never_shows_in_debug() {
         let builder = Kelviq::builder("sk_secret_value");
         assert!(!format!("{builder:?}").contains("sk_secret_value"));

@@ -260,3 +260,51 @@ async fn a_dropped_connection_on_a_read_without_retries_is_a_connection_error() 
         "{error:?}"
     );
 }
+
+#[tokio::test]
+async fn a_caller_supplied_http_client_still_gets_the_key_user_agent_and_time_out() {
+    let server = MockServer::start().await.unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-team",
+        reqwest::header::HeaderValue::from_static("billing"),
+    );
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .http_client(http)
+        .user_agent_suffix("billing-service/1.4")
+        .timeout(Duration::from_millis(300))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    client.customers().create("cust").send().await.unwrap();
+    let request = server.requests().pop().unwrap();
+    assert_eq!(request.headers["x-team"], "billing");
+    assert_eq!(
+        request.headers["authorization"],
+        format!("Bearer {API_KEY}")
+    );
+    assert_eq!(
+        request.headers["user-agent"],
+        format!(
+            "kelviq-rust/{} billing-service/1.4",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    server.inject(Fault::new(
+        "getEntitlements",
+        1,
+        FaultKind::Delay { ms: 1_500 },
+    ));
+    let error = client
+        .entitlements()
+        .get_all_entitlements("cust")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+}
