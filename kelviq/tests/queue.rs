@@ -23,7 +23,7 @@ async fn setup(queue: QueueConfig) -> (MockServer, Client) {
 async fn offline(server: &MockServer) {
     server.go_offline();
     // Let the client's pooled connection see that it was closed.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
 fn reports(server: &MockServer) -> Vec<serde_json::Value> {
@@ -261,7 +261,7 @@ fn the_blocking_client_queues_and_flushes_the_same_way() {
     let h = common::Harness::new();
     h.blocking.customers().create("cust").send().unwrap();
     h.server.go_offline();
-    std::thread::sleep(Duration::from_millis(50));
+    std::thread::sleep(Duration::from_millis(200));
     let queued = h
         .blocking
         .reporting()
