@@ -280,7 +280,7 @@ macro_rules! send_impls {
                     return answer;
                 }
                 let mode = self.ctx.mode;
-                mode.block_on(self.execute())
+                mode.block_on(self.fetch())
             }
         }
     };

@@ -123,9 +123,14 @@ impl<M> HasAccess<'_, M> {
     }
 
     async fn execute(self) -> Result<bool> {
-        if let Some(answer) = self.cached() {
-            return answer;
+        match self.cached() {
+            Some(answer) => answer,
+            None => self.fetch().await,
         }
+    }
+
+    /// The answer from the edge host (through the cache's single flight when it is on).
+    async fn fetch(self) -> Result<bool> {
         let view = lookup(self.ctx.client, &self.customer_id, Some(&self.feature_id)).await?;
         Ok(view.has_access(&self.feature_id))
     }
@@ -154,9 +159,13 @@ impl<M> GetEntitlement<'_, M> {
     }
 
     async fn execute(self) -> Result<CustomerEntitlements> {
-        if let Some(answer) = self.cached() {
-            return answer;
+        match self.cached() {
+            Some(answer) => answer,
+            None => self.fetch().await,
         }
+    }
+
+    async fn fetch(self) -> Result<CustomerEntitlements> {
         lookup(self.ctx.client, &self.customer_id, Some(&self.feature_id)).await
     }
 }
@@ -180,9 +189,13 @@ impl<M> GetAllEntitlements<'_, M> {
     }
 
     async fn execute(self) -> Result<CustomerEntitlements> {
-        if let Some(answer) = self.cached() {
-            return answer;
+        match self.cached() {
+            Some(answer) => answer,
+            None => self.fetch().await,
         }
+    }
+
+    async fn fetch(self) -> Result<CustomerEntitlements> {
         lookup(self.ctx.client, &self.customer_id, None).await
     }
 }
