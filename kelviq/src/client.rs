@@ -209,13 +209,16 @@ impl Client {
     }
 
     /// Runs one generated call under a retry rule; see [`transport::run`].
-    pub(crate) async fn call<T, E>(
+    pub(crate) fn call<T, E, F>(
         &self,
         operation: &'static str,
         idempotency: Idempotency,
-        call: impl Future<Output = Result<kelviq_gen::ResponseValue<T>, kelviq_gen::Error<E>>>,
-    ) -> Result<T> {
-        transport::run(operation, self.inner.timeout, idempotency, call).await
+        call: F,
+    ) -> transport::Call<F>
+    where
+        F: Future<Output = Result<kelviq_gen::ResponseValue<T>, kelviq_gen::Error<E>>>,
+    {
+        transport::run(operation, self.inner.timeout, idempotency, call)
     }
 }
 

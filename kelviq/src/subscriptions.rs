@@ -179,34 +179,33 @@ impl<M> UpdateSubscription<'_, M> {
             payment_behavior: self.payment_behavior.map(Into::into),
         };
         let client = self.ctx.client;
-        changed(
-            client,
-            "subscriptions.update",
-            client
-                .api()
-                .update_subscription()
-                .subscription_id(subscription_id)
-                .body(body)
-                .send(),
-        )
-        .await
+        let answer = client
+            .call(
+                "subscriptions.update",
+                Idempotency::Unsafe,
+                client
+                    .api()
+                    .update_subscription()
+                    .subscription_id(subscription_id)
+                    .body(body)
+                    .send(),
+            )
+            .await;
+        after_change(client, answer)
     }
 }
 
 send_impls!(UpdateSubscription => SubscriptionUpdated);
 
-/// Runs a subscription change; once the service accepted it, forgets every cached
-/// entitlement set, since the answer does not say whose subscription it was.
-async fn changed<T, E>(
-    client: &crate::Client,
-    operation: &'static str,
-    call: impl std::future::Future<Output = Result<kelviq_gen::ResponseValue<T>, kelviq_gen::Error<E>>>,
-) -> Result<T> {
-    let answer = client.call(operation, Idempotency::Unsafe, call).await?;
-    if let Some(cache) = client.cache() {
-        cache.clear();
+/// After a subscription change the service accepted, forgets every cached entitlement set:
+/// the answer does not say whose subscription it was.
+fn after_change<T>(client: &crate::Client, answer: Result<T>) -> Result<T> {
+    if answer.is_ok() {
+        if let Some(cache) = client.cache() {
+            cache.clear();
+        }
     }
-    Ok(answer)
+    answer
 }
 
 fn trial_end(value: String) -> Result<String, ValidationError> {
@@ -268,17 +267,19 @@ impl<M> CancelSubscription<'_, M> {
             cancellation_date: self.cancellation_date,
         };
         let client = self.ctx.client;
-        changed(
-            client,
-            "subscriptions.cancel",
-            client
-                .api()
-                .cancel_subscription()
-                .subscription_id(subscription_id)
-                .body(body)
-                .send(),
-        )
-        .await
+        let answer = client
+            .call(
+                "subscriptions.cancel",
+                Idempotency::Unsafe,
+                client
+                    .api()
+                    .cancel_subscription()
+                    .subscription_id(subscription_id)
+                    .body(body)
+                    .send(),
+            )
+            .await;
+        after_change(client, answer)
     }
 }
 

@@ -54,12 +54,17 @@ tokio::task_local! {
 
 /// Runs one generated call under the given retry rule and turns its result into the
 /// crate's own.
-pub(crate) async fn run<T, E, F>(
+///
+/// A plain `Future` type rather than an `async fn`: an `async fn` taking the generated
+/// future by value keeps both the argument and the awaited copy, and every layer above
+/// carries that doubled size (measured: 6.9 KB per report instead of about 2.5 KB), which
+/// costs a copy on every move.
+pub(crate) fn run<T, E, F>(
     operation: &'static str,
     timeout: Duration,
     idempotency: Idempotency,
     call: F,
-) -> Result<T, Error>
+) -> Call<F>
 where
     F: Future<Output = Result<ResponseValue<T>, kelviq_gen::Error<E>>>,
 {
@@ -67,14 +72,45 @@ where
         idempotency,
         outcome: Mutex::default(),
     });
-    let result = CALL.scope(state.clone(), call).await;
-    match result {
-        Ok(value) => Ok(value.into_inner()),
-        Err(error) => {
-            let outcome =
-                std::mem::take(&mut *state.outcome.lock().unwrap_or_else(|e| e.into_inner()));
-            Err(map_error(operation, timeout, error, outcome))
-        }
+    Call {
+        inner: CALL.scope(state.clone(), call),
+        state,
+        operation,
+        timeout,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A generated call running under its [`CallState`]; see [`run`].
+    pub(crate) struct Call<F: Future> {
+        #[pin]
+        inner: tokio::task::futures::TaskLocalFuture<Arc<CallState>, F>,
+        state: Arc<CallState>,
+        operation: &'static str,
+        timeout: Duration,
+    }
+}
+
+impl<T, E, F> Future for Call<F>
+where
+    F: Future<Output = Result<ResponseValue<T>, kelviq_gen::Error<E>>>,
+{
+    type Output = Result<T, Error>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        this.inner.poll(cx).map(|result| match result {
+            Ok(value) => Ok(value.into_inner()),
+            Err(error) => {
+                let outcome = std::mem::take(
+                    &mut *this.state.outcome.lock().unwrap_or_else(|e| e.into_inner()),
+                );
+                Err(map_error(this.operation, *this.timeout, error, outcome))
+            }
+        })
     }
 }
 
@@ -196,12 +232,15 @@ enum Next {
 }
 
 impl Transport {
-    async fn send(
-        &self,
-        client: &reqwest::Client,
+    /// Prepares the request (key, user agent, time-out) and returns its attempts, in their
+    /// span. A plain function returning the future, not an `async fn`: an `async fn` would
+    /// hold the request twice, and this future is boxed for every request.
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
         mut request: reqwest::Request,
         operation: &'static str,
-    ) -> reqwest::Result<reqwest::Response> {
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a {
         let state = CALL.try_with(Arc::clone).ok();
         let idempotency = state
             .as_ref()
@@ -223,72 +262,80 @@ impl Transport {
             attempt = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
-        let started = Instant::now();
-        async move {
-            let mut backoff = self.retry.backoff();
-            let mut attempt = 1u32;
-            loop {
-                let spare = request.try_clone();
-                let result = client.execute(request).await;
-                let span = tracing::Span::current();
-                span.record("attempt", attempt);
-                span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-                let next = match &result {
-                    Ok(response) => {
-                        span.record("status", response.status().as_u16());
-                        if idempotency == Idempotency::Safe && retryable_status(response.status()) {
-                            Next::RetryAfter(retry_after(response.headers()))
-                        } else {
-                            Next::Done
-                        }
+        self.attempts(client, request, state, idempotency, Instant::now())
+            .instrument(span)
+    }
+
+    /// Sends the request, again while the policy allows, and returns the last answer.
+    async fn attempts(
+        &self,
+        client: &reqwest::Client,
+        mut request: reqwest::Request,
+        state: Option<Arc<CallState>>,
+        idempotency: Idempotency,
+        started: Instant,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut backoff = self.retry.backoff();
+        let mut attempt = 1u32;
+        loop {
+            let spare = request.try_clone();
+            let result = client.execute(request).await;
+            let span = tracing::Span::current();
+            span.record("attempt", attempt);
+            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+            let next = match &result {
+                Ok(response) => {
+                    span.record("status", response.status().as_u16());
+                    if idempotency == Idempotency::Safe && retryable_status(response.status()) {
+                        Next::RetryAfter(retry_after(response.headers()))
+                    } else {
+                        Next::Done
                     }
-                    // Nothing reached the service: repeating it is always safe.
-                    Err(e) if e.is_connect() => Next::RetryAfter(None),
-                    Err(_) if idempotency == Idempotency::Safe => Next::RetryAfter(None),
-                    Err(_) => Next::Done,
-                };
-                let wait = match next {
-                    Next::RetryAfter(asked) => match (spare, backoff.next()) {
-                        (Some(spare), Some(backoff)) => match asked {
-                            Some(asked) if asked > self.retry.get_max_retry_after() => None,
-                            Some(asked) => Some((spare, asked)),
-                            None => Some((spare, backoff)),
-                        },
-                        _ => None,
+                }
+                // Nothing reached the service: repeating it is always safe.
+                Err(e) if e.is_connect() => Next::RetryAfter(None),
+                Err(_) if idempotency == Idempotency::Safe => Next::RetryAfter(None),
+                Err(_) => Next::Done,
+            };
+            let wait = match next {
+                Next::RetryAfter(asked) => match (spare, backoff.next()) {
+                    (Some(spare), Some(backoff)) => match asked {
+                        Some(asked) if asked > self.retry.get_max_retry_after() => None,
+                        Some(asked) => Some((spare, asked)),
+                        None => Some((spare, backoff)),
                     },
-                    Next::Done => None,
-                };
-                match wait {
-                    Some((spare, wait)) => {
-                        tracing::debug!(
-                            attempt,
-                            wait_ms = wait.as_millis() as u64,
-                            outcome = %describe(&result),
-                            "retrying"
-                        );
-                        drop(result);
-                        tokio::time::sleep(wait).await;
-                        request = spare;
-                        attempt += 1;
-                    }
-                    None => {
-                        let result = match (result, &state) {
-                            (Ok(response), Some(state)) => record(state, response).await,
-                            (result, _) => result,
-                        };
-                        match &result {
-                            Ok(response) => {
-                                tracing::debug!(status = response.status().as_u16(), "answered")
-                            }
-                            Err(e) => tracing::debug!(error = %e, "failed"),
+                    _ => None,
+                },
+                Next::Done => None,
+            };
+            match wait {
+                Some((spare, wait)) => {
+                    tracing::debug!(
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        outcome = %describe(&result),
+                        "retrying"
+                    );
+                    drop(result);
+                    tokio::time::sleep(wait).await;
+                    request = spare;
+                    attempt += 1;
+                }
+                None => {
+                    let result = match (result, &state) {
+                        (Ok(response), Some(state)) => record(state, response).await,
+                        (result, _) => result,
+                    };
+                    match &result {
+                        Ok(response) => {
+                            tracing::debug!(status = response.status().as_u16(), "answered")
                         }
-                        return result;
+                        Err(e) => tracing::debug!(error = %e, "failed"),
                     }
+                    return result;
                 }
             }
         }
-        .instrument(span)
-        .await
     }
 }
 
