@@ -111,6 +111,8 @@ const CUSTOMERS: usize = 10_000;
 const FEATURES_PER_CUSTOMER: usize = 10;
 const ENTITLEMENTS: usize = CUSTOMERS * FEATURES_PER_CUSTOMER;
 const CALLS: usize = 2_000_000;
+/// Repetitions of the cached measurements (best of, or median of, as each says).
+const REPETITIONS: usize = 3;
 
 fn customer(i: usize) -> String {
     format!("customer-{i:05}")
@@ -379,29 +381,36 @@ fn cached_has_access(
 
     let (hot_c, hot_f) = (customers[42].as_str(), features[3].as_str());
     let allocations_before = allocations();
-    let started = Instant::now();
-    for _ in 0..CALLS {
-        black_box(
-            client
-                .entitlements()
-                .has_access(black_box(hot_c), black_box(hot_f))
-                .send()
-                .unwrap(),
-        );
+    // Each figure is the best of three repetitions: on a shared machine the least disturbed
+    // run is the closest to what the code costs.
+    let mut warm = f64::INFINITY;
+    let mut random = f64::INFINITY;
+    for _ in 0..REPETITIONS {
+        let started = Instant::now();
+        for _ in 0..CALLS {
+            black_box(
+                client
+                    .entitlements()
+                    .has_access(black_box(hot_c), black_box(hot_f))
+                    .send()
+                    .unwrap(),
+            );
+        }
+        warm = warm.min(ns_per_call(started, CALLS));
+        let started = Instant::now();
+        for &(c, f) in keys {
+            black_box(
+                client
+                    .entitlements()
+                    .has_access(customers[c].as_str(), features[f].as_str())
+                    .send()
+                    .unwrap(),
+            );
+        }
+        random = random.min(ns_per_call(started, keys.len()));
     }
-    let warm = ns_per_call(started, CALLS);
-    let started = Instant::now();
-    for &(c, f) in keys {
-        black_box(
-            client
-                .entitlements()
-                .has_access(customers[c].as_str(), features[f].as_str())
-                .send()
-                .unwrap(),
-        );
-    }
-    let random = ns_per_call(started, keys.len());
-    let allocations = (allocations() - allocations_before) as f64 / (2 * CALLS) as f64;
+    let allocations =
+        (allocations() - allocations_before) as f64 / (2 * REPETITIONS * CALLS) as f64;
     let requests = server.requests().len();
 
     let call = |i: usize| {
@@ -412,16 +421,20 @@ fn cached_has_access(
             .send()
             .unwrap()
     };
-    let one = calls_per_second(1, call);
-    let two = calls_per_second(2, call);
+    // Scaling: the median of three interleaved pairs of 1- and 2-thread windows.
+    let mut pairs: Vec<(f64, f64)> = (0..REPETITIONS)
+        .map(|_| (calls_per_second(1, call), calls_per_second(2, call)))
+        .collect();
+    pairs.sort_by(|a, b| (a.1 / a.0).total_cmp(&(b.1 / b.0)));
+    let (one, two) = pairs[pairs.len() / 2];
 
     table.add(
-        "SDK cached `has_access`, 1 thread, warm key",
+        "SDK cached `has_access`, 1 thread, warm key (best of 3)",
         format!("{warm:.1} ns"),
         "target ≤ 50 ns",
     );
     table.add(
-        format!("SDK cached `has_access`, 1 thread, random keys over {ENTITLEMENTS} entitlements"),
+        format!("SDK cached `has_access`, 1 thread, random keys over {ENTITLEMENTS} entitlements (best of 3)"),
         format!("{random:.1} ns"),
         "target ≤ 150 ns",
     );
@@ -433,7 +446,10 @@ fn cached_has_access(
     table.add(
         "SDK cached `has_access`, calls/s, 2 threads",
         format!("{:.1} M/s", two / 1e6),
-        format!("{:.2}x 1 thread (target ≥ 1.8x)", two / one),
+        format!(
+            "{:.2}x 1 thread, median of 3 interleaved pairs (target ≥ 1.8x)",
+            two / one
+        ),
     );
     table.add(
         "allocations per cached call",
