@@ -89,9 +89,12 @@ async fn subscriptions(State(app): State<App>, Path(customer_id): Path<String>) 
     Json(app.store().subscriptions_of(&customer_id)).into_response()
 }
 
-async fn inject(State(app): State<App>, Json(fault): Json<Fault>) -> StatusCode {
+async fn inject(State(app): State<App>, Json(fault): Json<Fault>) -> Result<StatusCode, ApiError> {
+    let fault = fault
+        .checked()
+        .map_err(|e| ApiError::field("operation", e.to_string()))?;
     app.store().faults.push(fault);
-    StatusCode::NO_CONTENT
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn clear_faults(State(app): State<App>) -> StatusCode {

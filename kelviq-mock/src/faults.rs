@@ -6,13 +6,21 @@
 //! ```json
 //! {"operation": "reportUsage", "times": 2, "kind": "status", "status": 503, "retryAfter": 1}
 //! {"operation": "getEntitlements", "times": 1, "kind": "delay", "ms": 1500}
+//! {"operation": "getEntitlements", "times": 5, "kind": "status", "status": 503, "afterMs": 2000}
 //! {"operation": "reportEvent", "times": 1, "kind": "drop"}
+//! {"operation": "reportUsage", "times": 1, "kind": "applyThenStatus", "status": 502}
+//! {"operation": "reportUsage", "times": 1, "kind": "applyThenDrop"}
 //! {"operation": "createCustomer", "times": 1, "kind": "malformed"}
 //! {"operation": "*", "times": 1, "kind": "empty"}
 //! ```
 //!
-//! `operation` is an `operationId` of `openapi/kelviq.yaml`, or `*` for any. A delayed
-//! request is then served normally; the other kinds replace the answer.
+//! `operation` is an `operationId` of `openapi/kelviq.yaml`, or `*` for any; any other name
+//! is refused (400 over HTTP, an error from [`MockServer::inject`](crate::MockServer::inject)),
+//! so that a misspelt fault cannot pass for a healthy service. A delayed request is then
+//! served normally; `status`, `drop`, `malformed` and `empty` replace the answer without
+//! touching the state; `applyThenStatus` and `applyThenDrop` serve the request (its effect
+//! is kept, as when a service fails after committing) and then answer the status or close
+//! the connection instead of the real answer.
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +54,9 @@ pub enum FaultKind {
         /// A non-JSON body.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         body: Option<String>,
+        /// Milliseconds to wait before answering, as a struggling service would.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_ms: Option<u64>,
     },
     /// Wait this long, then serve the request normally.
     Delay {
@@ -54,6 +65,13 @@ pub enum FaultKind {
     },
     /// Close the connection without answering (after the request has arrived).
     Drop,
+    /// Serve the request (its effect is kept), then answer this status instead.
+    ApplyThenStatus {
+        /// The status to answer with.
+        status: u16,
+    },
+    /// Serve the request (its effect is kept), then close the connection without answering.
+    ApplyThenDrop,
     /// Answer 200 with a body that is not valid JSON.
     Malformed,
     /// Answer 200 with an empty body.
@@ -67,9 +85,39 @@ impl FaultKind {
             status,
             retry_after: None,
             body: None,
+            after_ms: None,
         }
     }
 }
+
+/// The operations a fault may name: the document's `operationId`s.
+pub const OPERATIONS: &[&str] = &[
+    "createCustomer",
+    "updateCustomer",
+    "createCheckoutSession",
+    "getEntitlements",
+    "reportUsage",
+    "reportEvent",
+    "updateSubscription",
+    "cancelSubscription",
+];
+
+/// A fault that names no operation of the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownOperation(pub String);
+
+impl std::fmt::Display for UnknownOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no operation {:?}: expected \"*\" or one of {}",
+            self.0,
+            OPERATIONS.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownOperation {}
 
 impl Fault {
     /// A fault for the next `times` requests of `operation`.
@@ -78,6 +126,15 @@ impl Fault {
             operation: operation.into(),
             times,
             kind,
+        }
+    }
+
+    /// The fault, when it names `*` or an operation of the document.
+    pub fn checked(self) -> Result<Self, UnknownOperation> {
+        if self.operation == "*" || OPERATIONS.contains(&self.operation.as_str()) {
+            Ok(self)
+        } else {
+            Err(UnknownOperation(self.operation))
         }
     }
 
@@ -169,8 +226,21 @@ mod tests {
             FaultKind::Status {
                 status: 503,
                 retry_after: Some(1),
-                body: None
+                body: None,
+                after_ms: None,
             }
         );
+    }
+
+    #[test]
+    fn an_unknown_operation_is_refused_by_name() {
+        let error = Fault::new("reportUsages", 1, FaultKind::Drop)
+            .checked()
+            .unwrap_err();
+        assert!(error.to_string().contains("\"reportUsages\""), "{error}");
+        assert!(Fault::new("*", 1, FaultKind::Drop).checked().is_ok());
+        for operation in OPERATIONS {
+            assert!(Fault::new(*operation, 1, FaultKind::Drop).checked().is_ok());
+        }
     }
 }

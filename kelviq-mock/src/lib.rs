@@ -28,6 +28,7 @@ pub mod catalogue;
 pub mod control;
 mod error;
 pub mod faults;
+mod outage;
 mod server;
 pub mod state;
 
@@ -42,7 +43,8 @@ use tokio::net::TcpListener;
 
 pub use catalogue::Catalogue;
 pub use error::ApiError;
-pub use faults::{Fault, FaultKind};
+pub use faults::{Fault, FaultKind, UnknownOperation};
+pub use outage::{BlackHole, SilentServer};
 pub use state::{CompletedCheckout, Grant, LoggedRequest, Store};
 
 /// The emulator's shared state, passed to every handler.
@@ -77,11 +79,39 @@ fn router(app: App) -> Router {
 }
 
 /// A running emulator. Dropping it stops it and closes its connections.
+///
+/// It runs on the runtime it was started on (its accept loop and connections are tasks
+/// there), also when later methods are called from elsewhere.
 #[derive(Debug)]
 pub struct MockServer {
     addr: SocketAddr,
     app: App,
-    task: Mutex<tokio::task::JoinHandle<()>>,
+    runtime: tokio::runtime::Handle,
+    listening: Mutex<Listening>,
+}
+
+/// What the emulator's address does now.
+#[derive(Debug)]
+enum Listening {
+    /// Serving the API.
+    Serving(tokio::task::JoinHandle<()>),
+    /// Refusing connections (nothing listens).
+    Offline,
+    /// Never completing a connection (held, so that the port stays a black hole).
+    BlackHoled { _hole: BlackHole },
+}
+
+impl Listening {
+    /// Stops what the address does now, and returns the serving task to wait for.
+    fn stop(&mut self) -> Option<tokio::task::JoinHandle<()>> {
+        match std::mem::replace(self, Listening::Offline) {
+            Listening::Serving(task) => {
+                task.abort();
+                Some(task)
+            }
+            Listening::Offline | Listening::BlackHoled { .. } => None,
+        }
+    }
 }
 
 impl MockServer {
@@ -101,12 +131,18 @@ impl MockServer {
             store: Arc::new(Mutex::new(Store::new(config.catalogue.unwrap_or_default()))),
             api_key: config.api_key.map(Arc::from),
         };
-        let task = tokio::spawn(server::serve(listener, router(app.clone())));
+        let runtime = tokio::runtime::Handle::current();
+        let task = runtime.spawn(server::serve(listener, router(app.clone())));
         Ok(Self {
             addr,
             app,
-            task: Mutex::new(task),
+            runtime,
+            listening: Mutex::new(Listening::Serving(task)),
         })
+    }
+
+    fn listening(&self) -> std::sync::MutexGuard<'_, Listening> {
+        self.listening.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The base URL, for both the API and the edge host: `http://127.0.0.1:<port>`.
@@ -119,27 +155,43 @@ impl MockServer {
         self.addr
     }
 
-    /// Waits until the emulator stops (it stops only when dropped or on error).
-    pub async fn wait(&mut self) {
-        let task = self.task.get_mut().unwrap_or_else(|e| e.into_inner());
-        let _ = task.await;
+    /// Serves until the emulator is dropped: never returns by itself. For a binary's
+    /// `main` to await beside a shutdown signal.
+    pub async fn wait(&self) {
+        std::future::pending::<()>().await
     }
 
     /// Stops listening and closes every connection, keeping all state: clients now get
     /// "connection refused", as when the service is unreachable.
     pub fn go_offline(&self) {
-        self.task.lock().unwrap_or_else(|e| e.into_inner()).abort();
+        self.listening().stop();
+    }
+
+    /// Closes every connection and turns the address into a [`BlackHole`], keeping all
+    /// state: new connections now never complete, as when packets to the service are
+    /// dropped. [`go_online`](Self::go_online) serves again.
+    pub async fn go_black_hole(&self) -> std::io::Result<()> {
+        let stopped = self.listening().stop();
+        if let Some(task) = stopped {
+            // The listener must be closed before its port can be taken again.
+            let _ = task.await;
+        }
+        let hole = BlackHole::bind(self.addr).await?;
+        *self.listening() = Listening::BlackHoled { _hole: hole };
+        Ok(())
     }
 
     /// Listens again on the same address, with the state it had.
     pub async fn go_online(&self) -> std::io::Result<()> {
-        let listener = TcpListener::bind(self.addr).await?;
-        let task = tokio::spawn(server::serve(listener, router(self.app.clone())));
-        let previous = std::mem::replace(
-            &mut *self.task.lock().unwrap_or_else(|e| e.into_inner()),
-            task,
-        );
-        previous.abort();
+        let stopped = self.listening().stop();
+        if let Some(task) = stopped {
+            let _ = task.await;
+        }
+        let listener = bind_again(self.addr).await?;
+        let task = self
+            .runtime
+            .spawn(server::serve(listener, router(self.app.clone())));
+        *self.listening() = Listening::Serving(task);
         Ok(())
     }
 
@@ -178,14 +230,30 @@ impl MockServer {
         self.app.store().usage_of(customer_id)
     }
 
-    /// Injects a fault into the next requests of an operation.
-    pub fn inject(&self, fault: Fault) {
-        self.app.store().faults.push(fault);
+    /// Injects a fault into the next requests of an operation. A fault naming no operation
+    /// of the document is refused.
+    pub fn inject(&self, fault: Fault) -> Result<(), UnknownOperation> {
+        self.app.store().faults.push(fault.checked()?);
+        Ok(())
     }
 }
 
 impl Drop for MockServer {
     fn drop(&mut self) {
-        self.task.lock().unwrap_or_else(|e| e.into_inner()).abort();
+        self.listening().stop();
+    }
+}
+
+/// Binds `addr` again, waiting briefly while the previous listener's socket is released.
+async fn bind_again(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let mut attempts = 0;
+    loop {
+        match TcpListener::bind(addr).await {
+            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse && attempts < 50 => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            other => return other,
+        }
     }
 }

@@ -58,7 +58,7 @@ async fn main() -> ExitCode {
             };
         }
     };
-    let mut server = match MockServer::start_with(config).await {
+    let server = match MockServer::start_with(config).await {
         Ok(server) => server,
         Err(error) => {
             eprintln!("kelviq-mock: could not listen: {error}");

@@ -18,38 +18,37 @@
 
 use kelviq_gen::types as wire;
 
-use crate::client::{send_impls, Async, Ctx};
 use crate::error::{Result, ValidationError};
-use crate::transport::Idempotency;
+use crate::model::CheckoutSession;
+use crate::request::{invalid, request_options, send_impls, Async, Ctx, RequestOptions};
+use crate::response::Response;
+use crate::transport::RetryRule;
 use crate::types::{ChargePeriod, FeatureQuantity};
 use crate::validate;
-
-/// A checkout session, as the service returns it.
-pub use kelviq_gen::types::CheckoutSession;
 
 /// The checkout operations, from [`Client::checkout`](crate::Client::checkout).
 #[derive(Debug, Clone, Copy)]
 pub struct Checkout<'a, M = Async> {
-    ctx: Ctx<'a, M>,
+    ctx: &'a Ctx<M>,
 }
 
-impl<'a, M: Copy> Checkout<'a, M> {
-    pub(crate) fn new(ctx: Ctx<'a, M>) -> Self {
+impl<'a, M: Clone> Checkout<'a, M> {
+    pub(crate) fn new(ctx: &'a Ctx<M>) -> Self {
         Self { ctx }
     }
 
     /// Creates a checkout session for `plan_identifier` billed every `charge_period`; after
     /// paying, the customer lands on `success_url`. Without
     /// [`customer_id`](CreateCheckoutSession::customer_id) a new customer is created. Not
-    /// retried once the service may have received it.
+    /// resent once the service may have received it.
     pub fn create_session(
         &self,
         plan_identifier: impl Into<String>,
         charge_period: ChargePeriod,
         success_url: impl Into<String>,
-    ) -> CreateCheckoutSession<'a, M> {
+    ) -> CreateCheckoutSession<M> {
         CreateCheckoutSession {
-            ctx: self.ctx,
+            ctx: self.ctx.clone(),
             plan_identifier: plan_identifier.into(),
             charge_period,
             success_url: success_url.into(),
@@ -59,6 +58,7 @@ impl<'a, M: Copy> Checkout<'a, M> {
             rule_id: None,
             features: Vec::new(),
             ip_address: None,
+            options: RequestOptions::default(),
         }
     }
 }
@@ -66,8 +66,8 @@ impl<'a, M: Copy> Checkout<'a, M> {
 /// Creates a checkout session; made by [`Checkout::create_session`].
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until `send` is called"]
-pub struct CreateCheckoutSession<'a, M = Async> {
-    ctx: Ctx<'a, M>,
+pub struct CreateCheckoutSession<M = Async> {
+    ctx: Ctx<M>,
     plan_identifier: String,
     charge_period: ChargePeriod,
     success_url: String,
@@ -77,9 +77,10 @@ pub struct CreateCheckoutSession<'a, M = Async> {
     rule_id: Option<String>,
     features: Vec<FeatureQuantity>,
     ip_address: Option<String>,
+    options: RequestOptions,
 }
 
-impl<M> CreateCheckoutSession<'_, M> {
+impl<M> CreateCheckoutSession<M> {
     /// The customer buying (recommended: without it a new customer is created).
     pub fn customer_id(mut self, customer_id: impl Into<String>) -> Self {
         self.customer_id = Some(customer_id.into());
@@ -119,50 +120,51 @@ impl<M> CreateCheckoutSession<'_, M> {
         self
     }
 
-    async fn execute(self) -> Result<CheckoutSession> {
-        let uuid =
-            |field, value: Option<String>| value.map(|v| validate::uuid(field, &v)).transpose();
-        let body = wire::CreateCheckoutSessionRequest {
+    fn body(&self) -> Result<wire::CreateCheckoutSessionRequest, ValidationError> {
+        let uuid = |field, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|v| validate::uuid(field, v))
+                .transpose()
+        };
+        Ok(wire::CreateCheckoutSessionRequest {
             plan_identifier: validate::identifier("plan_identifier", &self.plan_identifier)?,
             charge_period: self.charge_period.into(),
-            success_url: success_url(&self.success_url)?,
+            success_url: validate::http_url("success_url", &self.success_url)?,
             customer_id: self
                 .customer_id
-                .map(|id| validate::path_identifier("customer_id", &id))
+                .as_deref()
+                .map(|id| validate::path_identifier("customer_id", id))
                 .transpose()?,
-            offering_id: uuid("offering_id", self.offering_id)?,
-            pricing_table_id: uuid("pricing_table_id", self.pricing_table_id)?,
-            rule_id: uuid("rule_id", self.rule_id)?,
+            offering_id: uuid("offering_id", &self.offering_id)?,
+            pricing_table_id: uuid("pricing_table_id", &self.pricing_table_id)?,
+            rule_id: uuid("rule_id", &self.rule_id)?,
             features: validate::features(&self.features)?,
             ip_address: self
                 .ip_address
+                .clone()
                 .map(|ip| validate::ip_address("ip_address", ip))
                 .transpose()?,
-        };
-        let client = self.ctx.client;
-        // The customer is about to buy: do not keep answering from what they had before.
-        if let (Some(cache), Some(customer)) = (client.cache(), &body.customer_id) {
-            cache.invalidate(customer);
+        })
+    }
+
+    async fn execute(self, want_raw: bool) -> Result<Response<CheckoutSession>> {
+        const OPERATION: &str = "checkout.create_session";
+        let body = self.body().map_err(invalid(OPERATION))?;
+        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let core = &self.ctx.core;
+        // The customer is about to buy: the next check asks the service (what they had
+        // before stays as a fallback while it cannot answer).
+        if let Some(customer) = &body.customer_id {
+            core.invalidate_entitlements(customer);
         }
-        client
-            .call(
-                "checkout.create_session",
-                Idempotency::Unsafe,
-                client.api().create_checkout_session().body(body).send(),
-            )
-            .await
+        let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
+        let answered = core
+            .call(spec, core.api().create_checkout_session().body(body).send())
+            .await?;
+        Ok(Response::new(answered.value.into(), answered.raw))
     }
 }
 
+request_options!([M] CreateCheckoutSession<M>);
 send_impls!(CreateCheckoutSession => CheckoutSession);
-
-/// The success URL must be an absolute http(s) URL: the customer's browser is sent there.
-fn success_url(url: &str) -> Result<wire::CreateCheckoutSessionRequestSuccessUrl, ValidationError> {
-    let expected = || ValidationError::new("success_url", url, "an absolute http or https URL");
-    match reqwest::Url::parse(url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
-            url.parse().map_err(|_| expected())
-        }
-        _ => Err(expected()),
-    }
-}

@@ -1,15 +1,16 @@
-//! How a client is configured: environment, hosts, time-outs, retries, user agent, and the
-//! API key, which is never printed.
+//! Settings, and nothing but settings: environments and hosts, time-outs and deadlines,
+//! the retry policy, the entitlement cache, the entitlement fallback, the offline queue, and
+//! the API key, which is never printed. The layers below the client read them; none of them
+//! lives here.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use reqwest::header::HeaderValue;
+use http::HeaderValue;
 
-use crate::cache::CacheConfig;
 use crate::error::{Error, Result};
-use crate::queue::QueueConfig;
 
 /// The variable [`Kelviq::from_env`](crate::Kelviq::from_env) reads the API key from.
 pub const API_KEY_VAR: &str = "KELVIQ_API_KEY";
@@ -91,7 +92,7 @@ impl FromStr for Environment {
             "production" | "prod" => Ok(Environment::Production),
             "sandbox" => Ok(Environment::Sandbox),
             "staging" => Ok(Environment::Staging),
-            _ => Err(Error::Config(format!(
+            _ => Err(Error::config(format!(
                 "unknown Kelviq environment {value:?}: expected production (or prod), sandbox or staging"
             ))),
         }
@@ -110,20 +111,23 @@ impl fmt::Display for Environment {
 
 /// When and how often a failed request is sent again.
 ///
-/// A request is retried only where sending it again cannot change the outcome:
+/// A request is retried only where sending it again cannot change the outcome, and only
+/// within the call's deadline (see [`ClientBuilder`](crate::ClientBuilder)):
 ///
-/// | request | retried after 429, 502, 503, 504, a time-out or a broken connection | retried when the connection could not be made |
-/// |---|---|---|
-/// | entitlements (GET) | yes | yes |
-/// | customer update (PATCH) | yes | yes |
-/// | usage report with `SET` | yes | yes |
-/// | event report (its idempotency key makes it count once) | yes | yes |
-/// | usage report with `DELTA` | **no** | yes |
-/// | customer creation, checkout session | **no** | yes |
-/// | subscription update and cancel | **no** | yes |
+/// | request | after 429 | after 502, 503, 504, a time-out or a broken connection | when no connection could be made |
+/// |---|---|---|---|
+/// | entitlements (GET) | retried | retried | retried |
+/// | customer update (PATCH) | retried | retried | retried |
+/// | usage report with `SET` | retried | retried | queued (see [`QueueConfig`]) |
+/// | event report (its idempotency key makes it count once) | retried | retried | queued |
+/// | usage report with `DELTA` | queued | **returned to you, unconfirmed** | queued |
+/// | customer creation, checkout session | retried | **returned to you, unconfirmed** | retried |
+/// | subscription update and cancel | retried | **returned to you, unconfirmed** | retried |
 ///
-/// "The connection could not be made" (refused, name not resolved, TLS failed) proves the
-/// request never reached the service, so every request is retried then.
+/// A 429 comes before the service applies anything, and "no connection could be made"
+/// (refused, connect time-out, name not resolved) proves the request never left, so both
+/// are safe to repeat for every request. With the offline queue off, reports are retried
+/// like the other requests of their row.
 ///
 /// Waits grow exponentially from `initial_backoff` up to `max_backoff`, and each gets a random
 /// extra of up to its own length (jitter), so that clients failing together do not retry together.
@@ -146,7 +150,7 @@ impl fmt::Display for Environment {
 /// assert_eq!(policy.get_max_retries(), 5);
 /// assert_eq!(kelviq::RetryPolicy::none().get_max_retries(), 0);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_retries: u32,
     initial_backoff: Duration,
@@ -217,6 +221,319 @@ impl RetryPolicy {
     }
 }
 
+/// The time limits of a call.
+///
+/// | setting | default | covers |
+/// |---|---|---|
+/// | `connect_timeout` | 2 s | opening one connection; running out counts as "never reached" |
+/// | `timeout` | 10 s | one attempt, from sending the request to the end of the answer |
+/// | `deadline` | 30 s | the whole call: every attempt and every wait between them |
+/// | `entitlement_deadline` | 3 s | the whole of an entitlement call that must ask the edge host |
+///
+/// The client's values are set on [`ClientBuilder`](crate::ClientBuilder); each request
+/// builder can override `timeout` and `deadline` for its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timeouts {
+    pub(crate) connect: Duration,
+    pub(crate) attempt: Duration,
+    pub(crate) deadline: Duration,
+    pub(crate) entitlement_deadline: Duration,
+}
+
+/// The time-out of one attempt when none is set.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(2),
+            attempt: DEFAULT_TIMEOUT,
+            deadline: Duration::from_secs(30),
+            entitlement_deadline: Duration::from_secs(3),
+        }
+    }
+}
+
+/// How the entitlement cache behaves.
+///
+/// | setting | default | what it does |
+/// |---|---|---|
+/// | `enabled` | yes | [`CacheConfig::disabled`] makes every entitlement call a request |
+/// | `ttl` | 60 s | a fetched set is answered from without a request this long |
+/// | `max_stale` | 15 min | after `ttl`, how long a set may still be answered from while a refresh is under way or the edge host fails |
+/// | `max_customers` | 10 000 | customers kept; past it, the stalest of a sample goes |
+/// | `refresh_backoff` | 1 s, doubling up to 60 s | after a failed background refresh, how long before the next |
+///
+/// A stale set (older than `ttl`, younger than `ttl + max_stale`) is answered from at once,
+/// flagged stale ([`Freshness::Stale`](crate::Freshness::Stale)), and one background
+/// refresh per customer brings it up to date: no caller waits for the edge host while a
+/// usable answer is at hand. Older sets are not used.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let cache = kelviq::CacheConfig::default()
+///     .ttl(Duration::from_secs(15))
+///     .max_stale(Duration::from_secs(300))
+///     .max_customers(50_000);
+/// let client = kelviq::Kelviq::builder("sk_test").entitlement_cache(cache).build()?;
+/// let uncached = kelviq::Kelviq::builder("sk_test")
+///     .entitlement_cache(kelviq::CacheConfig::disabled())
+///     .build()?;
+/// # Ok::<(), kelviq::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheConfig {
+    pub(crate) enabled: bool,
+    pub(crate) ttl: Duration,
+    pub(crate) max_stale: Duration,
+    pub(crate) max_customers: usize,
+    pub(crate) refresh_backoff: Duration,
+    pub(crate) max_refresh_backoff: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ttl: Duration::from_secs(60),
+            max_stale: Duration::from_secs(15 * 60),
+            max_customers: 10_000,
+            refresh_backoff: Duration::from_secs(1),
+            max_refresh_backoff: Duration::from_secs(60),
+        }
+    }
+}
+
+impl CacheConfig {
+    /// No cache: every entitlement call is a request.
+    pub fn disabled() -> Self {
+        Self {
+            enabled: false,
+            ..Self::default()
+        }
+    }
+
+    /// How long a fetched set is answered from without a request.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// How long after `ttl` a set may still stand in while it is refreshed or while the
+    /// edge host fails; `Duration::ZERO` never answers from a stale set.
+    pub fn max_stale(mut self, max_stale: Duration) -> Self {
+        self.max_stale = max_stale;
+        self
+    }
+
+    /// How many customers' sets are kept; past it, the stalest of a sample is evicted.
+    pub fn max_customers(mut self, max_customers: usize) -> Self {
+        self.max_customers = max_customers.max(1);
+        self
+    }
+
+    /// The wait after a failed background refresh before the next one, doubling with each
+    /// failure up to `max`.
+    pub fn refresh_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.refresh_backoff = initial;
+        self.max_refresh_backoff = max.max(initial);
+        self
+    }
+
+    /// Whether the cache is on.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+}
+
+/// What `has_access` answers when it cannot ask the edge host and nothing usable is cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Fallback {
+    /// No access (fail closed). The default.
+    #[default]
+    Deny,
+    /// Access (fail open), for features whose outage costs more than their misuse.
+    Allow,
+    /// The error itself, for callers who decide case by case.
+    Error,
+}
+
+/// The fallbacks of `has_access` while the edge host is unreachable or failing and no
+/// usable set is cached: a default for every feature ([`Fallback::Deny`] unless set), and
+/// per-feature exceptions. An answer made this way says so
+/// ([`Freshness::Fallback`](crate::Freshness::Fallback)). It never stands in for a 400, 401,
+/// 403 or 404, which are returned as errors.
+///
+/// ```
+/// use kelviq::{Fallback, FallbackPolicy};
+///
+/// let fallback = FallbackPolicy::default() // deny everything…
+///     .feature("basic-export", Fallback::Allow) // …but keep the basics working
+///     .feature("audit-log", Fallback::Error); // and let this caller decide
+/// let client = kelviq::Kelviq::builder("sk_test").entitlement_fallback(fallback).build()?;
+/// # Ok::<(), kelviq::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FallbackPolicy {
+    default: Fallback,
+    features: HashMap<String, Fallback>,
+}
+
+impl FallbackPolicy {
+    /// The fallback of every feature without its own.
+    pub fn otherwise(mut self, fallback: Fallback) -> Self {
+        self.default = fallback;
+        self
+    }
+
+    /// The fallback of one feature.
+    pub fn feature(mut self, feature_id: impl Into<String>, fallback: Fallback) -> Self {
+        self.features.insert(feature_id.into(), fallback);
+        self
+    }
+
+    /// The fallback for `feature_id`.
+    pub fn for_feature(&self, feature_id: &str) -> Fallback {
+        self.features
+            .get(feature_id)
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
+
+/// How reports that cannot reach the service are kept.
+///
+/// | setting | default | what it does |
+/// |---|---|---|
+/// | `enabled` | yes | [`QueueConfig::disabled`] returns the error instead of queueing |
+/// | `capacity` | 10 000 | reports kept; one more is [`ErrorKind::QueueFull`](crate::ErrorKind::QueueFull) |
+/// | `retry_interval` | 1 s | the first wait before the background sender tries again; it doubles while the service stays down |
+/// | `max_retry_interval` | 30 s | the longest such wait |
+/// | `concurrency` | 8 | reports the background sender sends at once |
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let queue = kelviq::QueueConfig::default().capacity(50_000).concurrency(16);
+/// let client = kelviq::Kelviq::builder("sk_test").offline_queue(queue).build()?;
+/// # Ok::<(), kelviq::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueConfig {
+    pub(crate) enabled: bool,
+    pub(crate) capacity: usize,
+    pub(crate) retry_interval: Duration,
+    pub(crate) max_retry_interval: Duration,
+    pub(crate) concurrency: usize,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            capacity: 10_000,
+            retry_interval: Duration::from_secs(1),
+            max_retry_interval: Duration::from_secs(30),
+            concurrency: 8,
+        }
+    }
+}
+
+impl QueueConfig {
+    /// No queue: a report that cannot reach the service is an error.
+    pub fn disabled() -> Self {
+        Self {
+            enabled: false,
+            ..Self::default()
+        }
+    }
+
+    /// How many reports wait at most; one more is an error, never a silent drop.
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// The first wait before the background sender tries the service again.
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.retry_interval = interval;
+        self.max_retry_interval = self.max_retry_interval.max(interval);
+        self
+    }
+
+    /// The longest wait between the background sender's tries while the service is down.
+    pub fn max_retry_interval(mut self, interval: Duration) -> Self {
+        self.max_retry_interval = interval.max(self.retry_interval);
+        self
+    }
+
+    /// How many queued reports are sent at once (reports of one customer and feature still
+    /// go one after another, in order).
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Whether the queue is on.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+}
+
+/// Everything a client is made from; [`ClientBuilder`](crate::ClientBuilder) fills it.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) api_key: String,
+    pub(crate) environment: Environment,
+    pub(crate) api_base_url: Option<String>,
+    pub(crate) edge_base_url: Option<String>,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) user_agent_suffix: Option<String>,
+    pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) cache: CacheConfig,
+    pub(crate) fallback: FallbackPolicy,
+    pub(crate) queue: QueueConfig,
+}
+
+impl Settings {
+    pub(crate) fn new(api_key: String) -> Self {
+        Self {
+            api_key,
+            environment: Environment::Production,
+            api_base_url: None,
+            edge_base_url: None,
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+            user_agent_suffix: None,
+            http_client: None,
+            cache: CacheConfig::default(),
+            fallback: FallbackPolicy::default(),
+            queue: QueueConfig::default(),
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("api_key", &"<redacted>")
+            .field("environment", &self.environment)
+            .field("api_base_url", &self.api_base_url)
+            .field("edge_base_url", &self.edge_base_url)
+            .field("timeouts", &self.timeouts)
+            .field("retry", &self.retry)
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("http_client", &self.http_client.is_some())
+            .field("cache", &self.cache)
+            .field("fallback", &self.fallback)
+            .field("queue", &self.queue)
+            .finish()
+    }
+}
+
 /// The server API key. Its `Debug` never shows it, and the header made from it is marked
 /// sensitive so that no HTTP log prints it either.
 #[derive(Clone)]
@@ -226,10 +543,10 @@ impl ApiKey {
     pub(crate) fn new(key: &str) -> Result<Self> {
         let key = key.trim();
         if key.is_empty() {
-            return Err(Error::Config("the API key is empty".into()));
+            return Err(Error::config("the API key is empty"));
         }
         let mut value = HeaderValue::try_from(format!("Bearer {key}")).map_err(|_| {
-            Error::Config("the API key holds characters an HTTP header cannot carry".into())
+            Error::config("the API key holds characters an HTTP header cannot carry")
         })?;
         value.set_sensitive(true);
         Ok(Self(value))
@@ -246,160 +563,6 @@ impl fmt::Debug for ApiKey {
     }
 }
 
-/// Builds a [`Client`](crate::Client) or a [`blocking::Client`](crate::blocking::Client).
-///
-/// Made by [`Kelviq::builder`](crate::Kelviq::builder). Everything but the API key has a
-/// default: production, a 10 s time-out per attempt, the default [`RetryPolicy`].
-///
-/// ```
-/// use std::time::Duration;
-/// use kelviq::{Environment, Kelviq, RetryPolicy};
-///
-/// let client = Kelviq::builder("sk_test_123")
-///     .environment(Environment::Sandbox)
-///     .timeout(Duration::from_secs(3))
-///     .retry_policy(RetryPolicy::default().max_retries(2))
-///     .user_agent_suffix("billing-service/1.4")
-///     .build()?;
-/// assert!(!format!("{client:?}").contains("sk_test_123"));
-/// # Ok::<(), kelviq::Error>(())
-/// ```
-#[derive(Clone)]
-pub struct ClientBuilder {
-    pub(crate) api_key: String,
-    pub(crate) environment: Environment,
-    pub(crate) api_base_url: Option<String>,
-    pub(crate) edge_base_url: Option<String>,
-    pub(crate) timeout: Duration,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) user_agent_suffix: Option<String>,
-    pub(crate) http_client: Option<reqwest::Client>,
-    pub(crate) cache: CacheConfig,
-    pub(crate) queue: QueueConfig,
-}
-
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("api_key", &"<redacted>")
-            .field("environment", &self.environment)
-            .field("api_base_url", &self.api_base_url)
-            .field("edge_base_url", &self.edge_base_url)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("retry", &self.retry)
-            .field("user_agent_suffix", &self.user_agent_suffix)
-            .field("http_client", &self.http_client.is_some())
-            .field("cache", &self.cache)
-            .field("queue", &self.queue)
-            .finish()
-    }
-}
-
-/// The time-out of one attempt when none is set.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-impl ClientBuilder {
-    pub(crate) fn new(api_key: impl Into<String>) -> Self {
-        Self {
-            api_key: api_key.into(),
-            environment: Environment::Production,
-            api_base_url: None,
-            edge_base_url: None,
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_TIMEOUT,
-            retry: RetryPolicy::default(),
-            user_agent_suffix: None,
-            http_client: None,
-            cache: CacheConfig::default(),
-            queue: QueueConfig::default(),
-        }
-    }
-
-    /// Talk to this environment's hosts (production by default).
-    pub fn environment(mut self, environment: Environment) -> Self {
-        self.environment = environment;
-        self
-    }
-
-    /// Use this API host instead of the environment's, for example a `kelviq-mock`
-    /// emulator. A trailing `/` is dropped.
-    pub fn api_base_url(mut self, url: impl Into<String>) -> Self {
-        self.api_base_url = Some(url.into());
-        self
-    }
-
-    /// Use this edge host, which answers entitlement calls, instead of the environment's.
-    /// A trailing `/` is dropped.
-    pub fn edge_base_url(mut self, url: impl Into<String>) -> Self {
-        self.edge_base_url = Some(url.into());
-        self
-    }
-
-    /// Use one host for both the API and the edge: what `kelviq-mock` serves.
-    pub fn base_url(self, url: impl Into<String>) -> Self {
-        let url = url.into();
-        self.api_base_url(url.clone()).edge_base_url(url)
-    }
-
-    /// The time-out of one attempt, from sending the request to the end of the answer's
-    /// body (10 s by default).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// The time-out for opening a connection (10 s by default). Ignored with
-    /// [`http_client`](Self::http_client), whose own setting applies.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// When and how often failed requests are retried.
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Added after `kelviq-rust/<version>` in the `User-Agent` header, to name your service.
-    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
-        self.user_agent_suffix = Some(suffix.into());
-        self
-    }
-
-    /// Send requests through this `reqwest::Client` (its connection pool, proxy and TLS
-    /// settings). The API key, user agent and time-out are still set on every request.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
-        self
-    }
-
-    /// How entitlements are cached (on by default; [`CacheConfig::disabled`] turns it off).
-    pub fn entitlement_cache(mut self, cache: CacheConfig) -> Self {
-        self.cache = cache;
-        self
-    }
-
-    /// How reports that cannot reach the service are queued (on by default;
-    /// [`QueueConfig::disabled`] turns it off).
-    pub fn offline_queue(mut self, queue: QueueConfig) -> Self {
-        self.queue = queue;
-        self
-    }
-
-    /// Builds the async client.
-    pub fn build(self) -> Result<crate::Client> {
-        crate::Client::from_builder(self)
-    }
-
-    /// Builds the blocking client. It must not be used from inside an async runtime.
-    pub fn build_blocking(self) -> Result<crate::blocking::Client> {
-        crate::blocking::Client::from_builder(self)
-    }
-}
-
 /// A base URL as the generated client wants it: checked, without a trailing `/`.
 pub(crate) fn base_url(field: &'static str, url: &str) -> Result<String> {
     let trimmed = url.trim().trim_end_matches('/');
@@ -407,7 +570,7 @@ pub(crate) fn base_url(field: &'static str, url: &str) -> Result<String> {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
             Ok(trimmed.to_owned())
         }
-        _ => Err(Error::Config(format!(
+        _ => Err(Error::config(format!(
             "invalid {field} {url:?}: expected an http or https URL such as https://api.kelviq.com"
         ))),
     }

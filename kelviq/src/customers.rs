@@ -26,41 +26,42 @@ use std::collections::HashMap;
 
 use kelviq_gen::types as wire;
 
-use crate::client::{send_impls, Async, Ctx};
 use crate::error::{Result, ValidationError};
-use crate::transport::Idempotency;
+use crate::model::Customer;
+use crate::request::{invalid, request_options, send_impls, Async, Ctx, RequestOptions};
+use crate::response::Response;
+use crate::transport::RetryRule;
 use crate::validate;
-
-/// A customer record, as the service returns it.
-pub use kelviq_gen::types::Customer;
 
 /// The customer operations, from [`Client::customers`](crate::Client::customers).
 #[derive(Debug, Clone, Copy)]
 pub struct Customers<'a, M = Async> {
-    ctx: Ctx<'a, M>,
+    ctx: &'a Ctx<M>,
 }
 
-impl<'a, M: Copy> Customers<'a, M> {
-    pub(crate) fn new(ctx: Ctx<'a, M>) -> Self {
+impl<'a, M: Clone> Customers<'a, M> {
+    pub(crate) fn new(ctx: &'a Ctx<M>) -> Self {
         Self { ctx }
     }
 
-    /// Creates a customer with the identifier you define (`customer_id`). Not retried once
+    /// Creates a customer with the identifier you define (`customer_id`). Not resent once
     /// the service may have received it: a second creation would be refused.
-    pub fn create(&self, customer_id: impl Into<String>) -> CreateCustomer<'a, M> {
+    pub fn create(&self, customer_id: impl Into<String>) -> CreateCustomer<M> {
         CreateCustomer {
-            ctx: self.ctx,
+            ctx: self.ctx.clone(),
             customer_id: customer_id.into(),
             fields: CustomerFields::default(),
+            options: RequestOptions::default(),
         }
     }
 
     /// Partially updates a customer: only the fields you set change; at least one must be.
-    pub fn update(&self, customer_id: impl Into<String>) -> UpdateCustomer<'a, M> {
+    pub fn update(&self, customer_id: impl Into<String>) -> UpdateCustomer<M> {
         UpdateCustomer {
-            ctx: self.ctx,
+            ctx: self.ctx.clone(),
             customer_id: customer_id.into(),
             fields: CustomerFields::default(),
+            options: RequestOptions::default(),
         }
     }
 }
@@ -93,7 +94,7 @@ impl CustomerFields {
 /// Writes the optional setters shared by both customer builders.
 macro_rules! customer_setters {
     ($builder:ident) => {
-        impl<'a, M> $builder<'a, M> {
+        impl<M> $builder<M> {
             /// The customer's name.
             pub fn name(mut self, name: impl Into<String>) -> Self {
                 self.fields.name = Some(name.into());
@@ -121,36 +122,42 @@ macro_rules! customer_setters {
                 self
             }
         }
+
+        request_options!([M] $builder<M>);
     };
 }
 
 /// Creates a customer; made by [`Customers::create`].
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until `send` is called"]
-pub struct CreateCustomer<'a, M = Async> {
-    ctx: Ctx<'a, M>,
+pub struct CreateCustomer<M = Async> {
+    ctx: Ctx<M>,
     customer_id: String,
     fields: CustomerFields,
+    options: RequestOptions,
 }
 
 customer_setters!(CreateCustomer);
 
-impl<M> CreateCustomer<'_, M> {
-    async fn execute(self) -> Result<Customer> {
-        let body = wire::CreateCustomerRequest {
-            customer_id: validate::path_identifier("customer_id", &self.customer_id)?,
-            email: self.fields.email()?,
-            metadata: self.fields.metadata(),
-            name: self.fields.name,
-        };
-        let client = self.ctx.client;
-        client
-            .call(
-                "customers.create",
-                Idempotency::Unsafe,
-                client.api().create_customer().body(body).send(),
-            )
-            .await
+impl<M> CreateCustomer<M> {
+    async fn execute(self, want_raw: bool) -> Result<Response<Customer>> {
+        const OPERATION: &str = "customers.create";
+        let body = (|| {
+            Ok::<_, ValidationError>(wire::CreateCustomerRequest {
+                customer_id: validate::path_identifier("customer_id", &self.customer_id)?,
+                email: self.fields.email()?,
+                metadata: self.fields.metadata(),
+                name: self.fields.name.clone(),
+            })
+        })()
+        .map_err(invalid(OPERATION))?;
+        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let core = &self.ctx.core;
+        let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
+        let answered = core
+            .call(spec, core.api().create_customer().body(body).send())
+            .await?;
+        Ok(Response::new(answered.value.into(), answered.raw))
     }
 }
 
@@ -159,44 +166,50 @@ send_impls!(CreateCustomer => Customer);
 /// Updates a customer; made by [`Customers::update`].
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until `send` is called"]
-pub struct UpdateCustomer<'a, M = Async> {
-    ctx: Ctx<'a, M>,
+pub struct UpdateCustomer<M = Async> {
+    ctx: Ctx<M>,
     customer_id: String,
     fields: CustomerFields,
+    options: RequestOptions,
 }
 
 customer_setters!(UpdateCustomer);
 
-impl<M> UpdateCustomer<'_, M> {
-    async fn execute(self) -> Result<Customer> {
-        let customer_id: wire::UpdateCustomerCustomerId =
-            validate::path_identifier("customer_id", &self.customer_id)?;
-        let body = wire::UpdateCustomerRequest {
-            email: self.fields.email()?,
-            metadata: self.fields.metadata(),
-            name: self.fields.name,
-        };
-        if body.email.is_none() && body.metadata.is_none() && body.name.is_none() {
-            return Err(ValidationError::new(
-                "customer update",
-                "no field set",
-                "at least one of name, email or non-empty metadata",
-            )
-            .into());
-        }
-        let client = self.ctx.client;
-        client
+impl<M> UpdateCustomer<M> {
+    async fn execute(self, want_raw: bool) -> Result<Response<Customer>> {
+        const OPERATION: &str = "customers.update";
+        let (customer_id, body) = (|| {
+            let customer_id: wire::UpdateCustomerCustomerId =
+                validate::path_segment("customer_id", &self.customer_id)?;
+            let body = wire::UpdateCustomerRequest {
+                email: self.fields.email()?,
+                metadata: self.fields.metadata(),
+                name: self.fields.name.clone(),
+            };
+            if body.email.is_none() && body.metadata.is_none() && body.name.is_none() {
+                return Err(ValidationError::new(
+                    "customer update",
+                    "no field set",
+                    "at least one of name, email or non-empty metadata",
+                ));
+            }
+            Ok((customer_id, body))
+        })()
+        .map_err(invalid(OPERATION))?;
+        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let core = &self.ctx.core;
+        let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
+        let answered = core
             .call(
-                "customers.update",
-                Idempotency::Safe,
-                client
-                    .api()
+                spec,
+                core.api()
                     .update_customer()
                     .customer_id(customer_id)
                     .body(body)
                     .send(),
             )
-            .await
+            .await?;
+        Ok(Response::new(answered.value.into(), answered.raw))
     }
 }
 

@@ -1,8 +1,12 @@
-//! Entitlements: what a customer may use. Answered by the edge host.
+//! Entitlements: what a customer may use. Answered by the edge host, through the cache.
 //!
 //! ```no_run
 //! # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
 //! let allowed = client.entitlements().has_access("cust_123", "premium-reporting").send().await?;
+//!
+//! // The same check, saying whether the answer was fresh, stale or a fallback.
+//! let access = client.entitlements().check("cust_123", "premium-reporting").send().await?;
+//! println!("{} ({:?})", access.allowed, access.freshness);
 //!
 //! let response = client.entitlements().get_entitlement("cust_456", "advanced-analytics").send().await?;
 //! if let Some(meter) = response.feature("advanced-analytics") {
@@ -16,34 +20,30 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Access when a customer holds several entries for one feature
+//! How several entries of one feature combine is in the [`model`](crate::model) docs.
 //!
-//! A customer with several subscriptions can hold several entries for one feature.
-//! [`has_access`](Entitlements::has_access) and [`CustomerEntitlements::feature`] combine
-//! them by one rule, chosen to agree with the service's own `hasAccess`:
+//! # While the edge host fails
 //!
-//! - no entry for the feature: no access;
-//! - `METER`: limits and usages are summed over the entries that have them (unknown when none
-//!   has); `remaining` is limit − usage when both are known; the meter is hard when any entry
-//!   is; access when any entry grants it, except that a hard meter with `remaining` ≤ 0 has
-//!   none;
-//! - `BOOLEAN`, `CUSTOMIZABLE` and types this SDK does not know: access when any entry grants it.
+//! | what the cache holds | `has_access` / `check` | `get_entitlement` / `get_all_entitlements` |
+//! |---|---|---|
+//! | a fresh set | answered locally | answered locally |
+//! | a stale set (see [`CacheConfig`](crate::CacheConfig)) | answered at once, flagged stale; one background refresh | the same |
+//! | an invalidated set, edge failing | answered from it, flagged stale | the same |
+//! | nothing usable, edge failing | the [`FallbackPolicy`](crate::FallbackPolicy) (deny unless set), flagged | the error |
+//! | anything, edge answers 400/401/403/404 | the error | the error |
 //!
-//! The official Python client (2.9) differs: for `METER` it ignores the service's
-//! `hasAccess` and grants access exactly when `remaining` is unknown or above 0, so a
-//! soft-limited meter at its limit reads as denied there and as granted here (a soft limit
-//! is meant to be exceeded). Version 1.0.0 of that client had yet another rule.
+//! A call that must ask the edge host takes at most the entitlement deadline (3 s unless
+//! set on the builder or the call).
 
 use std::borrow::Cow;
-use std::ops::Range;
+use std::future::Future;
 use std::sync::Arc;
 
-use kelviq_gen::types as wire;
-
-use crate::client::{send_impls, Async, Ctx};
-use crate::error::{Result, ValidationError};
-use crate::transport::Idempotency;
-use crate::types::{Behaviour, FeatureType};
+use crate::core::Core;
+use crate::error::Result;
+use crate::model::{Access, CustomerEntitlements, Freshness};
+use crate::request::{invalid, Async, Ctx, RequestOptions};
+use crate::response::Response;
 
 /// The entitlement operations, from [`Client::entitlements`](crate::Client::entitlements).
 ///
@@ -53,29 +53,35 @@ use crate::types::{Behaviour, FeatureType};
 /// each call is one request, with `feature_id` in the query for one feature.
 #[derive(Debug, Clone, Copy)]
 pub struct Entitlements<'a, M = Async> {
-    ctx: Ctx<'a, M>,
+    ctx: &'a Ctx<M>,
 }
 
-impl<'a, M: Copy> Entitlements<'a, M> {
-    pub(crate) fn new(ctx: Ctx<'a, M>) -> Self {
+impl<'a, M> Entitlements<'a, M> {
+    pub(crate) fn new(ctx: &'a Ctx<M>) -> Self {
         Self { ctx }
     }
 
-    /// Whether the customer may use the feature, by the rule in the
-    /// [module docs](crate::entitlements#access-when-a-customer-holds-several-entries-for-one-feature).
-    /// A feature the customer has no entry for is `false`, not an error.
+    /// Whether the customer may use the feature, by the rule in the [`model`](crate::model)
+    /// docs. A feature the customer has no entry for is `false`, not an error.
     ///
-    /// Answered from a fresh cache entry without a request and without allocating.
+    /// Answered from a fresh cache entry without a request and without allocating; see the
+    /// [module docs](self) for what it answers while the edge host fails.
     pub fn has_access(
         &self,
         customer_id: impl Into<Cow<'a, str>>,
         feature_id: impl Into<Cow<'a, str>>,
     ) -> HasAccess<'a, M> {
-        HasAccess {
-            ctx: self.ctx,
-            customer_id: customer_id.into(),
-            feature_id: feature_id.into(),
-        }
+        HasAccess(Query::new(self.ctx, customer_id.into(), Some(feature_id.into())))
+    }
+
+    /// [`has_access`](Self::has_access), answered with where the answer came from: fresh,
+    /// stale, or the fallback policy.
+    pub fn check(
+        &self,
+        customer_id: impl Into<Cow<'a, str>>,
+        feature_id: impl Into<Cow<'a, str>>,
+    ) -> Check<'a, M> {
+        Check(Query::new(self.ctx, customer_id.into(), Some(feature_id.into())))
     }
 
     /// The customer's entries for one feature, as the service returns them.
@@ -84,11 +90,7 @@ impl<'a, M: Copy> Entitlements<'a, M> {
         customer_id: impl Into<Cow<'a, str>>,
         feature_id: impl Into<Cow<'a, str>>,
     ) -> GetEntitlement<'a, M> {
-        GetEntitlement {
-            ctx: self.ctx,
-            customer_id: customer_id.into(),
-            feature_id: feature_id.into(),
-        }
+        GetEntitlement(Query::new(self.ctx, customer_id.into(), Some(feature_id.into())))
     }
 
     /// All of the customer's entitlements.
@@ -96,609 +98,230 @@ impl<'a, M: Copy> Entitlements<'a, M> {
         &self,
         customer_id: impl Into<Cow<'a, str>>,
     ) -> GetAllEntitlements<'a, M> {
-        GetAllEntitlements {
-            ctx: self.ctx,
-            customer_id: customer_id.into(),
-        }
+        GetAllEntitlements(Query::new(self.ctx, customer_id.into(), None))
     }
 }
 
-/// Asks whether a customer may use a feature; made by [`Entitlements::has_access`].
+/// What every entitlement builder holds: borrowed until a request is needed, so that a
+/// fresh answer costs no allocation and no reference count.
 #[derive(Debug, Clone)]
-#[must_use = "a request does nothing until `send` is called"]
-pub struct HasAccess<'a, M = Async> {
-    ctx: Ctx<'a, M>,
+struct Query<'a, M> {
+    ctx: &'a Ctx<M>,
     customer_id: Cow<'a, str>,
-    feature_id: Cow<'a, str>,
+    feature_id: Option<Cow<'a, str>>,
+    options: RequestOptions,
 }
 
-impl<M> HasAccess<'_, M> {
-    /// The answer from a fresh cache entry, when there is one. The hot path.
-    #[inline]
-    fn cached(&self) -> Option<Result<bool>> {
-        let cache = self.ctx.client.cache()?;
-        cache
-            .fresh_access(&self.customer_id, &self.feature_id)
-            .map(Ok)
-    }
-
-    async fn execute(self) -> Result<bool> {
-        match self.cached() {
-            Some(answer) => answer,
-            None => self.fetch().await,
-        }
-    }
-
-    /// The answer from the edge host (through the cache's single flight when it is on).
-    async fn fetch(self) -> Result<bool> {
-        let view = lookup(self.ctx.client, &self.customer_id, Some(&self.feature_id)).await?;
-        Ok(view.has_access(&self.feature_id))
-    }
-}
-
-send_impls!(HasAccess => bool, cached);
-
-/// Reads a customer's entries for one feature; made by [`Entitlements::get_entitlement`].
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until `send` is called"]
-pub struct GetEntitlement<'a, M = Async> {
-    ctx: Ctx<'a, M>,
-    customer_id: Cow<'a, str>,
-    feature_id: Cow<'a, str>,
-}
-
-impl<M> GetEntitlement<'_, M> {
-    fn cached(&self) -> Option<Result<CustomerEntitlements>> {
-        let cache = self.ctx.client.cache()?;
-        cache.read_fresh(&self.customer_id, |set| {
-            Ok(CustomerEntitlements::view(
-                set.clone(),
-                Some(&self.feature_id),
-            ))
-        })
-    }
-
-    async fn execute(self) -> Result<CustomerEntitlements> {
-        match self.cached() {
-            Some(answer) => answer,
-            None => self.fetch().await,
-        }
-    }
-
-    async fn fetch(self) -> Result<CustomerEntitlements> {
-        lookup(self.ctx.client, &self.customer_id, Some(&self.feature_id)).await
-    }
-}
-
-send_impls!(GetEntitlement => CustomerEntitlements, cached);
-
-/// Reads all of a customer's entitlements; made by [`Entitlements::get_all_entitlements`].
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until `send` is called"]
-pub struct GetAllEntitlements<'a, M = Async> {
-    ctx: Ctx<'a, M>,
-    customer_id: Cow<'a, str>,
-}
-
-impl<M> GetAllEntitlements<'_, M> {
-    fn cached(&self) -> Option<Result<CustomerEntitlements>> {
-        let cache = self.ctx.client.cache()?;
-        cache.read_fresh(&self.customer_id, |set| {
-            Ok(CustomerEntitlements::view(set.clone(), None))
-        })
-    }
-
-    async fn execute(self) -> Result<CustomerEntitlements> {
-        match self.cached() {
-            Some(answer) => answer,
-            None => self.fetch().await,
-        }
-    }
-
-    async fn fetch(self) -> Result<CustomerEntitlements> {
-        lookup(self.ctx.client, &self.customer_id, None).await
-    }
-}
-
-send_impls!(GetAllEntitlements => CustomerEntitlements, cached);
-
-/// The customer's entitlements (restricted to `feature_id` when given): through the cache,
-/// which fetches the whole set, or straight from the edge host.
-async fn lookup(
-    client: &crate::Client,
-    customer_id: &str,
-    feature_id: Option<&str>,
-) -> Result<CustomerEntitlements> {
-    let customer: wire::GetEntitlementsCustomerId =
-        crate::validate::identifier("customer_id", customer_id)?;
-    if feature_id == Some("") {
-        return Err(ValidationError::new("feature_id", "", "a non-empty identifier").into());
-    }
-    let set = match client.cache() {
-        Some(cache) => {
-            cache
-                .get_or_fetch(customer_id, || fetch(client, customer, None))
-                .await?
-        }
-        None => Arc::new(fetch(client, customer, feature_id).await?),
-    };
-    Ok(CustomerEntitlements::view(set, feature_id))
-}
-
-async fn fetch(
-    client: &crate::Client,
-    customer_id: wire::GetEntitlementsCustomerId,
-    feature_id: Option<&str>,
-) -> Result<EntitlementSet> {
-    let mut request = client.edge().get_entitlements().customer_id(customer_id);
-    if let Some(feature_id) = feature_id {
-        let feature_id: wire::GetEntitlementsFeatureId =
-            crate::validate::identifier("feature_id", feature_id)?;
-        request = request.feature_id(feature_id);
-    }
-    let response = client
-        .call("entitlements.get", Idempotency::Safe, request.send())
-        .await?;
-    Ok(EntitlementSet::from(response))
-}
-
-/// A customer's entries as fetched, sorted by feature so that one feature's entries sit
-/// together, with an index of the features; shared between the cache and every answer made
-/// from it.
-#[derive(Debug, PartialEq)]
-pub(crate) struct EntitlementSet {
+/// A query that owns what it needs, for a future that outlives the builder.
+struct Owned {
+    core: Arc<Core>,
     customer_id: String,
-    index: FeatureIndex,
-    entries: Box<[Entitlement]>,
+    feature_id: Option<String>,
+    options: RequestOptions,
 }
 
-/// One slot per feature, sorted by a hash of its name, with the access rule already
-/// applied: what a cached `has_access` reads. A lookup compares 64-bit hashes and then one
-/// name; names of up to 24 bytes sit inline, so it reads this array and nothing else.
-pub(crate) type FeatureIndex = Arc<[FeatureSlot]>;
-
-#[derive(Debug, PartialEq)]
-pub(crate) struct FeatureSlot {
-    hash: u64,
-    feature_id: compact_str::CompactString,
-    has_access: bool,
-}
-
-/// The hash the index is sorted by. Fixed, not random: the index is a sorted array, not a
-/// hash table, so colliding names cost a comparison each, never a degenerate table.
-#[inline]
-fn feature_hash(feature_id: &str) -> u64 {
-    use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(0x6b65_6c76_6971).hash_one(feature_id)
-}
-
-/// Whether the index grants `feature_id`; `false` when it has no entry. No allocation.
-#[inline]
-pub(crate) fn index_grants(index: &[FeatureSlot], feature_id: &str) -> bool {
-    let hash = feature_hash(feature_id);
-    let start = index.partition_point(|slot| slot.hash < hash);
-    index[start..]
-        .iter()
-        .take_while(|slot| slot.hash == hash)
-        .find(|slot| slot.feature_id == feature_id)
-        .is_some_and(|slot| slot.has_access)
-}
-
-impl EntitlementSet {
-    /// Sorts the entries and builds the index.
-    fn new(customer_id: String, mut entries: Vec<Entitlement>) -> Self {
-        entries.sort_by(|a, b| a.feature_id.cmp(&b.feature_id));
-        let mut index = Vec::new();
-        let mut start = 0;
-        while start < entries.len() {
-            let feature_id = &entries[start].feature_id;
-            let len = entries[start..].partition_point(|e| &e.feature_id == feature_id);
-            index.push(FeatureSlot {
-                hash: feature_hash(feature_id),
-                feature_id: feature_id.as_str().into(),
-                has_access: Totals::of(&entries[start..start + len])
-                    .is_some_and(|t| t.has_access()),
-            });
-            start += len;
-        }
-        index.sort_by_key(|slot| slot.hash);
+impl<'a, M> Query<'a, M> {
+    fn new(ctx: &'a Ctx<M>, customer_id: Cow<'a, str>, feature_id: Option<Cow<'a, str>>) -> Self {
         Self {
+            ctx,
             customer_id,
-            index: index.into(),
-            entries: entries.into_boxed_slice(),
+            feature_id,
+            options: RequestOptions::default(),
         }
     }
 
-    pub(crate) fn index(&self) -> &FeatureIndex {
-        &self.index
-    }
-
-    /// Where `feature_id`'s entries are (empty when it has none).
-    fn range(&self, feature_id: &str) -> Range<usize> {
-        let start = self
-            .entries
-            .partition_point(|e| e.feature_id.as_str() < feature_id);
-        let len = self.entries[start..].partition_point(|e| e.feature_id == feature_id);
-        start..start + len
-    }
-
-    /// This set after a usage report the service accepted: `SET` replaces each entry's
-    /// usage, `DELTA` adds to it, and a hard meter at its limit loses access. `None` when
-    /// the customer has no entry with usage for the feature.
-    pub(crate) fn with_usage(
-        &self,
-        feature_id: &str,
-        behaviour: Behaviour,
-        value: i64,
-    ) -> Option<Self> {
-        let range = self.range(feature_id);
-        if !self.entries[range.clone()]
-            .iter()
-            .any(|e| e.current_usage.is_some() || e.usage_limit.is_some())
-        {
-            return None;
+    fn owned(self) -> Owned {
+        Owned {
+            core: self.ctx.core.clone(),
+            customer_id: self.customer_id.into_owned(),
+            feature_id: self.feature_id.map(Cow::into_owned),
+            options: self.options,
         }
-        let mut entries = self.entries.to_vec();
-        for entry in &mut entries[range] {
-            let usage = match behaviour {
-                Behaviour::Set => value,
-                Behaviour::Delta => entry.current_usage.unwrap_or(0).saturating_add(value),
-            };
-            entry.current_usage = Some(usage);
-            if let Some(limit) = entry.usage_limit {
-                let remaining = limit.saturating_sub(usage);
-                entry.remaining = Some(remaining);
-                if entry.hard_limit == Some(true) {
-                    entry.has_access = remaining > 0;
+    }
+
+    /// A view of the customer's fresh cached set.
+    fn fresh_view(&self) -> Option<CustomerEntitlements> {
+        let cache = self.ctx.core.cache()?;
+        cache.read_fresh(&self.customer_id, |set| {
+            CustomerEntitlements::view(set.clone(), self.feature_id.as_deref(), Freshness::Fresh)
+        })
+    }
+}
+
+impl Owned {
+    const OPERATION: &'static str = "entitlements.get";
+
+    async fn access(self, want_raw: bool) -> Result<Response<Access>> {
+        let overrides = self.options.overrides(want_raw).map_err(invalid(Self::OPERATION))?;
+        let feature_id = self.feature_id.as_deref().unwrap_or_default();
+        let access = self
+            .core
+            .access(&self.customer_id, feature_id, &overrides)
+            .await?;
+        Ok(Response::new(access, None))
+    }
+
+    async fn entitlements(self, want_raw: bool) -> Result<Response<CustomerEntitlements>> {
+        let overrides = self.options.overrides(want_raw).map_err(invalid(Self::OPERATION))?;
+        if self.feature_id.as_deref() == Some("") {
+            return Err(invalid(Self::OPERATION)(crate::ValidationError::new(
+                "feature_id",
+                "",
+                "a non-empty identifier",
+            )));
+        }
+        let found = self
+            .core
+            .entitlements(&self.customer_id, self.feature_id.as_deref(), &overrides)
+            .await?;
+        Ok(Response::new(
+            CustomerEntitlements::view(found.set, self.feature_id.as_deref(), found.freshness),
+            found.raw,
+        ))
+    }
+}
+
+/// Writes, for an entitlement builder, the per-call options, `send` and
+/// `send_with_response` in both modes: first the fresh cache answer, then (owned) the
+/// request.
+macro_rules! entitlement_builder {
+    ($(#[$meta:meta])* $builder:ident => $output:ty, fresh: $fresh:expr, fetch: $fetch:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        #[must_use = "a request does nothing until `send` is called"]
+        pub struct $builder<'a, M = Async>(Query<'a, M>);
+
+        impl<'a, M> $builder<'a, M> {
+            /// The answer from a fresh cache entry, when there is one. The hot path.
+            #[inline]
+            fn fresh(&self) -> Option<$output> {
+                #[allow(clippy::redundant_closure_call)]
+                ($fresh)(&self.0)
+            }
+
+            fn fetch(self, want_raw: bool) -> impl Future<Output = Result<Response<$output>>> + Send + 'static {
+                #[allow(clippy::redundant_closure_call)]
+                ($fetch)(self.0.owned(), want_raw)
+            }
+
+            /// The time-out of each attempt of this call, instead of the client's.
+            pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+                self.0.options.timeout(timeout);
+                self
+            }
+
+            /// The time this whole call may take when it must ask the edge host, instead of
+            /// the client's entitlement deadline.
+            pub fn deadline(mut self, deadline: std::time::Duration) -> Self {
+                self.0.options.deadline(deadline);
+                self
+            }
+
+            /// When and how often this call is retried, instead of the client's policy.
+            pub fn retry_policy(mut self, retry: crate::RetryPolicy) -> Self {
+                self.0.options.retry_policy(retry);
+                self
+            }
+
+            /// An extra header on this call's request (not `Authorization`).
+            pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+                self.0.options.header(name.into(), value.into());
+                self
+            }
+        }
+
+        impl<'a> $builder<'a, Async> {
+            /// The answer: from a fresh cache entry at once, otherwise from the edge host.
+            /// The future owns what it needs (`Send + 'static`).
+            pub fn send(self) -> impl Future<Output = Result<$output>> + Send + 'static {
+                let pending = match self.fresh() {
+                    Some(answer) => Pending::Answered(answer),
+                    None => Pending::Fetch(self.fetch(false)),
+                };
+                async move {
+                    match pending {
+                        Pending::Answered(answer) => Ok(answer),
+                        Pending::Fetch(fetch) => fetch.await.map(Response::into_value),
+                    }
+                }
+            }
+
+            /// Like [`send`](Self::send), with the HTTP answer when this call made one alone
+            /// (`None` when the cache answered or shared its fetch).
+            pub fn send_with_response(
+                self,
+            ) -> impl Future<Output = Result<Response<$output>>> + Send + 'static {
+                let pending = match self.fresh() {
+                    Some(answer) => Pending::Answered(answer),
+                    None => Pending::Fetch(self.fetch(true)),
+                };
+                async move {
+                    match pending {
+                        Pending::Answered(answer) => Ok(Response::new(answer, None)),
+                        Pending::Fetch(fetch) => fetch.await,
+                    }
                 }
             }
         }
-        Some(Self::new(self.customer_id.clone(), entries))
-    }
-}
 
-impl From<wire::CustomerEntitlements> for EntitlementSet {
-    fn from(response: wire::CustomerEntitlements) -> Self {
-        let entries = response
-            .entitlements
-            .into_iter()
-            .map(Entitlement::from)
-            .collect();
-        Self::new(response.customer_id, entries)
-    }
-}
+        #[cfg(feature = "blocking")]
+        impl<'a> $builder<'a, crate::request::Blocking> {
+            /// The answer: from a fresh cache entry at once (without entering the runtime),
+            /// otherwise from the edge host.
+            pub fn send(self) -> Result<$output> {
+                if let Some(answer) = self.fresh() {
+                    return Ok(answer);
+                }
+                let mode = self.0.ctx.mode.clone();
+                let fetch = self.fetch(false);
+                mode.block_on(async move { fetch.await.map(Response::into_value) })
+            }
 
-/// A customer's entitlements, as the service returns them: all of them, or one feature's.
-///
-/// Cheap to clone (it shares the fetched set, which the cache keeps too). Entries are
-/// ordered by feature.
-#[derive(Clone)]
-pub struct CustomerEntitlements {
-    set: Arc<EntitlementSet>,
-    range: Range<usize>,
-}
-
-impl std::fmt::Debug for CustomerEntitlements {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CustomerEntitlements")
-            .field("customer_id", &self.customer_id())
-            .field("entitlements", &self.entitlements())
-            .finish()
-    }
-}
-
-impl PartialEq for CustomerEntitlements {
-    fn eq(&self, other: &Self) -> bool {
-        self.customer_id() == other.customer_id() && self.entitlements() == other.entitlements()
-    }
-}
-
-impl CustomerEntitlements {
-    fn view(set: Arc<EntitlementSet>, feature_id: Option<&str>) -> Self {
-        let range = match feature_id {
-            Some(feature_id) => set.range(feature_id),
-            None => 0..set.entries.len(),
-        };
-        Self { set, range }
-    }
-
-    /// The customer.
-    pub fn customer_id(&self) -> &str {
-        &self.set.customer_id
-    }
-
-    /// The entries, ordered by feature; several may name one feature.
-    pub fn entitlements(&self) -> &[Entitlement] {
-        &self.set.entries[self.range.clone()]
-    }
-
-    /// The customer's entries for `feature_id` combined into one view, or `None` when the
-    /// customer has no entry for it.
-    ///
-    /// ```
-    /// use kelviq::entitlements::CustomerEntitlements;
-    ///
-    /// let response = CustomerEntitlements::from(serde_json::from_str::<kelviq_gen::types::CustomerEntitlements>(r#"{
-    ///     "customerId": "cust_456",
-    ///     "entitlements": [
-    ///         {"featureId": "api-usage", "featureType": "METER", "hasAccess": true,
-    ///          "hardLimit": true, "usageLimit": 100, "currentUsage": 60},
-    ///         {"featureId": "api-usage", "featureType": "METER", "hasAccess": true,
-    ///          "hardLimit": false, "usageLimit": 50, "currentUsage": 90}
-    ///     ]
-    /// }"#).unwrap());
-    /// let meter = response.feature("api-usage").unwrap();
-    /// assert_eq!((meter.usage_limit, meter.current_usage, meter.remaining), (Some(150), Some(150), Some(0)));
-    /// assert!(meter.hard_limit && !meter.has_access);
-    /// assert!(response.feature("seats").is_none());
-    /// ```
-    pub fn feature(&self, feature_id: &str) -> Option<FeatureEntitlement> {
-        let entries = self.feature_entries(feature_id);
-        let totals = Totals::of(entries)?;
-        Some(FeatureEntitlement {
-            feature_id: feature_id.to_owned(),
-            feature_type: entries.iter().find_map(|e| e.feature_type.clone()),
-            has_access: totals.has_access(),
-            hard_limit: totals.hard,
-            usage_limit: totals.usage_limit,
-            current_usage: totals.current_usage,
-            remaining: totals.remaining(),
-            reset_at: entries.iter().filter_map(|e| e.reset_at.clone()).min(),
-            entries: entries.len(),
-        })
-    }
-
-    /// Whether the customer may use `feature_id`; `false` when it has no entry.
-    pub fn has_access(&self, feature_id: &str) -> bool {
-        Totals::of(self.feature_entries(feature_id)).is_some_and(|t| t.has_access())
-    }
-
-    fn feature_entries(&self, feature_id: &str) -> &[Entitlement] {
-        let all = self.set.range(feature_id);
-        let start = all.start.max(self.range.start);
-        let end = all.end.min(self.range.end);
-        &self.set.entries[start..end.max(start)]
-    }
-}
-
-impl From<wire::CustomerEntitlements> for CustomerEntitlements {
-    fn from(response: wire::CustomerEntitlements) -> Self {
-        Self::view(Arc::new(EntitlementSet::from(response)), None)
-    }
-}
-
-/// One entitlement entry.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Entitlement {
-    /// The feature.
-    pub feature_id: String,
-    /// Whether this entry grants access.
-    pub has_access: bool,
-    /// The feature's type; a type this SDK does not know is kept as
-    /// [`FeatureType::Other`].
-    pub feature_type: Option<FeatureType>,
-    /// When a meter's usage resets, as the service writes it (`2025-05-22 08:27:45`).
-    pub reset_at: Option<String>,
-    /// Whether a meter's limit is hard.
-    pub hard_limit: Option<bool>,
-    /// A meter's usage limit.
-    pub usage_limit: Option<i64>,
-    /// A meter's usage in the current period.
-    pub current_usage: Option<i64>,
-    /// The usage left before the limit.
-    pub remaining: Option<i64>,
-}
-
-/// One feature's entries combined by the access rule of the
-/// [module docs](crate::entitlements#access-when-a-customer-holds-several-entries-for-one-feature).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct FeatureEntitlement {
-    /// The feature.
-    pub feature_id: String,
-    /// The type of the first entry that names one.
-    pub feature_type: Option<FeatureType>,
-    /// Whether the customer may use the feature.
-    pub has_access: bool,
-    /// Whether any entry's limit is hard.
-    pub hard_limit: bool,
-    /// The summed usage limits, when any entry has one.
-    pub usage_limit: Option<i64>,
-    /// The summed usages, when any entry has one.
-    pub current_usage: Option<i64>,
-    /// Limit − usage when both are known; otherwise the summed `remaining` of the entries
-    /// that have one.
-    pub remaining: Option<i64>,
-    /// The earliest reset time of the entries.
-    pub reset_at: Option<String>,
-    /// How many entries were combined.
-    pub entries: usize,
-}
-
-/// The access rule over one feature's entries, computed in one pass without allocating.
-#[derive(Debug, Clone, Copy)]
-struct Totals {
-    meter: bool,
-    any_access: bool,
-    hard: bool,
-    usage_limit: Option<i64>,
-    current_usage: Option<i64>,
-    remaining_sum: Option<i64>,
-}
-
-impl Totals {
-    fn of(entries: &[Entitlement]) -> Option<Self> {
-        fn add(total: Option<i64>, value: Option<i64>) -> Option<i64> {
-            match (total, value) {
-                (Some(t), Some(v)) => Some(t.saturating_add(v)),
-                (t, v) => t.or(v),
+            /// Like [`send`](Self::send), with the HTTP answer when this call made one alone.
+            pub fn send_with_response(self) -> Result<Response<$output>> {
+                if let Some(answer) = self.fresh() {
+                    return Ok(Response::new(answer, None));
+                }
+                let mode = self.0.ctx.mode.clone();
+                mode.block_on(self.fetch(true))
             }
         }
-        if entries.is_empty() {
-            return None;
-        }
-        let mut totals = Totals {
-            meter: entries.iter().find_map(|e| e.feature_type.as_ref())
-                == Some(&FeatureType::Meter),
-            any_access: false,
-            hard: false,
-            usage_limit: None,
-            current_usage: None,
-            remaining_sum: None,
-        };
-        for entry in entries {
-            totals.any_access |= entry.has_access;
-            totals.hard |= entry.hard_limit.unwrap_or(false);
-            totals.usage_limit = add(totals.usage_limit, entry.usage_limit);
-            totals.current_usage = add(totals.current_usage, entry.current_usage);
-            totals.remaining_sum = add(totals.remaining_sum, entry.remaining);
-        }
-        Some(totals)
-    }
+    };
+}
 
-    fn remaining(&self) -> Option<i64> {
-        match (self.usage_limit, self.current_usage) {
-            (Some(limit), Some(usage)) => Some(limit.saturating_sub(usage)),
-            _ => self.remaining_sum,
-        }
-    }
+/// An answer the cache gave at once, or the request that will give it.
+enum Pending<T, F> {
+    Answered(T),
+    Fetch(F),
+}
 
-    fn has_access(&self) -> bool {
-        let exhausted = self.meter && self.hard && self.remaining().is_some_and(|r| r <= 0);
-        self.any_access && !exhausted
+entitlement_builder! {
+    /// Asks whether a customer may use a feature; made by [`Entitlements::has_access`].
+    HasAccess => bool,
+    fresh: |query: &Query<'_, _>| query.ctx.core.fresh_access(&query.customer_id, query.feature_id.as_deref().unwrap_or_default()),
+    fetch: |owned: Owned, want_raw| async move {
+        owned.access(want_raw).await.map(|r| r.map(|access| access.allowed))
     }
 }
 
-impl From<wire::Entitlement> for Entitlement {
-    fn from(entry: wire::Entitlement) -> Self {
-        Self {
-            feature_id: entry.feature_id,
-            has_access: entry.has_access,
-            feature_type: entry.feature_type.as_deref().map(FeatureType::from),
-            reset_at: entry.reset_at,
-            hard_limit: entry.hard_limit,
-            usage_limit: entry.usage_limit,
-            current_usage: entry.current_usage,
-            remaining: entry.remaining,
-        }
-    }
+entitlement_builder! {
+    /// Asks whether a customer may use a feature and where the answer came from; made by
+    /// [`Entitlements::check`].
+    Check => Access,
+    fresh: |query: &Query<'_, _>| query.ctx.core.fresh_access(&query.customer_id, query.feature_id.as_deref().unwrap_or_default()).map(|allowed| Access::new(allowed, Freshness::Fresh)),
+    fetch: |owned: Owned, want_raw| owned.access(want_raw)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+entitlement_builder! {
+    /// Reads a customer's entries for one feature; made by [`Entitlements::get_entitlement`].
+    GetEntitlement => CustomerEntitlements,
+    fresh: Query::fresh_view,
+    fetch: |owned: Owned, want_raw| owned.entitlements(want_raw)
+}
 
-    fn entry(
-        has_access: bool,
-        kind: &str,
-        hard: Option<bool>,
-        limit: Option<i64>,
-        usage: Option<i64>,
-    ) -> Entitlement {
-        Entitlement {
-            feature_id: "f".into(),
-            has_access,
-            feature_type: Some(FeatureType::from(kind)),
-            reset_at: None,
-            hard_limit: hard,
-            usage_limit: limit,
-            current_usage: usage,
-            remaining: None,
-        }
-    }
-
-    fn set(entries: Vec<Entitlement>) -> CustomerEntitlements {
-        CustomerEntitlements::view(Arc::new(EntitlementSet::new("c".into(), entries)), None)
-    }
-
-    fn access(entries: Vec<Entitlement>) -> bool {
-        let set = set(entries);
-        let answer = set.has_access("f");
-        assert_eq!(answer, set.feature("f").is_some_and(|f| f.has_access));
-        assert_eq!(answer, index_grants(set.set.index(), "f"));
-        answer
-    }
-
-    #[test]
-    fn no_entry_means_no_access() {
-        assert!(!access(vec![]));
-    }
-
-    #[test]
-    fn a_hard_meter_at_its_limit_denies_even_when_the_service_says_yes() {
-        assert!(!access(vec![entry(
-            true,
-            "METER",
-            Some(true),
-            Some(3),
-            Some(3)
-        )]));
-        assert!(access(vec![entry(
-            true,
-            "METER",
-            Some(true),
-            Some(3),
-            Some(2)
-        )]));
-    }
-
-    #[test]
-    fn a_soft_meter_over_its_limit_keeps_the_services_answer() {
-        assert!(access(vec![entry(
-            true,
-            "METER",
-            Some(false),
-            Some(3),
-            Some(5)
-        )]));
-        assert!(!access(vec![entry(
-            false,
-            "METER",
-            Some(false),
-            Some(3),
-            Some(1)
-        )]));
-    }
-
-    #[test]
-    fn several_meter_entries_are_summed() {
-        let entries = vec![
-            entry(true, "METER", Some(true), Some(10), Some(10)),
-            entry(false, "METER", Some(false), Some(5), Some(2)),
-        ];
-        // 15 − 12 = 3 left, and one entry grants access.
-        assert!(access(entries));
-    }
-
-    #[test]
-    fn boolean_and_unknown_types_grant_when_any_entry_does() {
-        assert!(access(vec![
-            entry(false, "BOOLEAN", None, None, None),
-            entry(true, "BOOLEAN", None, None, None)
-        ]));
-        assert!(!access(vec![entry(
-            false,
-            "CUSTOMIZABLE",
-            None,
-            None,
-            None
-        )]));
-        assert!(access(vec![entry(
-            true,
-            "TIERED",
-            Some(true),
-            Some(1),
-            Some(1)
-        )]));
-    }
-
-    #[test]
-    fn unknown_limits_leave_remaining_unknown() {
-        let view = set(vec![entry(true, "METER", Some(true), None, Some(3))])
-            .feature("f")
-            .unwrap();
-        assert_eq!(view.remaining, None);
-        assert!(view.has_access);
-    }
+entitlement_builder! {
+    /// Reads all of a customer's entitlements; made by [`Entitlements::get_all_entitlements`].
+    GetAllEntitlements => CustomerEntitlements,
+    fresh: Query::fresh_view,
+    fetch: |owned: Owned, want_raw| owned.entitlements(want_raw)
 }

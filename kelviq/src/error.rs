@@ -1,204 +1,399 @@
 //! The one error type of the crate.
 //!
 //! Every failure, from bad input caught before sending to a body the service sent that
-//! cannot be decoded, is a [`Error`]. Nothing of the generated client's or reqwest's error
-//! types appears in it, and it never holds the API key.
+//! cannot be decoded, is an [`Error`]: what kind of failure it was ([`ErrorKind`]), which
+//! operation failed, whether the request reached the service ([`Reached`]), and what the
+//! service said. Nothing of the generated client's or reqwest's error types appears in it,
+//! and it never holds the API key.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use http::StatusCode;
 
 /// A specialised `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong with a Kelviq call.
+/// What kind of failure an [`Error`] is.
 ///
-/// | variant | when | request sent? | [`is_retryable`](Error::is_retryable) |
+/// | kind | when | [`Reached`] | retryable (see [`Error::is_retryable`]) |
 /// |---|---|---|---|
-/// | [`Validation`](Error::Validation) | the input broke a rule of the API | no | no |
-/// | [`Config`](Error::Config) | the client could not be built or used as asked | no | no |
-/// | [`BadRequest`](Error::BadRequest) | 400: the service refused the request | yes | no |
-/// | [`Unauthorized`](Error::Unauthorized) | 401 or 403: the API key is missing, wrong, or lacks the right | yes | no |
-/// | [`NotFound`](Error::NotFound) | 404: the customer, subscription, plan or feature does not exist | yes | no |
-/// | [`RateLimited`](Error::RateLimited) | 429, with the `Retry-After` the service gave | yes | yes |
-/// | [`Server`](Error::Server) | 5xx | yes | for 502, 503 and 504 |
-/// | [`Api`](Error::Api) | any other status that is not a success | yes | no |
-/// | [`Timeout`](Error::Timeout) | no answer within the time-out | maybe | yes |
-/// | [`Connection`](Error::Connection) | the connection failed or broke | maybe | yes |
-/// | [`Decode`](Error::Decode) | a success whose body is not what the API documents | yes | no |
-/// | [`QueueFull`](Error::QueueFull) | the service is unreachable and the offline queue is full | no | yes |
-///
-/// The retryable errors are retried by the client itself where that is safe (see the retry
-/// table in the crate docs); `is_retryable` tells what a caller may do after that.
-///
-/// ```
-/// use kelviq::{Error, ValidationError};
-///
-/// let error = Error::from(ValidationError::new("customer_id", "", "a non-empty identifier"));
-/// assert_eq!(error.to_string(), r#"invalid customer_id "": expected a non-empty identifier"#);
-/// assert_eq!(error.status(), None);
-/// assert!(!error.is_retryable());
-/// ```
-#[derive(Debug, Clone, thiserror::Error)]
+/// | `Validation` | the input broke a rule of the API | `No` | no |
+/// | `Config` | the client could not be built or used as asked | `No` | no |
+/// | `BadRequest` | 400: the service refused the request | `Answered` | no |
+/// | `Unauthorized` | 401 or 403: the API key is missing, wrong, or lacks the right | `Answered` | no |
+/// | `NotFound` | 404: the customer, subscription, plan or feature does not exist | `Answered` | no |
+/// | `RateLimited` | 429, with the `Retry-After` the service gave | `Answered` | yes |
+/// | `Server` | 5xx | `Answered` | 502, 503, 504, unless the request may have been applied |
+/// | `Api` | any other status that is not a success | `Answered` | no |
+/// | `Timeout` | no answer within the attempt's time-out or the call's deadline | `Maybe` | unless it may have been applied |
+/// | `Connection` | the connection could not be made, or broke | `No` or `Maybe` | unless it may have been applied |
+/// | `Decode` | a success whose body is not what the API documents | `Answered` | no |
+/// | `QueueFull` | the service is unreachable and the offline queue is full | `No` | yes |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Error {
+pub enum ErrorKind {
     /// The input broke a rule of the API; nothing was sent.
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
-
+    Validation,
     /// The client could not be built or used as asked; nothing was sent.
-    #[error("configuration error: {0}")]
-    Config(String),
-
-    /// 400: the service refused the request. `body` is what it said, as it came.
-    #[error("bad request (400): {body}")]
-    BadRequest {
-        /// The service's answer.
-        body: ErrorBody,
-    },
-
+    Config,
+    /// 400: the service refused the request.
+    BadRequest,
     /// 401 or 403: the API key is missing, not valid, or may not do this.
-    #[error("not authorised ({status}): {body}")]
-    Unauthorized {
-        /// 401 or 403.
-        status: StatusCode,
-        /// The service's answer.
-        body: ErrorBody,
-    },
-
+    Unauthorized,
     /// 404: what the request names does not exist.
-    #[error("not found (404): {body}")]
-    NotFound {
-        /// The service's answer.
-        body: ErrorBody,
-    },
-
+    NotFound,
     /// 429: rate limited.
-    #[error("rate limited (429){}: {body}", retry_after_text(.retry_after))]
-    RateLimited {
-        /// How long the service asked to wait, when it said.
-        retry_after: Option<Duration>,
-        /// The service's answer.
-        body: ErrorBody,
-    },
-
+    RateLimited,
     /// 5xx: the service failed.
-    #[error("server error ({status}): {body}")]
-    Server {
-        /// The status, 500 to 599.
-        status: StatusCode,
-        /// How long the service asked to wait, when it said (503 may carry it).
-        retry_after: Option<Duration>,
-        /// The service's answer.
-        body: ErrorBody,
-    },
-
+    Server,
     /// Any other status that is not a success.
-    #[error("unexpected status {status}: {body}")]
-    Api {
-        /// The status.
-        status: StatusCode,
-        /// The service's answer.
-        body: ErrorBody,
-    },
-
-    /// No answer arrived within the time-out. The service may have received the request.
-    #[error("{operation}: no answer within {after:?}")]
-    Timeout {
-        /// The operation that timed out.
-        operation: &'static str,
-        /// The time-out of one attempt.
-        after: Duration,
-    },
-
-    /// The connection failed or broke before an answer arrived.
-    #[error("{operation}: connection failed{}: {message}", if *.may_have_reached_server { " (the service may have received the request)" } else { " before the request was sent" })]
-    Connection {
-        /// The operation.
-        operation: &'static str,
-        /// What failed.
-        message: String,
-        /// False when the request provably never reached the service (connection refused,
-        /// name not resolved, TLS failed), true when it may have.
-        may_have_reached_server: bool,
-    },
-
-    /// The service could not be reached and the offline report queue is full: this report
-    /// was neither sent nor queued.
-    #[error("the Kelviq service is unreachable and the offline report queue is full ({capacity} reports): this report was not queued")]
-    QueueFull {
-        /// The queue's capacity.
-        capacity: usize,
-    },
-
+    Api,
+    /// No answer arrived in time.
+    Timeout,
+    /// The connection could not be made, or broke before an answer arrived.
+    Connection,
     /// A success status with a body that is not what the API documents.
-    #[error("undecodable response ({status}): {reason}; body starts {excerpt:?}")]
-    Decode {
-        /// The status of the answer.
-        status: StatusCode,
-        /// Why it could not be decoded.
-        reason: String,
-        /// The first bytes of the body, lossily decoded.
-        excerpt: String,
-    },
+    Decode,
+    /// The service is unreachable and the offline report queue is full.
+    QueueFull,
 }
 
-fn retry_after_text(retry_after: &Option<Duration>) -> String {
-    match retry_after {
-        Some(d) => format!(", retry after {}s", d.as_secs_f64()),
-        None => String::new(),
-    }
+/// How far a failed request got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reached {
+    /// It never left this machine (bad input, no connection could be made, a full queue):
+    /// the service saw nothing.
+    No,
+    /// It was sent but no answer came (a time-out, a connection that broke): the service
+    /// may have received and applied it.
+    Maybe,
+    /// The service answered it (with an error status or an undecodable body).
+    Answered,
+}
+
+/// Everything that can go wrong with a Kelviq call.
+///
+/// Its text names the operation (`reporting.report_usage: …`) and never holds the API key.
+/// [`kind`](Error::kind) says what failed; [`reached`](Error::reached) how far the request
+/// got; [`is_unconfirmed`](Error::is_unconfirmed) whether a request that must not be sent
+/// twice may have been applied.
+///
+/// # What to do with an error
+///
+/// The client has already retried where that is safe (see [`RetryPolicy`](crate::RetryPolicy)).
+/// [`is_retryable`](Error::is_retryable) tells whether *you* may send the same request again
+/// later: it is `false` wherever sending again could apply it twice. For an unconfirmed
+/// `DELTA` usage report, do not resend it: read the usage back
+/// ([`get_entitlement`](crate::entitlements::Entitlements::get_entitlement)) or report the
+/// absolute value with [`Behaviour::Set`](crate::Behaviour::Set); for an unconfirmed
+/// subscription change or checkout, look at the subscription or wait for its webhook.
+///
+/// ```
+/// use kelviq::{Error, ErrorKind, Reached, ValidationError};
+///
+/// let error = Error::from(ValidationError::new("customer_id", "", "a non-empty identifier"));
+/// assert_eq!(error.kind(), ErrorKind::Validation);
+/// assert_eq!(error.reached(), Reached::No);
+/// assert_eq!(error.to_string(), r#"invalid customer_id "": expected a non-empty identifier"#);
+/// assert!(!error.is_retryable());
+/// ```
+#[derive(Clone)]
+pub struct Error(Box<Inner>);
+
+#[derive(Debug, Clone)]
+struct Inner {
+    kind: ErrorKind,
+    operation: Option<&'static str>,
+    reached: Reached,
+    /// Whether sending the request twice has the effect of sending it once.
+    idempotent: bool,
+    status: Option<StatusCode>,
+    retry_after: Option<Duration>,
+    body: Option<ErrorBody>,
+    validation: Option<ValidationError>,
+    /// What failed, for kinds without a status: the connection's cause, the decoding
+    /// failure, the configuration problem.
+    message: Option<String>,
+    /// The time-out or deadline that ran out.
+    after: Option<Duration>,
+    request_id: Option<String>,
 }
 
 impl Error {
-    /// The HTTP status of the service's answer, when there was one.
-    pub fn status(&self) -> Option<StatusCode> {
-        match self {
-            Error::BadRequest { .. } => Some(StatusCode::BAD_REQUEST),
-            Error::NotFound { .. } => Some(StatusCode::NOT_FOUND),
-            Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
-            Error::Unauthorized { status, .. }
-            | Error::Server { status, .. }
-            | Error::Api { status, .. }
-            | Error::Decode { status, .. } => Some(*status),
-            Error::Validation(_)
-            | Error::Config(_)
-            | Error::Timeout { .. }
-            | Error::Connection { .. }
-            | Error::QueueFull { .. } => None,
-        }
+    fn new(kind: ErrorKind, reached: Reached) -> Self {
+        Error(Box::new(Inner {
+            kind,
+            operation: None,
+            reached,
+            idempotent: true,
+            status: None,
+            retry_after: None,
+            body: None,
+            validation: None,
+            message: None,
+            after: None,
+            request_id: None,
+        }))
     }
 
-    /// Whether the same request may succeed if sent again later: time-outs, connection
-    /// failures, 429, 502, 503 and 504.
-    ///
-    /// The client has already retried where repeating the request cannot change the outcome;
-    /// a caller retrying a non-idempotent call (a `DELTA` usage report, a customer creation, a
-    /// checkout session) after a time-out or connection failure risks doing it twice.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Timeout { .. }
-            | Error::Connection { .. }
-            | Error::RateLimited { .. }
-            | Error::QueueFull { .. } => true,
-            Error::Server { status, .. } => retryable_status(*status),
-            _ => false,
-        }
+    /// The client could not be built or used as asked.
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        let mut error = Self::new(ErrorKind::Config, Reached::No);
+        error.0.message = Some(message.into());
+        error
+    }
+
+    /// The service answered `status` with `body`.
+    pub(crate) fn answered(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Self {
+        let kind = match status.as_u16() {
+            400 => ErrorKind::BadRequest,
+            401 | 403 => ErrorKind::Unauthorized,
+            404 => ErrorKind::NotFound,
+            429 => ErrorKind::RateLimited,
+            500..=599 => ErrorKind::Server,
+            _ => ErrorKind::Api,
+        };
+        let mut error = Self::new(kind, Reached::Answered);
+        error.0.status = Some(status);
+        error.0.retry_after = retry_after;
+        error.0.body = Some(ErrorBody::from_bytes(body));
+        error
+    }
+
+    /// No answer within `after`.
+    pub(crate) fn timeout(after: Duration) -> Self {
+        let mut error = Self::new(ErrorKind::Timeout, Reached::Maybe);
+        error.0.after = Some(after);
+        error
+    }
+
+    /// The connection failed: before anything was sent (`Reached::No`) or after.
+    pub(crate) fn connection(reached: Reached, message: impl Into<String>) -> Self {
+        let mut error = Self::new(ErrorKind::Connection, reached);
+        error.0.message = Some(message.into());
+        error
+    }
+
+    /// A success whose body could not be decoded.
+    pub(crate) fn decode(status: StatusCode, reason: impl fmt::Display, body: &[u8]) -> Self {
+        let mut error = Self::new(ErrorKind::Decode, Reached::Answered);
+        error.0.status = Some(status);
+        error.0.message = Some(format!("{reason}; body starts {:?}", excerpt(body)));
+        error
+    }
+
+    /// The queue could not take a report.
+    pub(crate) fn queue_full(capacity: usize) -> Self {
+        let mut error = Self::new(ErrorKind::QueueFull, Reached::No);
+        error.0.message = Some(format!(
+            "the Kelviq service is unreachable and the offline report queue is full \
+             ({capacity} reports): this report was not queued"
+        ));
+        error
+    }
+
+    /// Names the operation, unless the error already names one.
+    pub(crate) fn in_operation(mut self, operation: &'static str) -> Self {
+        self.0.operation.get_or_insert(operation);
+        self
+    }
+
+    /// Marks the request as one that counts again when sent again.
+    pub(crate) fn not_idempotent(mut self) -> Self {
+        self.0.idempotent = false;
+        self
+    }
+
+    pub(crate) fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.0.request_id = request_id;
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The operation that failed, as `group.method` (`reporting.report_usage`), when the
+    /// error came from one.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.0.operation
+    }
+
+    /// How far the request got.
+    pub fn reached(&self) -> Reached {
+        self.0.reached
+    }
+
+    /// The HTTP status of the service's answer, when there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.0.status
+    }
+
+    /// How long the service asked to wait (429, and 503 when it says).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after
     }
 
     /// The body the service answered with, for errors that carry one.
     pub fn body(&self) -> Option<&ErrorBody> {
-        match self {
-            Error::BadRequest { body }
-            | Error::Unauthorized { body, .. }
-            | Error::NotFound { body }
-            | Error::RateLimited { body, .. }
-            | Error::Server { body, .. }
-            | Error::Api { body, .. } => Some(body),
-            _ => None,
+        self.0.body.as_ref()
+    }
+
+    /// The rule the input broke, for [`ErrorKind::Validation`].
+    pub fn validation(&self) -> Option<&ValidationError> {
+        self.0.validation.as_ref()
+    }
+
+    /// The service's request id (`x-request-id`) of the answer, for support tickets.
+    pub fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+
+    /// The time-out or deadline that ran out, for [`ErrorKind::Timeout`].
+    pub fn timed_out_after(&self) -> Option<Duration> {
+        self.0.after
+    }
+
+    /// Whether a request that counts again when repeated (a `DELTA` usage report, a
+    /// customer creation, a checkout session, a subscription change) may have been applied
+    /// although it failed: it was sent and then timed out, lost its connection, or was
+    /// answered with a 5xx. The client did not resend it and neither should you; see the
+    /// [type docs](Error#what-to-do-with-an-error).
+    pub fn is_unconfirmed(&self) -> bool {
+        !self.0.idempotent && self.may_have_been_applied()
+    }
+
+    /// Whether the failure leaves open that the service applied the request.
+    fn may_have_been_applied(&self) -> bool {
+        match self.0.reached {
+            Reached::No => false,
+            Reached::Maybe => true,
+            // A 5xx may come after the service committed; a 429 comes before anything.
+            Reached::Answered => self.0.kind == ErrorKind::Server,
         }
+    }
+
+    /// Whether sending the same request again later may succeed and cannot apply it twice:
+    /// time-outs, connection failures, 429, 502, 503 and 504, and a full queue, except where
+    /// the request counts again when repeated and may already have been applied
+    /// ([`is_unconfirmed`](Error::is_unconfirmed)).
+    pub fn is_retryable(&self) -> bool {
+        let transient = match self.0.kind {
+            ErrorKind::Timeout
+            | ErrorKind::Connection
+            | ErrorKind::RateLimited
+            | ErrorKind::QueueFull => true,
+            ErrorKind::Server => self.0.status.is_some_and(retryable_status),
+            _ => false,
+        };
+        transient && !self.is_unconfirmed()
+    }
+
+    /// Whether a stale cache entry or a fallback may stand in for this failure: the service
+    /// is unreachable or failing. Never a 400, 401, 403 or 404: those say the question
+    /// itself is wrong.
+    pub(crate) fn is_outage(&self) -> bool {
+        matches!(
+            self.0.kind,
+            ErrorKind::Connection | ErrorKind::Timeout | ErrorKind::Server | ErrorKind::RateLimited
+        )
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.0;
+        let mut debug = f.debug_struct("Error");
+        debug.field("kind", &inner.kind);
+        if let Some(operation) = inner.operation {
+            debug.field("operation", &operation);
+        }
+        debug.field("reached", &inner.reached);
+        if let Some(status) = inner.status {
+            debug.field("status", &status);
+        }
+        if let Some(validation) = &inner.validation {
+            debug.field("validation", validation);
+        }
+        if let Some(message) = &inner.message {
+            debug.field("message", message);
+        }
+        if let Some(body) = &inner.body {
+            debug.field("body", body);
+        }
+        if self.is_unconfirmed() {
+            debug.field("unconfirmed", &true);
+        }
+        debug.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.0;
+        if let Some(operation) = inner.operation {
+            write!(f, "{operation}: ")?;
+        }
+        let body = inner.body.as_ref().unwrap_or(&ErrorBody::Empty);
+        let status = inner.status.map(|s| s.to_string()).unwrap_or_default();
+        let message = inner.message.as_deref().unwrap_or_default();
+        match inner.kind {
+            ErrorKind::Validation => match &inner.validation {
+                Some(validation) => write!(f, "{validation}")?,
+                None => f.write_str("invalid input")?,
+            },
+            ErrorKind::Config => write!(f, "configuration error: {message}")?,
+            ErrorKind::BadRequest => write!(f, "bad request ({status}): {body}")?,
+            ErrorKind::Unauthorized => write!(f, "not authorised ({status}): {body}")?,
+            ErrorKind::NotFound => write!(f, "not found ({status}): {body}")?,
+            ErrorKind::RateLimited => {
+                write!(f, "rate limited ({status})")?;
+                if let Some(wait) = inner.retry_after {
+                    write!(f, ", retry after {}s", wait.as_secs_f64())?;
+                }
+                write!(f, ": {body}")?;
+            }
+            ErrorKind::Server => write!(f, "server error ({status}): {body}")?,
+            ErrorKind::Api => write!(f, "unexpected status {status}: {body}")?,
+            ErrorKind::Timeout => {
+                write!(f, "no answer within {:?}", inner.after.unwrap_or_default())?
+            }
+            ErrorKind::Connection => match inner.reached {
+                Reached::No => write!(f, "connection failed before the request was sent: {message}")?,
+                _ => write!(f, "connection failed after the request was sent: {message}")?,
+            },
+            ErrorKind::Decode => write!(f, "undecodable response ({status}): {message}")?,
+            ErrorKind::QueueFull => f.write_str(message)?,
+        }
+        if self.is_unconfirmed() {
+            f.write_str(
+                "; the service may have applied it, so it was not sent again (unconfirmed)",
+            )?;
+        } else if inner.reached == Reached::Maybe {
+            f.write_str("; the service may have received the request")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .validation
+            .as_ref()
+            .map(|v| v as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<ValidationError> for Error {
+    fn from(validation: ValidationError) -> Self {
+        let mut error = Self::new(ErrorKind::Validation, Reached::No);
+        error.0.validation = Some(validation);
+        error
     }
 }
 
@@ -212,7 +407,7 @@ pub(crate) fn retryable_status(status: StatusCode) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ErrorBody {
-    /// The body was JSON (the API's `Error` schema, `{"detail": …, "errors": {…}}`, or
+    /// The body was JSON (the API's error schema, `{"detail": …, "errors": {…}}`, or
     /// anything else the service sent).
     Json(serde_json::Value),
     /// The body was not JSON; its text, lossily decoded from UTF-8.
@@ -274,13 +469,24 @@ impl fmt::Display for ErrorBody {
 /// assert_eq!(error.field(), "email");
 /// assert_eq!(error.to_string(), r#"invalid email "not-an-email": expected an e-mail address"#);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {field} {value:?}: expected {expected}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidationError {
     field: &'static str,
     value: String,
     expected: Cow<'static, str>,
 }
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid {} {:?}: expected {}",
+            self.field, self.value, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ValidationError {}
 
 impl ValidationError {
     /// A validation error for `field`, which held `value` where `expected` was wanted.
@@ -309,5 +515,56 @@ impl ValidationError {
     /// What was expected instead.
     pub fn expected(&self) -> &str {
         &self.expected
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_their_kinds() {
+        let body = br#"{"detail":"nope"}"#;
+        let kind = |status: u16| Error::answered(StatusCode::from_u16(status).unwrap(), None, body).kind();
+        assert_eq!(kind(400), ErrorKind::BadRequest);
+        assert_eq!(kind(401), ErrorKind::Unauthorized);
+        assert_eq!(kind(403), ErrorKind::Unauthorized);
+        assert_eq!(kind(404), ErrorKind::NotFound);
+        assert_eq!(kind(429), ErrorKind::RateLimited);
+        assert_eq!(kind(503), ErrorKind::Server);
+        assert_eq!(kind(418), ErrorKind::Api);
+    }
+
+    #[test]
+    fn a_request_that_counts_twice_is_never_retryable_once_it_may_have_been_applied() {
+        let server = Error::answered(StatusCode::SERVICE_UNAVAILABLE, None, b"");
+        assert!(server.is_retryable() && !server.is_unconfirmed());
+        let unsafe_server = server.clone().not_idempotent();
+        assert!(!unsafe_server.is_retryable() && unsafe_server.is_unconfirmed());
+
+        let limited = Error::answered(StatusCode::TOO_MANY_REQUESTS, None, b"").not_idempotent();
+        assert!(limited.is_retryable(), "a 429 comes before anything is applied");
+
+        let refused = Error::connection(Reached::No, "refused").not_idempotent();
+        assert!(refused.is_retryable() && !refused.is_unconfirmed());
+
+        let dropped = Error::connection(Reached::Maybe, "reset").not_idempotent();
+        assert!(!dropped.is_retryable() && dropped.is_unconfirmed());
+        let timeout = Error::timeout(Duration::from_secs(1)).not_idempotent();
+        assert!(!timeout.is_retryable() && timeout.is_unconfirmed());
+    }
+
+    #[test]
+    fn the_text_names_the_operation_and_says_what_is_unknown() {
+        let error = Error::answered(StatusCode::BAD_GATEWAY, None, br#"{"detail":"x"}"#)
+            .not_idempotent()
+            .in_operation("reporting.report_usage");
+        let text = error.to_string();
+        assert!(text.starts_with("reporting.report_usage: server error (502"), "{text}");
+        assert!(text.contains("unconfirmed"), "{text}");
+        let first = Error::timeout(Duration::from_secs(1))
+            .in_operation("a.b")
+            .in_operation("c.d");
+        assert_eq!(first.operation(), Some("a.b"), "the innermost name stays");
     }
 }

@@ -116,28 +116,50 @@
 //!   may have reached the service, and errors on a full queue.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod blocking;
-mod cache;
-pub mod checkout;
-mod client;
-mod config;
-pub mod customers;
-pub mod entitlements;
+// Leaves.
 mod error;
-mod queue;
-pub mod reporting;
-pub mod subscriptions;
-mod transport;
+mod response;
+mod time;
 mod types;
 mod validate;
+// Settings.
+mod config;
+// One call on the wire.
+mod transport;
+// Owned public types, and the data structures over them.
+pub mod model;
+mod cache;
+mod queue;
+// What every client handle shares.
+mod core;
+mod request;
+// The resource groups.
+pub mod checkout;
+pub mod customers;
+pub mod entitlements;
+pub mod reporting;
+pub mod subscriptions;
+// The entry points.
+#[cfg(feature = "blocking")]
+pub mod blocking;
+mod builder;
+mod client;
 
-pub use cache::CacheConfig;
-pub use client::{Async, Client, USER_AGENT};
-pub use config::{ClientBuilder, Environment, RetryPolicy, API_KEY_VAR, DEFAULT_TIMEOUT, ENV_VAR};
-pub use error::{Error, ErrorBody, Result, ValidationError};
-pub use queue::{Delivery, FlushReport, QueueConfig};
-pub use reqwest::StatusCode;
+pub use builder::ClientBuilder;
+pub use client::Client;
+pub use config::{
+    CacheConfig, Environment, Fallback, FallbackPolicy, QueueConfig, RetryPolicy, API_KEY_VAR,
+    DEFAULT_TIMEOUT, ENV_VAR,
+};
+pub use core::USER_AGENT;
+pub use error::{Error, ErrorBody, ErrorKind, Reached, Result, ValidationError};
+pub use http::StatusCode;
+pub use model::{Access, Delivery, FlushReport, Freshness};
+pub use request::Async;
+pub use response::{RawResponse, Response};
+pub use time::{IntoTime, TimeInput};
 pub use types::{
     Behaviour, CancellationType, ChargePeriod, FeatureQuantity, FeatureType, PaymentBehavior,
     ProrationBehavior,
@@ -165,7 +187,8 @@ impl Kelviq {
     }
 
     /// A blocking client for production with default settings. Not for use inside an async
-    /// runtime; see [`blocking`].
+    /// task; see [`blocking`].
+    #[cfg(feature = "blocking")]
     pub fn create_sync_client(api_key: impl Into<String>) -> Result<blocking::Client> {
         Self::builder(api_key).build_blocking()
     }
@@ -190,17 +213,17 @@ impl Kelviq {
     /// [`from_env`](Self::from_env) over any source of variables.
     pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder> {
         let environment = Environment::from_env_value(lookup(ENV_VAR).as_deref())
-            .map_err(|e| Error::Config(format!("{ENV_VAR}: {e}")))?;
+            .map_err(|e| Error::config(format!("{ENV_VAR}: {e}")))?;
         let api_key = lookup(API_KEY_VAR)
             .filter(|key| !key.trim().is_empty())
-            .ok_or_else(|| Error::Config(format!("{API_KEY_VAR} is not set")))?;
+            .ok_or_else(|| Error::config(format!("{API_KEY_VAR} is not set")))?;
         Ok(Self::builder(api_key).environment(environment))
     }
 }
 
 /// The README's Rust examples, compiled as doctests so that they stay true.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
 #[cfg(test)]
@@ -219,15 +242,15 @@ mod tests {
     #[test]
     fn from_env_follows_the_wire_rule() {
         let builder = Kelviq::from_lookup(vars(&[("KELVIQ_API_KEY", "k")])).unwrap();
-        assert_eq!(builder.environment, Environment::Sandbox);
+        assert_eq!(builder.settings.environment, Environment::Sandbox);
         let builder =
             Kelviq::from_lookup(vars(&[("KELVIQ_API_KEY", "k"), ("KELVIQ_ENV", " Prod ")]))
                 .unwrap();
-        assert_eq!(builder.environment, Environment::Production);
+        assert_eq!(builder.settings.environment, Environment::Production);
         let builder =
             Kelviq::from_lookup(vars(&[("KELVIQ_API_KEY", "k"), ("KELVIQ_ENV", "STAGING")]))
                 .unwrap();
-        assert_eq!(builder.environment, Environment::Staging);
+        assert_eq!(builder.settings.environment, Environment::Staging);
 
         let error = Kelviq::from_lookup(vars(&[("KELVIQ_API_KEY", "k"), ("KELVIQ_ENV", "live")]))
             .unwrap_err();
@@ -285,24 +308,27 @@ mod tests {
         assert!(!format!("{builder:?}").contains("sk_secret_value"));
         let client = builder.clone().build().unwrap();
         assert!(!format!("{client:?}").contains("sk_secret_value"));
-        let blocking = builder.build_blocking().unwrap();
-        assert!(!format!("{blocking:?}").contains("sk_secret_value"));
+        #[cfg(feature = "blocking")]
+        {
+            let blocking = builder.build_blocking().unwrap();
+            assert!(!format!("{blocking:?}").contains("sk_secret_value"));
+        }
     }
 
     #[test]
     fn bad_configuration_is_an_error_not_a_panic() {
-        assert!(matches!(
-            Kelviq::builder("  ").build(),
-            Err(Error::Config(_))
-        ));
+        assert_eq!(
+            Kelviq::builder("  ").build().unwrap_err().kind(),
+            ErrorKind::Config
+        );
         assert!(
             Kelviq::builder("k\n").build().is_ok(),
             "surrounding whitespace is trimmed"
         );
-        assert!(matches!(
-            Kelviq::builder("k\u{7}x").build(),
-            Err(Error::Config(_))
-        ));
+        assert_eq!(
+            Kelviq::builder("k\u{7}x").build().unwrap_err().kind(),
+            ErrorKind::Config
+        );
         let error = Kelviq::builder("k")
             .api_base_url("ftp://x")
             .build()
@@ -314,6 +340,7 @@ mod tests {
     fn clients_are_send_sync_and_cheap_to_clone() {
         fn assert_send_sync<T: Send + Sync + Clone>() {}
         assert_send_sync::<Client>();
+        #[cfg(feature = "blocking")]
         assert_send_sync::<blocking::Client>();
     }
 }

@@ -1,341 +1,234 @@
-//! Offline reporting: usage reports and events that could not reach the service wait in a
-//! bounded queue, in order, and are delivered before the next report, by
-//! [`Client::flush`](crate::Client::flush), and by a background task while the client lives.
+//! The offline report queue: usage reports and events that could not be delivered yet, in
+//! lanes that keep order where order matters.
 //!
-//! Only what provably never reached the service is queued (the connection could not be
-//! made), so a queued report is never a duplicate. The caller is told: the report's `send()`
-//! answers [`Delivery::Queued`], never a made-up service response.
+//! A data structure, not a sender: it never makes a request. The layer above pushes reports
+//! it could not deliver, [`takes`](ReportQueue::take) a batch to send, and
+//! [`finishes`](ReportQueue::finish) each one, keeping or removing it.
 //!
-//! When a queued report is sent:
-//!
-//! | answer | the report |
-//! |---|---|
-//! | success | leaves the queue |
-//! | 429, 5xx, or still no connection | stays, in its place, for a later try |
-//! | 400, 401, 403, 404 (any other 4xx) | leaves the queue; the reason is logged |
-//! | time-out or broken connection, for a `DELTA` | leaves the queue unconfirmed, logged: resending could count it twice |
-//! | time-out or broken connection, for `SET` or an event | stays (repeating them is safe) |
+//! Order: usage reports of one customer and feature share a lane and leave one at a time, in
+//! the order they were made, since a `SET` followed by a `DELTA` is not the same as the other
+//! way round. Events carry their own idempotency key and timestamp, so each is a lane of its
+//! own. Lanes go out side by side, so a backlog drains with as many requests in flight as
+//! the sender allows.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use kelviq_gen::types as wire;
 
 use crate::error::{Error, Result};
-use crate::transport::Idempotency;
-use crate::types::Behaviour;
-
-/// How offline reporting behaves.
-///
-/// | setting | default |
-/// |---|---|
-/// | `enabled` | yes |
-/// | `capacity`: reports kept while the service is unreachable | 10 000 |
-/// | `retry_interval`: how often the background task tries again | 1 s |
-///
-/// ```
-/// let queue = kelviq::QueueConfig::default().capacity(50_000);
-/// let client = kelviq::Kelviq::builder("sk_test").offline_queue(queue).build()?;
-/// # Ok::<(), kelviq::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueConfig {
-    enabled: bool,
-    capacity: usize,
-    retry_interval: Duration,
-}
-
-impl Default for QueueConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            capacity: 10_000,
-            retry_interval: Duration::from_secs(1),
-        }
-    }
-}
-
-impl QueueConfig {
-    /// No queue: a report that cannot reach the service is an error.
-    pub fn disabled() -> Self {
-        Self {
-            enabled: false,
-            ..Self::default()
-        }
-    }
-
-    /// How many reports wait at most; one more is [`Error::QueueFull`].
-    pub fn capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity;
-        self
-    }
-
-    /// How often the background task tries to deliver queued reports.
-    pub fn retry_interval(mut self, interval: Duration) -> Self {
-        self.retry_interval = interval;
-        self
-    }
-}
-
-/// What became of a report.
-///
-/// ```
-/// # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
-/// match client.reporting().report_usage(1, "cust", "api-usage", kelviq::Behaviour::Delta).send().await? {
-///     kelviq::Delivery::Sent(report) => println!("counted: {}", report.idempotency_key),
-///     kelviq::Delivery::Queued { waiting } => println!("service unreachable; {waiting} reports queued"),
-/// }
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-#[must_use]
-pub enum Delivery<T> {
-    /// The service recorded it and answered this.
-    Sent(T),
-    /// The service could not be reached; the report waits in the offline queue.
-    Queued {
-        /// How many reports wait, this one included.
-        waiting: usize,
-    },
-}
-
-impl<T> Delivery<T> {
-    /// The service's answer, if it was sent.
-    pub fn sent(self) -> Option<T> {
-        match self {
-            Delivery::Sent(answer) => Some(answer),
-            Delivery::Queued { .. } => None,
-        }
-    }
-
-    /// Whether it waits in the queue.
-    pub fn is_queued(&self) -> bool {
-        matches!(self, Delivery::Queued { .. })
-    }
-}
-
-/// What a flush did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct FlushReport {
-    /// Reports the service recorded.
-    pub delivered: usize,
-    /// Reports the service refused (4xx); the reasons are logged.
-    pub dropped: usize,
-    /// `DELTA` reports sent without an answer, taken out of the queue rather than risk
-    /// counting them twice; logged.
-    pub unconfirmed: usize,
-    /// Reports still waiting.
-    pub remaining: usize,
-}
 
 /// A report waiting for the service, already checked and built.
-#[derive(Debug, Clone)]
-pub(crate) enum Queued {
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Report {
     Usage(wire::ReportUsageRequest),
     Event(wire::ReportEventRequest),
 }
 
-impl Queued {
-    fn idempotency(&self) -> Idempotency {
+impl Report {
+    /// Whether sending it twice counts twice: a `DELTA` usage report.
+    pub(crate) fn counts_twice(&self) -> bool {
+        matches!(self, Report::Usage(r) if r.behaviour == wire::Behaviour::Delta)
+    }
+
+    fn lane(&self, id: u64) -> Lane {
         match self {
-            Queued::Usage(r) if r.behaviour == wire::Behaviour::Delta => Idempotency::Unsafe,
-            _ => Idempotency::Safe,
-        }
-    }
-
-    /// Sends it; on success, a usage report also moves the cached usage.
-    pub(crate) async fn send(&self, client: &crate::Client) -> Result<QueuedAnswer> {
-        match self {
-            Queued::Usage(body) => {
-                let report = client
-                    .call(
-                        "reporting.report_usage",
-                        self.idempotency(),
-                        client.api().report_usage().body(body.clone()).send(),
-                    )
-                    .await?;
-                if let Some(cache) = client.cache() {
-                    let behaviour = match body.behaviour {
-                        wire::Behaviour::Set => Behaviour::Set,
-                        wire::Behaviour::Delta => Behaviour::Delta,
-                    };
-                    cache.apply_usage(&body.customer_id, &body.feature_id, behaviour, body.value);
-                }
-                Ok(QueuedAnswer::Usage(report))
-            }
-            Queued::Event(body) => {
-                let event = client
-                    .call(
-                        "reporting.report_event",
-                        Idempotency::Safe,
-                        client.api().report_event().body(body.clone()).send(),
-                    )
-                    .await?;
-                Ok(QueuedAnswer::Event(event))
-            }
+            Report::Usage(r) => Lane::Usage(r.customer_id.to_string(), r.feature_id.to_string()),
+            Report::Event(_) => Lane::Alone(id),
         }
     }
 }
 
-pub(crate) enum QueuedAnswer {
-    Usage(wire::UsageReport),
-    Event(wire::EventReport),
+/// Reports that must leave in order share a lane.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Lane {
+    /// Usage of one customer and feature.
+    Usage(String, String),
+    /// A report whose order does not matter.
+    Alone(u64),
 }
 
-/// Sends a report, through the queue: reports already waiting go first; if they still
-/// cannot, or this one cannot reach the service, it joins them.
-pub(crate) async fn deliver(
-    client: &crate::Client,
-    report: Queued,
-) -> Result<Delivery<QueuedAnswer>> {
-    let Some(queue) = client.queue() else {
-        return report.send(client).await.map(Delivery::Sent);
-    };
-    if queue.len() > 0 {
-        queue.flush(client).await;
-        if queue.len() > 0 {
-            let waiting = queue.push(report, client)?;
-            return Ok(Delivery::Queued { waiting });
-        }
-    }
-    match report.send(client).await {
-        Ok(answer) => Ok(Delivery::Sent(answer)),
-        Err(error) if never_reached(&error) => {
-            let waiting = queue.push(report, client)?;
-            Ok(Delivery::Queued { waiting })
-        }
-        Err(error) => Err(error),
-    }
+/// A report taken out to be sent; hand it back with [`ReportQueue::finish`].
+#[derive(Debug)]
+pub(crate) struct Taken {
+    lane: Lane,
+    pub(crate) report: Report,
 }
 
-/// Whether a failed send proves the request never reached the service.
-pub(crate) fn never_reached(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::Connection {
-            may_have_reached_server: false,
-            ..
-        }
-    )
+#[derive(Debug, Default)]
+struct LaneState {
+    reports: VecDeque<Report>,
+    /// Its first report is out being sent.
+    busy: bool,
 }
 
+#[derive(Debug, Default)]
+struct Lanes {
+    lanes: HashMap<Lane, LaneState>,
+    /// Lanes with reports and nothing out, oldest first.
+    ready: VecDeque<Lane>,
+    len: usize,
+    next_id: u64,
+}
+
+/// The queue. Its lock is held for a few pointer moves, never across a request.
 pub(crate) struct ReportQueue {
-    items: Mutex<VecDeque<Queued>>,
-    /// One flush at a time, so that reports leave in order.
-    flushing: tokio::sync::Mutex<()>,
-    background: AtomicBool,
-    config: QueueConfig,
+    lanes: Mutex<Lanes>,
+    capacity: usize,
 }
 
 impl std::fmt::Debug for ReportQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReportQueue")
             .field("waiting", &self.len())
-            .field("capacity", &self.config.capacity)
+            .field("capacity", &self.capacity)
             .finish()
     }
 }
 
 impl ReportQueue {
-    pub(crate) fn new(config: &QueueConfig) -> Option<Self> {
-        config.enabled.then(|| Self {
-            items: Mutex::default(),
-            flushing: tokio::sync::Mutex::new(()),
-            background: AtomicBool::new(false),
-            config: config.clone(),
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            lanes: Mutex::default(),
+            capacity,
+        }
+    }
+
+    fn lanes(&self) -> std::sync::MutexGuard<'_, Lanes> {
+        self.lanes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many reports wait, those out being sent included.
+    pub(crate) fn len(&self) -> usize {
+        self.lanes().len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Puts a report at the back of its lane and says how many wait; a full queue is an
+    /// error, never a silent drop.
+    pub(crate) fn push(&self, report: Report) -> Result<usize> {
+        let mut lanes = self.lanes();
+        if lanes.len >= self.capacity {
+            return Err(Error::queue_full(self.capacity));
+        }
+        let id = lanes.next_id;
+        lanes.next_id += 1;
+        let lane = report.lane(id);
+        let state = lanes.lanes.entry(lane.clone()).or_default();
+        state.reports.push_back(report);
+        if state.reports.len() == 1 && !state.busy {
+            lanes.ready.push_back(lane);
+        }
+        lanes.len += 1;
+        Ok(lanes.len)
+    }
+
+    /// Takes up to `max` reports to send, each the first of a lane that has nothing out.
+    pub(crate) fn take(&self, max: usize) -> Vec<Taken> {
+        let mut lanes = self.lanes();
+        let mut taken = Vec::new();
+        while taken.len() < max {
+            let Some(lane) = lanes.ready.pop_front() else {
+                break;
+            };
+            let Some(state) = lanes.lanes.get_mut(&lane) else {
+                continue;
+            };
+            let Some(report) = state.reports.front().cloned() else {
+                continue;
+            };
+            state.busy = true;
+            taken.push(Taken { lane, report });
+        }
+        taken
+    }
+
+    /// Hands a taken report back: `done` removes it (delivered, refused, or given up on);
+    /// otherwise it stays first in its lane for a later try.
+    pub(crate) fn finish(&self, taken: Taken, done: bool) {
+        let mut lanes = self.lanes();
+        let lanes = &mut *lanes;
+        let Some(state) = lanes.lanes.get_mut(&taken.lane) else {
+            return;
+        };
+        state.busy = false;
+        if done {
+            state.reports.pop_front();
+            lanes.len -= 1;
+        }
+        if state.reports.is_empty() {
+            lanes.lanes.remove(&taken.lane);
+        } else if done {
+            lanes.ready.push_back(taken.lane);
+        } else {
+            // Kept: its lane goes first next time, so that a retry does not lose its turn.
+            lanes.ready.push_front(taken.lane);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(customer: &str, feature: &str, value: i64, behaviour: wire::Behaviour) -> Report {
+        Report::Usage(wire::ReportUsageRequest {
+            value,
+            customer_id: customer.parse().unwrap(),
+            feature_id: feature.parse().unwrap(),
+            behaviour,
+            resource_id: None,
         })
     }
 
-    fn items(&self) -> std::sync::MutexGuard<'_, VecDeque<Queued>> {
-        self.items.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.items().len()
-    }
-
-    /// Puts a report at the back; a full queue is an error, never a silent drop.
-    pub(crate) fn push(&self, report: Queued, client: &crate::Client) -> Result<usize> {
-        let waiting = {
-            let mut items = self.items();
-            if items.len() >= self.config.capacity {
-                return Err(Error::QueueFull {
-                    capacity: self.config.capacity,
-                });
-            }
-            items.push_back(report);
-            items.len()
-        };
-        tracing::warn!(waiting, "the Kelviq service is unreachable; report queued");
-        self.start_background(client);
-        Ok(waiting)
-    }
-
-    /// Sends queued reports in order until the queue is empty or the service fails again.
-    pub(crate) async fn flush(&self, client: &crate::Client) -> FlushReport {
-        let _turn = self.flushing.lock().await;
-        let mut report = FlushReport::default();
-        loop {
-            let Some(next) = self.items().front().cloned() else {
-                break;
-            };
-            match next.send(client).await {
-                Ok(_) => report.delivered += 1,
-                Err(error) => match error.status().map(|s| s.as_u16()) {
-                    Some(429) | Some(500..=599) => break,
-                    Some(_) => {
-                        tracing::error!(%error, "the Kelviq service refused a queued report; dropped");
-                        report.dropped += 1;
-                    }
-                    None if never_reached(&error) => break,
-                    None if next.idempotency() == Idempotency::Unsafe => {
-                        tracing::error!(
-                            %error,
-                            "a queued DELTA usage report was sent but not answered; not resent, \
-                             since it may have been counted"
-                        );
-                        report.unconfirmed += 1;
-                    }
-                    None => break,
-                },
-            }
-            self.items().pop_front();
+    fn value(taken: &Taken) -> i64 {
+        match &taken.report {
+            Report::Usage(r) => r.value,
+            Report::Event(_) => -1,
         }
-        report.remaining = self.len();
-        report
     }
 
-    /// Starts the background task that retries queued reports, unless it runs already or
-    /// no runtime is at hand (then the next report or `flush` delivers them).
-    fn start_background(&self, client: &crate::Client) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        if self.background.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let weak = client.downgrade();
-        let interval = self.config.retry_interval;
-        runtime.spawn(async move {
-            loop {
-                tokio::time::sleep(interval).await;
-                // The task lives only as long as the client.
-                let Some(client) = weak.upgrade() else {
-                    return;
-                };
-                let Some(queue) = client.queue() else { return };
-                let report = queue.flush(&client).await;
-                if report.remaining == 0 {
-                    queue.background.store(false, Ordering::Release);
-                    // A report queued meanwhile may have seen the flag still set.
-                    if queue.len() == 0 || queue.background.swap(true, Ordering::AcqRel) {
-                        return;
-                    }
-                }
-            }
-        });
+    #[test]
+    fn one_customer_and_feature_leaves_in_order_others_side_by_side() {
+        let queue = ReportQueue::new(100);
+        queue.push(usage("a", "f", 1, wire::Behaviour::Set)).unwrap();
+        queue.push(usage("a", "f", 2, wire::Behaviour::Delta)).unwrap();
+        queue.push(usage("b", "f", 3, wire::Behaviour::Delta)).unwrap();
+        assert_eq!(queue.len(), 3);
+
+        let first: Vec<_> = queue.take(10);
+        assert_eq!(first.iter().map(value).collect::<Vec<_>>(), [1, 3], "one per lane");
+        assert!(queue.take(10).is_empty(), "both lanes are busy");
+        let mut first = first.into_iter();
+        queue.finish(first.next().unwrap(), true);
+        let second = queue.take(10);
+        assert_eq!(second.iter().map(value).collect::<Vec<_>>(), [2]);
+        queue.finish(first.next().unwrap(), true);
+        queue.finish(second.into_iter().next().unwrap(), true);
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn a_kept_report_stays_first_in_its_lane() {
+        let queue = ReportQueue::new(100);
+        queue.push(usage("a", "f", 1, wire::Behaviour::Set)).unwrap();
+        queue.push(usage("a", "f", 2, wire::Behaviour::Set)).unwrap();
+        let taken = queue.take(1).pop().unwrap();
+        queue.finish(taken, false);
+        let again = queue.take(1).pop().unwrap();
+        assert_eq!(value(&again), 1);
+        assert_eq!(queue.len(), 2);
+    }
+
+    #[test]
+    fn a_full_queue_refuses() {
+        let queue = ReportQueue::new(1);
+        queue.push(usage("a", "f", 1, wire::Behaviour::Set)).unwrap();
+        let error = queue.push(usage("a", "f", 2, wire::Behaviour::Set)).unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::QueueFull);
+        assert_eq!(queue.len(), 1);
     }
 }

@@ -15,50 +15,52 @@
 //! let cancelled = client
 //!     .subscriptions()
 //!     .cancel("78058918-9746-4280-9b9b-1bd5115eec6e", CancellationType::SpecificDate)
-//!     .cancellation_date(chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap())
+//!     .cancellation_date("2025-12-31")
 //!     .send()
 //!     .await?;
 //! println!("{}", cancelled.message);
 //! # Ok(()) }
 //! ```
+//!
+//! A change the service accepted, or one whose outcome is unknown (a time-out, a broken
+//! connection, a 5xx), retires every customer's cached entitlements: the answer does not say
+//! whose subscription it was. Each set stays as a fallback while the edge host fails.
 
-use chrono::NaiveDate;
 use kelviq_gen::types as wire;
 
-use crate::client::{send_impls, Async, Ctx};
+use crate::core::Core;
 use crate::error::{Result, ValidationError};
-use crate::transport::Idempotency;
+use crate::model::{SubscriptionCancelled, SubscriptionUpdated};
+use crate::request::{invalid, request_options, send_impls, Async, Ctx, RequestOptions};
+use crate::response::Response;
+use crate::time::{IntoTime, TimeInput};
+use crate::transport::RetryRule;
 use crate::types::{
     CancellationType, ChargePeriod, FeatureQuantity, PaymentBehavior, ProrationBehavior,
 };
 use crate::validate;
 
-/// The answer to a cancellation.
-pub use kelviq_gen::types::SubscriptionCancelled;
-/// The answer to a subscription update.
-pub use kelviq_gen::types::SubscriptionUpdated;
-
 /// The subscription operations, from [`Client::subscriptions`](crate::Client::subscriptions).
 #[derive(Debug, Clone, Copy)]
 pub struct Subscriptions<'a, M = Async> {
-    ctx: Ctx<'a, M>,
+    ctx: &'a Ctx<M>,
 }
 
-impl<'a, M: Copy> Subscriptions<'a, M> {
-    pub(crate) fn new(ctx: Ctx<'a, M>) -> Self {
+impl<'a, M: Clone> Subscriptions<'a, M> {
+    pub(crate) fn new(ctx: &'a Ctx<M>) -> Self {
         Self { ctx }
     }
 
     /// Moves the subscription to `plan_identifier`, billed every `charge_period`. Not
-    /// retried once the service may have received it.
+    /// resent once the service may have received it.
     pub fn update(
         &self,
         subscription_id: impl Into<String>,
         plan_identifier: impl Into<String>,
         charge_period: ChargePeriod,
-    ) -> UpdateSubscription<'a, M> {
+    ) -> UpdateSubscription<M> {
         UpdateSubscription {
-            ctx: self.ctx,
+            ctx: self.ctx.clone(),
             subscription_id: subscription_id.into(),
             plan_identifier: plan_identifier.into(),
             charge_period,
@@ -70,22 +72,24 @@ impl<'a, M: Copy> Subscriptions<'a, M> {
             proration_behavior: None,
             trial_end: None,
             payment_behavior: None,
+            options: RequestOptions::default(),
         }
     }
 
     /// Cancels the subscription. [`CancellationType::SpecificDate`] needs
     /// [`cancellation_date`](CancelSubscription::cancellation_date); the other types refuse
-    /// one. Not retried once the service may have received it.
+    /// one. Not resent once the service may have received it.
     pub fn cancel(
         &self,
         subscription_id: impl Into<String>,
         cancellation_type: CancellationType,
-    ) -> CancelSubscription<'a, M> {
+    ) -> CancelSubscription<M> {
         CancelSubscription {
-            ctx: self.ctx,
+            ctx: self.ctx.clone(),
             subscription_id: subscription_id.into(),
             cancellation_type,
             cancellation_date: None,
+            options: RequestOptions::default(),
         }
     }
 }
@@ -93,8 +97,8 @@ impl<'a, M: Copy> Subscriptions<'a, M> {
 /// Moves a subscription to another plan; made by [`Subscriptions::update`].
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until `send` is called"]
-pub struct UpdateSubscription<'a, M = Async> {
-    ctx: Ctx<'a, M>,
+pub struct UpdateSubscription<M = Async> {
+    ctx: Ctx<M>,
     subscription_id: String,
     plan_identifier: String,
     charge_period: ChargePeriod,
@@ -104,11 +108,12 @@ pub struct UpdateSubscription<'a, M = Async> {
     ip_address: Option<String>,
     features: Vec<FeatureQuantity>,
     proration_behavior: Option<ProrationBehavior>,
-    trial_end: Option<String>,
+    trial_end: Option<TimeInput>,
     payment_behavior: Option<PaymentBehavior>,
+    options: RequestOptions,
 }
 
-impl<M> UpdateSubscription<'_, M> {
+impl<M> UpdateSubscription<M> {
     /// The new offering, if applicable.
     pub fn offering_id(mut self, offering_id: impl Into<String>) -> Self {
         self.offering_id = Some(offering_id.into());
@@ -148,9 +153,10 @@ impl<M> UpdateSubscription<'_, M> {
         self
     }
 
-    /// When the trial ends: `now`, or a future RFC 3339 date-time.
-    pub fn trial_end(mut self, trial_end: impl Into<String>) -> Self {
-        self.trial_end = Some(trial_end.into());
+    /// When the trial ends: `"now"`, or a future instant (a `chrono` date-time,
+    /// `SystemTime`, or RFC 3339 text; see [`IntoTime`]).
+    pub fn trial_end(mut self, trial_end: impl IntoTime) -> Self {
+        self.trial_end = Some(trial_end.into_time());
         self
     }
 
@@ -160,127 +166,142 @@ impl<M> UpdateSubscription<'_, M> {
         self
     }
 
-    async fn execute(self) -> Result<SubscriptionUpdated> {
-        let subscription_id: wire::UpdateSubscriptionSubscriptionId =
-            validate::path_identifier("subscription_id", &self.subscription_id)?;
+    fn body(
+        &self,
+    ) -> Result<(wire::UpdateSubscriptionSubscriptionId, wire::UpdateSubscriptionRequest), ValidationError>
+    {
+        let subscription_id = validate::path_segment("subscription_id", &self.subscription_id)?;
         let body = wire::UpdateSubscriptionRequest {
             plan_identifier: validate::identifier("plan_identifier", &self.plan_identifier)?,
             charge_period: self.charge_period.into(),
-            offering_id: self.offering_id,
-            pricing_table_id: self.pricing_table_id,
-            rule_id: self.rule_id,
+            offering_id: self.offering_id.clone(),
+            pricing_table_id: self.pricing_table_id.clone(),
+            rule_id: self.rule_id.clone(),
             ip_address: self
                 .ip_address
+                .clone()
                 .map(|ip| validate::ip_address("ip_address", ip))
                 .transpose()?,
             features: validate::features(&self.features)?,
             proration_behavior: self.proration_behavior.map(Into::into),
-            trial_end: self.trial_end.map(trial_end).transpose()?,
+            trial_end: self.trial_end.as_ref().map(validate::trial_end).transpose()?,
             payment_behavior: self.payment_behavior.map(Into::into),
         };
-        let client = self.ctx.client;
-        let answer = client
+        Ok((subscription_id, body))
+    }
+
+    async fn execute(self, want_raw: bool) -> Result<Response<SubscriptionUpdated>> {
+        const OPERATION: &str = "subscriptions.update";
+        let (subscription_id, body) = self.body().map_err(invalid(OPERATION))?;
+        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let core = &self.ctx.core;
+        let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
+        let answer = core
             .call(
-                "subscriptions.update",
-                Idempotency::Unsafe,
-                client
-                    .api()
+                spec,
+                core.api()
                     .update_subscription()
                     .subscription_id(subscription_id)
                     .body(body)
                     .send(),
             )
             .await;
-        after_change(client, answer)
+        after_change(core, &answer);
+        let answered = answer?;
+        Ok(Response::new(answered.value.into(), answered.raw))
     }
 }
 
+request_options!([M] UpdateSubscription<M>);
 send_impls!(UpdateSubscription => SubscriptionUpdated);
 
-/// After a subscription change the service accepted, forgets every cached entitlement set:
-/// the answer does not say whose subscription it was.
-fn after_change<T>(client: &crate::Client, answer: Result<T>) -> Result<T> {
-    if answer.is_ok() {
-        if let Some(cache) = client.cache() {
-            cache.clear();
-        }
-    }
-    answer
-}
-
-fn trial_end(value: String) -> Result<String, ValidationError> {
-    if value == "now" {
-        return Ok(value);
-    }
-    match chrono::DateTime::parse_from_rfc3339(&value) {
-        Ok(at) if at > chrono::Utc::now() => Ok(value),
-        _ => Err(ValidationError::new(
-            "trial_end",
-            value,
-            "\"now\" or a future RFC 3339 date-time such as 2030-01-31T00:00:00Z",
-        )),
+/// After a subscription change that was applied, or may have been, retires every cached
+/// entitlement set: the answer does not say whose subscription it was.
+fn after_change<T>(core: &Core, answer: &Result<T>) {
+    let changed = match answer {
+        Ok(_) => true,
+        Err(error) => error.is_unconfirmed(),
+    };
+    if changed {
+        core.invalidate_all_entitlements();
     }
 }
 
 /// Cancels a subscription; made by [`Subscriptions::cancel`].
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until `send` is called"]
-pub struct CancelSubscription<'a, M = Async> {
-    ctx: Ctx<'a, M>,
+pub struct CancelSubscription<M = Async> {
+    ctx: Ctx<M>,
     subscription_id: String,
     cancellation_type: CancellationType,
-    cancellation_date: Option<NaiveDate>,
+    cancellation_date: Option<TimeInput>,
+    options: RequestOptions,
 }
 
-impl<M> CancelSubscription<'_, M> {
-    /// The day the subscription ends; required with [`CancellationType::SpecificDate`] and
-    /// refused with the other types.
-    pub fn cancellation_date(mut self, date: NaiveDate) -> Self {
-        self.cancellation_date = Some(date);
+impl<M> CancelSubscription<M> {
+    /// The day the subscription ends (a `chrono::NaiveDate` or `"YYYY-MM-DD"`; see
+    /// [`IntoTime`]); required with [`CancellationType::SpecificDate`] and refused with the
+    /// other types.
+    pub fn cancellation_date(mut self, date: impl IntoTime) -> Self {
+        self.cancellation_date = Some(date.into_time());
         self
     }
 
-    async fn execute(self) -> Result<SubscriptionCancelled> {
-        let subscription_id: wire::CancelSubscriptionSubscriptionId =
-            validate::path_identifier("subscription_id", &self.subscription_id)?;
-        match (self.cancellation_type, self.cancellation_date) {
+    fn body(
+        &self,
+    ) -> Result<(wire::CancelSubscriptionSubscriptionId, wire::CancelSubscriptionRequest), ValidationError>
+    {
+        let subscription_id = validate::path_segment("subscription_id", &self.subscription_id)?;
+        let date = self
+            .cancellation_date
+            .as_ref()
+            .map(|date| date.as_date("cancellation_date"))
+            .transpose()?;
+        match (self.cancellation_type, date) {
             (CancellationType::SpecificDate, None) => {
                 return Err(ValidationError::new(
                     "cancellation_date",
                     "none",
                     "a date (YYYY-MM-DD) with cancellation type SPECIFIC_DATE",
-                )
-                .into())
+                ))
             }
             (other, Some(date)) if other != CancellationType::SpecificDate => {
                 return Err(ValidationError::new(
                     "cancellation_date",
                     date.to_string(),
                     format!("no date with cancellation type {other}; only SPECIFIC_DATE takes one"),
-                )
-                .into())
+                ))
             }
             _ => {}
         }
         let body = wire::CancelSubscriptionRequest {
             cancellation_type: self.cancellation_type.into(),
-            cancellation_date: self.cancellation_date,
+            cancellation_date: date,
         };
-        let client = self.ctx.client;
-        let answer = client
+        Ok((subscription_id, body))
+    }
+
+    async fn execute(self, want_raw: bool) -> Result<Response<SubscriptionCancelled>> {
+        const OPERATION: &str = "subscriptions.cancel";
+        let (subscription_id, body) = self.body().map_err(invalid(OPERATION))?;
+        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let core = &self.ctx.core;
+        let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
+        let answer = core
             .call(
-                "subscriptions.cancel",
-                Idempotency::Unsafe,
-                client
-                    .api()
+                spec,
+                core.api()
                     .cancel_subscription()
                     .subscription_id(subscription_id)
                     .body(body)
                     .send(),
             )
             .await;
-        after_change(client, answer)
+        after_change(core, &answer);
+        let answered = answer?;
+        Ok(Response::new(answered.value.into(), answered.raw))
     }
 }
 
+request_options!([M] CancelSubscription<M>);
 send_impls!(CancelSubscription => SubscriptionCancelled);

@@ -1,42 +1,76 @@
 //! The path every request takes between the generated client and the network.
 //!
 //! The generated client builds the request (path, query, body) and decodes the answer; this
-//! module adds what it cannot: the API key and user agent on every request, the per-attempt
-//! time-out, retries where they are safe, a tracing span, and the facts about the final
-//! answer (status, `Retry-After`, the raw error body) that [`crate::Error`] needs and the
-//! generated error types lose.
+//! module adds what it cannot: the API key and user agent on every request, percent-encoded
+//! path segments it cannot spoil, per-attempt time-outs inside one deadline for the whole
+//! call, retries where they are safe, a tracing span, and the facts about the final answer
+//! (status, `Retry-After`, the raw error body, the request id) that [`crate::Error`] needs
+//! and the generated error types lose.
 //!
 //! Those facts travel through a task-local [`CallState`]: each operation runs its generated
 //! call inside [`run`], and the transport, called by the generated code within that call,
-//! reads the retry rule from it and writes the outcome into it.
+//! reads the call's rules from it and writes the outcome into it.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
+use http::StatusCode;
 use kelviq_gen::{BoxFuture, ResponseValue};
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
-use reqwest::StatusCode;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::config::{ApiKey, RetryPolicy};
-use crate::error::{excerpt, retryable_status, Error, ErrorBody, ValidationError};
+use crate::error::{excerpt, retryable_status, Error, Reached, ValidationError};
+use crate::response::{request_id, RawResponse};
 
-/// Whether repeating a request can change its outcome (see the table on [`RetryPolicy`]).
+/// What may be repeated after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Idempotency {
-    /// Repeating cannot change the outcome: retried after 429/502/503/504, time-outs and
-    /// broken connections.
-    Safe,
-    /// Repeating may count twice: retried only when the request never left the machine.
-    Unsafe,
+pub(crate) struct RetryRule {
+    /// Sending it twice has the effect of sending it once: retried after 429/502/503/504,
+    /// time-outs and broken connections.
+    pub(crate) idempotent: bool,
+    /// Retried when no connection could be made. Off for reports the offline queue takes
+    /// instead, so that an unreachable service costs one connect time-out, not several.
+    pub(crate) retry_unreached: bool,
+}
+
+impl RetryRule {
+    /// Safe to repeat whatever happened.
+    pub(crate) const IDEMPOTENT: Self = Self {
+        idempotent: true,
+        retry_unreached: true,
+    };
+    /// Counts again when repeated: retried only when it provably never arrived (no
+    /// connection, or a 429).
+    pub(crate) const NOT_IDEMPOTENT: Self = Self {
+        idempotent: false,
+        retry_unreached: true,
+    };
+}
+
+/// How one call is made: its name, rule, limits and extra headers.
+#[derive(Debug, Clone)]
+pub(crate) struct CallSpec {
+    pub(crate) operation: &'static str,
+    pub(crate) rule: RetryRule,
+    pub(crate) retry: RetryPolicy,
+    /// The time-out of one attempt.
+    pub(crate) attempt_timeout: Duration,
+    /// The time the whole call may take.
+    pub(crate) deadline: Duration,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    /// Keep the final answer's status and headers for the caller.
+    pub(crate) want_raw: bool,
 }
 
 /// What one operation call and the transport tell each other.
 #[derive(Debug)]
 struct CallState {
-    idempotency: Idempotency,
+    spec: CallSpec,
+    deadline: Instant,
     outcome: Mutex<Outcome>,
 }
 
@@ -46,37 +80,40 @@ struct Outcome {
     status: Option<StatusCode>,
     retry_after: Option<Duration>,
     error_body: Option<Bytes>,
+    request_id: Option<String>,
+    /// The limit that ended the last attempt, when it timed out.
+    timed_out_after: Option<Duration>,
 }
 
 tokio::task_local! {
     static CALL: Arc<CallState>;
 }
 
-/// Runs one generated call under the given retry rule and turns its result into the
-/// crate's own.
+/// A typed answer and, when asked for, the HTTP answer it came from.
+#[derive(Debug)]
+pub(crate) struct Answered<T> {
+    pub(crate) value: T,
+    pub(crate) raw: Option<RawResponse>,
+}
+
+/// Runs one generated call under `spec` and turns its result into the crate's own.
 ///
 /// A plain `Future` type rather than an `async fn`: an `async fn` taking the generated
 /// future by value keeps both the argument and the awaited copy, and every layer above
 /// carries that doubled size (measured: 6.9 KB per report instead of about 2.5 KB), which
 /// costs a copy on every move.
-pub(crate) fn run<T, E, F>(
-    operation: &'static str,
-    timeout: Duration,
-    idempotency: Idempotency,
-    call: F,
-) -> Call<F>
+pub(crate) fn run<T, E, F>(spec: CallSpec, call: F) -> Call<F>
 where
     F: Future<Output = Result<ResponseValue<T>, kelviq_gen::Error<E>>>,
 {
     let state = Arc::new(CallState {
-        idempotency,
+        deadline: Instant::now() + spec.deadline,
+        spec,
         outcome: Mutex::default(),
     });
     Call {
         inner: CALL.scope(state.clone(), call),
         state,
-        operation,
-        timeout,
     }
 }
 
@@ -86,8 +123,6 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: tokio::task::futures::TaskLocalFuture<Arc<CallState>, F>,
         state: Arc<CallState>,
-        operation: &'static str,
-        timeout: Duration,
     }
 }
 
@@ -95,58 +130,61 @@ impl<T, E, F> Future for Call<F>
 where
     F: Future<Output = Result<ResponseValue<T>, kelviq_gen::Error<E>>>,
 {
-    type Output = Result<T, Error>;
+    type Output = Result<Answered<T>, Error>;
 
     fn poll(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
         let this = self.project();
-        this.inner.poll(cx).map(|result| match result {
-            Ok(value) => Ok(value.into_inner()),
-            Err(error) => {
-                let outcome = std::mem::take(
-                    &mut *this.state.outcome.lock().unwrap_or_else(|e| e.into_inner()),
-                );
-                Err(map_error(this.operation, *this.timeout, error, outcome))
+        this.inner.poll(cx).map(|result| {
+            let spec = &this.state.spec;
+            match result {
+                Ok(value) => {
+                    let raw = spec
+                        .want_raw
+                        .then(|| RawResponse::new(value.status(), value.headers().clone()));
+                    Ok(Answered {
+                        value: value.into_inner(),
+                        raw,
+                    })
+                }
+                Err(error) => {
+                    let outcome = std::mem::take(
+                        &mut *this.state.outcome.lock().unwrap_or_else(|e| e.into_inner()),
+                    );
+                    let request_id = outcome.request_id.clone();
+                    let error = map_error(error, outcome).in_operation(spec.operation);
+                    let error = if spec.rule.idempotent {
+                        error
+                    } else {
+                        error.not_idempotent()
+                    };
+                    Err(error.with_request_id(request_id))
+                }
             }
         })
     }
 }
 
-fn map_error<E>(
-    operation: &'static str,
-    timeout: Duration,
-    error: kelviq_gen::Error<E>,
-    outcome: Outcome,
-) -> Error {
+fn map_error<E>(error: kelviq_gen::Error<E>, outcome: Outcome) -> Error {
     use kelviq_gen::Error as Gen;
     match error {
         // The generated types refuse a value our own checks let through: still a
         // validation error, and still nothing was sent.
-        Gen::InvalidRequest(message) => Error::Validation(ValidationError::new(
-            "request",
-            message,
-            "a value the API accepts",
-        )),
-        Gen::CommunicationError(e) | Gen::ResponseBodyError(e) | Gen::InvalidUpgrade(e) => {
-            reqwest_error(operation, timeout, &e)
+        Gen::InvalidRequest(message) => {
+            ValidationError::new("request", message, "a value the API accepts").into()
         }
-        Gen::Custom(message) => Error::Connection {
-            operation,
-            message,
-            may_have_reached_server: true,
-        },
+        Gen::CommunicationError(e) | Gen::ResponseBodyError(e) | Gen::InvalidUpgrade(e) => {
+            reqwest_error(&e, outcome.timed_out_after)
+        }
+        Gen::Custom(message) => Error::connection(Reached::Maybe, message),
         Gen::InvalidResponsePayload(bytes, e) => {
             let status = outcome.status.unwrap_or(StatusCode::OK);
             if status.is_success() {
-                Error::Decode {
-                    status,
-                    reason: e.to_string(),
-                    excerpt: excerpt(&bytes),
-                }
+                Error::decode(status, e, &bytes)
             } else {
-                status_error(status, outcome.retry_after, &bytes)
+                Error::answered(status, outcome.retry_after, &bytes)
             }
         }
         Gen::ErrorResponse(_) | Gen::UnexpectedResponse(_) => {
@@ -154,43 +192,29 @@ fn map_error<E>(
             let body = outcome.error_body.unwrap_or_default();
             if status.is_success() {
                 // A 2xx the document does not list cannot happen with `2XX`, but stay honest.
-                Error::Decode {
-                    status,
-                    reason: "unexpected success status".into(),
-                    excerpt: excerpt(&body),
-                }
+                Error::decode(status, "unexpected success status", &body)
             } else {
-                status_error(status, outcome.retry_after, &body)
+                Error::answered(status, outcome.retry_after, &body)
             }
         }
     }
 }
 
-/// The error for a non-success status, with the service's body as it came.
-fn status_error(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Error {
-    let body = ErrorBody::from_bytes(body);
-    match status.as_u16() {
-        400 => Error::BadRequest { body },
-        401 | 403 => Error::Unauthorized { status, body },
-        404 => Error::NotFound { body },
-        429 => Error::RateLimited { retry_after, body },
-        500..=599 => Error::Server {
-            status,
-            retry_after,
-            body,
-        },
-        _ => Error::Api { status, body },
+/// A failed exchange: no connection (never reached), a time-out, or a broken connection.
+fn reqwest_error(error: &reqwest::Error, timed_out_after: Option<Duration>) -> Error {
+    // A connect time-out is a time-out too, but one that proves nothing was sent: check it
+    // first.
+    if error.is_connect() {
+        return Error::connection(Reached::No, describe_error(error));
     }
+    if error.is_timeout() {
+        return Error::timeout(timed_out_after.unwrap_or_default());
+    }
+    Error::connection(Reached::Maybe, describe_error(error))
 }
 
-fn reqwest_error(operation: &'static str, timeout: Duration, error: &reqwest::Error) -> Error {
-    if error.is_timeout() {
-        return Error::Timeout {
-            operation,
-            after: timeout,
-        };
-    }
-    // reqwest's own message names the URL; the causes say what actually failed.
+/// reqwest's message names the URL; its causes say what actually failed.
+fn describe_error(error: &reqwest::Error) -> String {
     let mut message = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
@@ -198,20 +222,14 @@ fn reqwest_error(operation: &'static str, timeout: Duration, error: &reqwest::Er
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    Error::Connection {
-        operation,
-        message,
-        may_have_reached_server: !error.is_connect(),
-    }
+    message
 }
 
-/// Adds the API key, user agent and time-out to every request, and retries where safe.
+/// Adds the API key and user agent to every request, sends it, and retries where safe.
 #[derive(Debug)]
 pub(crate) struct Transport {
     pub(crate) api_key: ApiKey,
     pub(crate) user_agent: HeaderValue,
-    pub(crate) timeout: Duration,
-    pub(crate) retry: RetryPolicy,
 }
 
 impl kelviq_gen::Execute for Transport {
@@ -232,26 +250,29 @@ enum Next {
 }
 
 impl Transport {
-    /// Prepares the request (key, user agent, time-out) and returns its attempts, in their
-    /// span. A plain function returning the future, not an `async fn`: an `async fn` would
-    /// hold the request twice, and this future is boxed for every request.
+    /// Prepares the request (key, user agent, headers, path) and returns its attempts, in
+    /// their span. A plain function returning the future, not an `async fn`: an `async fn`
+    /// would hold the request twice, and this future is boxed for every request.
     fn send<'a>(
         &'a self,
         client: &'a reqwest::Client,
         mut request: reqwest::Request,
-        operation: &'static str,
+        operation_id: &'static str,
     ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a {
         let state = CALL.try_with(Arc::clone).ok();
-        let idempotency = state
-            .as_ref()
-            .map_or(Idempotency::Unsafe, |s| s.idempotency);
+        let operation = state.as_ref().map_or(operation_id, |s| s.spec.operation);
 
+        restore_path_segments(request.url_mut());
         let headers = request.headers_mut();
         // progenitor sends `api-version: <info.version>`; the service's clients do not.
         headers.remove("api-version");
+        if let Some(state) = &state {
+            for (name, value) in &state.spec.headers {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
         headers.insert(AUTHORIZATION, self.api_key.header().clone());
         headers.insert(USER_AGENT, self.user_agent.clone());
-        *request.timeout_mut() = Some(self.timeout);
 
         let span = tracing::info_span!(
             "kelviq.request",
@@ -262,81 +283,147 @@ impl Transport {
             attempt = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
-        self.attempts(client, request, state, idempotency, Instant::now())
-            .instrument(span)
+        attempts(client, request, state, Instant::now()).instrument(span)
     }
+}
 
-    /// Sends the request, again while the policy allows, and returns the last answer.
-    async fn attempts(
-        &self,
-        client: &reqwest::Client,
-        mut request: reqwest::Request,
-        state: Option<Arc<CallState>>,
-        idempotency: Idempotency,
-        started: Instant,
-    ) -> reqwest::Result<reqwest::Response> {
-        let mut backoff = self.retry.backoff();
-        let mut attempt = 1u32;
-        loop {
-            let spare = request.try_clone();
-            let result = client.execute(request).await;
-            let span = tracing::Span::current();
-            span.record("attempt", attempt);
-            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-            let next = match &result {
-                Ok(response) => {
-                    span.record("status", response.status().as_u16());
-                    if idempotency == Idempotency::Safe && retryable_status(response.status()) {
-                        Next::RetryAfter(retry_after(response.headers()))
-                    } else {
-                        Next::Done
-                    }
+/// The identifiers in a path were percent-encoded by [`crate::validate::path_segment`],
+/// leaving only unreserved bytes and `%`; the generated code then escaped each `%` once
+/// more as `%25`. Undo exactly that second escape, after the API prefix (the base URL is
+/// left as configured).
+fn restore_path_segments(url: &mut reqwest::Url) {
+    const PREFIX: &str = "/api/v1/";
+    let path = url.path();
+    let Some(start) = path.find(PREFIX) else {
+        return;
+    };
+    let rest = &path[start + PREFIX.len()..];
+    if rest.contains("%25") {
+        let restored = format!("{}{}", &path[..start + PREFIX.len()], rest.replace("%25", "%"));
+        url.set_path(&restored);
+    }
+}
+
+/// Sends the request, again while the rule, the policy and the deadline allow, and returns
+/// the last answer.
+async fn attempts(
+    client: &reqwest::Client,
+    mut request: reqwest::Request,
+    state: Option<Arc<CallState>>,
+    started: Instant,
+) -> reqwest::Result<reqwest::Response> {
+    let rule = state
+        .as_ref()
+        .map_or(RetryRule::NOT_IDEMPOTENT, |s| s.spec.rule);
+    let retry = state
+        .as_ref()
+        .map_or_else(RetryPolicy::none, |s| s.spec.retry.clone());
+    let mut backoff = retry.backoff();
+    let mut attempt = 1u32;
+    loop {
+        let limit = attempt_limit(state.as_deref());
+        *request.timeout_mut() = Some(limit);
+        let spare = request.try_clone();
+        let result = client.execute(request).await;
+        let span = tracing::Span::current();
+        span.record("attempt", attempt);
+        span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        let next = match &result {
+            Ok(response) => {
+                span.record("status", response.status().as_u16());
+                let status = response.status();
+                // A 429 is answered before anything is applied: safe for every request.
+                if status == StatusCode::TOO_MANY_REQUESTS
+                    || (rule.idempotent && retryable_status(status))
+                {
+                    Next::RetryAfter(retry_after(response.headers()))
+                } else {
+                    Next::Done
                 }
-                // Nothing reached the service: repeating it is always safe.
-                Err(e) if e.is_connect() => Next::RetryAfter(None),
-                Err(_) if idempotency == Idempotency::Safe => Next::RetryAfter(None),
-                Err(_) => Next::Done,
-            };
-            let wait = match next {
-                Next::RetryAfter(asked) => match (spare, backoff.next()) {
-                    (Some(spare), Some(backoff)) => match asked {
-                        Some(asked) if asked > self.retry.get_max_retry_after() => None,
-                        Some(asked) => Some((spare, asked)),
-                        None => Some((spare, backoff)),
-                    },
-                    _ => None,
-                },
-                Next::Done => None,
-            };
-            match wait {
-                Some((spare, wait)) => {
-                    tracing::debug!(
-                        attempt,
-                        wait_ms = wait.as_millis() as u64,
-                        outcome = %describe(&result),
-                        "retrying"
-                    );
-                    drop(result);
-                    tokio::time::sleep(wait).await;
-                    request = spare;
-                    attempt += 1;
-                }
-                None => {
-                    let result = match (result, &state) {
-                        (Ok(response), Some(state)) => record(state, response).await,
-                        (result, _) => result,
+            }
+            Err(e) if e.is_connect() && rule.retry_unreached => Next::RetryAfter(None),
+            Err(e) if e.is_connect() => Next::Done,
+            Err(_) if rule.idempotent => Next::RetryAfter(None),
+            Err(_) => Next::Done,
+        };
+        let wait = match next {
+            Next::RetryAfter(asked) => match (spare, backoff.next()) {
+                (Some(spare), Some(backoff)) => {
+                    let wait = match asked {
+                        Some(asked) if asked > retry.get_max_retry_after() => None,
+                        Some(asked) => Some(asked),
+                        None => Some(backoff),
                     };
-                    match &result {
-                        Ok(response) => {
-                            tracing::debug!(status = response.status().as_u16(), "answered")
-                        }
-                        Err(e) => tracing::debug!(error = %e, "failed"),
-                    }
-                    return result;
+                    // A wait that would end past the deadline ends the retries instead.
+                    wait.filter(|wait| within_deadline(state.as_deref(), *wait))
+                        .map(|wait| (spare, wait))
                 }
+                _ => None,
+            },
+            Next::Done => None,
+        };
+        match wait {
+            Some((spare, wait)) => {
+                tracing::debug!(
+                    attempt,
+                    wait_ms = wait.as_millis() as u64,
+                    outcome = %describe(&result),
+                    "retrying"
+                );
+                drop(result);
+                tokio::time::sleep(wait).await;
+                request = spare;
+                attempt += 1;
+            }
+            None => {
+                let result = match (result, &state) {
+                    (Ok(response), Some(state)) => record(state, response).await,
+                    (Err(error), Some(state)) => {
+                        if error.is_timeout() {
+                            state
+                                .outcome
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .timed_out_after = Some(timed_out_after(state, limit));
+                        }
+                        Err(error)
+                    }
+                    (result, None) => result,
+                };
+                match &result {
+                    Ok(response) => {
+                        tracing::debug!(status = response.status().as_u16(), "answered")
+                    }
+                    Err(e) => tracing::debug!(error = %e, "failed"),
+                }
+                return result;
             }
         }
     }
+}
+
+/// The time-out of the next attempt: the attempt's own, cut short by the call's deadline.
+fn attempt_limit(state: Option<&CallState>) -> Duration {
+    match state {
+        Some(state) => {
+            let left = state.deadline.saturating_duration_since(Instant::now());
+            state.spec.attempt_timeout.min(left)
+        }
+        None => crate::config::DEFAULT_TIMEOUT,
+    }
+}
+
+/// Which limit a timed-out attempt ran into: the call's deadline, or the attempt's own.
+fn timed_out_after(state: &CallState, limit: Duration) -> Duration {
+    if limit < state.spec.attempt_timeout {
+        state.spec.deadline
+    } else {
+        state.spec.attempt_timeout
+    }
+}
+
+fn within_deadline(state: Option<&CallState>, wait: Duration) -> bool {
+    state.is_none_or(|state| Instant::now() + wait < state.deadline)
 }
 
 fn describe(result: &reqwest::Result<reqwest::Response>) -> String {
@@ -346,8 +433,8 @@ fn describe(result: &reqwest::Result<reqwest::Response>) -> String {
     }
 }
 
-/// Keeps the status, `Retry-After` and, for an error, the raw body of the final answer, and
-/// hands the generated code an identical response to decode.
+/// Keeps the status, `Retry-After`, request id and, for an error, the raw body of the final
+/// answer, and hands the generated code an identical response to decode.
 async fn record(
     state: &CallState,
     response: reqwest::Response,
@@ -357,6 +444,7 @@ async fn record(
         let mut outcome = state.outcome.lock().unwrap_or_else(|e| e.into_inner());
         outcome.status = Some(status);
         outcome.retry_after = retry_after(response.headers());
+        outcome.request_id = request_id(response.headers()).map(str::to_owned);
     }
     if status.is_success() {
         return Ok(response);
@@ -364,6 +452,7 @@ async fn record(
     let headers = response.headers().clone();
     let version = response.version();
     let body = response.bytes().await?;
+    tracing::debug!(body = %excerpt(&body), "error body");
     state
         .outcome
         .lock()
@@ -403,43 +492,13 @@ mod tests {
     }
 
     #[test]
-    fn statuses_map_to_their_variants() {
-        let body = br#"{"detail":"nope"}"#;
-        assert!(matches!(
-            status_error(StatusCode::BAD_REQUEST, None, body),
-            Error::BadRequest { .. }
-        ));
-        assert!(matches!(
-            status_error(StatusCode::FORBIDDEN, None, body),
-            Error::Unauthorized { .. }
-        ));
-        assert!(matches!(
-            status_error(StatusCode::NOT_FOUND, None, body),
-            Error::NotFound { .. }
-        ));
-        let limited = status_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(Duration::from_secs(2)),
-            body,
-        );
-        assert!(matches!(
-            limited,
-            Error::RateLimited {
-                retry_after: Some(_),
-                ..
-            }
-        ));
-        assert!(limited.is_retryable());
-        let server = status_error(StatusCode::BAD_GATEWAY, None, b"<html>bad gateway</html>");
-        assert_eq!(
-            server.body(),
-            Some(&ErrorBody::Text("<html>bad gateway</html>".into()))
-        );
-        assert!(server.is_retryable());
-        assert!(!status_error(StatusCode::INTERNAL_SERVER_ERROR, None, b"").is_retryable());
-        assert!(matches!(
-            status_error(StatusCode::IM_A_TEAPOT, None, b""),
-            Error::Api { .. }
-        ));
+    fn only_the_second_escape_of_a_segment_is_undone() {
+        let mut url =
+            reqwest::Url::parse("http://h/base%25x/api/v1/customers/nobody%255C..%255Cx/").unwrap();
+        restore_path_segments(&mut url);
+        assert_eq!(url.path(), "/base%25x/api/v1/customers/nobody%5C..%5Cx/");
+        let mut plain = reqwest::Url::parse("http://h/api/v1/customers/").unwrap();
+        restore_path_segments(&mut plain);
+        assert_eq!(plain.path(), "/api/v1/customers/");
     }
 }

@@ -1,17 +1,14 @@
 //! Checks made before anything is sent, and the conversion of checked values into the
 //! generated client's types. A request that fails here never reaches the network.
 
+use std::fmt::Write;
 use std::num::NonZeroU64;
 
-use chrono::NaiveDateTime;
 use kelviq_gen::types as wire;
 
 use crate::error::ValidationError;
+use crate::time::TimeInput;
 use crate::types::FeatureQuantity;
-
-/// The service's event timestamp format (`%Y-%m-%d %H:%M:%S.%f` in Python terms).
-pub(crate) const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
-const TIMESTAMP_EXAMPLE: &str = "2025-05-23 10:30:00.123456";
 
 /// A non-empty identifier, returned as the generated type it must become.
 pub(crate) fn identifier<T>(field: &'static str, value: &str) -> Result<T, ValidationError>
@@ -26,8 +23,8 @@ where
         .map_err(|_| ValidationError::new(field, value, "a non-empty identifier"))
 }
 
-/// An identifier that travels as one path segment: also not `.` or `..`, which would
-/// change the path (`..` climbs a level) however they are encoded.
+/// An identifier sent in a body that later names a path segment (a new customer's id): not
+/// empty, and not `.` or `..`, which no path can carry.
 pub(crate) fn path_identifier<T>(field: &'static str, value: &str) -> Result<T, ValidationError>
 where
     T: std::str::FromStr,
@@ -40,6 +37,32 @@ where
         ));
     }
     identifier(field, value)
+}
+
+/// An identifier that travels as one path segment, percent-encoded here: every byte outside
+/// RFC 3986's unreserved set (`A-Z a-z 0-9 - . _ ~`) becomes `%XX`.
+///
+/// The generated code's own encoding leaves `\` alone, and URL parsers read `\` as `/` and
+/// then resolve `..`, so `nobody\..\<id>` would reach another resource; encoding here leaves
+/// the generated code nothing but unreserved bytes and `%`, which it escapes once more as
+/// `%25` and the transport turns back (see `transport::restore_path_segments`). `.` and
+/// `..` are refused: however encoded, URL parsers resolve them.
+pub(crate) fn path_segment<T>(field: &'static str, value: &str) -> Result<T, ValidationError>
+where
+    T: std::str::FromStr,
+{
+    path_identifier::<String>(field, value)?;
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            let _ = write!(encoded, "%{byte:02X}");
+        }
+    }
+    encoded
+        .parse()
+        .map_err(|_| ValidationError::new(field, value, "a non-empty identifier"))
 }
 
 /// An e-mail address (RFC 5322 addr-spec, without display name).
@@ -60,22 +83,6 @@ pub(crate) fn email(field: &'static str, value: &str) -> Result<String, Validati
             "an e-mail address such as name@example.com",
         ))
     }
-}
-
-/// An event timestamp in the service's format: UTC, microseconds, six digits.
-pub(crate) fn timestamp(value: &str) -> Result<wire::ReportEventRequestTimestamp, ValidationError> {
-    let expected = || {
-        ValidationError::new(
-            "timestamp",
-            value,
-            format!("a UTC time formatted %Y-%m-%d %H:%M:%S.%f, such as {TIMESTAMP_EXAMPLE}"),
-        )
-    };
-    if value.len() != TIMESTAMP_EXAMPLE.len() {
-        return Err(expected());
-    }
-    NaiveDateTime::parse_from_str(value, TIMESTAMP_FORMAT).map_err(|_| expected())?;
-    value.parse().map_err(|_| expected())
 }
 
 /// Feature quantities: identifiers not empty, quantities at least 1.
@@ -128,5 +135,58 @@ pub(crate) fn ip_address(field: &'static str, value: String) -> Result<String, V
             value,
             "an IPv4 or IPv6 address such as 103.154.35.20",
         )),
+    }
+}
+
+/// An absolute http(s) URL: a customer's browser is sent there.
+pub(crate) fn http_url<T>(field: &'static str, url: &str) -> Result<T, ValidationError>
+where
+    T: std::str::FromStr,
+{
+    let expected = || ValidationError::new(field, url, "an absolute http or https URL");
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
+            url.parse().map_err(|_| expected())
+        }
+        _ => Err(expected()),
+    }
+}
+
+/// `now`, or an instant in the future, as RFC 3339.
+pub(crate) fn trial_end(value: &TimeInput) -> Result<String, ValidationError> {
+    if value.text() == Some("now") {
+        return Ok("now".to_owned());
+    }
+    let at = value.as_instant("trial_end")?;
+    if at > chrono::Utc::now() {
+        Ok(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    } else {
+        Err(ValidationError::new(
+            "trial_end",
+            at.to_rfc3339(),
+            "\"now\" or a future date-time such as 2030-01-31T00:00:00Z",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(value: &str) -> Result<String, ValidationError> {
+        path_segment("customer_id", value)
+    }
+
+    #[test]
+    fn a_path_segment_keeps_only_unreserved_bytes() {
+        assert_eq!(segment("cust_1-a.b~c").unwrap(), "cust_1-a.b~c");
+        assert_eq!(segment("\\").unwrap(), "%5C");
+        assert_eq!(segment("nobody\\..\\x").unwrap(), "nobody%5C..%5Cx");
+        assert_eq!(segment("a|b^c[d]{e}").unwrap(), "a%7Cb%5Ec%5Bd%5D%7Be%7D");
+        assert_eq!(segment("a/b?c#d%e f").unwrap(), "a%2Fb%3Fc%23d%25e%20f");
+        assert_eq!(segment("é").unwrap(), "%C3%A9");
+        for refused in ["", ".", ".."] {
+            assert_eq!(segment(refused).unwrap_err().field(), "customer_id");
+        }
     }
 }

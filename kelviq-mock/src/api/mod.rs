@@ -97,6 +97,11 @@ async fn log_response(app: &App, entry: usize, response: Response) -> Response {
             body: logged_body(&bytes),
         });
     }
+    let mut parts = parts;
+    // Like the service, every answer names its request, for logs and support tickets.
+    if let Ok(id) = header::HeaderValue::try_from(format!("req_{}", uuid::Uuid::new_v4().simple())) {
+        parts.headers.insert("x-request-id", id);
+    }
     Response::from_parts(parts, Body::from(bytes))
 }
 
@@ -107,31 +112,21 @@ async fn answer_or_fault(
     fault: Option<FaultKind>,
     next: Next,
 ) -> Response {
+    let kill = parts.extensions.get::<ConnectionKill>().cloned();
     match fault {
         Some(FaultKind::Status {
             status,
             retry_after,
             body,
+            after_ms,
         }) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut response = match body {
-                Some(text) => (status, [(header::CONTENT_TYPE, "text/html")], text).into_response(),
-                None => ApiError::status(status, "Injected fault.").into_response(),
-            };
-            if let Some(seconds) = retry_after {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, seconds.into());
+            if let Some(ms) = after_ms {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
             }
-            return response;
+            return status_answer(status, retry_after, body);
         }
         Some(FaultKind::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
-        Some(FaultKind::Drop) => {
-            if let Some(kill) = parts.extensions.get::<ConnectionKill>() {
-                kill.close();
-            }
-            return std::future::pending().await;
-        }
+        Some(FaultKind::Drop) => return drop_connection(kill).await,
         Some(FaultKind::Malformed) => {
             return (
                 StatusCode::OK,
@@ -148,14 +143,43 @@ async fn answer_or_fault(
             )
                 .into_response();
         }
-        None => {}
+        Some(FaultKind::ApplyThenStatus { .. } | FaultKind::ApplyThenDrop) | None => {}
     }
 
     if let Err(refused) = authenticate(app, &parts.headers) {
         return refused.into_response();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let served = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    // The request has had its effect; the client is told otherwise, or nothing.
+    match fault {
+        Some(FaultKind::ApplyThenStatus { status }) => status_answer(status, None, None),
+        Some(FaultKind::ApplyThenDrop) => drop_connection(kill).await,
+        _ => served,
+    }
+}
+
+fn status_answer(status: u16, retry_after: Option<u64>, body: Option<String>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match body {
+        Some(text) => (status, [(header::CONTENT_TYPE, "text/html")], text).into_response(),
+        None => ApiError::status(status, "Injected fault.").into_response(),
+    };
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+    }
+    response
+}
+
+/// Closes the connection the request came on; the answer never leaves.
+async fn drop_connection(kill: Option<ConnectionKill>) -> Response {
+    if let Some(kill) = kill {
+        kill.close();
+    }
+    std::future::pending().await
 }
 
 fn logged_body(bytes: &Bytes) -> Value {

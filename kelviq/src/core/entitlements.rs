@@ -1,0 +1,216 @@
+//! Entitlements through the cache: fresh answers locally, stale answers at once with one
+//! background refresh per customer, fetches shared by concurrent callers, and the fallback
+//! policy when the edge host fails and nothing usable is cached.
+
+use std::sync::Arc;
+
+use kelviq_gen::types as wire;
+
+use super::{Core, Overrides};
+use crate::cache::{Lookup, RefreshTicket};
+use crate::config::Fallback;
+use crate::error::{Error, Result};
+use crate::model::{index_grants, Access, EntitlementSet, Freshness};
+use crate::response::RawResponse;
+use crate::transport::RetryRule;
+use crate::validate;
+
+/// The operation every entitlement fetch is named after.
+const OPERATION: &str = "entitlements.get";
+
+/// A customer's set, where it came from, and the HTTP answer when this call made one.
+pub(crate) struct Found {
+    pub(crate) set: Arc<EntitlementSet>,
+    pub(crate) freshness: Freshness,
+    pub(crate) raw: Option<RawResponse>,
+}
+
+impl Core {
+    /// Whether the customer's fresh cached set grants `feature_id`: the hot path, without a
+    /// request, a lock or an allocation. `None` when there is no fresh set.
+    #[inline]
+    pub(crate) fn fresh_access(&self, customer_id: &str, feature_id: &str) -> Option<bool> {
+        self.cache.as_ref()?.fresh_access(customer_id, feature_id)
+    }
+
+    /// Whether the customer may use the feature, from the cache, the edge host, or the
+    /// fallback policy.
+    pub(crate) async fn access(
+        self: &Arc<Self>,
+        customer_id: &str,
+        feature_id: &str,
+        overrides: &Overrides,
+    ) -> Result<Access> {
+        validate::identifier::<String>("feature_id", feature_id)
+            .map_err(|e| Error::from(e).in_operation(OPERATION))?;
+        match self.entitlements(customer_id, Some(feature_id), overrides).await {
+            Ok(found) => Ok(Access::new(
+                index_grants(found.set.index(), feature_id),
+                found.freshness,
+            )),
+            Err(error) if error.is_outage() => match self.fallback.for_feature(feature_id) {
+                Fallback::Deny => Ok(Access::new(false, Freshness::Fallback)),
+                Fallback::Allow => Ok(Access::new(true, Freshness::Fallback)),
+                Fallback::Error => Err(error),
+            },
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The customer's set: through the cache, which fetches the whole set, or straight from
+    /// the edge host (restricted to `feature_id` when given) when the cache is off.
+    pub(crate) async fn entitlements(
+        self: &Arc<Self>,
+        customer_id: &str,
+        feature_id: Option<&str>,
+        overrides: &Overrides,
+    ) -> Result<Found> {
+        let customer: wire::GetEntitlementsCustomerId =
+            validate::identifier("customer_id", customer_id)
+                .map_err(|e| Error::from(e).in_operation(OPERATION))?;
+        let Some(cache) = self.cache() else {
+            let (set, raw) = self.fetch(customer, feature_id, overrides).await?;
+            return Ok(Found {
+                set: Arc::new(set),
+                freshness: Freshness::Fresh,
+                raw,
+            });
+        };
+        let fallback = match cache.lookup(customer_id) {
+            Lookup::Fresh(set) => {
+                return Ok(Found {
+                    set,
+                    freshness: Freshness::Fresh,
+                    raw: None,
+                })
+            }
+            Lookup::Stale { set, age, refresh } => {
+                if let Some(ticket) = refresh {
+                    self.refresh_in_background(customer, ticket);
+                }
+                return Ok(Found {
+                    set,
+                    freshness: Freshness::Stale { age },
+                    raw: None,
+                });
+            }
+            Lookup::Fetch { fallback } => fallback,
+        };
+        let fetched = cache
+            .fetch_shared(customer_id, || async {
+                self.fetch(customer, None, overrides).await.map(|(set, _)| set)
+            })
+            .await;
+        match fetched {
+            Ok(set) => {
+                self.edge_answered();
+                Ok(Found {
+                    set,
+                    freshness: Freshness::Fresh,
+                    raw: None,
+                })
+            }
+            Err(error) if error.is_outage() => {
+                self.edge_failed(&error);
+                match fallback {
+                    Some((set, age)) => Ok(Found {
+                        set,
+                        freshness: Freshness::Stale { age },
+                        raw: None,
+                    }),
+                    None => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// One `GET /api/v1/entitlements` within the entitlement deadline.
+    async fn fetch(
+        &self,
+        customer_id: wire::GetEntitlementsCustomerId,
+        feature_id: Option<&str>,
+        overrides: &Overrides,
+    ) -> Result<(EntitlementSet, Option<RawResponse>)> {
+        let mut request = self.edge().get_entitlements().customer_id(customer_id);
+        if let Some(feature_id) = feature_id {
+            let feature_id: wire::GetEntitlementsFeatureId =
+                validate::identifier("feature_id", feature_id)
+                    .map_err(|e| Error::from(e).in_operation(OPERATION))?;
+            request = request.feature_id(feature_id);
+        }
+        let spec = self.spec_within(
+            OPERATION,
+            RetryRule::IDEMPOTENT,
+            overrides,
+            self.timeouts.entitlement_deadline,
+        );
+        let answered = self.call(spec, request.send()).await?;
+        Ok((EntitlementSet::from(answered.value), answered.raw))
+    }
+
+    /// Brings a stale set up to date without anyone waiting for it. Without a runtime to
+    /// run on, the next call that finds the set stale tries again.
+    fn refresh_in_background(self: &Arc<Self>, customer: wire::GetEntitlementsCustomerId, ticket: RefreshTicket) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            if let Some(cache) = self.cache() {
+                cache.refresh_failed(ticket);
+            }
+            return;
+        };
+        let core = self.clone();
+        runtime.spawn(async move {
+            let Some(cache) = core.cache() else { return };
+            let customer_id = customer.to_string();
+            let fetched = cache
+                .fetch_shared(&customer_id, || async {
+                    core.fetch(customer, None, &Overrides::default())
+                        .await
+                        .map(|(set, _)| set)
+                })
+                .await;
+            match fetched {
+                Ok(_) => core.edge_answered(),
+                Err(error) => {
+                    if error.is_outage() {
+                        core.edge_failed(&error);
+                    } else {
+                        tracing::warn!(customer_id, %error, "refreshing cached entitlements failed");
+                    }
+                    cache.refresh_failed(ticket);
+                }
+            }
+        });
+    }
+
+    fn edge_failed(&self, error: &Error) {
+        if self.edge_outage.failed() {
+            tracing::warn!(
+                %error,
+                "the Kelviq edge host is failing: entitlement checks answer from stale sets \
+                 or the fallback policy until it recovers"
+            );
+        }
+    }
+
+    fn edge_answered(&self) {
+        if self.edge_outage.recovered() {
+            tracing::info!("the Kelviq edge host answers again");
+        }
+    }
+
+    /// Retires the customer's cached set: the next check asks the edge host.
+    pub(crate) fn invalidate_entitlements(&self, customer_id: &str) {
+        if let Some(cache) = self.cache() {
+            cache.invalidate(customer_id);
+        }
+    }
+
+    /// Retires every cached set (a change whose customer is not known); each stays as a
+    /// fallback while the edge host fails.
+    pub(crate) fn invalidate_all_entitlements(&self) {
+        if let Some(cache) = self.cache() {
+            cache.invalidate_all();
+        }
+    }
+}

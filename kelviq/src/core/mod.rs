@@ -1,0 +1,191 @@
+//! The core every client handle shares: the two generated clients (API host and edge host)
+//! over one connection pool, the settings, the entitlement cache with its background
+//! refreshes, and the offline report queue with its background sender.
+//!
+//! The resource groups above turn caller input into calls here; the cache, the queue and
+//! the transport below know nothing of clients or groups.
+
+mod entitlements;
+mod reports;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{HeaderName, HeaderValue};
+
+use crate::cache::EntitlementCache;
+use crate::config::{base_url, ApiKey, Environment, FallbackPolicy, RetryPolicy, Settings, Timeouts};
+use crate::error::{Error, Result};
+use crate::transport::{self, CallSpec, RetryRule, Transport};
+
+pub(crate) use reports::{Outbox, ReportAnswer};
+
+/// The `User-Agent` every request carries, before any suffix.
+pub const USER_AGENT: &str = concat!("kelviq-rust/", env!("CARGO_PKG_VERSION"));
+
+/// What a caller may change for one call.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Overrides {
+    pub(crate) attempt_timeout: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) retry: Option<RetryPolicy>,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) want_raw: bool,
+}
+
+pub(crate) struct Core {
+    api: kelviq_gen::Client,
+    edge: kelviq_gen::Client,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
+    environment: Environment,
+    cache: Option<EntitlementCache>,
+    fallback: FallbackPolicy,
+    outbox: Option<Outbox>,
+    /// The edge host is failing: warned once, not per call.
+    edge_outage: Outage,
+}
+
+impl fmt::Debug for Core {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use kelviq_gen::ClientInfo;
+        f.debug_struct("Client")
+            .field("api_key", &"<redacted>")
+            .field("environment", &self.environment)
+            .field("api_base_url", &self.api.baseurl())
+            .field("edge_base_url", &self.edge.baseurl())
+            .field("timeouts", &self.timeouts)
+            .field("cache", &self.cache)
+            .field("queue", &self.outbox)
+            .finish()
+    }
+}
+
+impl Core {
+    pub(crate) fn new(settings: Settings) -> Result<Self> {
+        let api_key = ApiKey::new(&settings.api_key)?;
+        let api_url = base_url(
+            "api_base_url",
+            settings
+                .api_base_url
+                .as_deref()
+                .unwrap_or(settings.environment.api_url()),
+        )?;
+        let edge_url = base_url(
+            "edge_base_url",
+            settings
+                .edge_base_url
+                .as_deref()
+                .unwrap_or(settings.environment.edge_url()),
+        )?;
+        let user_agent = match &settings.user_agent_suffix {
+            Some(suffix) => format!("{USER_AGENT} {suffix}"),
+            None => USER_AGENT.to_owned(),
+        };
+        let user_agent = HeaderValue::try_from(user_agent).map_err(|_| {
+            Error::config(format!(
+                "invalid user_agent_suffix {:?}: expected visible ASCII",
+                settings.user_agent_suffix.as_deref().unwrap_or_default()
+            ))
+        })?;
+        let http = match settings.http_client {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(settings.timeouts.connect)
+                // Like the official client: a redirect is an answer, not something to follow.
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?,
+        };
+        let transport = kelviq_gen::Transport::new(Arc::new(Transport {
+            api_key,
+            user_agent,
+        }));
+        Ok(Self {
+            api: kelviq_gen::Client::new_with_client(&api_url, http.clone(), transport.clone()),
+            edge: kelviq_gen::Client::new_with_client(&edge_url, http, transport),
+            timeouts: settings.timeouts,
+            retry: settings.retry,
+            environment: settings.environment,
+            cache: EntitlementCache::new(&settings.cache),
+            fallback: settings.fallback,
+            outbox: settings.queue.enabled.then(|| Outbox::new(settings.queue)),
+            edge_outage: Outage::default(),
+        })
+    }
+
+    /// The generated client of the API host.
+    pub(crate) fn api(&self) -> &kelviq_gen::Client {
+        &self.api
+    }
+
+    /// The generated client of the edge host.
+    pub(crate) fn edge(&self) -> &kelviq_gen::Client {
+        &self.edge
+    }
+
+    /// The entitlement cache, when it is on.
+    #[inline]
+    pub(crate) fn cache(&self) -> Option<&EntitlementCache> {
+        self.cache.as_ref()
+    }
+
+    /// How one call of `operation` is made, with the caller's overrides.
+    pub(crate) fn spec(&self, operation: &'static str, rule: RetryRule, overrides: &Overrides) -> CallSpec {
+        self.spec_within(operation, rule, overrides, self.timeouts.deadline)
+    }
+
+    /// Like [`spec`](Self::spec), with a default deadline of its own.
+    pub(crate) fn spec_within(
+        &self,
+        operation: &'static str,
+        rule: RetryRule,
+        overrides: &Overrides,
+        deadline: Duration,
+    ) -> CallSpec {
+        CallSpec {
+            operation,
+            rule,
+            retry: overrides.retry.unwrap_or(self.retry),
+            attempt_timeout: overrides.attempt_timeout.unwrap_or(self.timeouts.attempt),
+            deadline: overrides.deadline.unwrap_or(deadline),
+            headers: overrides.headers.clone(),
+            want_raw: overrides.want_raw,
+        }
+    }
+
+    /// Runs one generated call as `spec` says; see [`transport::run`].
+    pub(crate) fn call<T, E, F>(&self, spec: CallSpec, call: F) -> transport::Call<F>
+    where
+        F: Future<Output = std::result::Result<kelviq_gen::ResponseValue<T>, kelviq_gen::Error<E>>>,
+    {
+        transport::run(spec, call)
+    }
+}
+
+/// A host that is failing, so that an outage is logged once when it starts and once when
+/// it ends, not on every call in between.
+#[derive(Debug, Default)]
+pub(crate) struct Outage {
+    down: AtomicBool,
+}
+
+impl Outage {
+    /// Whether the host is known to be failing.
+    pub(crate) fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    /// Records a failure; true when it starts an outage.
+    pub(crate) fn failed(&self) -> bool {
+        !self.down.swap(true, Ordering::AcqRel)
+    }
+
+    /// Records a success; true when it ends an outage.
+    pub(crate) fn recovered(&self) -> bool {
+        self.is_down() && self.down.swap(false, Ordering::AcqRel)
+    }
+}

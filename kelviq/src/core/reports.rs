@@ -1,0 +1,409 @@
+//! Reports through the offline queue: sent at once while the service answers; queued,
+//! without waiting on the network, while it is unreachable or a backlog waits; delivered
+//! from the queue by a background sender; and never sent twice where that would count
+//! twice.
+//!
+//! | what happens to a report sent directly | `DELTA` usage | `SET` usage, events |
+//! |---|---|---|
+//! | the service records it | `Sent` | `Sent` |
+//! | no connection could be made | queued | queued |
+//! | 429 (nothing applied) | queued | queued |
+//! | 5xx, time-out, broken connection (may be applied) | error, [unconfirmed](crate::Error::is_unconfirmed), never resent | retried within the deadline, then queued |
+//! | 400, 401, 403, 404 | error | error |
+//! | the queue already holds reports, or the service is known down | queued behind them, no network I/O | queued behind them |
+//!
+//! | what happens to a queued report the sender sends | `DELTA` usage | `SET` usage, events |
+//! |---|---|---|
+//! | the service records it | delivered | delivered |
+//! | no connection, 429 | kept in its place; the sender waits, longer each time | kept |
+//! | 5xx, time-out, broken connection | taken out, counted [unconfirmed](crate::FlushReport::unconfirmed), logged at error level | kept |
+//! | any other 4xx | taken out, counted dropped, logged at error level | taken out |
+
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::{Core, Outage, Overrides};
+use crate::config::{QueueConfig, RetryPolicy};
+use crate::error::{Error, ErrorKind, Reached, Result};
+use crate::model::{Delivery, EventReport, FlushReport, UsageReport};
+use crate::queue::{Report, ReportQueue, Taken};
+use crate::transport::{Answered, RetryRule};
+use crate::types::Behaviour;
+
+/// What the service answered to a report.
+#[derive(Debug)]
+pub(crate) enum ReportAnswer {
+    Usage(UsageReport),
+    Event(EventReport),
+}
+
+/// The queue and everything that delivers from it.
+pub(crate) struct Outbox {
+    queue: ReportQueue,
+    config: QueueConfig,
+    /// Wakes the background sender: a report was queued, or the client is gone.
+    wake: Arc<Notify>,
+    sender: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The API host could not be reached: new reports skip the network until the sender
+    /// gets through.
+    offline: Outage,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("queue", &self.queue)
+            .field("offline", &self.offline.is_down())
+            .finish()
+    }
+}
+
+impl Outbox {
+    pub(crate) fn new(config: QueueConfig) -> Self {
+        Self {
+            queue: ReportQueue::new(config.capacity),
+            config,
+            wake: Arc::default(),
+            sender: Mutex::default(),
+            offline: Outage::default(),
+        }
+    }
+}
+
+/// What one pass over the queue did.
+#[derive(Debug, Default)]
+struct Pass {
+    report: FlushReport,
+    /// Stopped because the service could not be reached.
+    unreachable: bool,
+    /// Stopped because a report had to be kept (unreachable, 429, 5xx).
+    halted: bool,
+}
+
+/// What became of one queued report.
+enum Sent {
+    Delivered,
+    Unconfirmed(Error),
+    Refused(Error),
+    Kept { unreachable: bool },
+}
+
+impl Report {
+    fn operation(&self) -> &'static str {
+        match self {
+            Report::Usage(_) => "reporting.report_usage",
+            Report::Event(_) => "reporting.report_event",
+        }
+    }
+}
+
+impl Core {
+    /// Sends a report through the queue; see the [module docs](self).
+    pub(crate) async fn deliver(
+        self: &Arc<Self>,
+        report: Report,
+        overrides: &Overrides,
+    ) -> Result<Delivery<Answered<ReportAnswer>>> {
+        let Some(outbox) = &self.outbox else {
+            let rule = if report.counts_twice() {
+                RetryRule::NOT_IDEMPOTENT
+            } else {
+                RetryRule::IDEMPOTENT
+            };
+            let answer = self.send_report(&report, overrides, rule, None).await?;
+            self.moved_usage(&report);
+            return Ok(Delivery::Sent(answer));
+        };
+        if !outbox.queue.is_empty() || outbox.offline.is_down() {
+            return self.enqueue(outbox, report);
+        }
+        let rule = RetryRule {
+            idempotent: !report.counts_twice(),
+            // The queue takes it instead: one connect time-out, not several.
+            retry_unreached: false,
+        };
+        match self.send_report(&report, overrides, rule, None).await {
+            Ok(answer) => {
+                self.moved_usage(&report);
+                Ok(Delivery::Sent(answer))
+            }
+            Err(error) if error.reached() == Reached::No && error.kind() == ErrorKind::Connection => {
+                if outbox.offline.failed() {
+                    tracing::warn!(%error, "the Kelviq API host is unreachable: reports are queued until it answers");
+                }
+                self.enqueue(outbox, report)
+            }
+            Err(error) if error.kind() == ErrorKind::RateLimited => self.enqueue(outbox, report),
+            Err(error) if error.is_outage() && !report.counts_twice() => {
+                tracing::warn!(%error, "a report the service did not take was queued");
+                self.enqueue(outbox, report)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn enqueue(
+        self: &Arc<Self>,
+        outbox: &Outbox,
+        report: Report,
+    ) -> Result<Delivery<Answered<ReportAnswer>>> {
+        let operation = report.operation();
+        let waiting = outbox
+            .queue
+            .push(report.clone())
+            .map_err(|e| e.in_operation(operation))?;
+        // Counted as the service will count it once delivered, so that limits hold offline.
+        self.moved_usage(&report);
+        self.ensure_sender(outbox);
+        outbox.wake.notify_one();
+        tracing::debug!(waiting, "report queued");
+        Ok(Delivery::Queued { waiting })
+    }
+
+    /// A usage report the service accepted (or will, from the queue) moves the cached usage.
+    fn moved_usage(&self, report: &Report) {
+        if let (Some(cache), Report::Usage(body)) = (self.cache(), report) {
+            let behaviour = match body.behaviour {
+                kelviq_gen::types::Behaviour::Set => Behaviour::Set,
+                kelviq_gen::types::Behaviour::Delta => Behaviour::Delta,
+            };
+            cache.apply_usage(&body.customer_id, &body.feature_id, behaviour, body.value);
+        }
+    }
+
+    /// One report to the API host, as `rule` and the deadline allow.
+    async fn send_report(
+        &self,
+        report: &Report,
+        overrides: &Overrides,
+        rule: RetryRule,
+        until: Option<Instant>,
+    ) -> Result<Answered<ReportAnswer>> {
+        let mut spec = self.spec(report.operation(), rule, overrides);
+        if let Some(until) = until {
+            spec.deadline = spec
+                .deadline
+                .min(until.saturating_duration_since(Instant::now()));
+        }
+        match report {
+            Report::Usage(body) => {
+                let answered = self
+                    .call(spec, self.api().report_usage().body(body.clone()).send())
+                    .await?;
+                Ok(Answered {
+                    value: ReportAnswer::Usage(answered.value.into()),
+                    raw: answered.raw,
+                })
+            }
+            Report::Event(body) => {
+                let answered = self
+                    .call(spec, self.api().report_event().body(body.clone()).send())
+                    .await?;
+                Ok(Answered {
+                    value: ReportAnswer::Event(answered.value.into()),
+                    raw: answered.raw,
+                })
+            }
+        }
+    }
+
+    /// Sends one queued report once, and says what became of it.
+    async fn send_queued(&self, report: &Report, until: Option<Instant>) -> Sent {
+        let rule = RetryRule {
+            idempotent: !report.counts_twice(),
+            retry_unreached: false,
+        };
+        // The sender does its own waiting between passes.
+        let overrides = Overrides {
+            retry: Some(RetryPolicy::none()),
+            ..Overrides::default()
+        };
+        match self.send_report(report, &overrides, rule, until).await {
+            Ok(_) => Sent::Delivered,
+            Err(error) => match (error.kind(), error.reached()) {
+                (ErrorKind::Connection, Reached::No) => Sent::Kept { unreachable: true },
+                (ErrorKind::RateLimited, _) => Sent::Kept { unreachable: false },
+                // The service took it and could not decode its own answer: delivered.
+                (ErrorKind::Decode, _) => Sent::Delivered,
+                _ if error.is_unconfirmed() => Sent::Unconfirmed(error),
+                _ if error.is_outage() => Sent::Kept { unreachable: false },
+                _ => Sent::Refused(error),
+            },
+        }
+    }
+
+    /// One pass over the queue: sends what it can, `concurrency` at a time, until the queue
+    /// is empty or a report has to be kept.
+    async fn drain(self: &Arc<Self>, until: Option<Instant>) -> Pass {
+        let mut pass = Pass::default();
+        let Some(outbox) = &self.outbox else {
+            return pass;
+        };
+        let mut sending = tokio::task::JoinSet::new();
+        loop {
+            if !pass.halted {
+                let room = outbox.config.concurrency.saturating_sub(sending.len());
+                for taken in outbox.queue.take(room) {
+                    let core = self.clone();
+                    sending.spawn(async move {
+                        let sent = core.send_queued(&taken.report, until).await;
+                        (taken, sent)
+                    });
+                }
+            }
+            let Some(joined) = sending.join_next().await else {
+                break;
+            };
+            let Ok((taken, sent)) = joined else {
+                // A send panicked or was cancelled: its report stays in the queue's lane,
+                // which stays busy; stop this pass rather than spin.
+                pass.halted = true;
+                continue;
+            };
+            self.settle(outbox, taken, sent, &mut pass);
+        }
+        pass.report.remaining = outbox.queue.len();
+        pass
+    }
+
+    fn settle(&self, outbox: &Outbox, taken: Taken, sent: Sent, pass: &mut Pass) {
+        match sent {
+            Sent::Delivered => {
+                if outbox.offline.recovered() {
+                    tracing::info!("the Kelviq API host answers again: delivering queued reports");
+                }
+                outbox.queue.finish(taken, true);
+                pass.report.delivered += 1;
+            }
+            Sent::Unconfirmed(error) => {
+                tracing::error!(
+                    %error,
+                    "a queued DELTA usage report may have been counted without an answer; \
+                     taken out of the queue rather than risk counting it twice"
+                );
+                outbox.queue.finish(taken, true);
+                pass.report.unconfirmed += 1;
+            }
+            Sent::Refused(error) => {
+                tracing::error!(%error, "the Kelviq service refused a queued report; dropped");
+                outbox.queue.finish(taken, true);
+                pass.report.dropped += 1;
+            }
+            Sent::Kept { unreachable } => {
+                outbox.queue.finish(taken, false);
+                pass.halted = true;
+                if unreachable {
+                    pass.unreachable = true;
+                    outbox.offline.failed();
+                }
+            }
+        }
+    }
+
+    /// Delivers what the queue holds, once over; see [`Client::flush`](crate::Client::flush).
+    pub(crate) async fn flush(self: &Arc<Self>) -> FlushReport {
+        self.drain(None).await.report
+    }
+
+    /// Delivers what it can until the queue is empty or `within` has passed, trying again
+    /// while the service is unreachable; says what is left.
+    pub(crate) async fn shutdown(self: &Arc<Self>, within: Duration) -> FlushReport {
+        let Some(outbox) = &self.outbox else {
+            return FlushReport::default();
+        };
+        let until = Instant::now() + within;
+        let mut total = FlushReport::default();
+        let mut pause = outbox.config.retry_interval;
+        loop {
+            let pass = self.drain(Some(until)).await;
+            total.delivered += pass.report.delivered;
+            total.dropped += pass.report.dropped;
+            total.unconfirmed += pass.report.unconfirmed;
+            total.remaining = pass.report.remaining;
+            let left = until.saturating_duration_since(Instant::now());
+            if total.remaining == 0 || left.is_zero() {
+                break;
+            }
+            if pass.halted {
+                tokio::time::sleep(pause.min(left)).await;
+                pause = (pause * 2).min(outbox.config.max_retry_interval);
+            }
+        }
+        if total.remaining > 0 {
+            tracing::error!(
+                remaining = total.remaining,
+                "shutting down with reports the Kelviq service could not take"
+            );
+        }
+        total
+    }
+
+    /// How many reports wait.
+    pub(crate) fn queued_reports(&self) -> usize {
+        self.outbox.as_ref().map_or(0, |o| o.queue.len())
+    }
+
+    /// Starts the background sender on the current runtime unless it runs already, also
+    /// after the runtime it ran on went away. Without a runtime at hand, `flush`, `shutdown`
+    /// or the next report on a runtime deliver the queue.
+    fn ensure_sender(self: &Arc<Self>, outbox: &Outbox) {
+        let mut sender = outbox.sender.lock().unwrap_or_else(|e| e.into_inner());
+        if sender.as_ref().is_some_and(|task| !task.is_finished()) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        *sender = Some(runtime.spawn(send_in_background(
+            Arc::downgrade(self),
+            outbox.wake.clone(),
+            outbox.config.clone(),
+        )));
+    }
+}
+
+/// The background sender: drains the queue when woken, and while the service is down tries
+/// again after a pause that doubles up to the configured maximum, ignoring new reports
+/// meanwhile (they wait without network I/O). Lives as long as the client.
+async fn send_in_background(core: Weak<Core>, wake: Arc<Notify>, config: QueueConfig) {
+    let mut pause: Option<Duration> = None;
+    loop {
+        match pause {
+            Some(pause) => tokio::time::sleep(pause).await,
+            None => wake.notified().await,
+        }
+        let Some(core) = core.upgrade() else { return };
+        if core.queued_reports() == 0 {
+            pause = None;
+            continue;
+        }
+        let pass = core.drain(None).await;
+        let report = pass.report;
+        let progressed = report.delivered + report.dropped + report.unconfirmed > 0;
+        pause = if report.remaining == 0 {
+            None
+        } else if pass.halted || !progressed {
+            Some(pause.map_or(config.retry_interval, |p| (p * 2).min(config.max_retry_interval)))
+        } else {
+            Some(Duration::ZERO)
+        };
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        let Some(outbox) = &self.outbox else { return };
+        outbox.wake.notify_one();
+        let waiting = outbox.queue.len();
+        if waiting > 0 {
+            tracing::error!(
+                waiting,
+                "the Kelviq client was dropped with reports its service never received; \
+                 call shutdown() before exiting to deliver them"
+            );
+        }
+    }
+}
