@@ -7,6 +7,7 @@
 //! {"operation": "reportUsage", "times": 2, "kind": "status", "status": 503, "retryAfter": 1}
 //! {"operation": "getEntitlements", "times": 1, "kind": "delay", "ms": 1500}
 //! {"operation": "getEntitlements", "times": 5, "kind": "status", "status": 503, "afterMs": 2000}
+//! {"operation": "getEntitlements", "times": 1, "kind": "delayAnswer", "ms": 1500}
 //! {"operation": "reportEvent", "times": 1, "kind": "drop"}
 //! {"operation": "reportUsage", "times": 1, "kind": "applyThenStatus", "status": 502}
 //! {"operation": "reportUsage", "times": 1, "kind": "applyThenDrop"}
@@ -17,7 +18,7 @@
 //! `operation` is an `operationId` of `openapi/kelviq.yaml`, or `*` for any; any other name
 //! is refused (400 over HTTP, an error from [`MockServer::inject`](crate::MockServer::inject)),
 //! so that a misspelt fault cannot pass for a healthy service. A delayed request is then
-//! served normally; `status`, `drop`, `malformed` and `empty` replace the answer without
+//! served normally, a `delayAnswer` served at once and answered late; `status`, `drop`, `malformed` and `empty` replace the answer without
 //! touching the state; `applyThenStatus` and `applyThenDrop` serve the request (its effect
 //! is kept, as when a service fails after committing) and then answer the status or close
 //! the connection instead of the real answer.
@@ -60,6 +61,12 @@ pub enum FaultKind {
     },
     /// Wait this long, then serve the request normally.
     Delay {
+        /// Milliseconds.
+        ms: u64,
+    },
+    /// Serve the request at once (reading and changing the state as it arrives), then hold
+    /// the answer back this long: a slow answer that reflects an earlier state.
+    DelayAnswer {
         /// Milliseconds.
         ms: u64,
     },

@@ -176,7 +176,7 @@ impl MockServer {
             // The listener must be closed before its port can be taken again.
             let _ = task.await;
         }
-        let hole = BlackHole::bind(self.addr).await?;
+        let hole = self.on_own_runtime(BlackHole::bind(self.addr)).await?;
         *self.listening() = Listening::BlackHoled { _hole: hole };
         Ok(())
     }
@@ -187,12 +187,24 @@ impl MockServer {
         if let Some(task) = stopped {
             let _ = task.await;
         }
-        let listener = bind_again(self.addr).await?;
+        let listener = self.on_own_runtime(bind_again(self.addr)).await?;
         let task = self
             .runtime
             .spawn(server::serve(listener, router(self.app.clone())));
         *self.listening() = Listening::Serving(task);
         Ok(())
+    }
+
+    /// Runs socket setup on the emulator's runtime, whose reactor must own its sockets
+    /// whichever runtime the caller is on.
+    async fn on_own_runtime<T: Send + 'static>(
+        &self,
+        setup: impl std::future::Future<Output = std::io::Result<T>> + Send + 'static,
+    ) -> std::io::Result<T> {
+        self.runtime
+            .spawn(setup)
+            .await
+            .map_err(std::io::Error::other)?
     }
 
     /// Forgets all state, the request log and faults; keeps the catalogue.

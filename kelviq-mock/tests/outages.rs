@@ -6,7 +6,11 @@ use std::time::{Duration, Instant};
 use kelviq_mock::{BlackHole, Fault, FaultKind, MockServer, SilentServer};
 use serde_json::{json, Value};
 
-async fn post(client: &reqwest::Client, url: &str, body: Value) -> reqwest::Result<reqwest::Response> {
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    body: Value,
+) -> reqwest::Result<reqwest::Response> {
     client
         .post(url)
         .header("authorization", "Bearer sk_test")
@@ -16,7 +20,11 @@ async fn post(client: &reqwest::Client, url: &str, body: Value) -> reqwest::Resu
 }
 
 async fn usage_of(server: &MockServer, customer: &str) -> i64 {
-    server.usage(customer).get("api-usage").copied().unwrap_or(0)
+    server
+        .usage(customer)
+        .get("api-usage")
+        .copied()
+        .unwrap_or(0)
 }
 
 #[tokio::test]
@@ -24,24 +32,42 @@ async fn apply_then_fail_keeps_the_effect_and_hides_the_answer() {
     let server = MockServer::start().await.unwrap();
     let http = reqwest::Client::new();
     let url = server.url();
-    post(&http, &format!("{url}/api/v1/customers/"), json!({"customer_id": "c"}))
-        .await
-        .unwrap();
-    let report = json!({"value": 5, "customerId": "c", "featureId": "api-usage", "behaviour": "DELTA"});
+    post(
+        &http,
+        &format!("{url}/api/v1/customers/"),
+        json!({"customer_id": "c"}),
+    )
+    .await
+    .unwrap();
+    let report =
+        json!({"value": 5, "customerId": "c", "featureId": "api-usage", "behaviour": "DELTA"});
 
     server
-        .inject(Fault::new("reportUsage", 1, FaultKind::ApplyThenStatus { status: 502 }))
+        .inject(Fault::new(
+            "reportUsage",
+            1,
+            FaultKind::ApplyThenStatus { status: 502 },
+        ))
         .unwrap();
-    let answer = post(&http, &format!("{url}/api/v1/report/usage/"), report.clone())
-        .await
-        .unwrap();
+    let answer = post(
+        &http,
+        &format!("{url}/api/v1/report/usage/"),
+        report.clone(),
+    )
+    .await
+    .unwrap();
     assert_eq!(answer.status(), 502);
     assert_eq!(usage_of(&server, "c").await, 5, "applied before the 502");
 
     server
         .inject(Fault::new("reportUsage", 1, FaultKind::ApplyThenDrop))
         .unwrap();
-    let dropped = post(&http, &format!("{url}/api/v1/report/usage/"), report.clone()).await;
+    let dropped = post(
+        &http,
+        &format!("{url}/api/v1/report/usage/"),
+        report.clone(),
+    )
+    .await;
     assert!(dropped.is_err(), "no answer: {dropped:?}");
     assert_eq!(usage_of(&server, "c").await, 10, "applied before the drop");
 
@@ -73,7 +99,10 @@ async fn a_status_fault_can_come_late() {
         .unwrap();
     let started = Instant::now();
     let answer = reqwest::Client::new()
-        .get(format!("{}/api/v1/entitlements?customer_id=c", server.url()))
+        .get(format!(
+            "{}/api/v1/entitlements?customer_id=c",
+            server.url()
+        ))
         .header("authorization", "Bearer sk_test")
         .send()
         .await
@@ -121,16 +150,24 @@ async fn a_black_hole_never_completes_a_connection() {
 async fn the_emulator_can_black_hole_its_address_and_come_back_with_its_state() {
     let server = MockServer::start().await.unwrap();
     let url = server.url();
-    post(&reqwest::Client::new(), &format!("{url}/api/v1/customers/"), json!({"customer_id": "kept"}))
-        .await
-        .unwrap();
+    post(
+        &reqwest::Client::new(),
+        &format!("{url}/api/v1/customers/"),
+        json!({"customer_id": "kept"}),
+    )
+    .await
+    .unwrap();
 
     server.go_black_hole().await.unwrap();
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let error = http.get(format!("{url}/_mock/health")).send().await.unwrap_err();
+    let error = http
+        .get(format!("{url}/_mock/health"))
+        .send()
+        .await
+        .unwrap_err();
     assert!(error.is_connect(), "{error:?}");
 
     server.go_online().await.unwrap();

@@ -65,10 +65,10 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn emulated() -> kelviq::Result<()> {
-    let server = MockServer::start()
-        .await
-        .map_err(|e| kelviq::Error::Config(format!("could not start kelviq-mock: {e}")))?;
+type TourResult = Result<(), Box<dyn std::error::Error>>;
+
+async fn emulated() -> TourResult {
+    let server = MockServer::start().await?;
     println!(
         "No {} set: touring against kelviq-mock at {}",
         kelviq::API_KEY_VAR,
@@ -110,12 +110,10 @@ async fn emulated() -> kelviq::Result<()> {
     show(format!("checkout URL: {}", session.checkout_url));
     // The customer's browser visits the URL; on the emulator that completes the purchase.
     let completed: serde_json::Value = reqwest::get(&session.checkout_url)
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| kelviq::Error::Config(format!("completing the checkout: {e}")))?
+        .await?
+        .error_for_status()?
         .json()
-        .await
-        .map_err(|e| kelviq::Error::Config(format!("completing the checkout: {e}")))?;
+        .await?;
     let subscription = completed["subscriptionId"]
         .as_str()
         .unwrap_or_default()
@@ -202,7 +200,50 @@ async fn emulated() -> kelviq::Result<()> {
         .await?;
     show(format!("with the bigger limit: access {}", access(allowed)));
 
-    step(7, "Cancel the subscription");
+    step(
+        7,
+        "The service goes away: reports wait, checks keep answering",
+    );
+    let before = server
+        .usage(customer)
+        .get("api-usage")
+        .copied()
+        .unwrap_or(0);
+    server.go_offline();
+    // Give the client a moment to see its pooled connection closed: a report written onto a
+    // connection the server is closing is one the SDK cannot prove unsent.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    for _ in 0..3 {
+        client
+            .reporting()
+            .report_usage(1, customer, "api-usage", Behaviour::Delta)
+            .send()
+            .await
+            .map(delivered)?;
+    }
+    let access_offline = client
+        .entitlements()
+        .check(customer, "premium-reporting")
+        .send()
+        .await?;
+    show(format!(
+        "premium-reporting while unreachable: access {} ({:?})",
+        access(access_offline.allowed),
+        access_offline.freshness
+    ));
+    server.go_online().await?;
+    let shutdown = client.shutdown(std::time::Duration::from_secs(5)).await;
+    let after = server
+        .usage(customer)
+        .get("api-usage")
+        .copied()
+        .unwrap_or(0);
+    show(format!(
+        "back online: shutdown delivered {} queued reports, {} left; api-usage {before} -> {after}",
+        shutdown.delivered, shutdown.remaining
+    ));
+
+    step(8, "Cancel the subscription");
     let cancelled = client
         .subscriptions()
         .cancel(subscription.as_str(), CancellationType::Immediate)
@@ -247,7 +288,7 @@ async fn show_meter(client: &Client, customer: &str, feature: &str) -> kelviq::R
     Ok(())
 }
 
-async fn real_service() -> kelviq::Result<()> {
+async fn real_service() -> TourResult {
     let builder = Kelviq::from_env()?;
     let client = builder.build()?;
     println!("Touring the real Kelviq service: {client:?}");

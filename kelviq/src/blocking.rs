@@ -37,8 +37,8 @@ use crate::entitlements::Entitlements;
 use crate::error::Result;
 use crate::model::FlushReport;
 use crate::reporting::Reporting;
-use crate::request::Ctx;
 pub use crate::request::Blocking;
+use crate::request::Ctx;
 use crate::subscriptions::Subscriptions;
 
 /// The blocking Kelviq client. See the [module docs](self).
@@ -49,7 +49,9 @@ pub struct Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("blocking::Client").field(&self.ctx.core).finish()
+        f.debug_tuple("blocking::Client")
+            .field(&self.ctx.core)
+            .finish()
     }
 }
 
@@ -99,7 +101,9 @@ impl Client {
     /// [`Client::flush`](crate::Client::flush).
     pub fn flush(&self) -> Result<FlushReport> {
         let core = self.ctx.core.clone();
-        self.ctx.mode.block_on(async move { Ok(core.flush().await) })
+        self.ctx
+            .mode
+            .block_on(async move { Ok(core.flush().await) })
     }
 
     /// Delivers what the offline queue holds before the process exits, within `within`; see

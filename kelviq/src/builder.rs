@@ -41,7 +41,9 @@ pub struct ClientBuilder {
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ClientBuilder").field(&self.settings).finish()
+        f.debug_tuple("ClientBuilder")
+            .field(&self.settings)
+            .finish()
     }
 }
 

@@ -191,7 +191,8 @@ impl EntitlementCache {
         let now = coarsetime::Instant::now();
         let age = now.duration_since(cached.fetched_at);
         let usable = age < self.ttl + self.max_stale;
-        let retired = cached.invalidated || cached.generation != self.generation.load(Ordering::Acquire);
+        let retired =
+            cached.invalidated || cached.generation != self.generation.load(Ordering::Acquire);
         if !usable {
             return Lookup::Fetch { fallback: None };
         }
@@ -208,7 +209,11 @@ impl EntitlementCache {
     }
 
     /// The ticket for a background refresh, when none runs and no failed one backs off.
-    fn try_refresh(&self, gate: &Arc<RefreshGate>, now: coarsetime::Instant) -> Option<RefreshTicket> {
+    fn try_refresh(
+        &self,
+        gate: &Arc<RefreshGate>,
+        now: coarsetime::Instant,
+    ) -> Option<RefreshTicket> {
         let now_ms = now.duration_since(self.started).as_millis();
         if now_ms < gate.not_before_ms.load(Ordering::Acquire) {
             return None;
@@ -404,7 +409,10 @@ mod tests {
         let (fetched, ()) = tokio::join!(slow, invalidate);
         assert!(fetched.is_ok(), "the caller still gets its answer");
         assert_eq!(cache.fresh_access("c", "api"), None, "but it is not fresh");
-        assert!(matches!(cache.lookup("c"), Lookup::Fetch { fallback: Some(_) }));
+        assert!(matches!(
+            cache.lookup("c"),
+            Lookup::Fetch { fallback: Some(_) }
+        ));
     }
 
     #[tokio::test]
@@ -416,10 +424,17 @@ mod tests {
         cache.invalidate_all();
         for customer in ["a", "b"] {
             assert_eq!(cache.fresh_access(customer, "api"), None);
-            assert!(matches!(cache.lookup(customer), Lookup::Fetch { fallback: Some(_) }));
+            assert!(matches!(
+                cache.lookup(customer),
+                Lookup::Fetch { fallback: Some(_) }
+            ));
         }
         fill(&cache, "a", 2).await;
-        assert_eq!(cache.fresh_access("a", "api"), Some(true), "a new fetch is fresh again");
+        assert_eq!(
+            cache.fresh_access("a", "api"),
+            Some(true),
+            "a new fetch is fresh again"
+        );
     }
 
     #[tokio::test]
@@ -431,10 +446,17 @@ mod tests {
         )
         .unwrap();
         fill(&cache, "c", 1).await;
-        let Lookup::Stale { refresh: Some(ticket), .. } = cache.lookup("c") else {
+        let Lookup::Stale {
+            refresh: Some(ticket),
+            ..
+        } = cache.lookup("c")
+        else {
             panic!("the first stale lookup gets the ticket");
         };
-        assert!(matches!(cache.lookup("c"), Lookup::Stale { refresh: None, .. }));
+        assert!(matches!(
+            cache.lookup("c"),
+            Lookup::Stale { refresh: None, .. }
+        ));
         cache.refresh_failed(ticket);
         assert!(
             matches!(cache.lookup("c"), Lookup::Stale { refresh: None, .. }),
@@ -476,6 +498,10 @@ mod tests {
         cache.apply_usage("c", "api", Behaviour::Set, 9);
         assert_eq!(cache.fresh_access("c", "api"), Some(true), "one left");
         cache.apply_usage("c", "api", Behaviour::Delta, 1);
-        assert_eq!(cache.fresh_access("c", "api"), Some(false), "exactly at the limit");
+        assert_eq!(
+            cache.fresh_access("c", "api"),
+            Some(false),
+            "exactly at the limit"
+        );
     }
 }

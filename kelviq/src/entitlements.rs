@@ -71,7 +71,11 @@ impl<'a, M> Entitlements<'a, M> {
         customer_id: impl Into<Cow<'a, str>>,
         feature_id: impl Into<Cow<'a, str>>,
     ) -> HasAccess<'a, M> {
-        HasAccess(Query::new(self.ctx, customer_id.into(), Some(feature_id.into())))
+        HasAccess(Query::new(
+            self.ctx,
+            customer_id.into(),
+            Some(feature_id.into()),
+        ))
     }
 
     /// [`has_access`](Self::has_access), answered with where the answer came from: fresh,
@@ -81,7 +85,11 @@ impl<'a, M> Entitlements<'a, M> {
         customer_id: impl Into<Cow<'a, str>>,
         feature_id: impl Into<Cow<'a, str>>,
     ) -> Check<'a, M> {
-        Check(Query::new(self.ctx, customer_id.into(), Some(feature_id.into())))
+        Check(Query::new(
+            self.ctx,
+            customer_id.into(),
+            Some(feature_id.into()),
+        ))
     }
 
     /// The customer's entries for one feature, as the service returns them.
@@ -90,7 +98,11 @@ impl<'a, M> Entitlements<'a, M> {
         customer_id: impl Into<Cow<'a, str>>,
         feature_id: impl Into<Cow<'a, str>>,
     ) -> GetEntitlement<'a, M> {
-        GetEntitlement(Query::new(self.ctx, customer_id.into(), Some(feature_id.into())))
+        GetEntitlement(Query::new(
+            self.ctx,
+            customer_id.into(),
+            Some(feature_id.into()),
+        ))
     }
 
     /// All of the customer's entitlements.
@@ -152,7 +164,10 @@ impl Owned {
     const OPERATION: &'static str = "entitlements.get";
 
     async fn access(self, want_raw: bool) -> Result<Response<Access>> {
-        let overrides = self.options.overrides(want_raw).map_err(invalid(Self::OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(Self::OPERATION))?;
         let feature_id = self.feature_id.as_deref().unwrap_or_default();
         let access = self
             .core
@@ -162,7 +177,10 @@ impl Owned {
     }
 
     async fn entitlements(self, want_raw: bool) -> Result<Response<CustomerEntitlements>> {
-        let overrides = self.options.overrides(want_raw).map_err(invalid(Self::OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(Self::OPERATION))?;
         if self.feature_id.as_deref() == Some("") {
             return Err(invalid(Self::OPERATION)(crate::ValidationError::new(
                 "feature_id",

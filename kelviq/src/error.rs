@@ -363,7 +363,10 @@ impl fmt::Display for Error {
                 write!(f, "no answer within {:?}", inner.after.unwrap_or_default())?
             }
             ErrorKind::Connection => match inner.reached {
-                Reached::No => write!(f, "connection failed before the request was sent: {message}")?,
+                Reached::No => write!(
+                    f,
+                    "connection failed before the request was sent: {message}"
+                )?,
                 _ => write!(f, "connection failed after the request was sent: {message}")?,
             },
             ErrorKind::Decode => write!(f, "undecodable response ({status}): {message}")?,
@@ -525,7 +528,8 @@ mod tests {
     #[test]
     fn statuses_map_to_their_kinds() {
         let body = br#"{"detail":"nope"}"#;
-        let kind = |status: u16| Error::answered(StatusCode::from_u16(status).unwrap(), None, body).kind();
+        let kind =
+            |status: u16| Error::answered(StatusCode::from_u16(status).unwrap(), None, body).kind();
         assert_eq!(kind(400), ErrorKind::BadRequest);
         assert_eq!(kind(401), ErrorKind::Unauthorized);
         assert_eq!(kind(403), ErrorKind::Unauthorized);
@@ -543,7 +547,10 @@ mod tests {
         assert!(!unsafe_server.is_retryable() && unsafe_server.is_unconfirmed());
 
         let limited = Error::answered(StatusCode::TOO_MANY_REQUESTS, None, b"").not_idempotent();
-        assert!(limited.is_retryable(), "a 429 comes before anything is applied");
+        assert!(
+            limited.is_retryable(),
+            "a 429 comes before anything is applied"
+        );
 
         let refused = Error::connection(Reached::No, "refused").not_idempotent();
         assert!(refused.is_retryable() && !refused.is_unconfirmed());
@@ -560,7 +567,10 @@ mod tests {
             .not_idempotent()
             .in_operation("reporting.report_usage");
         let text = error.to_string();
-        assert!(text.starts_with("reporting.report_usage: server error (502"), "{text}");
+        assert!(
+            text.starts_with("reporting.report_usage: server error (502"),
+            "{text}"
+        );
         assert!(text.contains("unconfirmed"), "{text}");
         let first = Error::timeout(Duration::from_secs(1))
             .in_operation("a.b")

@@ -129,8 +129,8 @@ mod config;
 // One call on the wire.
 mod transport;
 // Owned public types, and the data structures over them.
-pub mod model;
 mod cache;
+pub mod model;
 mod queue;
 // What every client handle shares.
 mod core;

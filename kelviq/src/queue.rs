@@ -68,6 +68,8 @@ struct Lanes {
     /// Lanes with reports and nothing out, oldest first.
     ready: VecDeque<Lane>,
     len: usize,
+    /// Reports out being sent.
+    in_flight: usize,
     next_id: u64,
 }
 
@@ -107,6 +109,11 @@ impl ReportQueue {
         self.len() == 0
     }
 
+    /// How many reports are out being sent.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.lanes().in_flight
+    }
+
     /// Puts a report at the back of its lane and says how many wait; a full queue is an
     /// error, never a silent drop.
     pub(crate) fn push(&self, report: Report) -> Result<usize> {
@@ -143,6 +150,7 @@ impl ReportQueue {
             state.busy = true;
             taken.push(Taken { lane, report });
         }
+        lanes.in_flight += taken.len();
         taken
     }
 
@@ -155,6 +163,7 @@ impl ReportQueue {
             return;
         };
         state.busy = false;
+        lanes.in_flight -= 1;
         if done {
             state.reports.pop_front();
             lanes.len -= 1;
@@ -194,13 +203,23 @@ mod tests {
     #[test]
     fn one_customer_and_feature_leaves_in_order_others_side_by_side() {
         let queue = ReportQueue::new(100);
-        queue.push(usage("a", "f", 1, wire::Behaviour::Set)).unwrap();
-        queue.push(usage("a", "f", 2, wire::Behaviour::Delta)).unwrap();
-        queue.push(usage("b", "f", 3, wire::Behaviour::Delta)).unwrap();
+        queue
+            .push(usage("a", "f", 1, wire::Behaviour::Set))
+            .unwrap();
+        queue
+            .push(usage("a", "f", 2, wire::Behaviour::Delta))
+            .unwrap();
+        queue
+            .push(usage("b", "f", 3, wire::Behaviour::Delta))
+            .unwrap();
         assert_eq!(queue.len(), 3);
 
         let first: Vec<_> = queue.take(10);
-        assert_eq!(first.iter().map(value).collect::<Vec<_>>(), [1, 3], "one per lane");
+        assert_eq!(
+            first.iter().map(value).collect::<Vec<_>>(),
+            [1, 3],
+            "one per lane"
+        );
         assert!(queue.take(10).is_empty(), "both lanes are busy");
         let mut first = first.into_iter();
         queue.finish(first.next().unwrap(), true);
@@ -214,8 +233,12 @@ mod tests {
     #[test]
     fn a_kept_report_stays_first_in_its_lane() {
         let queue = ReportQueue::new(100);
-        queue.push(usage("a", "f", 1, wire::Behaviour::Set)).unwrap();
-        queue.push(usage("a", "f", 2, wire::Behaviour::Set)).unwrap();
+        queue
+            .push(usage("a", "f", 1, wire::Behaviour::Set))
+            .unwrap();
+        queue
+            .push(usage("a", "f", 2, wire::Behaviour::Set))
+            .unwrap();
         let taken = queue.take(1).pop().unwrap();
         queue.finish(taken, false);
         let again = queue.take(1).pop().unwrap();
@@ -226,8 +249,12 @@ mod tests {
     #[test]
     fn a_full_queue_refuses() {
         let queue = ReportQueue::new(1);
-        queue.push(usage("a", "f", 1, wire::Behaviour::Set)).unwrap();
-        let error = queue.push(usage("a", "f", 2, wire::Behaviour::Set)).unwrap_err();
+        queue
+            .push(usage("a", "f", 1, wire::Behaviour::Set))
+            .unwrap();
+        let error = queue
+            .push(usage("a", "f", 2, wire::Behaviour::Set))
+            .unwrap_err();
         assert_eq!(error.kind(), crate::ErrorKind::QueueFull);
         assert_eq!(queue.len(), 1);
     }

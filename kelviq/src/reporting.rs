@@ -140,8 +140,15 @@ impl<M> ReportUsage<M> {
             })
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
-        let delivery = self.ctx.core.deliver(Report::Usage(body), &overrides).await?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
+        let delivery = self
+            .ctx
+            .core
+            .deliver(Report::Usage(body), &overrides)
+            .await?;
         into_response(OPERATION, delivery, |answer| match answer {
             ReportAnswer::Usage(report) => Some(report),
             ReportAnswer::Event(_) => None,
@@ -238,8 +245,15 @@ impl<M> ReportEvent<M> {
     async fn execute(self, want_raw: bool) -> Result<Response<Delivery<EventReport>>> {
         const OPERATION: &str = "reporting.report_event";
         let body = self.body().map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
-        let delivery = self.ctx.core.deliver(Report::Event(body), &overrides).await?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
+        let delivery = self
+            .ctx
+            .core
+            .deliver(Report::Event(body), &overrides)
+            .await?;
         into_response(OPERATION, delivery, |answer| match answer {
             ReportAnswer::Event(report) => Some(report),
             ReportAnswer::Usage(_) => None,
@@ -260,8 +274,10 @@ fn into_response<T>(
     match delivery {
         Delivery::Sent(answered) => match pick(answered.value) {
             Some(value) => Ok(Response::new(Delivery::Sent(value), answered.raw)),
-            None => Err(crate::Error::config("a report was answered as another kind of report")
-                .in_operation(operation)),
+            None => Err(
+                crate::Error::config("a report was answered as another kind of report")
+                    .in_operation(operation),
+            ),
         },
         Delivery::Queued { waiting } => Ok(Response::new(Delivery::Queued { waiting }, None)),
     }

@@ -60,8 +60,9 @@ impl RequestOptions {
             .headers
             .iter()
             .map(|(name, value)| {
-                let parsed = HeaderName::try_from(name.as_str())
-                    .map_err(|_| ValidationError::new("header", name.clone(), "an HTTP header name"))?;
+                let parsed = HeaderName::try_from(name.as_str()).map_err(|_| {
+                    ValidationError::new("header", name.clone(), "an HTTP header name")
+                })?;
                 if parsed == AUTHORIZATION {
                     return Err(ValidationError::new(
                         "header",
@@ -151,7 +152,9 @@ macro_rules! send_impls {
             /// Sends the request and waits for the service's answer.
             pub fn send(self) -> $crate::Result<$output> {
                 let mode = self.ctx.mode.clone();
-                mode.block_on(async move { self.execute(false).await.map($crate::Response::into_value) })
+                mode.block_on(
+                    async move { self.execute(false).await.map($crate::Response::into_value) },
+                )
             }
 
             /// Like [`send`](Self::send), with the HTTP answer (status, headers, request id)
@@ -207,7 +210,9 @@ mod blocking_mode {
                 .enable_all()
                 .build()
                 .map_err(|e| {
-                    Error::config(format!("could not start the blocking client's runtime: {e}"))
+                    Error::config(format!(
+                        "could not start the blocking client's runtime: {e}"
+                    ))
                 })?;
             Ok(Self(Arc::new(Runtime(Some(runtime)))))
         }
@@ -242,9 +247,9 @@ mod blocking_mode {
             runtime.spawn(async move {
                 let _ = answer.send(call.await);
             });
-            answered
-                .recv()
-                .unwrap_or_else(|_| Err(Error::config("the blocking client's runtime has shut down")))
+            answered.recv().unwrap_or_else(|_| {
+                Err(Error::config("the blocking client's runtime has shut down"))
+            })
         }
     }
 }

@@ -168,8 +168,13 @@ impl<M> UpdateSubscription<M> {
 
     fn body(
         &self,
-    ) -> Result<(wire::UpdateSubscriptionSubscriptionId, wire::UpdateSubscriptionRequest), ValidationError>
-    {
+    ) -> Result<
+        (
+            wire::UpdateSubscriptionSubscriptionId,
+            wire::UpdateSubscriptionRequest,
+        ),
+        ValidationError,
+    > {
         let subscription_id = validate::path_segment("subscription_id", &self.subscription_id)?;
         let body = wire::UpdateSubscriptionRequest {
             plan_identifier: validate::identifier("plan_identifier", &self.plan_identifier)?,
@@ -184,7 +189,11 @@ impl<M> UpdateSubscription<M> {
                 .transpose()?,
             features: validate::features(&self.features)?,
             proration_behavior: self.proration_behavior.map(Into::into),
-            trial_end: self.trial_end.as_ref().map(validate::trial_end).transpose()?,
+            trial_end: self
+                .trial_end
+                .as_ref()
+                .map(validate::trial_end)
+                .transpose()?,
             payment_behavior: self.payment_behavior.map(Into::into),
         };
         Ok((subscription_id, body))
@@ -193,7 +202,10 @@ impl<M> UpdateSubscription<M> {
     async fn execute(self, want_raw: bool) -> Result<Response<SubscriptionUpdated>> {
         const OPERATION: &str = "subscriptions.update";
         let (subscription_id, body) = self.body().map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
         let answer = core
@@ -249,8 +261,13 @@ impl<M> CancelSubscription<M> {
 
     fn body(
         &self,
-    ) -> Result<(wire::CancelSubscriptionSubscriptionId, wire::CancelSubscriptionRequest), ValidationError>
-    {
+    ) -> Result<
+        (
+            wire::CancelSubscriptionSubscriptionId,
+            wire::CancelSubscriptionRequest,
+        ),
+        ValidationError,
+    > {
         let subscription_id = validate::path_segment("subscription_id", &self.subscription_id)?;
         let date = self
             .cancellation_date
@@ -284,7 +301,10 @@ impl<M> CancelSubscription<M> {
     async fn execute(self, want_raw: bool) -> Result<Response<SubscriptionCancelled>> {
         const OPERATION: &str = "subscriptions.cancel";
         let (subscription_id, body) = self.body().map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
         let answer = core

@@ -4,14 +4,6 @@
 //! The value is kept as given and checked when the request is sent, like every other
 //! input: a string that is not a date where a date is wanted is a
 //! [`ValidationError`](crate::ValidationError) naming the field, never a malformed request.
-//!
-//! | given | where a date is wanted (`cancellation_date`) | where an instant is wanted (event `timestamp`, `trial_end`) |
-//! |---|---|---|
-//! | `chrono::NaiveDate` | taken | refused |
-//! | `chrono::DateTime<Utc>`, `DateTime<FixedOffset>`, `SystemTime` | refused | taken |
-//! | `"2025-12-31"` | taken | refused |
-//! | `"2025-05-23T10:30:00Z"` (RFC 3339) | refused | taken |
-//! | `"2025-05-23 10:30:00.123456"` (the service's format, UTC) | refused | taken |
 
 use std::time::SystemTime;
 
@@ -36,8 +28,17 @@ enum Given {
 }
 
 /// What the date and time setters accept: `chrono` dates and date-times, `SystemTime`, or
-/// text (`"2025-12-31"`, RFC 3339, or the service's own timestamp format). See the
-/// [module docs](self) for which fits where.
+/// text (`"2025-12-31"`, RFC 3339, or the service's own timestamp format). Each value is
+/// checked when the request is sent, and a value that does not fit is a validation error
+/// naming the field:
+///
+/// | given | where a date is wanted (`cancellation_date`) | where an instant is wanted (event `timestamp`, `trial_end`) |
+/// |---|---|---|
+/// | `chrono::NaiveDate` | taken | refused |
+/// | `chrono::DateTime<Utc>`, `DateTime<FixedOffset>`, `SystemTime` | refused | taken |
+/// | `"2025-12-31"` | taken | refused |
+/// | `"2025-05-23T10:30:00Z"` (RFC 3339) | refused | taken |
+/// | `"2025-05-23 10:30:00.123456"` (the service's format, UTC) | refused | taken |
 ///
 /// ```
 /// use kelviq::IntoTime;
@@ -171,9 +172,15 @@ mod tests {
 
     #[test]
     fn a_date_is_not_an_instant_nor_the_other_way_round() {
-        let error = "2025-05-23".into_time().as_instant("timestamp").unwrap_err();
+        let error = "2025-05-23"
+            .into_time()
+            .as_instant("timestamp")
+            .unwrap_err();
         assert_eq!(error.field(), "timestamp");
-        let error = Utc::now().into_time().as_date("cancellation_date").unwrap_err();
+        let error = Utc::now()
+            .into_time()
+            .as_date("cancellation_date")
+            .unwrap_err();
         assert_eq!(error.field(), "cancellation_date");
         assert!("2025-02-30".into_time().as_date("d").is_err());
     }

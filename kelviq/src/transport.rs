@@ -299,7 +299,11 @@ fn restore_path_segments(url: &mut reqwest::Url) {
     };
     let rest = &path[start + PREFIX.len()..];
     if rest.contains("%25") {
-        let restored = format!("{}{}", &path[..start + PREFIX.len()], rest.replace("%25", "%"));
+        let restored = format!(
+            "{}{}",
+            &path[..start + PREFIX.len()],
+            rest.replace("%25", "%")
+        );
         url.set_path(&restored);
     }
 }
@@ -317,7 +321,7 @@ async fn attempts(
         .map_or(RetryRule::NOT_IDEMPOTENT, |s| s.spec.rule);
     let retry = state
         .as_ref()
-        .map_or_else(RetryPolicy::none, |s| s.spec.retry.clone());
+        .map_or_else(RetryPolicy::none, |s| s.spec.retry);
     let mut backoff = retry.backoff();
     let mut attempt = 1u32;
     loop {

@@ -163,7 +163,7 @@ pub(crate) fn trial_end(value: &TimeInput) -> Result<String, ValidationError> {
     } else {
         Err(ValidationError::new(
             "trial_end",
-            at.to_rfc3339(),
+            value.text().map_or_else(|| at.to_rfc3339(), str::to_owned),
             "\"now\" or a future date-time such as 2030-01-31T00:00:00Z",
         ))
     }

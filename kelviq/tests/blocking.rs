@@ -1,10 +1,10 @@
-//! The blocking client works from plain code and from many threads at once, and refuses
-//! (without panicking) to block inside an async runtime.
+//! The blocking client works from plain code, from `spawn_blocking` threads and from many
+//! threads at once, and refuses (without panicking) to block inside an async task.
 
 mod common;
 
 use common::{Harness, API_KEY};
-use kelviq::{Behaviour, Error, Kelviq};
+use kelviq::{Behaviour, ErrorKind, Kelviq};
 
 #[test]
 fn works_from_a_plain_fn_main() {
@@ -63,7 +63,7 @@ fn one_client_serves_many_threads_at_once() {
 }
 
 #[tokio::test]
-async fn inside_an_async_runtime_it_refuses_instead_of_blocking() {
+async fn inside_an_async_task_it_refuses_instead_of_blocking() {
     let client = Kelviq::builder(API_KEY)
         .base_url("http://127.0.0.1:9")
         .build_blocking()
@@ -73,10 +73,42 @@ async fn inside_an_async_runtime_it_refuses_instead_of_blocking() {
         .has_access("cust", "seats")
         .send()
         .unwrap_err();
-    assert!(
-        matches!(&error, Error::Config(message) if message.contains("async runtime")),
-        "{error:?}"
-    );
+    assert_eq!(error.kind(), ErrorKind::Config, "{error:?}");
+    assert!(error.to_string().contains("async task"), "{error}");
+    assert!(error.to_string().contains("spawn_blocking"), "{error}");
     // Dropping the last clone here must not panic either.
     drop(client);
+}
+
+#[test]
+fn from_spawn_blocking_threads_it_works() {
+    let h = Harness::new();
+    h.subscribe("cust", "plan-pro-monthly");
+    let client = h.blocking.clone();
+    let answers = h.run(async move {
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let client = client.clone();
+            tasks.push(tokio::task::spawn_blocking(move || {
+                let allowed = client
+                    .entitlements()
+                    .has_access("cust", "premium-reporting")
+                    .send()
+                    .unwrap();
+                let delivery = client
+                    .reporting()
+                    .report_usage(1, "cust", "api-usage", Behaviour::Delta)
+                    .send()
+                    .unwrap();
+                (allowed, delivery.sent().is_some())
+            }));
+        }
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        answers
+    });
+    assert_eq!(answers, vec![(true, true); 4]);
+    assert_eq!(h.server.usage("cust")["api-usage"], 4);
 }

@@ -4,10 +4,13 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{fast_retries, API_KEY};
-use kelviq::{Behaviour, CacheConfig, Client, Error, Kelviq, RetryPolicy};
+use kelviq::{
+    Behaviour, CacheConfig, Client, ErrorKind, Fallback, FallbackPolicy, Freshness, Kelviq,
+    RetryPolicy,
+};
 use kelviq_mock::{Fault, FaultKind, MockServer};
 
 async fn setup(cache: CacheConfig, retry: RetryPolicy) -> (MockServer, Client) {
@@ -108,11 +111,13 @@ async fn checks_of_ten_features_of_one_customer_take_one_request() {
 async fn fifty_concurrent_misses_on_one_customer_make_one_request() {
     let (server, client) = setup(CacheConfig::default(), fast_retries()).await;
     // Hold the first answer back so that every check arrives while it is in flight.
-    server.inject(Fault::new(
-        "getEntitlements",
-        1,
-        FaultKind::Delay { ms: 300 },
-    ));
+    server
+        .inject(Fault::new(
+            "getEntitlements",
+            1,
+            FaultKind::Delay { ms: 300 },
+        ))
+        .unwrap();
     let client = Arc::new(client);
     let mut tasks = Vec::new();
     for i in 0..50 {
@@ -137,7 +142,7 @@ async fn fifty_concurrent_misses_on_one_customer_make_one_request() {
 }
 
 #[tokio::test]
-async fn a_stale_entry_is_served_while_the_edge_answers_503_or_drops_connections() {
+async fn a_stale_entry_is_answered_at_once_and_refreshed_in_the_background() {
     let (server, client) = setup(CacheConfig::default().ttl(SHORT), RetryPolicy::none()).await;
     assert!(client
         .entitlements()
@@ -147,40 +152,216 @@ async fn a_stale_entry_is_served_while_the_edge_answers_503_or_drops_connections
         .unwrap());
     tokio::time::sleep(SHORT * 2).await;
 
-    server.inject(Fault::new("getEntitlements", 1, FaultKind::status(503)));
-    assert!(client
+    // The edge host fails: the stale set answers, flagged, and the one refresh fails.
+    server
+        .inject(Fault::new("getEntitlements", 1, FaultKind::status(503)))
+        .unwrap();
+    let access = client
         .entitlements()
-        .has_access("cust", "premium-reporting")
+        .check("cust", "premium-reporting")
         .send()
         .await
-        .unwrap());
-    server.inject(Fault::new("getEntitlements", 1, FaultKind::Drop));
-    assert!(client
+        .unwrap();
+    assert!(access.allowed && access.is_stale(), "{access:?}");
+    wait_for_requests(&server, 2).await;
+
+    // Once the edge answers again, the next refresh (after its back-off) brings a fresh set.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let access = client
         .entitlements()
-        .has_access("cust", "premium-reporting")
+        .check("cust", "premium-reporting")
         .send()
         .await
-        .unwrap());
+        .unwrap();
+    assert!(access.allowed && access.is_stale());
+    let mut fresh = false;
+    for _ in 0..200 {
+        let access = client
+            .entitlements()
+            .check("cust", "premium-reporting")
+            .send()
+            .await
+            .unwrap();
+        if access.freshness == Freshness::Fresh {
+            fresh = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(fresh, "the background refresh brought a fresh set");
     assert_eq!(
         entitlement_requests(&server).len(),
         3,
-        "each stale answer followed a real try"
+        "the first fetch, the failed refresh, the one after its back-off"
     );
+}
 
-    // Once the edge answers again, the fresh set replaces the stale one.
-    assert!(client
+/// Waits until the emulator has answered `n` entitlement requests.
+async fn wait_for_requests(server: &MockServer, n: usize) {
+    for _ in 0..200 {
+        let answered = entitlement_requests(server)
+            .iter()
+            .filter(|r| r.response.is_some())
+            .count();
+        if answered >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{n} entitlement requests were not answered");
+}
+
+/// 2,000 checks from 8 tasks on a stale entry; each answer with the time it took.
+async fn hammer_a_stale_entry(client: &Client) -> Vec<(kelviq::Access, Duration)> {
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for _ in 0..250 {
+                let started = Instant::now();
+                let access = client
+                    .entitlements()
+                    .check("cust", "premium-reporting")
+                    .send()
+                    .await
+                    .unwrap();
+                answers.push((access, started.elapsed()));
+            }
+            answers
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.extend(task.await.unwrap());
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn while_the_edge_answers_503_slowly_no_check_waits_for_the_refresh() {
+    let (server, client) = setup(CacheConfig::default().ttl(SHORT), RetryPolicy::none()).await;
+    client
         .entitlements()
         .has_access("cust", "premium-reporting")
         .send()
         .await
-        .unwrap());
-    assert!(client
+        .unwrap();
+    tokio::time::sleep(SHORT * 2).await;
+    // Every refresh is held back 3 s, then refused.
+    server
+        .inject(Fault::new(
+            "getEntitlements",
+            100,
+            FaultKind::Status {
+                status: 503,
+                retry_after: None,
+                body: None,
+                after_ms: Some(3_000),
+            },
+        ))
+        .unwrap();
+    server.clear_requests();
+
+    let answers = hammer_a_stale_entry(&client).await;
+    let requests = entitlement_requests(&server);
+    assert_eq!(answers.len(), 2_000);
+    assert!(answers.iter().all(|(a, _)| a.allowed && a.is_stale()));
+    assert!(requests.len() <= 1, "at most one refresh: {requests:#?}");
+    assert!(
+        requests.iter().all(|r| r.response.is_none()),
+        "every check answered while the refresh was still held back"
+    );
+    let slowest = answers.iter().map(|(_, took)| *took).max().unwrap();
+    assert!(
+        slowest < Duration::from_secs(1),
+        "no check waited: {slowest:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn while_the_edge_is_black_holed_no_check_waits_for_the_refresh() {
+    let server = MockServer::start().await.unwrap();
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .retry_policy(RetryPolicy::none())
+        .connect_timeout(Duration::from_secs(3))
+        .entitlement_cache(CacheConfig::default().ttl(SHORT))
+        .build()
+        .unwrap();
+    client.customers().create("cust").send().await.unwrap();
+    server.grant(kelviq_mock::Grant {
+        customer_id: "cust".into(),
+        feature_id: "premium-reporting".into(),
+        feature_type: kelviq_mock::catalogue::FeatureKind::Boolean,
+        usage_limit: None,
+        hard_limit: None,
+    });
+    client
         .entitlements()
         .has_access("cust", "premium-reporting")
         .send()
         .await
-        .unwrap());
-    assert_eq!(entitlement_requests(&server).len(), 4);
+        .unwrap();
+    tokio::time::sleep(SHORT * 2).await;
+    server.go_black_hole().await.unwrap();
+
+    let started = Instant::now();
+    let answers = hammer_a_stale_entry(&client).await;
+    let all_answered = started.elapsed();
+    assert_eq!(answers.len(), 2_000);
+    assert!(answers.iter().all(|(a, _)| a.allowed && a.is_stale()));
+    assert!(
+        all_answered < Duration::from_secs(3),
+        "all answered before the refresh's connect time-out: {all_answered:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_invalidation_during_a_slow_fetch_wins() {
+    let (server, client) = setup(CacheConfig::default(), RetryPolicy::none()).await;
+    // The first fetch reads the set at once and answers late.
+    server
+        .inject(Fault::new(
+            "getEntitlements",
+            1,
+            FaultKind::DelayAnswer { ms: 500 },
+        ))
+        .unwrap();
+    let slow = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .entitlements()
+                .has_access("cust", "extra-feature")
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Meanwhile the customer buys something and the webhook invalidates.
+    server.grant(kelviq_mock::Grant {
+        customer_id: "cust".into(),
+        feature_id: "extra-feature".into(),
+        feature_type: kelviq_mock::catalogue::FeatureKind::Boolean,
+        usage_limit: None,
+        hard_limit: None,
+    });
+    client.invalidate_entitlements("cust");
+    assert!(
+        !slow.await.unwrap().unwrap(),
+        "the slow fetch answers what it read before the purchase"
+    );
+    assert!(
+        client
+            .entitlements()
+            .has_access("cust", "extra-feature")
+            .send()
+            .await
+            .unwrap(),
+        "but it did not put the old set back: the next check sees the purchase"
+    );
+    assert_eq!(entitlement_requests(&server).len(), 2);
 }
 
 #[tokio::test]
@@ -192,37 +373,303 @@ async fn a_404_or_401_is_never_masked_by_a_stale_entry() {
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(SHORT * 2).await;
-    for (status, check) in [
-        (
-            404,
-            (|e: &Error| matches!(e, Error::NotFound { .. })) as fn(&Error) -> bool,
-        ),
-        (401, |e: &Error| matches!(e, Error::Unauthorized { .. })),
-        (400, |e: &Error| matches!(e, Error::BadRequest { .. })),
+    // Retired, so that the next check must ask and cannot answer from the old set.
+    client.invalidate_entitlements("cust");
+    for (status, kind) in [
+        (404, ErrorKind::NotFound),
+        (401, ErrorKind::Unauthorized),
+        (400, ErrorKind::BadRequest),
     ] {
-        server.inject(Fault::new("getEntitlements", 1, FaultKind::status(status)));
+        server
+            .inject(Fault::new("getEntitlements", 1, FaultKind::status(status)))
+            .unwrap();
         let error = client
             .entitlements()
             .has_access("cust", "seats")
             .send()
             .await
             .unwrap_err();
-        assert!(check(&error), "{status}: {error:?}");
+        assert_eq!(error.kind(), kind, "{status}: {error:?}");
     }
 }
 
 #[tokio::test]
-async fn without_a_stale_entry_the_failure_is_returned() {
+async fn an_invalidated_set_still_answers_flagged_stale_while_the_edge_fails() {
     let (server, client) = setup(CacheConfig::default(), RetryPolicy::none()).await;
-    server.inject(Fault::new("getEntitlements", 1, FaultKind::status(503)));
-    let error = client
+    assert!(client
         .entitlements()
         .has_access("cust", "seats")
         .send()
         .await
+        .unwrap());
+    client.invalidate_entitlements("cust");
+    server
+        .inject(Fault::new("getEntitlements", 1, FaultKind::status(503)))
+        .unwrap();
+    let access = client
+        .entitlements()
+        .check("cust", "seats")
+        .send()
+        .await
+        .unwrap();
+    assert!(access.allowed && access.is_stale(), "{access:?}");
+}
+
+#[tokio::test]
+async fn without_a_usable_entry_the_fallback_policy_answers_and_says_so() {
+    let server = MockServer::start().await.unwrap();
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .retry_policy(RetryPolicy::none())
+        .entitlement_fallback(
+            FallbackPolicy::default()
+                .feature("basic-export", Fallback::Allow)
+                .feature("audit-log", Fallback::Error),
+        )
+        .build()
+        .unwrap();
+    client.customers().create("cust").send().await.unwrap();
+    server
+        .inject(Fault::new("getEntitlements", 3, FaultKind::status(503)))
+        .unwrap();
+    let denied = client
+        .entitlements()
+        .check("cust", "seats")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (denied.allowed, denied.freshness),
+        (false, Freshness::Fallback)
+    );
+    let allowed = client
+        .entitlements()
+        .check("cust", "basic-export")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (allowed.allowed, allowed.freshness),
+        (true, Freshness::Fallback)
+    );
+    let error = client
+        .entitlements()
+        .has_access("cust", "audit-log")
+        .send()
+        .await
         .unwrap_err();
-    assert!(matches!(error, Error::Server { .. }), "{error:?}");
+    assert_eq!(error.kind(), ErrorKind::Server);
+    // Reads of the data itself have no fallback.
+    server
+        .inject(Fault::new("getEntitlements", 1, FaultKind::status(503)))
+        .unwrap();
+    let error = client
+        .entitlements()
+        .get_all_entitlements("cust")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Server);
+}
+
+#[tokio::test]
+async fn past_max_stale_a_set_is_not_used() {
+    let (server, client) = setup(
+        CacheConfig::default()
+            .ttl(Duration::from_millis(100))
+            .max_stale(Duration::from_millis(100)),
+        RetryPolicy::none(),
+    )
+    .await;
+    assert!(client
+        .entitlements()
+        .has_access("cust", "seats")
+        .send()
+        .await
+        .unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    server
+        .inject(Fault::new("getEntitlements", 1, FaultKind::status(503)))
+        .unwrap();
+    let access = client
+        .entitlements()
+        .check("cust", "seats")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (access.allowed, access.freshness),
+        (false, Freshness::Fallback),
+        "too old to stand in"
+    );
+}
+
+#[test]
+fn an_outage_is_warned_about_once_not_per_call() {
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (server, client) = setup(CacheConfig::default(), RetryPolicy::none()).await;
+        for customer in ["a", "b", "c", "d"] {
+            client.customers().create(customer).send().await.unwrap();
+        }
+        server
+            .inject(Fault::new("getEntitlements", 20, FaultKind::status(503)))
+            .unwrap();
+        for _ in 0..5 {
+            for customer in ["a", "b", "c", "d"] {
+                let access = client
+                    .entitlements()
+                    .check(customer, "seats")
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(access.is_fallback());
+            }
+        }
+        assert!(client
+            .entitlements()
+            .has_access("a", "seats")
+            .send()
+            .await
+            .is_ok());
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(log.matches("edge host is failing").count(), 1, "{log}");
+}
+
+#[tokio::test]
+async fn sixty_four_tasks_of_a_hundred_deltas_move_the_cached_and_the_services_usage_by_6400() {
+    let server = MockServer::start().await.unwrap();
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .build()
+        .unwrap();
+    client.customers().create("cust").send().await.unwrap();
+    server.grant(kelviq_mock::Grant {
+        customer_id: "cust".into(),
+        feature_id: "calls".into(),
+        feature_type: kelviq_mock::catalogue::FeatureKind::Meter,
+        usage_limit: Some(1_000_000),
+        hard_limit: Some(true),
+    });
+    let usage_of =
+        |set: &kelviq::model::CustomerEntitlements| set.feature("calls").unwrap().current_usage;
+    let before = client
+        .entitlements()
+        .get_entitlement("cust", "calls")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(usage_of(&before), Some(0));
+    server.clear_requests();
+
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..100 {
+                client
+                    .reporting()
+                    .report_usage(1, "cust", "calls", Behaviour::Delta)
+                    .send()
+                    .await
+                    .unwrap()
+                    .sent()
+                    .expect("delivered");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let after = client
+        .entitlements()
+        .get_entitlement("cust", "calls")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(usage_of(&after), Some(6_400), "the cache lost no update");
+    assert_eq!(after.freshness(), Freshness::Fresh);
+    assert!(
+        entitlement_requests(&server).is_empty(),
+        "answered from the cache"
+    );
+    assert_eq!(
+        server.usage("cust")["calls"],
+        6_400,
+        "the service counted each once"
+    );
+}
+
+#[tokio::test]
+async fn a_hard_meter_denies_at_exactly_its_limit_under_concurrent_reports() {
+    let server = MockServer::start().await.unwrap();
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .build()
+        .unwrap();
+    client.customers().create("cust").send().await.unwrap();
+    server.grant(kelviq_mock::Grant {
+        customer_id: "cust".into(),
+        feature_id: "calls".into(),
+        feature_type: kelviq_mock::catalogue::FeatureKind::Meter,
+        usage_limit: Some(200),
+        hard_limit: Some(true),
+    });
+    assert!(client
+        .entitlements()
+        .has_access("cust", "calls")
+        .send()
+        .await
+        .unwrap());
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..10 {
+                let _ = client
+                    .reporting()
+                    .report_usage(1, "cust", "calls", Behaviour::Delta)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(
+        !client
+            .entitlements()
+            .has_access("cust", "calls")
+            .send()
+            .await
+            .unwrap(),
+        "200 of 200 used: denied"
+    );
 }
 
 #[tokio::test]
@@ -279,7 +726,9 @@ async fn usage_is_visible_to_has_access_right_after_a_report() {
     );
 
     // A report the service refused leaves the cache as it was.
-    server.inject(Fault::new("reportUsage", 1, FaultKind::status(400)));
+    server
+        .inject(Fault::new("reportUsage", 1, FaultKind::status(400)))
+        .unwrap();
     client
         .reporting()
         .report_usage(0, "cust", "api-usage", Behaviour::Set)
@@ -294,8 +743,21 @@ async fn usage_is_visible_to_has_access_right_after_a_report() {
         .unwrap());
 }
 
+async fn subscription_of(server: &MockServer, customer: &str) -> String {
+    let subscriptions = reqwest::get(format!(
+        "{}/_mock/customers/{customer}/subscriptions",
+        server.url()
+    ))
+    .await
+    .unwrap()
+    .json::<serde_json::Value>()
+    .await
+    .unwrap();
+    subscriptions[0]["id"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
-async fn a_subscription_change_drops_the_cached_sets() {
+async fn a_subscription_change_retires_the_cached_sets_but_keeps_them_as_fallbacks() {
     let (server, client) = setup(CacheConfig::default(), fast_retries()).await;
     client.customers().create("other").send().await.unwrap();
     assert!(client
@@ -304,16 +766,13 @@ async fn a_subscription_change_drops_the_cached_sets() {
         .send()
         .await
         .unwrap());
-    let subscriptions = reqwest::get(format!(
-        "{}/_mock/customers/cust/subscriptions",
-        server.url()
-    ))
-    .await
-    .unwrap()
-    .json::<serde_json::Value>()
-    .await
-    .unwrap();
-    let id = subscriptions[0]["id"].as_str().unwrap().to_owned();
+    assert!(!client
+        .entitlements()
+        .has_access("other", "premium-reporting")
+        .send()
+        .await
+        .unwrap());
+    let id = subscription_of(&server, "cust").await;
     client
         .subscriptions()
         .cancel(id.as_str(), kelviq::CancellationType::Immediate)
@@ -326,7 +785,59 @@ async fn a_subscription_change_drops_the_cached_sets() {
         .send()
         .await
         .unwrap());
-    assert_eq!(entitlement_requests(&server).len(), 2);
+    assert_eq!(
+        entitlement_requests(&server).len(),
+        3,
+        "the cancelled customer's set was fetched again"
+    );
+
+    // The other customer's set was retired too (whose subscription it was is not known),
+    // yet while the edge fails it still answers, flagged stale.
+    server
+        .inject(Fault::new("getEntitlements", 4, FaultKind::status(503)))
+        .unwrap();
+    let other = client
+        .entitlements()
+        .check("other", "premium-reporting")
+        .send()
+        .await
+        .unwrap();
+    assert!(!other.allowed && other.is_stale(), "{other:?}");
+}
+
+#[tokio::test]
+async fn a_subscription_change_whose_outcome_is_unknown_also_retires_the_sets() {
+    let (server, client) = setup(CacheConfig::default(), fast_retries()).await;
+    assert!(client
+        .entitlements()
+        .has_access("cust", "premium-reporting")
+        .send()
+        .await
+        .unwrap());
+    let id = subscription_of(&server, "cust").await;
+    server
+        .inject(Fault::new(
+            "cancelSubscription",
+            1,
+            FaultKind::ApplyThenDrop,
+        ))
+        .unwrap();
+    let error = client
+        .subscriptions()
+        .cancel(id.as_str(), kelviq::CancellationType::Immediate)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_unconfirmed(), "{error:?}");
+    assert!(
+        !client
+            .entitlements()
+            .has_access("cust", "premium-reporting")
+            .send()
+            .await
+            .unwrap(),
+        "the next check asked the service, which had cancelled"
+    );
 }
 
 #[tokio::test]

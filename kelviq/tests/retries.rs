@@ -1,12 +1,13 @@
 //! Retries happen exactly where repeating a request cannot change the outcome, with the
-//! emulator's fault injection standing in for a failing service and network.
+//! emulator's fault injection standing in for a failing service and network, including the
+//! rude failures: a 5xx or a dropped connection after the service applied the request.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::{fast_retries, start, API_KEY};
-use kelviq::{Behaviour, Error, Kelviq, RetryPolicy};
+use kelviq::{Behaviour, ErrorKind, Kelviq, QueueConfig, Reached, RetryPolicy};
 use kelviq_mock::{Fault, FaultKind, MockServer};
 
 fn status(status: u16, retry_after: Option<u64>) -> FaultKind {
@@ -14,6 +15,7 @@ fn status(status: u16, retry_after: Option<u64>) -> FaultKind {
         status,
         retry_after,
         body: None,
+        after_ms: None,
     }
 }
 
@@ -48,7 +50,9 @@ fn count(server: &MockServer, operation: &str) -> usize {
 async fn a_read_answered_503_is_retried_and_then_answered() {
     let (server, client) = start().await;
     subscribed(&server, &client, "cust").await;
-    server.inject(Fault::new("getEntitlements", 2, status(503, None)));
+    server
+        .inject(Fault::new("getEntitlements", 2, status(503, None)))
+        .unwrap();
     assert!(client
         .entitlements()
         .has_access("cust", "premium-reporting")
@@ -62,7 +66,9 @@ async fn a_read_answered_503_is_retried_and_then_answered() {
 async fn retry_after_is_honoured() {
     let (server, client) = start().await;
     subscribed(&server, &client, "cust").await;
-    server.inject(Fault::new("getEntitlements", 1, status(429, Some(1))));
+    server
+        .inject(Fault::new("getEntitlements", 1, status(429, Some(1))))
+        .unwrap();
     let started = Instant::now();
     client
         .entitlements()
@@ -86,7 +92,9 @@ async fn a_retry_after_beyond_the_limit_ends_the_retries_at_once() {
         .retry_policy(fast_retries().max_retry_after(Duration::from_secs(2)))
         .build()
         .unwrap();
-    server.inject(Fault::new("getEntitlements", 1, status(503, Some(120))));
+    server
+        .inject(Fault::new("getEntitlements", 1, status(503, Some(120))))
+        .unwrap();
     let started = Instant::now();
     let error = client
         .entitlements()
@@ -95,25 +103,54 @@ async fn a_retry_after_beyond_the_limit_ends_the_retries_at_once() {
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2));
-    match error {
-        Error::Server {
-            status,
-            retry_after,
-            ..
-        } => {
-            assert_eq!(status, 503);
-            assert_eq!(retry_after, Some(Duration::from_secs(120)));
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(error.kind(), ErrorKind::Server, "{error:?}");
+    assert_eq!(
+        error.status(),
+        Some(kelviq::StatusCode::SERVICE_UNAVAILABLE)
+    );
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(120)));
     assert_eq!(count(&server, "getEntitlements"), 1);
 }
 
 #[tokio::test]
-async fn a_delta_report_answered_503_reaches_the_server_once_and_returns_the_error() {
+async fn a_retry_that_would_end_past_the_deadline_is_not_made() {
+    let (server, _) = start().await;
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    // Retry-After 2 s against a 1 s deadline: one attempt, then the error.
+    server
+        .inject(Fault::new("getEntitlements", 1, status(503, Some(2))))
+        .unwrap();
+    let started = Instant::now();
+    let error = client
+        .entitlements()
+        .get_all_entitlements("cust")
+        .deadline(Duration::from_secs(1))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(
+        error.status(),
+        Some(kelviq::StatusCode::SERVICE_UNAVAILABLE)
+    );
+    assert_eq!(count(&server, "getEntitlements"), 1);
+}
+
+#[tokio::test]
+async fn a_delta_applied_and_then_answered_5xx_is_counted_once_and_unconfirmed() {
     let (server, client) = start().await;
     subscribed(&server, &client, "cust").await;
-    server.inject(Fault::new("reportUsage", 1, status(503, None)));
+    server
+        .inject(Fault::new(
+            "reportUsage",
+            1,
+            FaultKind::ApplyThenStatus { status: 503 },
+        ))
+        .unwrap();
     let error = client
         .reporting()
         .report_usage(5, "cust", "api-usage", Behaviour::Delta)
@@ -124,44 +161,44 @@ async fn a_delta_report_answered_503_reaches_the_server_once_and_returns_the_err
         error.status(),
         Some(kelviq::StatusCode::SERVICE_UNAVAILABLE)
     );
-    assert!(error.is_retryable());
-    assert_eq!(count(&server, "reportUsage"), 1);
-    assert_eq!(
-        server.usage("cust").get("api-usage"),
-        None,
-        "nothing counted"
+    assert!(error.is_unconfirmed(), "{error:?}");
+    assert!(
+        !error.is_retryable(),
+        "sending it again could count it twice"
     );
+    assert!(error.to_string().contains("unconfirmed"), "{error}");
+    assert_eq!(count(&server, "reportUsage"), 1, "not resent");
+    assert_eq!(client.queued_reports(), 0, "not queued either");
+    assert_eq!(server.usage("cust")["api-usage"], 5, "counted once");
 }
 
 #[tokio::test]
-async fn a_delta_report_whose_connection_drops_is_not_resent() {
+async fn a_delta_applied_and_then_dropped_is_counted_once_and_unconfirmed() {
     let (server, client) = start().await;
     subscribed(&server, &client, "cust").await;
-    server.inject(Fault::new("reportUsage", 1, FaultKind::Drop));
+    server
+        .inject(Fault::new("reportUsage", 1, FaultKind::ApplyThenDrop))
+        .unwrap();
     let error = client
         .reporting()
         .report_usage(5, "cust", "api-usage", Behaviour::Delta)
         .send()
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            Error::Connection {
-                may_have_reached_server: true,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    assert_eq!(error.kind(), ErrorKind::Connection, "{error:?}");
+    assert_eq!(error.reached(), Reached::Maybe);
+    assert!(error.is_unconfirmed() && !error.is_retryable());
     assert_eq!(count(&server, "reportUsage"), 1);
+    assert_eq!(server.usage("cust")["api-usage"], 5, "counted once");
 }
 
 #[tokio::test]
 async fn a_set_report_answered_503_is_retried() {
     let (server, client) = start().await;
     subscribed(&server, &client, "cust").await;
-    server.inject(Fault::new("reportUsage", 1, status(503, None)));
+    server
+        .inject(Fault::new("reportUsage", 1, status(503, None)))
+        .unwrap();
     client
         .reporting()
         .report_usage(40, "cust", "api-usage", Behaviour::Set)
@@ -177,10 +214,15 @@ async fn a_set_report_answered_503_is_retried() {
 #[tokio::test]
 async fn customer_creation_and_checkout_are_not_retried_after_a_5xx() {
     let (server, client) = start().await;
-    server.inject(Fault::new("createCustomer", 1, status(502, None)));
+    server
+        .inject(Fault::new("createCustomer", 1, status(502, None)))
+        .unwrap();
     let error = client.customers().create("cust").send().await.unwrap_err();
-    assert!(matches!(error, Error::Server { .. }));
-    server.inject(Fault::new("createCheckoutSession", 1, status(504, None)));
+    assert_eq!(error.kind(), ErrorKind::Server);
+    assert!(error.is_unconfirmed() && !error.is_retryable());
+    server
+        .inject(Fault::new("createCheckoutSession", 1, status(504, None)))
+        .unwrap();
     let error = client
         .checkout()
         .create_session(
@@ -197,10 +239,26 @@ async fn customer_creation_and_checkout_are_not_retried_after_a_5xx() {
 }
 
 #[tokio::test]
+async fn a_429_is_retried_even_for_a_request_that_counts_twice() {
+    let (server, client) = start().await;
+    server
+        .inject(Fault::new("createCustomer", 1, status(429, None)))
+        .unwrap();
+    client.customers().create("cust").send().await.unwrap();
+    assert_eq!(
+        count(&server, "createCustomer"),
+        2,
+        "nothing was applied the first time"
+    );
+}
+
+#[tokio::test]
 async fn an_event_retried_after_a_dropped_connection_keeps_its_idempotency_key() {
     let (server, client) = start().await;
     subscribed(&server, &client, "cust").await;
-    server.inject(Fault::new("reportEvent", 2, FaultKind::Drop));
+    server
+        .inject(Fault::new("reportEvent", 2, FaultKind::Drop))
+        .unwrap();
     let event = client
         .reporting()
         .report_event("cust", "api_invoked")
@@ -241,7 +299,7 @@ async fn a_request_that_never_reached_the_server_is_retried_even_when_unsafe() {
     let client = Kelviq::builder(API_KEY)
         .base_url(format!("http://127.0.0.1:{port}"))
         // The queue would take it; here the retries are what is tested.
-        .offline_queue(kelviq::QueueConfig::disabled())
+        .offline_queue(QueueConfig::disabled())
         .retry_policy(
             RetryPolicy::default()
                 .max_retries(2)
@@ -262,17 +320,9 @@ async fn a_request_that_never_reached_the_server_is_retried_even_when_unsafe() {
         "{:?}",
         started.elapsed()
     );
-    assert!(
-        matches!(
-            error,
-            Error::Connection {
-                may_have_reached_server: false,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
-    assert!(error.is_retryable());
+    assert_eq!(error.kind(), ErrorKind::Connection, "{error:?}");
+    assert_eq!(error.reached(), Reached::No);
+    assert!(error.is_retryable() && !error.is_unconfirmed());
     assert_eq!(error.status(), None);
 }
 
@@ -284,13 +334,15 @@ async fn no_retry_policy_means_one_attempt() {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    server.inject(Fault::new("getEntitlements", 1, status(503, None)));
+    server
+        .inject(Fault::new("getEntitlements", 1, status(503, None)))
+        .unwrap();
     let error = client
         .entitlements()
         .get_all_entitlements("cust")
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::Server { .. }), "{error:?}");
+    assert_eq!(error.kind(), ErrorKind::Server, "{error:?}");
     assert_eq!(count(&server, "getEntitlements"), 1);
 }

@@ -37,7 +37,9 @@ async fn spans_record_the_request_and_never_the_key() {
 
     let (server, client) = start().await;
     client.customers().create("cust").send().await.unwrap();
-    server.inject(Fault::new("getEntitlements", 1, FaultKind::status(503)));
+    server
+        .inject(Fault::new("getEntitlements", 1, FaultKind::status(503)))
+        .unwrap();
     client
         .entitlements()
         .has_access("cust", "seats")
@@ -53,7 +55,7 @@ async fn spans_record_the_request_and_never_the_key() {
     assert_eq!(closed.len(), 2, "{log}");
     let entitlements = closed[1];
     for field in [
-        "operation=\"get_entitlements\"",
+        "operation=\"entitlements.get\"",
         "method=GET",
         "path=/api/v1/entitlements",
         "status=200",

@@ -5,7 +5,7 @@ mod common;
 
 use chrono::NaiveDate;
 use common::Harness;
-use kelviq::{Behaviour, CancellationType, ChargePeriod, Error, FeatureQuantity};
+use kelviq::{Behaviour, CancellationType, ChargePeriod, ErrorKind, FeatureQuantity};
 
 /// The call failed validation on `field`, and the emulator received nothing.
 #[track_caller]
@@ -16,7 +16,13 @@ fn assert_refused<T: std::fmt::Debug>(
     value: &str,
 ) {
     match result {
-        Err(Error::Validation(error)) => {
+        Err(outer) if outer.kind() == ErrorKind::Validation => {
+            assert!(
+                outer.operation().is_some()
+                    && outer.to_string().starts_with(outer.operation().unwrap()),
+                "the text names the operation: {outer}"
+            );
+            let error = outer.validation().expect("the broken rule").clone();
             assert_eq!(error.field(), field, "{error}");
             assert_eq!(error.value(), value, "{error}");
             assert!(!error.expected().is_empty());
@@ -150,7 +156,7 @@ fn malformed_email_timestamp_url_uuid_and_ip_are_refused() {
     }
     for timestamp in [
         "2025-05-22T07:53:55.747959",
-        "2025-05-22 07:53:55",
+        "2025-05-22",
         "2025-13-22 07:53:55.747959",
         "yesterday",
     ] {
@@ -341,10 +347,16 @@ fn identifiers_travel_as_one_percent_encoded_segment_and_arrive_intact() {
         "what?x=1",
         "frag#ment",
         "100%",
+        "%2e%2e",
         "with space",
         "ünïcødé/名前",
         "../up",
         "a.b",
+        "\\",
+        ".\\x",
+        "..\\x",
+        "nobody\\..\\victim",
+        "a|b^c[d]{e}",
     ];
     for id in awkward {
         let created = h.blocking.customers().create(id).send().unwrap();
@@ -374,6 +386,12 @@ fn identifiers_travel_as_one_percent_encoded_segment_and_arrive_intact() {
         );
         assert!(segment.is_ascii(), "percent-encoded: {path}");
         assert!(
+            segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)),
+            "only unreserved bytes and escapes: {path}"
+        );
+        assert!(
             requests[0].query.is_none(),
             "nothing leaked into the query: {path}"
         );
@@ -386,7 +404,7 @@ fn identifiers_travel_as_one_percent_encoded_segment_and_arrive_intact() {
         .cancel("x/../../customers/", CancellationType::Immediate)
         .send()
         .unwrap_err();
-    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+    assert_eq!(error.kind(), ErrorKind::NotFound, "{error:?}");
     let requests = h.take_requests();
     assert_eq!(requests.len(), 1);
     assert!(
@@ -396,4 +414,43 @@ fn identifiers_travel_as_one_percent_encoded_segment_and_arrive_intact() {
         "{}",
         requests[0].path
     );
+}
+
+#[test]
+fn a_backslash_path_cannot_reach_another_customer() {
+    let h = Harness::new();
+    h.blocking
+        .customers()
+        .create("victim")
+        .name("original")
+        .send()
+        .unwrap();
+    h.server.clear_requests();
+    // URL parsers read `\` as `/` and resolve `..`: unencoded, this would update "victim".
+    let error = h
+        .blocking
+        .customers()
+        .update("nobody\\..\\victim")
+        .name("hijacked")
+        .send()
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound, "{error:?}");
+    let requests = h.take_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/api/v1/customers/nobody%5C..%5Cvictim/");
+    let error = h
+        .blocking
+        .subscriptions()
+        .cancel("x\\..\\..\\customers\\victim", CancellationType::Immediate)
+        .send()
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound, "{error:?}");
+    let still = h
+        .blocking
+        .customers()
+        .update("victim")
+        .email("v@example.com")
+        .send()
+        .unwrap();
+    assert_eq!(still.name.as_deref(), Some("original"), "untouched");
 }

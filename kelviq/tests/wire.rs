@@ -117,7 +117,7 @@ fn customers_create_and_update() {
         assert_eq!(customer.email.as_deref(), Some("new.customer@example.com"));
         assert_eq!(customer.name.as_deref(), Some("John Doe"));
         assert_eq!(customer.metadata["priority"], "high");
-        assert!(!customer.id.is_nil());
+        assert!(!customer.id.is_empty());
         assert_eq!(customer.created_on, customer.modified_on);
     }
 
@@ -371,7 +371,7 @@ fn reporting_usage_and_events() {
         let event = result.unwrap().sent().expect("delivered");
         assert_eq!(event.idempotency_key, "45f05c737a0b44d482c6042816d5645d");
         assert_eq!(event.timestamp, "2025-05-22 07:53:55.747959");
-        assert_eq!(event.properties.unwrap()["value"], 2);
+        assert_eq!(event.properties["value"], 2);
         assert!(!event.org_id.is_empty());
     }
 }

@@ -99,7 +99,8 @@ async fn log_response(app: &App, entry: usize, response: Response) -> Response {
     }
     let mut parts = parts;
     // Like the service, every answer names its request, for logs and support tickets.
-    if let Ok(id) = header::HeaderValue::try_from(format!("req_{}", uuid::Uuid::new_v4().simple())) {
+    if let Ok(id) = header::HeaderValue::try_from(format!("req_{}", uuid::Uuid::new_v4().simple()))
+    {
         parts.headers.insert("x-request-id", id);
     }
     Response::from_parts(parts, Body::from(bytes))
@@ -143,7 +144,12 @@ async fn answer_or_fault(
             )
                 .into_response();
         }
-        Some(FaultKind::ApplyThenStatus { .. } | FaultKind::ApplyThenDrop) | None => {}
+        Some(
+            FaultKind::ApplyThenStatus { .. }
+            | FaultKind::ApplyThenDrop
+            | FaultKind::DelayAnswer { .. },
+        )
+        | None => {}
     }
 
     if let Err(refused) = authenticate(app, &parts.headers) {
@@ -156,6 +162,10 @@ async fn answer_or_fault(
     match fault {
         Some(FaultKind::ApplyThenStatus { status }) => status_answer(status, None, None),
         Some(FaultKind::ApplyThenDrop) => drop_connection(kill).await,
+        Some(FaultKind::DelayAnswer { ms }) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            served
+        }
         _ => served,
     }
 }

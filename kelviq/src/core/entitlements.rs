@@ -43,7 +43,10 @@ impl Core {
     ) -> Result<Access> {
         validate::identifier::<String>("feature_id", feature_id)
             .map_err(|e| Error::from(e).in_operation(OPERATION))?;
-        match self.entitlements(customer_id, Some(feature_id), overrides).await {
+        match self
+            .entitlements(customer_id, Some(feature_id), overrides)
+            .await
+        {
             Ok(found) => Ok(Access::new(
                 index_grants(found.set.index(), feature_id),
                 found.freshness,
@@ -98,7 +101,9 @@ impl Core {
         };
         let fetched = cache
             .fetch_shared(customer_id, || async {
-                self.fetch(customer, None, overrides).await.map(|(set, _)| set)
+                self.fetch(customer, None, overrides)
+                    .await
+                    .map(|(set, _)| set)
             })
             .await;
         match fetched {
@@ -151,7 +156,11 @@ impl Core {
 
     /// Brings a stale set up to date without anyone waiting for it. Without a runtime to
     /// run on, the next call that finds the set stale tries again.
-    fn refresh_in_background(self: &Arc<Self>, customer: wire::GetEntitlementsCustomerId, ticket: RefreshTicket) {
+    fn refresh_in_background(
+        self: &Arc<Self>,
+        customer: wire::GetEntitlementsCustomerId,
+        ticket: RefreshTicket,
+    ) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             if let Some(cache) = self.cache() {
                 cache.refresh_failed(ticket);

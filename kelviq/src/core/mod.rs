@@ -17,7 +17,9 @@ use std::time::Duration;
 use http::header::{HeaderName, HeaderValue};
 
 use crate::cache::EntitlementCache;
-use crate::config::{base_url, ApiKey, Environment, FallbackPolicy, RetryPolicy, Settings, Timeouts};
+use crate::config::{
+    base_url, ApiKey, Environment, FallbackPolicy, RetryPolicy, Settings, Timeouts,
+};
 use crate::error::{Error, Result};
 use crate::transport::{self, CallSpec, RetryRule, Transport};
 
@@ -134,7 +136,12 @@ impl Core {
     }
 
     /// How one call of `operation` is made, with the caller's overrides.
-    pub(crate) fn spec(&self, operation: &'static str, rule: RetryRule, overrides: &Overrides) -> CallSpec {
+    pub(crate) fn spec(
+        &self,
+        operation: &'static str,
+        rule: RetryRule,
+        overrides: &Overrides,
+    ) -> CallSpec {
         self.spec_within(operation, rule, overrides, self.timeouts.deadline)
     }
 

@@ -46,6 +46,8 @@ pub(crate) struct Outbox {
     config: QueueConfig,
     /// Wakes the background sender: a report was queued, or the client is gone.
     wake: Arc<Notify>,
+    /// A report taken out by some pass was settled.
+    settled: Notify,
     sender: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The API host could not be reached: new reports skip the network until the sender
     /// gets through.
@@ -67,6 +69,7 @@ impl Outbox {
             queue: ReportQueue::new(config.capacity),
             config,
             wake: Arc::default(),
+            settled: Notify::new(),
             sender: Mutex::default(),
             offline: Outage::default(),
         }
@@ -130,7 +133,9 @@ impl Core {
                 self.moved_usage(&report);
                 Ok(Delivery::Sent(answer))
             }
-            Err(error) if error.reached() == Reached::No && error.kind() == ErrorKind::Connection => {
+            Err(error)
+                if error.reached() == Reached::No && error.kind() == ErrorKind::Connection =>
+            {
                 if outbox.offline.failed() {
                     tracing::warn!(%error, "the Kelviq API host is unreachable: reports are queued until it answers");
                 }
@@ -212,6 +217,17 @@ impl Core {
 
     /// Sends one queued report once, and says what became of it.
     async fn send_queued(&self, report: &Report, until: Option<Instant>) -> Sent {
+        // A time-out cannot tell a connection still being made from a request sent and
+        // unanswered, and a `DELTA` that timed out is taken out as unconfirmed. So a `DELTA`
+        // goes out only with time for its connection to succeed or fail on its own: a
+        // refused or silent host then proves it never arrived, and it stays queued.
+        if report.counts_twice()
+            && until.is_some_and(|until| {
+                until.saturating_duration_since(Instant::now()) < self.timeouts.connect
+            })
+        {
+            return Sent::Kept { unreachable: false };
+        }
         let rule = RetryRule {
             idempotent: !report.counts_twice(),
             retry_unreached: false,
@@ -254,8 +270,22 @@ impl Core {
                     });
                 }
             }
+            if sending.is_empty() {
+                if pass.halted || outbox.queue.in_flight() == 0 {
+                    break;
+                }
+                // Another pass (the background sender, a flush) is sending the rest: wait
+                // for it to settle one, then look again, so that this pass's count is true.
+                let settled = outbox.settled.notified();
+                tokio::pin!(settled);
+                settled.as_mut().enable();
+                if outbox.queue.in_flight() > 0 {
+                    settled.await;
+                }
+                continue;
+            }
             let Some(joined) = sending.join_next().await else {
-                break;
+                continue;
             };
             let Ok((taken, sent)) = joined else {
                 // A send panicked or was cancelled: its report stays in the queue's lane,
@@ -270,6 +300,11 @@ impl Core {
     }
 
     fn settle(&self, outbox: &Outbox, taken: Taken, sent: Sent, pass: &mut Pass) {
+        self.settle_one(outbox, taken, sent, pass);
+        outbox.settled.notify_waiters();
+    }
+
+    fn settle_one(&self, outbox: &Outbox, taken: Taken, sent: Sent, pass: &mut Pass) {
         match sent {
             Sent::Delivered => {
                 if outbox.offline.recovered() {
@@ -365,31 +400,37 @@ impl Core {
     }
 }
 
-/// The background sender: drains the queue when woken, and while the service is down tries
-/// again after a pause that doubles up to the configured maximum, ignoring new reports
-/// meanwhile (they wait without network I/O). Lives as long as the client.
+/// The background sender. Idle while the queue is empty; once something is queued, it waits
+/// `retry_interval` (the service just failed: trying again at once is pointless), drains
+/// the queue, and while reports remain tries again after a pause that doubles up to
+/// `max_retry_interval`. New reports meanwhile wait without network I/O. It holds the core
+/// only while draining, so it ends with the client.
 async fn send_in_background(core: Weak<Core>, wake: Arc<Notify>, config: QueueConfig) {
-    let mut pause: Option<Duration> = None;
     loop {
-        match pause {
-            Some(pause) => tokio::time::sleep(pause).await,
-            None => wake.notified().await,
+        loop {
+            match core.upgrade() {
+                None => return,
+                Some(core) if core.queued_reports() > 0 => break,
+                Some(_) => {}
+            }
+            wake.notified().await;
         }
-        let Some(core) = core.upgrade() else { return };
-        if core.queued_reports() == 0 {
-            pause = None;
-            continue;
+        let mut pause = config.retry_interval;
+        loop {
+            tokio::time::sleep(pause).await;
+            let Some(core) = core.upgrade() else { return };
+            let pass = core.drain(None).await;
+            let report = pass.report;
+            if report.remaining == 0 {
+                break;
+            }
+            let progressed = report.delivered + report.dropped + report.unconfirmed > 0;
+            pause = if pass.halted || !progressed {
+                (pause * 2).min(config.max_retry_interval)
+            } else {
+                Duration::ZERO
+            };
         }
-        let pass = core.drain(None).await;
-        let report = pass.report;
-        let progressed = report.delivered + report.dropped + report.unconfirmed > 0;
-        pause = if report.remaining == 0 {
-            None
-        } else if pass.halted || !progressed {
-            Some(pause.map_or(config.retry_interval, |p| (p * 2).min(config.max_retry_interval)))
-        } else {
-            Some(Duration::ZERO)
-        };
     }
 }
 

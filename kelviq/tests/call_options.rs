@@ -1,0 +1,214 @@
+//! Per-call options and deadlines: a time-out or deadline set on one call is honoured against
+//! a server that never answers, extra headers travel, and the raw answer (status, headers,
+//! request id) comes back beside the typed one without a second request.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{start, API_KEY};
+use kelviq::{ErrorKind, Kelviq, Reached, RetryPolicy};
+use kelviq_mock::{Fault, FaultKind, SilentServer};
+
+fn around(elapsed: Duration, target: Duration) -> bool {
+    elapsed >= target && elapsed < target + Duration::from_millis(900)
+}
+
+#[tokio::test]
+async fn a_call_with_a_one_second_deadline_returns_in_about_a_second_against_a_silent_server() {
+    let silent = SilentServer::start().await.unwrap();
+    // The client's own limits are generous; only the call's deadline is short.
+    let client = Kelviq::builder(API_KEY)
+        .base_url(silent.url())
+        .timeout(Duration::from_secs(30))
+        .deadline(Duration::from_secs(60))
+        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(50)))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = client
+        .customers()
+        .update("cust")
+        .name("x")
+        .deadline(Duration::from_secs(1))
+        .send()
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(around(took, Duration::from_secs(1)), "took {took:?}");
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error:?}");
+    assert_eq!(error.timed_out_after(), Some(Duration::from_secs(1)));
+    assert_eq!(error.reached(), Reached::Maybe);
+    assert!(
+        error
+            .to_string()
+            .starts_with("customers.update: no answer within 1s"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn an_entitlement_check_on_a_silent_edge_ends_at_the_entitlement_deadline() {
+    let silent = SilentServer::start().await.unwrap();
+    let client = Kelviq::builder(API_KEY)
+        .base_url(silent.url())
+        .entitlement_deadline(Duration::from_millis(800))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let access = client
+        .entitlements()
+        .check("cust", "seats")
+        .send()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert!(around(took, Duration::from_millis(800)), "took {took:?}");
+    assert!(access.is_fallback() && !access.allowed, "{access:?}");
+}
+
+#[tokio::test]
+async fn a_per_call_time_out_shorter_than_the_clients_is_honoured() {
+    let (server, _) = start().await;
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .timeout(Duration::from_secs(30))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    client.customers().create("cust").send().await.unwrap();
+    server
+        .inject(Fault::new(
+            "updateCustomer",
+            1,
+            FaultKind::Delay { ms: 3_000 },
+        ))
+        .unwrap();
+    let started = Instant::now();
+    let error = client
+        .customers()
+        .update("cust")
+        .name("late")
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(around(took, Duration::from_millis(300)), "took {took:?}");
+    assert_eq!(error.kind(), ErrorKind::Timeout);
+    assert_eq!(error.timed_out_after(), Some(Duration::from_millis(300)));
+}
+
+#[tokio::test]
+async fn the_raw_answer_comes_with_the_typed_one() {
+    let (server, client) = start().await;
+    let answer = client
+        .customers()
+        .create("cust")
+        .send_with_response()
+        .await
+        .unwrap();
+    let raw = answer.raw().expect("a request was made");
+    assert!(raw.status().is_success(), "{raw:?}");
+    assert_eq!(raw.headers()["content-type"], "application/json");
+    let request_id = raw.request_id().expect("the emulator names every answer");
+    assert!(request_id.starts_with("req_"), "{request_id}");
+    assert_eq!(answer.value().customer_id, "cust");
+    assert_eq!(server.requests().len(), 1, "no second request");
+
+    // Entitlements answered from the cache carry no raw answer.
+    client
+        .entitlements()
+        .has_access("cust", "seats")
+        .send()
+        .await
+        .unwrap();
+    let cached = client
+        .entitlements()
+        .has_access("cust", "seats")
+        .send_with_response()
+        .await
+        .unwrap();
+    assert!(cached.raw().is_none());
+}
+
+#[test]
+fn the_blocking_client_returns_the_raw_answer_too() {
+    let h = common::Harness::new();
+    let answer = h
+        .blocking
+        .customers()
+        .create("cust")
+        .send_with_response()
+        .unwrap();
+    assert_eq!(answer.raw().unwrap().status(), 201);
+    assert!(answer.raw().unwrap().request_id().is_some());
+}
+
+#[tokio::test]
+async fn extra_headers_travel_and_the_api_key_cannot_be_replaced() {
+    let (server, client) = start().await;
+    client
+        .customers()
+        .create("cust")
+        .header("x-correlation-id", "order-42")
+        .send()
+        .await
+        .unwrap();
+    let request = server.requests().pop().unwrap();
+    assert_eq!(request.headers["x-correlation-id"], "order-42");
+
+    server.clear_requests();
+    let error = client
+        .customers()
+        .update("cust")
+        .name("x")
+        .header("Authorization", "Bearer someone-else")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Validation);
+    assert_eq!(error.validation().unwrap().field(), "header");
+    let error = client
+        .customers()
+        .update("cust")
+        .name("x")
+        .header("x-token", "line\nbreak-secret")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        !error.to_string().contains("secret"),
+        "header values are never echoed: {error}"
+    );
+    assert!(server.requests().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_per_call_retry_policy_replaces_the_clients() {
+    let (server, client) = start().await;
+    client.customers().create("cust").send().await.unwrap();
+    server
+        .inject(Fault::new("updateCustomer", 1, FaultKind::status(503)))
+        .unwrap();
+    let error = client
+        .customers()
+        .update("cust")
+        .name("x")
+        .retry_policy(RetryPolicy::none())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.status(),
+        Some(kelviq::StatusCode::SERVICE_UNAVAILABLE)
+    );
+    let updated = client
+        .customers()
+        .update("cust")
+        .name("y")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.name.as_deref(), Some("y"));
+}
