@@ -4,7 +4,14 @@
 //! keeps customers, subscriptions, usage and events consistent across calls, and offers a
 //! control surface under `/_mock/` (see [`control`]) for tests in any language: reset,
 //! fixtures, direct grants, checkout completion, the request log, usage, and injected
-//! faults (see [`faults`]).
+//! faults (see [`faults`]), including the rude ones: a request applied and then answered
+//! 5xx, or applied and then dropped.
+//!
+//! For outages of the network itself: [`MockServer::go_offline`] refuses connections,
+//! [`MockServer::go_black_hole`] turns the address into one that never completes a
+//! connection, and [`MockServer::go_online`] serves again, state kept. [`BlackHole`] and
+//! [`SilentServer`] stand alone: a host that drops packets, and one that takes requests and
+//! never answers.
 //!
 //! In-process, from Rust tests:
 //!
@@ -235,6 +242,11 @@ impl MockServer {
     /// Empties the request log.
     pub fn clear_requests(&self) {
         self.app.store().log.clear();
+    }
+
+    /// Forgets every fault not yet used up.
+    pub fn clear_faults(&self) {
+        self.app.store().faults.clear();
     }
 
     /// The customer's usage per feature this month.

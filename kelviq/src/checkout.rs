@@ -20,6 +20,7 @@ use kelviq_gen::types as wire;
 
 use crate::error::{Result, ValidationError};
 use crate::model::CheckoutSession;
+use crate::model::FromWire;
 use crate::request::{invalid, request_options, send_impls, Async, Ctx, RequestOptions};
 use crate::response::Response;
 use crate::transport::RetryRule;
@@ -129,7 +130,7 @@ impl<M> CreateCheckoutSession<M> {
         };
         Ok(wire::CreateCheckoutSessionRequest {
             plan_identifier: validate::identifier("plan_identifier", &self.plan_identifier)?,
-            charge_period: self.charge_period.into(),
+            charge_period: self.charge_period.to_wire(),
             success_url: validate::http_url("success_url", &self.success_url)?,
             customer_id: self
                 .customer_id
@@ -165,7 +166,10 @@ impl<M> CreateCheckoutSession<M> {
         let answered = core
             .call(spec, core.api().create_checkout_session().body(body).send())
             .await?;
-        Ok(Response::new(answered.value.into(), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 

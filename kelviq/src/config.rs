@@ -480,6 +480,11 @@ impl QueueConfig {
     pub fn is_enabled(&self) -> bool {
         self.enabled
     }
+
+    /// How many queued reports are sent at once.
+    pub fn get_concurrency(&self) -> usize {
+        self.concurrency
+    }
 }
 
 /// Everything a client is made from; [`ClientBuilder`](crate::ClientBuilder) fills it.

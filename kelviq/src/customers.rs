@@ -28,6 +28,7 @@ use kelviq_gen::types as wire;
 
 use crate::error::{Result, ValidationError};
 use crate::model::Customer;
+use crate::model::FromWire;
 use crate::request::{invalid, request_options, send_impls, Async, Ctx, RequestOptions};
 use crate::response::Response;
 use crate::transport::RetryRule;
@@ -160,7 +161,10 @@ impl<M> CreateCustomer<M> {
         let answered = core
             .call(spec, core.api().create_customer().body(body).send())
             .await?;
-        Ok(Response::new(answered.value.into(), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 
@@ -215,7 +219,10 @@ impl<M> UpdateCustomer<M> {
                     .send(),
             )
             .await?;
-        Ok(Response::new(answered.value.into(), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 

@@ -86,9 +86,8 @@ pub enum Reached {
 /// The client has already retried where that is safe (see [`RetryPolicy`](crate::RetryPolicy)).
 /// [`is_retryable`](Error::is_retryable) tells whether *you* may send the same request again
 /// later: it is `false` wherever sending again could apply it twice. For an unconfirmed
-/// `DELTA` usage report, do not resend it: read the usage back
-/// ([`get_entitlement`](crate::entitlements::Entitlements::get_entitlement)) or report the
-/// absolute value with [`Behaviour::Set`](crate::Behaviour::Set); for an unconfirmed
+/// `DELTA` usage report, do not resend it: read the usage back (`get_entitlement`) or report
+/// the absolute value with [`Behaviour::Set`](crate::Behaviour::Set); for an unconfirmed
 /// subscription change or checkout, look at the subscription or wait for its webhook.
 ///
 /// ```

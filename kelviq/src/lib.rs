@@ -24,15 +24,19 @@
 //!
 //! # Quick start (blocking)
 //!
-//! ```no_run
-//! use kelviq::Kelviq;
+//! With the `blocking` feature (on by default):
 //!
+//! ```no_run
+//! # #[cfg(feature = "blocking")]
 //! fn main() -> kelviq::Result<()> {
-//!     let client = Kelviq::create_sync_client("__YOUR_API_KEY__")?;
+//!     let client = kelviq::Kelviq::create_sync_client("__YOUR_API_KEY__")?;
 //!     let allowed = client.entitlements().has_access("cust_123", "premium-reporting").send()?;
 //!     println!("access: {allowed}");
+//!     client.shutdown(std::time::Duration::from_secs(5))?;
 //!     Ok(())
 //! }
+//! # #[cfg(not(feature = "blocking"))]
+//! # fn main() {}
 //! ```
 //!
 //! Both clients offer the same five resource groups, with the product docs' method names:
@@ -41,20 +45,38 @@
 //! |---|---|---|
 //! | `customers()` | `create`, `update` | [`customers`] |
 //! | `checkout()` | `create_session` | [`checkout`] |
-//! | `entitlements()` | `has_access`, `get_entitlement`, `get_all_entitlements` | [`entitlements`] |
+//! | `entitlements()` | `has_access`, `check`, `get_entitlement`, `get_all_entitlements` | [`entitlements`] |
 //! | `reporting()` | `report_usage`, `report_event` | [`reporting`] |
 //! | `subscriptions()` | `update`, `cancel` | [`subscriptions`] |
 //!
 //! Required values are arguments, in the docs' order; optional ones are setters named after
-//! the documented parameter in snake_case; `.send()` sends the request. Input is checked
-//! before anything is sent (empty identifiers, `.` and `..` as identifiers, malformed
-//! e-mail, timestamps and dates, quantities below 1, an update with nothing to change), and
-//! the error names the field, the value and what was expected.
+//! the documented parameter in snake_case; `.send()` sends the request, and
+//! `.send_with_response()` also returns the HTTP answer ([`Response`]: status, headers, the
+//! service's request id). Every builder also takes per-call options: `.timeout()`,
+//! `.deadline()`, `.retry_policy()` and `.header()`.
+//!
+//! The async builders own what they need: their `send()` future is `Send + 'static`, so a
+//! report can be fired and forgotten from a request handler:
+//!
+//! ```no_run
+//! # fn handler(client: &kelviq::Client) {
+//! tokio::spawn(client.reporting().report_usage(1, "cust_123", "api-calls", kelviq::Behaviour::Delta).send());
+//! # }
+//! ```
+//!
+//! Input is checked before anything is sent (empty identifiers, `.` and `..` as
+//! identifiers, malformed e-mail, dates and times, quantities below 1, an update with
+//! nothing to change), and the error names the operation, the field, the value and what was
+//! expected. Identifiers travel as exactly one percent-encoded path segment, whatever they
+//! hold. Responses are the SDK's own types ([`model`]), never the generated client's.
 //!
 //! # Configuration
 //!
 //! [`Kelviq::builder`] sets the environment ([`Environment`]), the API and edge base URLs,
-//! the time-out of one attempt (10 s), the [`RetryPolicy`], a user-agent suffix, and an
+//! the time limits (connect time-out 2 s, attempt time-out 10 s, a deadline of 30 s for a
+//! whole call and 3 s for an entitlement call: see [`ClientBuilder`]), the
+//! [`RetryPolicy`], the entitlement cache ([`CacheConfig`]) and its fallback
+//! ([`FallbackPolicy`]), the offline queue ([`QueueConfig`]), a user-agent suffix, and an
 //! HTTP client of your own. [`Kelviq::from_env`] reads `KELVIQ_API_KEY` and `KELVIQ_ENV`
 //! (unset means sandbox).
 //!
@@ -64,43 +86,49 @@
 //! errors. Each call runs in a `kelviq.request` [`tracing`] span recording the operation,
 //! method, path, status, attempt and elapsed time.
 //!
-//! # Entitlement cache
+//! # Cargo features
 //!
-//! Each client caches every customer's whole entitlement set; see [`CacheConfig`] for the
-//! settings and their defaults, and [`entitlements`] for what a miss asks the edge host. A
-//! fresh `has_access` takes tens of nanoseconds, without a request or an allocation. Call
-//! [`Client::invalidate_entitlements`] when you learn that a customer's entitlements changed
-//! elsewhere (a `checkout.completed` webhook).
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `rustls` | yes | TLS through rustls |
+//! | `native-tls` | no | TLS through the platform's library instead |
+//! | `blocking` | yes | the blocking client, [`blocking`] |
 //!
-//! # Offline reporting
+//! The entitlement cache and the offline queue are always built in. Without a TLS feature
+//! only `http://` hosts (an emulator) can be reached.
 //!
-//! A usage report or event that cannot reach the service is queued and its `send()` answers
-//! [`Delivery::Queued`]; queued reports go out in order before the next report, on
-//! [`Client::flush`], and from a background task. [`QueueConfig`] has the rules and settings.
+//! # On the day the network fails
+//!
+//! | situation | `has_access` | usage reports and events |
+//! |---|---|---|
+//! | the service answers | fresh answer, cached | sent; the cached usage moves atomically |
+//! | a fresh cached set | answered locally, no request | - |
+//! | a stale cached set | answered at once, flagged stale ([`Freshness`]); one background refresh per customer, with back-off | - |
+//! | nothing usable cached, edge failing | the [`FallbackPolicy`] (no access unless set), flagged as a fallback | - |
+//! | no connection could be made (refused, connect time-out) | as above | queued, `Delivery::Queued`; later reports join the queue without network I/O until the background sender gets through |
+//! | sent, then a time-out, a broken connection or a 5xx | retried (reads are safe) | `SET` and events retried, then queued; `DELTA` never resent: an [unconfirmed](Error::is_unconfirmed) error |
+//! | the process is about to exit | - | [`Client::shutdown`] delivers within a deadline and says what is left; dropping a client with reports waiting logs how many at error level |
+//!
+//! One warning is logged when an outage starts and one line when it ends, not one per call.
 //!
 //! # Errors
 //!
-//! Every failure is an [`Error`]; its docs hold the table of variants, whether the request
-//! was sent, and which are retryable. [`Error::status`] gives the HTTP status when there
-//! was one.
+//! Every failure is an [`Error`]: [`Error::kind`] says what failed (the table is on
+//! [`ErrorKind`]), [`Error::reached`] how far the request got, [`Error::is_retryable`]
+//! whether sending it again is safe and may help, and [`Error::is_unconfirmed`] whether a
+//! request that counts twice may have been applied.
 //!
 //! # Retries
 //!
 //! Failed requests are retried with exponential backoff and jitter, honouring
-//! `Retry-After`, only where sending again cannot change the outcome:
-//!
-//! | request | after 429/502/503/504, time-out, broken connection | when no connection could be made |
-//! |---|---|---|
-//! | entitlements, customer update, `SET` usage, events | retried | retried |
-//! | `DELTA` usage, customer creation, checkout, subscription update and cancel | **returned to you** | retried |
-//!
-//! [`RetryPolicy`] has the settings and their defaults.
+//! `Retry-After`, within the call's deadline, only where sending again cannot change the
+//! outcome; the table is on [`RetryPolicy`].
 //!
 //! # Where this SDK differs from the official Python client
 //!
 //! - `has_access` follows the service's own `hasAccess` for meters (a soft-limited meter at
 //!   its limit still grants access; a hard one does not), and combines several entries of one
-//!   feature; see [`entitlements`].
+//!   feature; see [`model`].
 //! - Identifiers travel as one percent-encoded path segment; `.`, `..` and empty ones are
 //!   refused before sending (the Python client pastes them into the path unescaped).
 //! - An unknown `KELVIQ_ENV` is an error, never a silent fall-back to production; `staging`
@@ -109,11 +137,11 @@
 //!   never sent twice once it may have been received.
 //! - A feature type the service adds later decodes as [`FeatureType::Other`].
 //! - The cache fetches a customer's whole set on a miss (the Python client caches each
-//!   (customer, feature) separately), updates cached usage only after the service accepted a
-//!   report, and never masks a 4xx.
+//!   (customer, feature) separately), answers a stale set at once while it refreshes in the
+//!   background, bounds staleness, and never masks a 4xx.
 //! - The offline queue tells the caller a report was queued (the Python client invents a
-//!   success), keeps a report the service answers with 429 or 5xx, never queues a report that
-//!   may have reached the service, and errors on a full queue.
+//!   success), keeps a report the service answers with 429, never resends a `DELTA` that may
+//!   have been counted, errors on a full queue, and delivers on shutdown.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -221,7 +249,7 @@ impl Kelviq {
     }
 }
 
-/// The README's Rust examples, compiled as doctests so that they stay true.
+/// The crate README's Rust examples, compiled as doctests so that they stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -135,7 +135,7 @@ impl<M> ReportUsage<M> {
                 value: self.value,
                 customer_id: validate::identifier("customer_id", &self.customer_id)?,
                 feature_id: validate::identifier("feature_id", &self.feature_id)?,
-                behaviour: self.behaviour.into(),
+                behaviour: self.behaviour.to_wire(),
                 resource_id: self.resource_id.clone(),
             })
         })()

@@ -30,6 +30,7 @@ use kelviq_gen::types as wire;
 
 use crate::core::Core;
 use crate::error::{Result, ValidationError};
+use crate::model::FromWire;
 use crate::model::{SubscriptionCancelled, SubscriptionUpdated};
 use crate::request::{invalid, request_options, send_impls, Async, Ctx, RequestOptions};
 use crate::response::Response;
@@ -178,7 +179,7 @@ impl<M> UpdateSubscription<M> {
         let subscription_id = validate::path_segment("subscription_id", &self.subscription_id)?;
         let body = wire::UpdateSubscriptionRequest {
             plan_identifier: validate::identifier("plan_identifier", &self.plan_identifier)?,
-            charge_period: self.charge_period.into(),
+            charge_period: self.charge_period.to_wire(),
             offering_id: self.offering_id.clone(),
             pricing_table_id: self.pricing_table_id.clone(),
             rule_id: self.rule_id.clone(),
@@ -188,13 +189,13 @@ impl<M> UpdateSubscription<M> {
                 .map(|ip| validate::ip_address("ip_address", ip))
                 .transpose()?,
             features: validate::features(&self.features)?,
-            proration_behavior: self.proration_behavior.map(Into::into),
+            proration_behavior: self.proration_behavior.map(ProrationBehavior::to_wire),
             trial_end: self
                 .trial_end
                 .as_ref()
                 .map(validate::trial_end)
                 .transpose()?,
-            payment_behavior: self.payment_behavior.map(Into::into),
+            payment_behavior: self.payment_behavior.map(PaymentBehavior::to_wire),
         };
         Ok((subscription_id, body))
     }
@@ -220,7 +221,10 @@ impl<M> UpdateSubscription<M> {
             .await;
         after_change(core, &answer);
         let answered = answer?;
-        Ok(Response::new(answered.value.into(), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 
@@ -292,7 +296,7 @@ impl<M> CancelSubscription<M> {
             _ => {}
         }
         let body = wire::CancelSubscriptionRequest {
-            cancellation_type: self.cancellation_type.into(),
+            cancellation_type: self.cancellation_type.to_wire(),
             cancellation_date: date,
         };
         Ok((subscription_id, body))
@@ -319,7 +323,10 @@ impl<M> CancelSubscription<M> {
             .await;
         after_change(core, &answer);
         let answered = answer?;
-        Ok(Response::new(answered.value.into(), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 

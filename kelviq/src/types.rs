@@ -70,9 +70,10 @@ macro_rules! api_enum {
             }
         }
 
-        impl From<$name> for wire::$wire {
-            fn from(value: $name) -> Self {
-                match value {
+        impl $name {
+            /// The generated client's value (crate-private: no generated type is public).
+            pub(crate) fn to_wire(self) -> wire::$wire {
+                match self {
                     $($name::$variant => wire::$wire::$variant,)+
                 }
             }

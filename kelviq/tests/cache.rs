@@ -887,6 +887,7 @@ async fn past_its_bound_the_cache_evicts() {
 }
 
 #[test]
+#[cfg(feature = "blocking")]
 fn the_blocking_client_answers_cached_checks_without_its_runtime() {
     let h = common::Harness::new();
     h.subscribe("cust", "plan-pro-monthly");

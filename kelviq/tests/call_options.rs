@@ -133,6 +133,7 @@ async fn the_raw_answer_comes_with_the_typed_one() {
 }
 
 #[test]
+#[cfg(feature = "blocking")]
 fn the_blocking_client_returns_the_raw_answer_too() {
     let h = common::Harness::new();
     let answer = h

@@ -450,6 +450,7 @@ fn dropping_a_client_with_reports_waiting_logs_how_many_at_error_level() {
 }
 
 #[test]
+#[cfg(feature = "blocking")]
 fn the_blocking_client_queues_and_shuts_down_the_same_way() {
     let h = common::Harness::new();
     h.blocking.customers().create("cust").send().unwrap();

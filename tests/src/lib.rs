@@ -168,3 +168,8 @@ impl Emulator {
         kelviq::Kelviq::builder("sk_test_e2e").base_url(self.server.url())
     }
 }
+
+/// The repository README's Rust examples, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use super::{Core, Outage, Overrides};
 use crate::config::{QueueConfig, RetryPolicy};
 use crate::error::{Error, ErrorKind, Reached, Result};
-use crate::model::{Delivery, EventReport, FlushReport, UsageReport};
+use crate::model::{Delivery, EventReport, FlushReport, FromWire, UsageReport};
 use crate::queue::{Report, ReportQueue, Taken};
 use crate::transport::{Answered, RetryRule};
 use crate::types::Behaviour;
@@ -199,7 +199,7 @@ impl Core {
                     .call(spec, self.api().report_usage().body(body.clone()).send())
                     .await?;
                 Ok(Answered {
-                    value: ReportAnswer::Usage(answered.value.into()),
+                    value: ReportAnswer::Usage(UsageReport::from_wire(answered.value)),
                     raw: answered.raw,
                 })
             }
@@ -208,7 +208,7 @@ impl Core {
                     .call(spec, self.api().report_event().body(body.clone()).send())
                     .await?;
                 Ok(Answered {
-                    value: ReportAnswer::Event(answered.value.into()),
+                    value: ReportAnswer::Event(EventReport::from_wire(answered.value)),
                     raw: answered.raw,
                 })
             }

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use kelviq_gen::types as wire;
+
+use super::FromWire;
 use serde_json::{Map, Value};
 
 /// A customer record, as the service returns it.
@@ -26,8 +28,8 @@ pub struct Customer {
     pub modified_on: DateTime<Utc>,
 }
 
-impl From<wire::Customer> for Customer {
-    fn from(customer: wire::Customer) -> Self {
+impl FromWire<wire::Customer> for Customer {
+    fn from_wire(customer: wire::Customer) -> Self {
         Self {
             id: customer.id.to_string(),
             customer_id: customer.customer_id,
@@ -51,8 +53,8 @@ pub struct CheckoutSession {
     pub checkout_url: String,
 }
 
-impl From<wire::CheckoutSession> for CheckoutSession {
-    fn from(session: wire::CheckoutSession) -> Self {
+impl FromWire<wire::CheckoutSession> for CheckoutSession {
+    fn from_wire(session: wire::CheckoutSession) -> Self {
         Self {
             checkout_session_id: session.checkout_session_id,
             checkout_url: session.checkout_url,

@@ -1,29 +1,13 @@
 //! A customer's entitlements as fetched, the access rule over them, and what entitlement
 //! calls answer.
-//!
-//! # Access when a customer holds several entries for one feature
-//!
-//! A customer with several subscriptions can hold several entries for one feature.
-//! `has_access` and [`CustomerEntitlements::feature`] combine them by one rule, chosen to
-//! agree with the service's own `hasAccess`:
-//!
-//! - no entry for the feature: no access;
-//! - `METER`: limits and usages are summed over the entries that have them (unknown when none
-//!   has); `remaining` is limit − usage when both are known; the meter is hard when any entry
-//!   is; access when any entry grants it, except that a hard meter with `remaining` ≤ 0 has
-//!   none;
-//! - `BOOLEAN`, `CUSTOMIZABLE` and types this SDK does not know: access when any entry grants it.
-//!
-//! The official Python client (2.9) differs: for `METER` it ignores the service's
-//! `hasAccess` and grants access exactly when `remaining` is unknown or above 0, so a
-//! soft-limited meter at its limit reads as denied there and as granted here (a soft limit
-//! is meant to be exceeded). Version 1.0.0 of that client had yet another rule.
 
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
 use kelviq_gen::types as wire;
+
+use super::FromWire;
 
 use crate::types::{Behaviour, FeatureType};
 
@@ -47,7 +31,7 @@ pub enum Freshness {
 }
 
 /// The answer to an access check, with where it came from; made by
-/// [`Entitlements::check`](crate::entitlements::Entitlements::check).
+/// the `check` of [`Client::entitlements`](crate::Client::entitlements).
 ///
 /// ```
 /// # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
@@ -205,7 +189,7 @@ impl From<wire::CustomerEntitlements> for EntitlementSet {
         let entries = response
             .entitlements
             .into_iter()
-            .map(Entitlement::from)
+            .map(Entitlement::from_wire)
             .collect();
         Self::new(response.customer_id, entries)
     }
@@ -356,7 +340,7 @@ pub struct Entitlement {
 }
 
 /// One feature's entries combined by the access rule of the
-/// [module docs](crate::entitlements#access-when-a-customer-holds-several-entries-for-one-feature).
+/// [model docs](crate::model#access-when-a-customer-holds-several-entries-for-one-feature).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct FeatureEntitlement {
@@ -435,8 +419,8 @@ impl Totals {
     }
 }
 
-impl From<wire::Entitlement> for Entitlement {
-    fn from(entry: wire::Entitlement) -> Self {
+impl FromWire<wire::Entitlement> for Entitlement {
+    fn from_wire(entry: wire::Entitlement) -> Self {
         Self {
             feature_id: entry.feature_id,
             has_access: entry.has_access,

@@ -5,6 +5,24 @@
 //! service may extend are `#[non_exhaustive]`: read their fields, match them with `..`.
 //! Values the service may add to (a feature type, a usage behaviour) are kept as they came
 //! rather than failing the call.
+//!
+//! # Access when a customer holds several entries for one feature
+//!
+//! A customer with several subscriptions can hold several entries for one feature.
+//! `has_access` and [`CustomerEntitlements::feature`] combine them by one rule, chosen to
+//! agree with the service's own `hasAccess`:
+//!
+//! - no entry for the feature: no access;
+//! - `METER`: limits and usages are summed over the entries that have them (unknown when none
+//!   has); `remaining` is limit − usage when both are known; the meter is hard when any entry
+//!   is; access when any entry grants it, except that a hard meter with `remaining` ≤ 0 has
+//!   none;
+//! - `BOOLEAN`, `CUSTOMIZABLE` and types this SDK does not know: access when any entry grants it.
+//!
+//! The official Python client (2.9) differs: for `METER` it ignores the service's
+//! `hasAccess` and grants access exactly when `remaining` is unknown or above 0, so a
+//! soft-limited meter at its limit reads as denied there and as granted here (a soft limit
+//! is meant to be exceeded). Version 1.0.0 of that client had yet another rule.
 
 mod customers;
 mod entitlements;
@@ -17,3 +35,9 @@ pub use reports::{Delivery, EventReport, FlushReport, UsageReport};
 pub use subscriptions::{SubscriptionCancelled, SubscriptionUpdated};
 
 pub(crate) use entitlements::{index_grants, EntitlementSet, FeatureIndex};
+
+/// Conversion from the generated client's type `W`: crate-private, so that no generated
+/// type shows in the public API, not even in a `From` impl.
+pub(crate) trait FromWire<W>: Sized {
+    fn from_wire(wire: W) -> Self;
+}

@@ -1,6 +1,8 @@
 //! Usage reports and events, as the service recorded them.
 
 use kelviq_gen::types as wire;
+
+use super::FromWire;
 use serde_json::{Map, Value};
 
 /// A usage report as the service recorded it.
@@ -28,8 +30,8 @@ pub struct UsageReport {
     pub resource_id: Option<String>,
 }
 
-impl From<wire::UsageReport> for UsageReport {
-    fn from(report: wire::UsageReport) -> Self {
+impl FromWire<wire::UsageReport> for UsageReport {
+    fn from_wire(report: wire::UsageReport) -> Self {
         Self {
             value: report.value,
             customer_id: report.customer_id,
@@ -64,8 +66,8 @@ pub struct EventReport {
     pub resource_id: Option<String>,
 }
 
-impl From<wire::EventReport> for EventReport {
-    fn from(report: wire::EventReport) -> Self {
+impl FromWire<wire::EventReport> for EventReport {
+    fn from_wire(report: wire::EventReport) -> Self {
         Self {
             customer_id: report.customer_id,
             event_name: report.event_name,

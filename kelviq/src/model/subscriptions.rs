@@ -2,6 +2,8 @@
 
 use kelviq_gen::types as wire;
 
+use super::FromWire;
+
 /// The answer to a subscription update.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
@@ -10,8 +12,8 @@ pub struct SubscriptionUpdated {
     pub subscription_id: String,
 }
 
-impl From<wire::SubscriptionUpdated> for SubscriptionUpdated {
-    fn from(answer: wire::SubscriptionUpdated) -> Self {
+impl FromWire<wire::SubscriptionUpdated> for SubscriptionUpdated {
+    fn from_wire(answer: wire::SubscriptionUpdated) -> Self {
         Self {
             subscription_id: answer.subscription_id.to_string(),
         }
@@ -26,8 +28,8 @@ pub struct SubscriptionCancelled {
     pub message: String,
 }
 
-impl From<wire::SubscriptionCancelled> for SubscriptionCancelled {
-    fn from(answer: wire::SubscriptionCancelled) -> Self {
+impl FromWire<wire::SubscriptionCancelled> for SubscriptionCancelled {
+    fn from_wire(answer: wire::SubscriptionCancelled) -> Self {
         Self {
             message: answer.message,
         }

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use kelviq::{blocking, Client, Kelviq, RetryPolicy};
+#[cfg(feature = "blocking")]
+use kelviq::blocking;
+use kelviq::{Client, Kelviq, RetryPolicy};
 use kelviq_mock::{LoggedRequest, MockServer};
 
 pub const API_KEY: &str = "sk_test_wire_0123456789";
@@ -22,6 +24,7 @@ pub struct Harness {
     pub runtime: tokio::runtime::Runtime,
     pub server: MockServer,
     pub client: Client,
+    #[cfg(feature = "blocking")]
     pub blocking: blocking::Client,
 }
 
@@ -48,12 +51,12 @@ impl Harness {
             .retry_policy(fast_retries())
             .entitlement_cache(cache);
         let client = builder.clone().build().unwrap();
-        let blocking = builder.build_blocking().unwrap();
         Self {
             runtime,
             server,
             client,
-            blocking,
+            #[cfg(feature = "blocking")]
+            blocking: builder.build_blocking().unwrap(),
         }
     }
 
