@@ -8,6 +8,217 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///`ActivateLicenseRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ActivateLicenseRequest {
+        ///The customer the license must belong to.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub customer_id: ::std::option::Option<ActivateLicenseRequestCustomerId>,
+        ///A name for the instance being activated.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub instance_name: ::std::option::Option<::std::string::String>,
+        pub license_key: ActivateLicenseRequestLicenseKey,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata: ::std::option::Option<LicenseMetadata>,
+    }
+    impl ActivateLicenseRequest {
+        pub fn builder() -> builder::ActivateLicenseRequest {
+            Default::default()
+        }
+    }
+    ///The customer the license must belong to.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ActivateLicenseRequestCustomerId(::std::string::String);
+    impl ::std::ops::Deref for ActivateLicenseRequestCustomerId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ActivateLicenseRequestCustomerId>
+    for ::std::string::String {
+        fn from(value: ActivateLicenseRequestCustomerId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ActivateLicenseRequestCustomerId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActivateLicenseRequestCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ActivateLicenseRequestCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActivateLicenseRequestCustomerId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ActivateLicenseRequestLicenseKey`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ActivateLicenseRequestLicenseKey(::std::string::String);
+    impl ::std::ops::Deref for ActivateLicenseRequestLicenseKey {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ActivateLicenseRequestLicenseKey>
+    for ::std::string::String {
+        fn from(value: ActivateLicenseRequestLicenseKey) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ActivateLicenseRequestLicenseKey {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActivateLicenseRequestLicenseKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ActivateLicenseRequestLicenseKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActivateLicenseRequestLicenseKey {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**The error body shared by every error status (named `ApiError`, not `Error`, so that
+it does not shadow the `Error` type of the languages clients are generated in).
+`detail` says what went wrong; on 400, `errors` maps each field at fault to its
+messages. The service also answers field errors at the top level
+(`{"licenseKey": ["This field is required."]}`) and `{"error": "..."}` on some
+operations: clients should keep the body as it came.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ApiError {
+        ///A human-readable description of the error.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub detail: ::std::option::Option<::std::string::String>,
+        ///The fields at fault, each with its messages.
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
+        pub errors: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::vec::Vec<::std::string::String>,
+        >,
+    }
+    impl ApiError {
+        pub fn builder() -> builder::ApiError {
+            Default::default()
+        }
+    }
+    ///`ArchiveCustomerCustomerId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ArchiveCustomerCustomerId(::std::string::String);
+    impl ::std::ops::Deref for ArchiveCustomerCustomerId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ArchiveCustomerCustomerId> for ::std::string::String {
+        fn from(value: ArchiveCustomerCustomerId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ArchiveCustomerCustomerId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ArchiveCustomerCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ArchiveCustomerCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ArchiveCustomerCustomerId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`SET` replaces the current usage with the value; `DELTA` adds the value to it.
     #[derive(
         ::serde::Deserialize,
@@ -63,12 +274,105 @@ pub mod types {
             value.parse()
         }
     }
+    /**A billing address. Its keys are camelCase (`postalCode`), also in the snake_case
+customer bodies, as the service's reference writes them.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct BillingAddress {
+        ///The city.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub city: ::std::option::Option<::std::string::String>,
+        ///The country, as an ISO 3166-1 alpha-2 code.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub country: ::std::option::Option<BillingAddressCountry>,
+        ///Address line 1.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub line1: ::std::option::Option<::std::string::String>,
+        ///Address line 2.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub line2: ::std::option::Option<::std::string::String>,
+        ///The postal or ZIP code.
+        #[serde(
+            rename = "postalCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub postal_code: ::std::option::Option<::std::string::String>,
+        ///The state or province.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+    }
+    impl BillingAddress {
+        pub fn builder() -> builder::BillingAddress {
+            Default::default()
+        }
+    }
+    ///The country, as an ISO 3166-1 alpha-2 code.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct BillingAddressCountry(::std::string::String);
+    impl ::std::ops::Deref for BillingAddressCountry {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<BillingAddressCountry> for ::std::string::String {
+        fn from(value: BillingAddressCountry) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for BillingAddressCountry {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Z]{2}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Z]{2}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BillingAddressCountry {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for BillingAddressCountry {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BillingAddressCountry {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`CancelSubscriptionRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CancelSubscriptionRequest {
+        ///The customer's own words about why they cancel.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cancellation_comment: ::std::option::Option<::std::string::String>,
         ///The cancellation date (`YYYY-MM-DD`); required with `SPECIFIC_DATE` only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cancellation_date: ::std::option::Option<::chrono::naive::NaiveDate>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cancellation_feedback: ::std::option::Option<CancellationFeedback>,
         pub cancellation_type: CancellationType,
     }
     impl CancelSubscriptionRequest {
@@ -130,6 +434,85 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///Why the customer cancels, as one of the service's reasons.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CancellationFeedback {
+        #[serde(rename = "TOO_EXPENSIVE")]
+        TooExpensive,
+        #[serde(rename = "MISSING_FEATURES")]
+        MissingFeatures,
+        #[serde(rename = "SWITCHED_SERVICE")]
+        SwitchedService,
+        #[serde(rename = "UNUSED")]
+        Unused,
+        #[serde(rename = "CUSTOMER_SERVICE")]
+        CustomerService,
+        #[serde(rename = "LOW_QUALITY")]
+        LowQuality,
+        #[serde(rename = "TOO_COMPLEX")]
+        TooComplex,
+        #[serde(rename = "OTHER")]
+        Other,
+    }
+    impl ::std::fmt::Display for CancellationFeedback {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::TooExpensive => f.write_str("TOO_EXPENSIVE"),
+                Self::MissingFeatures => f.write_str("MISSING_FEATURES"),
+                Self::SwitchedService => f.write_str("SWITCHED_SERVICE"),
+                Self::Unused => f.write_str("UNUSED"),
+                Self::CustomerService => f.write_str("CUSTOMER_SERVICE"),
+                Self::LowQuality => f.write_str("LOW_QUALITY"),
+                Self::TooComplex => f.write_str("TOO_COMPLEX"),
+                Self::Other => f.write_str("OTHER"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CancellationFeedback {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "TOO_EXPENSIVE" => Ok(Self::TooExpensive),
+                "MISSING_FEATURES" => Ok(Self::MissingFeatures),
+                "SWITCHED_SERVICE" => Ok(Self::SwitchedService),
+                "UNUSED" => Ok(Self::Unused),
+                "CUSTOMER_SERVICE" => Ok(Self::CustomerService),
+                "LOW_QUALITY" => Ok(Self::LowQuality),
+                "TOO_COMPLEX" => Ok(Self::TooComplex),
+                "OTHER" => Ok(Self::Other),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CancellationFeedback {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CancellationFeedback {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     /**`IMMEDIATE` cancels now; `CURRENT_PERIOD_ENDS` at the end of the billing period;
@@ -274,6 +657,37 @@ the product documentation lists.
             value.parse()
         }
     }
+    /**Key-value pairs attached to the checkout session and returned verbatim in the
+`checkout.completed` webhook. Values may be any JSON.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(transparent)]
+    pub struct CheckoutMetadata(
+        pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    );
+    impl ::std::ops::Deref for CheckoutMetadata {
+        type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        fn deref(
+            &self,
+        ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CheckoutMetadata>
+    for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        fn from(value: CheckoutMetadata) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for CheckoutMetadata {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
+            Self(value)
+        }
+    }
     ///`CheckoutSession`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CheckoutSession {
@@ -289,11 +703,222 @@ the product documentation lists.
             Default::default()
         }
     }
+    ///`CreateChargeRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CreateChargeRequest {
+        pub charge_period: OneTimeChargePeriod,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency_code: ::std::option::Option<CreateChargeRequestCurrencyCode>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub custom_amount: ::std::option::Option<f64>,
+        pub customer_id: CreateChargeRequestCustomerId,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub features: ::std::vec::Vec<FeatureQuantity>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ip_address: ::std::option::Option<::std::string::String>,
+        pub plan_identifier: CreateChargeRequestPlanIdentifier,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tax_behavior: ::std::option::Option<TaxBehavior>,
+    }
+    impl CreateChargeRequest {
+        pub fn builder() -> builder::CreateChargeRequest {
+            Default::default()
+        }
+    }
+    ///`CreateChargeRequestCurrencyCode`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateChargeRequestCurrencyCode(::std::string::String);
+    impl ::std::ops::Deref for CreateChargeRequestCurrencyCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateChargeRequestCurrencyCode>
+    for ::std::string::String {
+        fn from(value: CreateChargeRequestCurrencyCode) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateChargeRequestCurrencyCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Za-z]{3}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z]{3}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateChargeRequestCurrencyCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateChargeRequestCurrencyCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateChargeRequestCurrencyCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CreateChargeRequestCustomerId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateChargeRequestCustomerId(::std::string::String);
+    impl ::std::ops::Deref for CreateChargeRequestCustomerId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateChargeRequestCustomerId> for ::std::string::String {
+        fn from(value: CreateChargeRequestCustomerId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateChargeRequestCustomerId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateChargeRequestCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateChargeRequestCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateChargeRequestCustomerId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CreateChargeRequestPlanIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateChargeRequestPlanIdentifier(::std::string::String);
+    impl ::std::ops::Deref for CreateChargeRequestPlanIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateChargeRequestPlanIdentifier>
+    for ::std::string::String {
+        fn from(value: CreateChargeRequestPlanIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateChargeRequestPlanIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateChargeRequestPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateChargeRequestPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateChargeRequestPlanIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`CreateCheckoutSessionRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CreateCheckoutSessionRequest {
+        ///Where the customer is sent when they leave the checkout without paying.
+        #[serde(
+            rename = "cancelUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub cancel_url: ::std::option::Option<::std::string::String>,
         #[serde(rename = "chargePeriod")]
         pub charge_period: ChargePeriod,
+        ///The currency (ISO 4217, such as `USD`). Required with `customAmount`.
+        #[serde(
+            rename = "currencyCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub currency_code: ::std::option::Option<
+            CreateCheckoutSessionRequestCurrencyCode,
+        >,
+        ///A custom amount to charge instead of the plan's price; needs `taxBehavior` and `currencyCode`.
+        #[serde(
+            rename = "customAmount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub custom_amount: ::std::option::Option<f64>,
         /**The customer buying. Recommended: when absent, a new customer is created.
 */
         #[serde(
@@ -301,6 +926,26 @@ the product documentation lists.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub customer_id: ::std::option::Option<CreateCheckoutSessionRequestCustomerId>,
+        ///ISO 3166-1 alpha-2 code pre-filled as the billing country.
+        #[serde(
+            rename = "defaultBillingCountry",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub default_billing_country: ::std::option::Option<
+            CreateCheckoutSessionRequestDefaultBillingCountry,
+        >,
+        ///A discount code applied to the checkout.
+        #[serde(
+            rename = "discountCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub discount_code: ::std::option::Option<::std::string::String>,
+        ///Whether discount code entry is shown (the service's default is true).
+        #[serde(
+            rename = "discountsEnabled",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub discounts_enabled: ::std::option::Option<bool>,
         ///Quantities of the plan's customizable features.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub features: ::std::vec::Vec<FeatureQuantity>,
@@ -310,6 +955,14 @@ the product documentation lists.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub ip_address: ::std::option::Option<::std::string::String>,
+        ///Pre-fill the e-mail field and lock it (the service's default is false).
+        #[serde(
+            rename = "lockEmail",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub lock_email: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata: ::std::option::Option<CheckoutMetadata>,
         ///The offering the customer is checking out with.
         #[serde(
             rename = "offeringId",
@@ -319,6 +972,12 @@ the product documentation lists.
         ///The identifier of the plan being bought.
         #[serde(rename = "planIdentifier")]
         pub plan_identifier: CreateCheckoutSessionRequestPlanIdentifier,
+        ///The plans the checkout page lets the customer switch between.
+        #[serde(
+            rename = "plansEnabled",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub plans_enabled: ::std::option::Option<::std::string::String>,
         ///The pricing table used; considered only when `offeringId` is absent.
         #[serde(
             rename = "pricingTableId",
@@ -334,10 +993,79 @@ the product documentation lists.
         ///Where the customer is sent after a successful checkout.
         #[serde(rename = "successUrl")]
         pub success_url: CreateCheckoutSessionRequestSuccessUrl,
+        #[serde(
+            rename = "taxBehavior",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tax_behavior: ::std::option::Option<TaxBehavior>,
+        ///Trial days, overriding the plan's trial period.
+        #[serde(
+            rename = "trialPeriod",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trial_period: ::std::option::Option<::std::num::NonZeroU64>,
     }
     impl CreateCheckoutSessionRequest {
         pub fn builder() -> builder::CreateCheckoutSessionRequest {
             Default::default()
+        }
+    }
+    ///The currency (ISO 4217, such as `USD`). Required with `customAmount`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateCheckoutSessionRequestCurrencyCode(::std::string::String);
+    impl ::std::ops::Deref for CreateCheckoutSessionRequestCurrencyCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateCheckoutSessionRequestCurrencyCode>
+    for ::std::string::String {
+        fn from(value: CreateCheckoutSessionRequestCurrencyCode) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateCheckoutSessionRequestCurrencyCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Za-z]{3}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z]{3}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateCheckoutSessionRequestCurrencyCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCheckoutSessionRequestCurrencyCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCheckoutSessionRequestCurrencyCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     /**The customer buying. Recommended: when absent, a new customer is created.
@@ -386,6 +1114,66 @@ the product documentation lists.
         }
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCheckoutSessionRequestCustomerId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///ISO 3166-1 alpha-2 code pre-filled as the billing country.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateCheckoutSessionRequestDefaultBillingCountry(::std::string::String);
+    impl ::std::ops::Deref for CreateCheckoutSessionRequestDefaultBillingCountry {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateCheckoutSessionRequestDefaultBillingCountry>
+    for ::std::string::String {
+        fn from(value: CreateCheckoutSessionRequestDefaultBillingCountry) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateCheckoutSessionRequestDefaultBillingCountry {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Z]{2}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Z]{2}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for CreateCheckoutSessionRequestDefaultBillingCountry {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCheckoutSessionRequestDefaultBillingCountry {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for CreateCheckoutSessionRequestDefaultBillingCountry {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -512,6 +1300,11 @@ the product documentation lists.
     ///`CreateCustomerRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CreateCustomerRequest {
+        #[serde(
+            rename = "billingAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_address: ::std::option::Option<BillingAddress>,
         ///A unique identifier for the customer that you define.
         pub customer_id: CreateCustomerRequestCustomerId,
         ///The customer's e-mail address.
@@ -584,9 +1377,291 @@ the product documentation lists.
                 })
         }
     }
+    ///`CreatePortalSessionRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CreatePortalSessionRequest {
+        ///The customer; they must have an e-mail address.
+        #[serde(rename = "customerId")]
+        pub customer_id: CreatePortalSessionRequestCustomerId,
+    }
+    impl CreatePortalSessionRequest {
+        pub fn builder() -> builder::CreatePortalSessionRequest {
+            Default::default()
+        }
+    }
+    ///The customer; they must have an e-mail address.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreatePortalSessionRequestCustomerId(::std::string::String);
+    impl ::std::ops::Deref for CreatePortalSessionRequestCustomerId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreatePortalSessionRequestCustomerId>
+    for ::std::string::String {
+        fn from(value: CreatePortalSessionRequestCustomerId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreatePortalSessionRequestCustomerId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreatePortalSessionRequestCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreatePortalSessionRequestCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreatePortalSessionRequestCustomerId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CreateRefundRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CreateRefundRequest {
+        ///The amount as a decimal; not with `amount_units`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub amount: ::std::option::Option<f64>,
+        ///The amount in the currency's smallest unit; not with `amount`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub amount_units: ::std::option::Option<::std::num::NonZeroU64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub internal_note: ::std::option::Option<::std::string::String>,
+        pub order_id: CreateRefundRequestOrderId,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reason: ::std::option::Option<RefundReason>,
+    }
+    impl CreateRefundRequest {
+        pub fn builder() -> builder::CreateRefundRequest {
+            Default::default()
+        }
+    }
+    ///`CreateRefundRequestOrderId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateRefundRequestOrderId(::std::string::String);
+    impl ::std::ops::Deref for CreateRefundRequestOrderId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateRefundRequestOrderId> for ::std::string::String {
+        fn from(value: CreateRefundRequestOrderId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateRefundRequestOrderId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateRefundRequestOrderId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CreateRefundRequestOrderId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateRefundRequestOrderId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CreateSubscriptionRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CreateSubscriptionRequest {
+        pub charge_period: ChargePeriod,
+        ///The customer subscribing.
+        pub customer_id: CreateSubscriptionRequestCustomerId,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub features: ::std::vec::Vec<FeatureQuantity>,
+        ///The customer's IP address, used for location-based pricing.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ip_address: ::std::option::Option<::std::string::String>,
+        ///The plan subscribed to.
+        pub plan_identifier: CreateSubscriptionRequestPlanIdentifier,
+        ///Where the customer is sent if the payment needs their action.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub success_url: ::std::option::Option<::std::string::String>,
+    }
+    impl CreateSubscriptionRequest {
+        pub fn builder() -> builder::CreateSubscriptionRequest {
+            Default::default()
+        }
+    }
+    ///The customer subscribing.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateSubscriptionRequestCustomerId(::std::string::String);
+    impl ::std::ops::Deref for CreateSubscriptionRequestCustomerId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateSubscriptionRequestCustomerId>
+    for ::std::string::String {
+        fn from(value: CreateSubscriptionRequestCustomerId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateSubscriptionRequestCustomerId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateSubscriptionRequestCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateSubscriptionRequestCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateSubscriptionRequestCustomerId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///The plan subscribed to.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateSubscriptionRequestPlanIdentifier(::std::string::String);
+    impl ::std::ops::Deref for CreateSubscriptionRequestPlanIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateSubscriptionRequestPlanIdentifier>
+    for ::std::string::String {
+        fn from(value: CreateSubscriptionRequestPlanIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateSubscriptionRequestPlanIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateSubscriptionRequestPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateSubscriptionRequestPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateSubscriptionRequestPlanIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`Customer`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Customer {
+        ///The customer's billing address, when one was given.
+        #[serde(
+            rename = "billingAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_address: ::std::option::Option<BillingAddress>,
         ///When the customer was created (ISO 8601).
         #[serde(rename = "createdOn")]
         pub created_on: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -597,13 +1672,16 @@ the product documentation lists.
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub details: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///The customer's e-mail address; always present, null when not set.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub email: ::std::option::Option<::std::string::String>,
         ///The server-generated identifier of the customer record.
         pub id: ::uuid::Uuid,
-        ///The metadata stored with the customer.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        /**The metadata stored with the customer: string values, as they were sent.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata: ::std::option::Option<
+            ::std::collections::HashMap<::std::string::String, ::std::string::String>,
+        >,
         ///When the customer was last modified (ISO 8601).
         #[serde(rename = "modifiedOn")]
         pub modified_on: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -613,6 +1691,17 @@ the product documentation lists.
     }
     impl Customer {
         pub fn builder() -> builder::Customer {
+            Default::default()
+        }
+    }
+    ///`CustomerArchived`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CustomerArchived {
+        ///A confirmation of the archiving.
+        pub message: ::std::string::String,
+    }
+    impl CustomerArchived {
+        pub fn builder() -> builder::CustomerArchived {
             Default::default()
         }
     }
@@ -628,6 +1717,147 @@ the product documentation lists.
     impl CustomerEntitlements {
         pub fn builder() -> builder::CustomerEntitlements {
             Default::default()
+        }
+    }
+    ///One page of customers.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CustomerList {
+        ///How many customers the whole list holds.
+        pub count: i64,
+        ///The URL of the next page; null on the last.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        ///The URL of the previous page; null on the first.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<Customer>,
+    }
+    impl CustomerList {
+        pub fn builder() -> builder::CustomerList {
+            Default::default()
+        }
+    }
+    ///`DeactivateLicenseRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DeactivateLicenseRequest {
+        pub instance_id: DeactivateLicenseRequestInstanceId,
+        pub license_key: DeactivateLicenseRequestLicenseKey,
+    }
+    impl DeactivateLicenseRequest {
+        pub fn builder() -> builder::DeactivateLicenseRequest {
+            Default::default()
+        }
+    }
+    ///`DeactivateLicenseRequestInstanceId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeactivateLicenseRequestInstanceId(::std::string::String);
+    impl ::std::ops::Deref for DeactivateLicenseRequestInstanceId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeactivateLicenseRequestInstanceId>
+    for ::std::string::String {
+        fn from(value: DeactivateLicenseRequestInstanceId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeactivateLicenseRequestInstanceId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeactivateLicenseRequestInstanceId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeactivateLicenseRequestInstanceId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeactivateLicenseRequestInstanceId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`DeactivateLicenseRequestLicenseKey`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeactivateLicenseRequestLicenseKey(::std::string::String);
+    impl ::std::ops::Deref for DeactivateLicenseRequestLicenseKey {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeactivateLicenseRequestLicenseKey>
+    for ::std::string::String {
+        fn from(value: DeactivateLicenseRequestLicenseKey) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeactivateLicenseRequestLicenseKey {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeactivateLicenseRequestLicenseKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeactivateLicenseRequestLicenseKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeactivateLicenseRequestLicenseKey {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///`Entitlement`
@@ -677,29 +1907,6 @@ service adds later does not break clients.
     }
     impl Entitlement {
         pub fn builder() -> builder::Entitlement {
-            Default::default()
-        }
-    }
-    /**The error body shared by every error status. `detail` says what went wrong; on 400,
-`errors` maps each field at fault to its messages. The service may add other keys.
-*/
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct Error {
-        ///A human-readable description of the error.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub detail: ::std::option::Option<::std::string::String>,
-        ///The fields at fault, each with its messages.
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
-        pub errors: ::std::collections::HashMap<
-            ::std::string::String,
-            ::std::vec::Vec<::std::string::String>,
-        >,
-    }
-    impl Error {
-        pub fn builder() -> builder::Error {
             Default::default()
         }
     }
@@ -941,6 +2148,274 @@ service adds later does not break clients.
                 })
         }
     }
+    ///`License`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct License {
+        #[serde(
+            rename = "activatedOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activated_on: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "activationLimit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activation_limit: ::std::option::Option<i64>,
+        #[serde(
+            rename = "activationUsage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activation_usage: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub customer: ::std::option::Option<LicenseCustomer>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "expiresOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub expires_on: ::std::option::Option<::std::string::String>,
+        pub id: ::std::string::String,
+        #[serde(rename = "licenseKey")]
+        pub license_key: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub plan: ::std::option::Option<LicensePlan>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub subscription: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+    }
+    impl License {
+        pub fn builder() -> builder::License {
+            Default::default()
+        }
+    }
+    ///`LicenseActivation`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct LicenseActivation {
+        #[serde(rename = "activatedAt")]
+        pub activated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(
+            rename = "expiresOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub expires_on: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "instanceId")]
+        pub instance_id: ::std::string::String,
+        pub license: License,
+    }
+    impl LicenseActivation {
+        pub fn builder() -> builder::LicenseActivation {
+            Default::default()
+        }
+    }
+    ///`LicenseCustomer`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct LicenseCustomer {
+        #[serde(
+            rename = "customerId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub customer_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+    impl LicenseCustomer {
+        pub fn builder() -> builder::LicenseCustomer {
+            Default::default()
+        }
+    }
+    ///`LicenseDeactivation`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct LicenseDeactivation {
+        #[serde(rename = "deactivatedAt")]
+        pub deactivated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub message: ::std::string::String,
+    }
+    impl LicenseDeactivation {
+        pub fn builder() -> builder::LicenseDeactivation {
+            Default::default()
+        }
+    }
+    ///Key-value pairs stored with a license activation.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(transparent)]
+    pub struct LicenseMetadata(
+        pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    );
+    impl ::std::ops::Deref for LicenseMetadata {
+        type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        fn deref(
+            &self,
+        ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<LicenseMetadata>
+    for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        fn from(value: LicenseMetadata) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for LicenseMetadata {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
+            Self(value)
+        }
+    }
+    ///`LicensePlan`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct LicensePlan {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub identifier: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub product: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+    }
+    impl LicensePlan {
+        pub fn builder() -> builder::LicensePlan {
+            Default::default()
+        }
+    }
+    /**Whether a license (and instance) is valid. An unknown key or instance is answered
+404 with this body and `valid: false`; `code` says why (`VALID`, `INVALID_KEY`,
+`INSTANCE_NOT_FOUND`, `EXPIRED`, `DISABLED`, …, an open set).
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct LicenseValidation {
+        pub code: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub detail: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub license: ::std::option::Option<License>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        pub valid: bool,
+    }
+    impl LicenseValidation {
+        pub fn builder() -> builder::LicenseValidation {
+            Default::default()
+        }
+    }
+    ///`ListPaymentMethodsCustomerId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ListPaymentMethodsCustomerId(::std::string::String);
+    impl ::std::ops::Deref for ListPaymentMethodsCustomerId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListPaymentMethodsCustomerId> for ::std::string::String {
+        fn from(value: ListPaymentMethodsCustomerId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListPaymentMethodsCustomerId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListPaymentMethodsCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ListPaymentMethodsCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListPaymentMethodsCustomerId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ListSubscriptionsCustomerId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ListSubscriptionsCustomerId(::std::string::String);
+    impl ::std::ops::Deref for ListSubscriptionsCustomerId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListSubscriptionsCustomerId> for ::std::string::String {
+        fn from(value: ListSubscriptionsCustomerId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListSubscriptionsCustomerId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListSubscriptionsCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ListSubscriptionsCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListSubscriptionsCustomerId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///Custom key-value pairs stored with the customer.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
@@ -974,6 +2449,57 @@ service adds later does not break clients.
             >,
         ) -> Self {
             Self(value)
+        }
+    }
+    ///A charge is always `ONE_TIME`.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OneTimeChargePeriod {
+        #[serde(rename = "ONE_TIME")]
+        OneTime,
+    }
+    impl ::std::fmt::Display for OneTimeChargePeriod {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::OneTime => f.write_str("ONE_TIME"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for OneTimeChargePeriod {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ONE_TIME" => Ok(Self::OneTime),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OneTimeChargePeriod {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for OneTimeChargePeriod {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///`activate_on_payment`: the new plan takes effect once it is paid.
@@ -1025,6 +2551,330 @@ service adds later does not break clients.
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///`PaymentMethod`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PaymentMethod {
+        #[serde(
+            rename = "createdOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_on: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub customer: ::std::option::Option<PaymentMethodCustomer>,
+        pub id: i64,
+        #[serde(
+            rename = "isDefault",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_default: ::std::option::Option<bool>,
+        #[serde(
+            rename = "methodData",
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty"
+        )]
+        pub method_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(
+            rename = "methodType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub method_type: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "modifiedOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub modified_on: ::std::option::Option<::std::string::String>,
+        ///`succeeded` or `requires_action` (open).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+    }
+    impl PaymentMethod {
+        pub fn builder() -> builder::PaymentMethod {
+            Default::default()
+        }
+    }
+    ///`PaymentMethodCustomer`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PaymentMethodCustomer {
+        #[serde(
+            rename = "billingAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_address: ::std::option::Option<BillingAddress>,
+        #[serde(
+            rename = "customerId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub customer_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+    impl PaymentMethodCustomer {
+        pub fn builder() -> builder::PaymentMethodCustomer {
+            Default::default()
+        }
+    }
+    ///`PaymentMethodList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PaymentMethodList {
+        pub count: i64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<PaymentMethod>,
+    }
+    impl PaymentMethodList {
+        pub fn builder() -> builder::PaymentMethodList {
+            Default::default()
+        }
+    }
+    ///`PlanFile`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PlanFile {
+        ///Where the file can be downloaded.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub file: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+    impl PlanFile {
+        pub fn builder() -> builder::PlanFile {
+            Default::default()
+        }
+    }
+    ///`PlanLink`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PlanLink {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    impl PlanLink {
+        pub fn builder() -> builder::PlanLink {
+            Default::default()
+        }
+    }
+    ///`PortalSession`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PortalSession {
+        ///The portal's URL, not signed: add the token.
+        #[serde(rename = "customerPortalUrl")]
+        pub customer_portal_url: ::std::string::String,
+        ///The customer's e-mail address.
+        pub email: ::std::string::String,
+        ///The session token; append it as `?token=` to `customerPortalUrl`.
+        pub token: ::std::string::String,
+    }
+    impl PortalSession {
+        pub fn builder() -> builder::PortalSession {
+            Default::default()
+        }
+    }
+    ///`PreviewInvoice`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PreviewInvoice {
+        #[serde(
+            rename = "amountDue",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_due: ::std::option::Option<f64>,
+        #[serde(
+            rename = "amountDueUnits",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_due_units: ::std::option::Option<i64>,
+        #[serde(
+            rename = "lineItems",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub line_items: ::std::vec::Vec<PreviewLineItem>,
+        #[serde(
+            rename = "nextPaymentAttempt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub next_payment_attempt: ::std::option::Option<::std::string::String>,
+    }
+    impl PreviewInvoice {
+        pub fn builder() -> builder::PreviewInvoice {
+            Default::default()
+        }
+    }
+    ///`PreviewLineItem`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PreviewLineItem {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub amount: ::std::option::Option<f64>,
+        #[serde(
+            rename = "amountUnits",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_units: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+    }
+    impl PreviewLineItem {
+        pub fn builder() -> builder::PreviewLineItem {
+            Default::default()
+        }
+    }
+    ///`PreviewSubscriptionUpdateRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PreviewSubscriptionUpdateRequest {
+        pub charge_period: ChargePeriod,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub features: ::std::vec::Vec<FeatureQuantity>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ip_address: ::std::option::Option<::std::string::String>,
+        pub plan_identifier: PreviewSubscriptionUpdateRequestPlanIdentifier,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub proration_behavior: ::std::option::Option<ProrationBehavior>,
+        ///`now`, or a future ISO 8601 date-time at which the trial ends.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub trial_end: ::std::option::Option<::std::string::String>,
+    }
+    impl PreviewSubscriptionUpdateRequest {
+        pub fn builder() -> builder::PreviewSubscriptionUpdateRequest {
+            Default::default()
+        }
+    }
+    ///`PreviewSubscriptionUpdateRequestPlanIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PreviewSubscriptionUpdateRequestPlanIdentifier(::std::string::String);
+    impl ::std::ops::Deref for PreviewSubscriptionUpdateRequestPlanIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PreviewSubscriptionUpdateRequestPlanIdentifier>
+    for ::std::string::String {
+        fn from(value: PreviewSubscriptionUpdateRequestPlanIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PreviewSubscriptionUpdateRequestPlanIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for PreviewSubscriptionUpdateRequestPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PreviewSubscriptionUpdateRequestPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for PreviewSubscriptionUpdateRequestPlanIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PreviewSubscriptionUpdateSubscriptionId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PreviewSubscriptionUpdateSubscriptionId(::std::string::String);
+    impl ::std::ops::Deref for PreviewSubscriptionUpdateSubscriptionId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PreviewSubscriptionUpdateSubscriptionId>
+    for ::std::string::String {
+        fn from(value: PreviewSubscriptionUpdateSubscriptionId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PreviewSubscriptionUpdateSubscriptionId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PreviewSubscriptionUpdateSubscriptionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PreviewSubscriptionUpdateSubscriptionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PreviewSubscriptionUpdateSubscriptionId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ProductSummary`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ProductSummary {
+        ///The product's identifier (a UUID).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///The product's own identifier.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub identifier: ::std::option::Option<::std::string::String>,
+        ///The product's name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+    impl ProductSummary {
+        pub fn builder() -> builder::ProductSummary {
+            Default::default()
         }
     }
     ///How the plan change is charged. Absent means the organisation's default.
@@ -1079,6 +2929,181 @@ service adds later does not break clients.
         }
     }
     impl ::std::convert::TryFrom<::std::string::String> for ProrationBehavior {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`Refund`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Refund {
+        pub amount: f64,
+        #[serde(rename = "amountUnits")]
+        pub amount_units: i64,
+        #[serde(
+            rename = "failureReason",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub failure_reason: ::std::option::Option<::std::string::String>,
+        pub id: ::std::string::String,
+        #[serde(
+            rename = "internalNote",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub internal_note: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub order: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///The reason (an open string; `DASHBOARD_INITIATED` is one the service adds).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reason: ::std::option::Option<::std::string::String>,
+        ///`PENDING`, `PROCESSING`, `SUCCEEDED`, `FAILED` or `CANCELED` (open).
+        pub status: ::std::string::String,
+    }
+    impl Refund {
+        pub fn builder() -> builder::Refund {
+            Default::default()
+        }
+    }
+    ///`RefundList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct RefundList {
+        pub count: i64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<Refund>,
+    }
+    impl RefundList {
+        pub fn builder() -> builder::RefundList {
+            Default::default()
+        }
+    }
+    ///`RefundReason`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum RefundReason {
+        #[serde(rename = "DUPLICATE")]
+        Duplicate,
+        #[serde(rename = "FRAUDULENT")]
+        Fraudulent,
+        #[serde(rename = "REQUESTED_BY_CUSTOMER")]
+        RequestedByCustomer,
+        #[serde(rename = "OTHER")]
+        Other,
+    }
+    impl ::std::fmt::Display for RefundReason {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Duplicate => f.write_str("DUPLICATE"),
+                Self::Fraudulent => f.write_str("FRAUDULENT"),
+                Self::RequestedByCustomer => f.write_str("REQUESTED_BY_CUSTOMER"),
+                Self::Other => f.write_str("OTHER"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for RefundReason {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "DUPLICATE" => Ok(Self::Duplicate),
+                "FRAUDULENT" => Ok(Self::Fraudulent),
+                "REQUESTED_BY_CUSTOMER" => Ok(Self::RequestedByCustomer),
+                "OTHER" => Ok(Self::Other),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RefundReason {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RefundReason {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`RefundStatus`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum RefundStatus {
+        #[serde(rename = "PENDING")]
+        Pending,
+        #[serde(rename = "PROCESSING")]
+        Processing,
+        #[serde(rename = "SUCCEEDED")]
+        Succeeded,
+        #[serde(rename = "FAILED")]
+        Failed,
+        #[serde(rename = "CANCELED")]
+        Canceled,
+    }
+    impl ::std::fmt::Display for RefundStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Pending => f.write_str("PENDING"),
+                Self::Processing => f.write_str("PROCESSING"),
+                Self::Succeeded => f.write_str("SUCCEEDED"),
+                Self::Failed => f.write_str("FAILED"),
+                Self::Canceled => f.write_str("CANCELED"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for RefundStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "PENDING" => Ok(Self::Pending),
+                "PROCESSING" => Ok(Self::Processing),
+                "SUCCEEDED" => Ok(Self::Succeeded),
+                "FAILED" => Ok(Self::Failed),
+                "CANCELED" => Ok(Self::Canceled),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RefundStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RefundStatus {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -1476,6 +3501,291 @@ service adds later does not break clients.
                 })
         }
     }
+    ///`RetrieveCustomerCustomerId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct RetrieveCustomerCustomerId(::std::string::String);
+    impl ::std::ops::Deref for RetrieveCustomerCustomerId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<RetrieveCustomerCustomerId> for ::std::string::String {
+        fn from(value: RetrieveCustomerCustomerId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for RetrieveCustomerCustomerId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RetrieveCustomerCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RetrieveCustomerCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RetrieveCustomerCustomerId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`RetrieveRefundRefundId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct RetrieveRefundRefundId(::std::string::String);
+    impl ::std::ops::Deref for RetrieveRefundRefundId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<RetrieveRefundRefundId> for ::std::string::String {
+        fn from(value: RetrieveRefundRefundId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for RetrieveRefundRefundId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RetrieveRefundRefundId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RetrieveRefundRefundId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RetrieveRefundRefundId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`RetrieveSubscriptionSubscriptionId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct RetrieveSubscriptionSubscriptionId(::std::string::String);
+    impl ::std::ops::Deref for RetrieveSubscriptionSubscriptionId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<RetrieveSubscriptionSubscriptionId>
+    for ::std::string::String {
+        fn from(value: RetrieveSubscriptionSubscriptionId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for RetrieveSubscriptionSubscriptionId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RetrieveSubscriptionSubscriptionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for RetrieveSubscriptionSubscriptionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RetrieveSubscriptionSubscriptionId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**A subscription (or, with `billingType` `ONE_TIME`, a one-time charge). Open strings
+(`status`, `billingType`, `recurrenceType`, the cancellation reasons) may gain values.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Subscription {
+        ///The recurring amount, as a decimal string (`"49.00"`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub amount: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "billingPeriodEndTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_period_end_time: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        #[serde(
+            rename = "billingPeriodStartTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_period_start_time: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///`SUBSCRIPTION` or `ONE_TIME`.
+        #[serde(rename = "billingType")]
+        pub billing_type: ::std::string::String,
+        #[serde(
+            rename = "canceledAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub canceled_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        #[serde(
+            rename = "cancellationComment",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub cancellation_comment: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "cancellationFeedback",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub cancellation_feedback: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "cancellationReason",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub cancellation_reason: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        ///The customer.
+        #[serde(
+            rename = "customerId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub customer_id: ::std::option::Option<::std::string::String>,
+        ///The day it ends, when it does.
+        #[serde(
+            rename = "endDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub end_date: ::std::option::Option<::chrono::naive::NaiveDate>,
+        ///The payment provider's identifier of the subscription.
+        #[serde(
+            rename = "externalSubscriptionId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub external_subscription_id: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub features: ::std::vec::Vec<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub files: ::std::vec::Vec<PlanFile>,
+        ///The subscription's identifier (a UUID).
+        pub id: ::std::string::String,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub license: ::std::vec::Vec<SubscriptionLicense>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub links: ::std::vec::Vec<PlanLink>,
+        ///When the next invoice is due.
+        #[serde(
+            rename = "nextInvoiceDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub next_invoice_date: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub plan: ::std::option::Option<SubscriptionPlan>,
+        ///The product, as its name or as an object.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub product: ::std::option::Option<SubscriptionProduct>,
+        ///The billing cycle in words (`1 month`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub recurrence: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "recurrenceType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub recurrence_type: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "recurrenceUnit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub recurrence_unit: ::std::option::Option<i64>,
+        ///The day it started.
+        #[serde(rename = "startDate")]
+        pub start_date: ::chrono::naive::NaiveDate,
+        ///`active`, `trialing`, `canceled`, …
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+        ///Days of trial left (0 when none).
+        #[serde(
+            rename = "trialDaysRemaining",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trial_days_remaining: ::std::option::Option<i64>,
+    }
+    impl Subscription {
+        pub fn builder() -> builder::Subscription {
+            Default::default()
+        }
+    }
     ///`SubscriptionCancelled`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SubscriptionCancelled {
@@ -1484,6 +3794,122 @@ service adds later does not break clients.
     }
     impl SubscriptionCancelled {
         pub fn builder() -> builder::SubscriptionCancelled {
+            Default::default()
+        }
+    }
+    ///`SubscriptionLicense`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct SubscriptionLicense {
+        #[serde(
+            rename = "activatedOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activated_on: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "activationLimit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activation_limit: ::std::option::Option<i64>,
+        #[serde(
+            rename = "activationUsage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activation_usage: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "expiresOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub expires_on: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "licenseKey",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub license_key: ::std::option::Option<::std::string::String>,
+    }
+    impl SubscriptionLicense {
+        pub fn builder() -> builder::SubscriptionLicense {
+            Default::default()
+        }
+    }
+    ///One page of subscriptions.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SubscriptionList {
+        pub count: i64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<Subscription>,
+    }
+    impl SubscriptionList {
+        pub fn builder() -> builder::SubscriptionList {
+            Default::default()
+        }
+    }
+    ///`SubscriptionPlan`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct SubscriptionPlan {
+        ///The plan's identifier.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub identifier: ::std::option::Option<::std::string::String>,
+        ///The plan's name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+    impl SubscriptionPlan {
+        pub fn builder() -> builder::SubscriptionPlan {
+            Default::default()
+        }
+    }
+    ///The product, as its name or as an object.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(untagged)]
+    pub enum SubscriptionProduct {
+        String(::std::string::String),
+        ProductSummary(ProductSummary),
+    }
+    impl ::std::convert::From<ProductSummary> for SubscriptionProduct {
+        fn from(value: ProductSummary) -> Self {
+            Self::ProductSummary(value)
+        }
+    }
+    ///What a plan change would cost; amounts also in the currency's smallest unit (`…Units`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct SubscriptionUpdatePreview {
+        #[serde(
+            rename = "amountChargedImmediately",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_charged_immediately: ::std::option::Option<f64>,
+        #[serde(
+            rename = "amountChargedImmediatelyUnits",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_charged_immediately_units: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "nextInvoice",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub next_invoice: ::std::option::Option<PreviewInvoice>,
+        #[serde(
+            rename = "recurringAmount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub recurring_amount: ::std::option::Option<f64>,
+        #[serde(
+            rename = "recurringAmountUnits",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub recurring_amount_units: ::std::option::Option<i64>,
+    }
+    impl SubscriptionUpdatePreview {
+        pub fn builder() -> builder::SubscriptionUpdatePreview {
             Default::default()
         }
     }
@@ -1497,6 +3923,220 @@ service adds later does not break clients.
     impl SubscriptionUpdated {
         pub fn builder() -> builder::SubscriptionUpdated {
             Default::default()
+        }
+    }
+    ///Whether a custom amount includes tax (`INCLUSIVE`) or tax is added (`EXCLUSIVE`).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum TaxBehavior {
+        #[serde(rename = "INCLUSIVE")]
+        Inclusive,
+        #[serde(rename = "EXCLUSIVE")]
+        Exclusive,
+    }
+    impl ::std::fmt::Display for TaxBehavior {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Inclusive => f.write_str("INCLUSIVE"),
+                Self::Exclusive => f.write_str("EXCLUSIVE"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for TaxBehavior {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "INCLUSIVE" => Ok(Self::Inclusive),
+                "EXCLUSIVE" => Ok(Self::Exclusive),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TaxBehavior {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for TaxBehavior {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`Transaction`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Transaction {
+        #[serde(
+            rename = "amountTotal",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_total: ::std::option::Option<f64>,
+        #[serde(
+            rename = "availableOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub available_on: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "collectedTax",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub collected_tax: ::std::option::Option<f64>,
+        #[serde(
+            rename = "createdOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_on: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "currencySymbol",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub currency_symbol: ::std::option::Option<::std::string::String>,
+        pub id: ::std::string::String,
+        #[serde(
+            rename = "isSettled",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_settled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last4: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "morFee",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub mor_fee: ::std::option::Option<f64>,
+        #[serde(
+            rename = "morFeeBreakdown",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub mor_fee_breakdown: ::std::vec::Vec<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        #[serde(
+            rename = "netPayout",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub net_payout: ::std::option::Option<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub order: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        #[serde(
+            rename = "paymentMethodName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub payment_method_name: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "paymentMethodType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub payment_method_type: ::std::option::Option<::std::string::String>,
+        ///`success`, `failure` or `pending` (open).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+        ///`CHARGE`, `REFUND`, `CHARGEBACK`, … (open).
+        #[serde(
+            rename = "transactionType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub transaction_type: ::std::option::Option<::std::string::String>,
+    }
+    impl Transaction {
+        pub fn builder() -> builder::Transaction {
+            Default::default()
+        }
+    }
+    ///`TransactionList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct TransactionList {
+        pub count: i64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<Transaction>,
+    }
+    impl TransactionList {
+        pub fn builder() -> builder::TransactionList {
+            Default::default()
+        }
+    }
+    ///`TransactionStatus`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum TransactionStatus {
+        #[serde(rename = "success")]
+        Success,
+        #[serde(rename = "failure")]
+        Failure,
+        #[serde(rename = "pending")]
+        Pending,
+    }
+    impl ::std::fmt::Display for TransactionStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Success => f.write_str("success"),
+                Self::Failure => f.write_str("failure"),
+                Self::Pending => f.write_str("pending"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for TransactionStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "success" => Ok(Self::Success),
+                "failure" => Ok(Self::Failure),
+                "pending" => Ok(Self::Pending),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TransactionStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for TransactionStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///`UpdateCustomerCustomerId`
@@ -1556,6 +4196,11 @@ service adds later does not break clients.
     ///Only the fields present change. At least one field must be given.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct UpdateCustomerRequest {
+        #[serde(
+            rename = "billingAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_address: ::std::option::Option<BillingAddress>,
         ///The customer's new e-mail address.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -1755,12 +4400,466 @@ service adds later does not break clients.
             Default::default()
         }
     }
+    ///`ValidateLicenseRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ValidateLicenseRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub instance_id: ::std::option::Option<ValidateLicenseRequestInstanceId>,
+        pub license_key: ValidateLicenseRequestLicenseKey,
+    }
+    impl ValidateLicenseRequest {
+        pub fn builder() -> builder::ValidateLicenseRequest {
+            Default::default()
+        }
+    }
+    ///`ValidateLicenseRequestInstanceId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ValidateLicenseRequestInstanceId(::std::string::String);
+    impl ::std::ops::Deref for ValidateLicenseRequestInstanceId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ValidateLicenseRequestInstanceId>
+    for ::std::string::String {
+        fn from(value: ValidateLicenseRequestInstanceId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ValidateLicenseRequestInstanceId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ValidateLicenseRequestInstanceId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ValidateLicenseRequestInstanceId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ValidateLicenseRequestInstanceId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ValidateLicenseRequestLicenseKey`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ValidateLicenseRequestLicenseKey(::std::string::String);
+    impl ::std::ops::Deref for ValidateLicenseRequestLicenseKey {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ValidateLicenseRequestLicenseKey>
+    for ::std::string::String {
+        fn from(value: ValidateLicenseRequestLicenseKey) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ValidateLicenseRequestLicenseKey {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ValidateLicenseRequestLicenseKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ValidateLicenseRequestLicenseKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ValidateLicenseRequestLicenseKey {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     /// Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
+        pub struct ActivateLicenseRequest {
+            customer_id: ::std::result::Result<
+                ::std::option::Option<super::ActivateLicenseRequestCustomerId>,
+                ::std::string::String,
+            >,
+            instance_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            license_key: ::std::result::Result<
+                super::ActivateLicenseRequestLicenseKey,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::std::option::Option<super::LicenseMetadata>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ActivateLicenseRequest {
+            fn default() -> Self {
+                Self {
+                    customer_id: Ok(Default::default()),
+                    instance_name: Ok(Default::default()),
+                    license_key: Err("no value supplied for license_key".to_string()),
+                    metadata: Ok(Default::default()),
+                }
+            }
+        }
+        impl ActivateLicenseRequest {
+            pub fn customer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ActivateLicenseRequestCustomerId>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
+                self
+            }
+            pub fn instance_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.instance_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for instance_name: {e}")
+                    });
+                self
+            }
+            pub fn license_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ActivateLicenseRequestLicenseKey>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license_key: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::LicenseMetadata>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ActivateLicenseRequest>
+        for super::ActivateLicenseRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ActivateLicenseRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    customer_id: value.customer_id?,
+                    instance_name: value.instance_name?,
+                    license_key: value.license_key?,
+                    metadata: value.metadata?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ActivateLicenseRequest>
+        for ActivateLicenseRequest {
+            fn from(value: super::ActivateLicenseRequest) -> Self {
+                Self {
+                    customer_id: Ok(value.customer_id),
+                    instance_name: Ok(value.instance_name),
+                    license_key: Ok(value.license_key),
+                    metadata: Ok(value.metadata),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ApiError {
+            detail: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            errors: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<::std::string::String>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ApiError {
+            fn default() -> Self {
+                Self {
+                    detail: Ok(Default::default()),
+                    errors: Ok(Default::default()),
+                }
+            }
+        }
+        impl ApiError {
+            pub fn detail<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.detail = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for detail: {e}")
+                    });
+                self
+            }
+            pub fn errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<::std::string::String>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ApiError> for super::ApiError {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ApiError,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    detail: value.detail?,
+                    errors: value.errors?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ApiError> for ApiError {
+            fn from(value: super::ApiError) -> Self {
+                Self {
+                    detail: Ok(value.detail),
+                    errors: Ok(value.errors),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BillingAddress {
+            city: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            country: ::std::result::Result<
+                ::std::option::Option<super::BillingAddressCountry>,
+                ::std::string::String,
+            >,
+            line1: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            line2: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            postal_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            state: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for BillingAddress {
+            fn default() -> Self {
+                Self {
+                    city: Ok(Default::default()),
+                    country: Ok(Default::default()),
+                    line1: Ok(Default::default()),
+                    line2: Ok(Default::default()),
+                    postal_code: Ok(Default::default()),
+                    state: Ok(Default::default()),
+                }
+            }
+        }
+        impl BillingAddress {
+            pub fn city<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.city = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for city: {e}")
+                    });
+                self
+            }
+            pub fn country<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::BillingAddressCountry>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
+                self
+            }
+            pub fn line1<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.line1 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for line1: {e}")
+                    });
+                self
+            }
+            pub fn line2<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.line2 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for line2: {e}")
+                    });
+                self
+            }
+            pub fn postal_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.postal_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for postal_code: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BillingAddress> for super::BillingAddress {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BillingAddress,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    city: value.city?,
+                    country: value.country?,
+                    line1: value.line1?,
+                    line2: value.line2?,
+                    postal_code: value.postal_code?,
+                    state: value.state?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BillingAddress> for BillingAddress {
+            fn from(value: super::BillingAddress) -> Self {
+                Self {
+                    city: Ok(value.city),
+                    country: Ok(value.country),
+                    line1: Ok(value.line1),
+                    line2: Ok(value.line2),
+                    postal_code: Ok(value.postal_code),
+                    state: Ok(value.state),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct CancelSubscriptionRequest {
+            cancellation_comment: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             cancellation_date: ::std::result::Result<
                 ::std::option::Option<::chrono::naive::NaiveDate>,
+                ::std::string::String,
+            >,
+            cancellation_feedback: ::std::result::Result<
+                ::std::option::Option<super::CancellationFeedback>,
                 ::std::string::String,
             >,
             cancellation_type: ::std::result::Result<
@@ -1771,7 +4870,9 @@ service adds later does not break clients.
         impl ::std::default::Default for CancelSubscriptionRequest {
             fn default() -> Self {
                 Self {
+                    cancellation_comment: Ok(Default::default()),
                     cancellation_date: Ok(Default::default()),
+                    cancellation_feedback: Ok(Default::default()),
                     cancellation_type: Err(
                         "no value supplied for cancellation_type".to_string(),
                     ),
@@ -1779,6 +4880,20 @@ service adds later does not break clients.
             }
         }
         impl CancelSubscriptionRequest {
+            pub fn cancellation_comment<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cancellation_comment = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cancellation_comment: {e}"
+                        )
+                    });
+                self
+            }
             pub fn cancellation_date<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1791,6 +4906,22 @@ service adds later does not break clients.
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for cancellation_date: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn cancellation_feedback<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CancellationFeedback>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cancellation_feedback = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cancellation_feedback: {e}"
                         )
                     });
                 self
@@ -1817,7 +4948,9 @@ service adds later does not break clients.
                 value: CancelSubscriptionRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    cancellation_comment: value.cancellation_comment?,
                     cancellation_date: value.cancellation_date?,
+                    cancellation_feedback: value.cancellation_feedback?,
                     cancellation_type: value.cancellation_type?,
                 })
             }
@@ -1826,7 +4959,9 @@ service adds later does not break clients.
         for CancelSubscriptionRequest {
             fn from(value: super::CancelSubscriptionRequest) -> Self {
                 Self {
+                    cancellation_comment: Ok(value.cancellation_comment),
                     cancellation_date: Ok(value.cancellation_date),
+                    cancellation_feedback: Ok(value.cancellation_feedback),
                     cancellation_type: Ok(value.cancellation_type),
                 }
             }
@@ -1900,13 +5035,21 @@ service adds later does not break clients.
             }
         }
         #[derive(Clone, Debug)]
-        pub struct CreateCheckoutSessionRequest {
+        pub struct CreateChargeRequest {
             charge_period: ::std::result::Result<
-                super::ChargePeriod,
+                super::OneTimeChargePeriod,
+                ::std::string::String,
+            >,
+            currency_code: ::std::result::Result<
+                ::std::option::Option<super::CreateChargeRequestCurrencyCode>,
+                ::std::string::String,
+            >,
+            custom_amount: ::std::result::Result<
+                ::std::option::Option<f64>,
                 ::std::string::String,
             >,
             customer_id: ::std::result::Result<
-                ::std::option::Option<super::CreateCheckoutSessionRequestCustomerId>,
+                super::CreateChargeRequestCustomerId,
                 ::std::string::String,
             >,
             features: ::std::result::Result<
@@ -1917,50 +5060,37 @@ service adds later does not break clients.
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            offering_id: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
-                ::std::string::String,
-            >,
             plan_identifier: ::std::result::Result<
-                super::CreateCheckoutSessionRequestPlanIdentifier,
+                super::CreateChargeRequestPlanIdentifier,
                 ::std::string::String,
             >,
-            pricing_table_id: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
-                ::std::string::String,
-            >,
-            rule_id: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
-                ::std::string::String,
-            >,
-            success_url: ::std::result::Result<
-                super::CreateCheckoutSessionRequestSuccessUrl,
+            tax_behavior: ::std::result::Result<
+                ::std::option::Option<super::TaxBehavior>,
                 ::std::string::String,
             >,
         }
-        impl ::std::default::Default for CreateCheckoutSessionRequest {
+        impl ::std::default::Default for CreateChargeRequest {
             fn default() -> Self {
                 Self {
                     charge_period: Err(
                         "no value supplied for charge_period".to_string(),
                     ),
-                    customer_id: Ok(Default::default()),
+                    currency_code: Ok(Default::default()),
+                    custom_amount: Ok(Default::default()),
+                    customer_id: Err("no value supplied for customer_id".to_string()),
                     features: Ok(Default::default()),
                     ip_address: Ok(Default::default()),
-                    offering_id: Ok(Default::default()),
                     plan_identifier: Err(
                         "no value supplied for plan_identifier".to_string(),
                     ),
-                    pricing_table_id: Ok(Default::default()),
-                    rule_id: Ok(Default::default()),
-                    success_url: Err("no value supplied for success_url".to_string()),
+                    tax_behavior: Ok(Default::default()),
                 }
             }
         }
-        impl CreateCheckoutSessionRequest {
+        impl CreateChargeRequest {
             pub fn charge_period<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ChargePeriod>,
+                T: ::std::convert::TryInto<super::OneTimeChargePeriod>,
                 T::Error: ::std::fmt::Display,
             {
                 self.charge_period = value
@@ -1970,11 +5100,35 @@ service adds later does not break clients.
                     });
                 self
             }
-            pub fn customer_id<T>(mut self, value: T) -> Self
+            pub fn currency_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::CreateCheckoutSessionRequestCustomerId>,
+                    ::std::option::Option<super::CreateChargeRequestCurrencyCode>,
                 >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency_code: {e}")
+                    });
+                self
+            }
+            pub fn custom_amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.custom_amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for custom_amount: {e}")
+                    });
+                self
+            }
+            pub fn customer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CreateChargeRequestCustomerId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.customer_id = value
@@ -2008,6 +5162,341 @@ service adds later does not break clients.
                     });
                 self
             }
+            pub fn plan_identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CreateChargeRequestPlanIdentifier>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.plan_identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for plan_identifier: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn tax_behavior<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::TaxBehavior>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tax_behavior = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tax_behavior: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateChargeRequest>
+        for super::CreateChargeRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateChargeRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    charge_period: value.charge_period?,
+                    currency_code: value.currency_code?,
+                    custom_amount: value.custom_amount?,
+                    customer_id: value.customer_id?,
+                    features: value.features?,
+                    ip_address: value.ip_address?,
+                    plan_identifier: value.plan_identifier?,
+                    tax_behavior: value.tax_behavior?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateChargeRequest> for CreateChargeRequest {
+            fn from(value: super::CreateChargeRequest) -> Self {
+                Self {
+                    charge_period: Ok(value.charge_period),
+                    currency_code: Ok(value.currency_code),
+                    custom_amount: Ok(value.custom_amount),
+                    customer_id: Ok(value.customer_id),
+                    features: Ok(value.features),
+                    ip_address: Ok(value.ip_address),
+                    plan_identifier: Ok(value.plan_identifier),
+                    tax_behavior: Ok(value.tax_behavior),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CreateCheckoutSessionRequest {
+            cancel_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            charge_period: ::std::result::Result<
+                super::ChargePeriod,
+                ::std::string::String,
+            >,
+            currency_code: ::std::result::Result<
+                ::std::option::Option<super::CreateCheckoutSessionRequestCurrencyCode>,
+                ::std::string::String,
+            >,
+            custom_amount: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            customer_id: ::std::result::Result<
+                ::std::option::Option<super::CreateCheckoutSessionRequestCustomerId>,
+                ::std::string::String,
+            >,
+            default_billing_country: ::std::result::Result<
+                ::std::option::Option<
+                    super::CreateCheckoutSessionRequestDefaultBillingCountry,
+                >,
+                ::std::string::String,
+            >,
+            discount_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            discounts_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            features: ::std::result::Result<
+                ::std::vec::Vec<super::FeatureQuantity>,
+                ::std::string::String,
+            >,
+            ip_address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            lock_email: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::std::option::Option<super::CheckoutMetadata>,
+                ::std::string::String,
+            >,
+            offering_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            plan_identifier: ::std::result::Result<
+                super::CreateCheckoutSessionRequestPlanIdentifier,
+                ::std::string::String,
+            >,
+            plans_enabled: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pricing_table_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            rule_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            success_url: ::std::result::Result<
+                super::CreateCheckoutSessionRequestSuccessUrl,
+                ::std::string::String,
+            >,
+            tax_behavior: ::std::result::Result<
+                ::std::option::Option<super::TaxBehavior>,
+                ::std::string::String,
+            >,
+            trial_period: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CreateCheckoutSessionRequest {
+            fn default() -> Self {
+                Self {
+                    cancel_url: Ok(Default::default()),
+                    charge_period: Err(
+                        "no value supplied for charge_period".to_string(),
+                    ),
+                    currency_code: Ok(Default::default()),
+                    custom_amount: Ok(Default::default()),
+                    customer_id: Ok(Default::default()),
+                    default_billing_country: Ok(Default::default()),
+                    discount_code: Ok(Default::default()),
+                    discounts_enabled: Ok(Default::default()),
+                    features: Ok(Default::default()),
+                    ip_address: Ok(Default::default()),
+                    lock_email: Ok(Default::default()),
+                    metadata: Ok(Default::default()),
+                    offering_id: Ok(Default::default()),
+                    plan_identifier: Err(
+                        "no value supplied for plan_identifier".to_string(),
+                    ),
+                    plans_enabled: Ok(Default::default()),
+                    pricing_table_id: Ok(Default::default()),
+                    rule_id: Ok(Default::default()),
+                    success_url: Err("no value supplied for success_url".to_string()),
+                    tax_behavior: Ok(Default::default()),
+                    trial_period: Ok(Default::default()),
+                }
+            }
+        }
+        impl CreateCheckoutSessionRequest {
+            pub fn cancel_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cancel_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cancel_url: {e}")
+                    });
+                self
+            }
+            pub fn charge_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChargePeriod>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.charge_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for charge_period: {e}")
+                    });
+                self
+            }
+            pub fn currency_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::CreateCheckoutSessionRequestCurrencyCode,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency_code: {e}")
+                    });
+                self
+            }
+            pub fn custom_amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.custom_amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for custom_amount: {e}")
+                    });
+                self
+            }
+            pub fn customer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CreateCheckoutSessionRequestCustomerId>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
+                self
+            }
+            pub fn default_billing_country<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::CreateCheckoutSessionRequestDefaultBillingCountry,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.default_billing_country = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for default_billing_country: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn discount_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.discount_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for discount_code: {e}")
+                    });
+                self
+            }
+            pub fn discounts_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.discounts_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for discounts_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn features<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::FeatureQuantity>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.features = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for features: {e}")
+                    });
+                self
+            }
+            pub fn ip_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ip_address: {e}")
+                    });
+                self
+            }
+            pub fn lock_email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lock_email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for lock_email: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CheckoutMetadata>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
             pub fn offering_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
@@ -2033,6 +5522,18 @@ service adds later does not break clients.
                         format!(
                             "error converting supplied value for plan_identifier: {e}"
                         )
+                    });
+                self
+            }
+            pub fn plans_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.plans_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for plans_enabled: {e}")
                     });
                 self
             }
@@ -2076,6 +5577,32 @@ service adds later does not break clients.
                     });
                 self
             }
+            pub fn tax_behavior<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::TaxBehavior>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tax_behavior = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tax_behavior: {e}")
+                    });
+                self
+            }
+            pub fn trial_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trial_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for trial_period: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<CreateCheckoutSessionRequest>
         for super::CreateCheckoutSessionRequest {
@@ -2084,15 +5611,26 @@ service adds later does not break clients.
                 value: CreateCheckoutSessionRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    cancel_url: value.cancel_url?,
                     charge_period: value.charge_period?,
+                    currency_code: value.currency_code?,
+                    custom_amount: value.custom_amount?,
                     customer_id: value.customer_id?,
+                    default_billing_country: value.default_billing_country?,
+                    discount_code: value.discount_code?,
+                    discounts_enabled: value.discounts_enabled?,
                     features: value.features?,
                     ip_address: value.ip_address?,
+                    lock_email: value.lock_email?,
+                    metadata: value.metadata?,
                     offering_id: value.offering_id?,
                     plan_identifier: value.plan_identifier?,
+                    plans_enabled: value.plans_enabled?,
                     pricing_table_id: value.pricing_table_id?,
                     rule_id: value.rule_id?,
                     success_url: value.success_url?,
+                    tax_behavior: value.tax_behavior?,
+                    trial_period: value.trial_period?,
                 })
             }
         }
@@ -2100,20 +5638,35 @@ service adds later does not break clients.
         for CreateCheckoutSessionRequest {
             fn from(value: super::CreateCheckoutSessionRequest) -> Self {
                 Self {
+                    cancel_url: Ok(value.cancel_url),
                     charge_period: Ok(value.charge_period),
+                    currency_code: Ok(value.currency_code),
+                    custom_amount: Ok(value.custom_amount),
                     customer_id: Ok(value.customer_id),
+                    default_billing_country: Ok(value.default_billing_country),
+                    discount_code: Ok(value.discount_code),
+                    discounts_enabled: Ok(value.discounts_enabled),
                     features: Ok(value.features),
                     ip_address: Ok(value.ip_address),
+                    lock_email: Ok(value.lock_email),
+                    metadata: Ok(value.metadata),
                     offering_id: Ok(value.offering_id),
                     plan_identifier: Ok(value.plan_identifier),
+                    plans_enabled: Ok(value.plans_enabled),
                     pricing_table_id: Ok(value.pricing_table_id),
                     rule_id: Ok(value.rule_id),
                     success_url: Ok(value.success_url),
+                    tax_behavior: Ok(value.tax_behavior),
+                    trial_period: Ok(value.trial_period),
                 }
             }
         }
         #[derive(Clone, Debug)]
         pub struct CreateCustomerRequest {
+            billing_address: ::std::result::Result<
+                ::std::option::Option<super::BillingAddress>,
+                ::std::string::String,
+            >,
             customer_id: ::std::result::Result<
                 super::CreateCustomerRequestCustomerId,
                 ::std::string::String,
@@ -2134,6 +5687,7 @@ service adds later does not break clients.
         impl ::std::default::Default for CreateCustomerRequest {
             fn default() -> Self {
                 Self {
+                    billing_address: Ok(Default::default()),
                     customer_id: Err("no value supplied for customer_id".to_string()),
                     email: Ok(Default::default()),
                     metadata: Ok(Default::default()),
@@ -2142,6 +5696,20 @@ service adds later does not break clients.
             }
         }
         impl CreateCustomerRequest {
+            pub fn billing_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::BillingAddress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for billing_address: {e}"
+                        )
+                    });
+                self
+            }
             pub fn customer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CreateCustomerRequestCustomerId>,
@@ -2198,6 +5766,7 @@ service adds later does not break clients.
                 value: CreateCustomerRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    billing_address: value.billing_address?,
                     customer_id: value.customer_id?,
                     email: value.email?,
                     metadata: value.metadata?,
@@ -2209,6 +5778,7 @@ service adds later does not break clients.
         for CreateCustomerRequest {
             fn from(value: super::CreateCustomerRequest) -> Self {
                 Self {
+                    billing_address: Ok(value.billing_address),
                     customer_id: Ok(value.customer_id),
                     email: Ok(value.email),
                     metadata: Ok(value.metadata),
@@ -2217,7 +5787,332 @@ service adds later does not break clients.
             }
         }
         #[derive(Clone, Debug)]
+        pub struct CreatePortalSessionRequest {
+            customer_id: ::std::result::Result<
+                super::CreatePortalSessionRequestCustomerId,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CreatePortalSessionRequest {
+            fn default() -> Self {
+                Self {
+                    customer_id: Err("no value supplied for customer_id".to_string()),
+                }
+            }
+        }
+        impl CreatePortalSessionRequest {
+            pub fn customer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CreatePortalSessionRequestCustomerId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreatePortalSessionRequest>
+        for super::CreatePortalSessionRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreatePortalSessionRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    customer_id: value.customer_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreatePortalSessionRequest>
+        for CreatePortalSessionRequest {
+            fn from(value: super::CreatePortalSessionRequest) -> Self {
+                Self {
+                    customer_id: Ok(value.customer_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CreateRefundRequest {
+            amount: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            amount_units: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
+            internal_note: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            order_id: ::std::result::Result<
+                super::CreateRefundRequestOrderId,
+                ::std::string::String,
+            >,
+            reason: ::std::result::Result<
+                ::std::option::Option<super::RefundReason>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CreateRefundRequest {
+            fn default() -> Self {
+                Self {
+                    amount: Ok(Default::default()),
+                    amount_units: Ok(Default::default()),
+                    internal_note: Ok(Default::default()),
+                    order_id: Err("no value supplied for order_id".to_string()),
+                    reason: Ok(Default::default()),
+                }
+            }
+        }
+        impl CreateRefundRequest {
+            pub fn amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount: {e}")
+                    });
+                self
+            }
+            pub fn amount_units<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_units = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_units: {e}")
+                    });
+                self
+            }
+            pub fn internal_note<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.internal_note = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for internal_note: {e}")
+                    });
+                self
+            }
+            pub fn order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CreateRefundRequestOrderId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_id: {e}")
+                    });
+                self
+            }
+            pub fn reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::RefundReason>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reason: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateRefundRequest>
+        for super::CreateRefundRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateRefundRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount: value.amount?,
+                    amount_units: value.amount_units?,
+                    internal_note: value.internal_note?,
+                    order_id: value.order_id?,
+                    reason: value.reason?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateRefundRequest> for CreateRefundRequest {
+            fn from(value: super::CreateRefundRequest) -> Self {
+                Self {
+                    amount: Ok(value.amount),
+                    amount_units: Ok(value.amount_units),
+                    internal_note: Ok(value.internal_note),
+                    order_id: Ok(value.order_id),
+                    reason: Ok(value.reason),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CreateSubscriptionRequest {
+            charge_period: ::std::result::Result<
+                super::ChargePeriod,
+                ::std::string::String,
+            >,
+            customer_id: ::std::result::Result<
+                super::CreateSubscriptionRequestCustomerId,
+                ::std::string::String,
+            >,
+            features: ::std::result::Result<
+                ::std::vec::Vec<super::FeatureQuantity>,
+                ::std::string::String,
+            >,
+            ip_address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            plan_identifier: ::std::result::Result<
+                super::CreateSubscriptionRequestPlanIdentifier,
+                ::std::string::String,
+            >,
+            success_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CreateSubscriptionRequest {
+            fn default() -> Self {
+                Self {
+                    charge_period: Err(
+                        "no value supplied for charge_period".to_string(),
+                    ),
+                    customer_id: Err("no value supplied for customer_id".to_string()),
+                    features: Ok(Default::default()),
+                    ip_address: Ok(Default::default()),
+                    plan_identifier: Err(
+                        "no value supplied for plan_identifier".to_string(),
+                    ),
+                    success_url: Ok(Default::default()),
+                }
+            }
+        }
+        impl CreateSubscriptionRequest {
+            pub fn charge_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChargePeriod>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.charge_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for charge_period: {e}")
+                    });
+                self
+            }
+            pub fn customer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CreateSubscriptionRequestCustomerId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
+                self
+            }
+            pub fn features<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::FeatureQuantity>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.features = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for features: {e}")
+                    });
+                self
+            }
+            pub fn ip_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ip_address: {e}")
+                    });
+                self
+            }
+            pub fn plan_identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::CreateSubscriptionRequestPlanIdentifier,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.plan_identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for plan_identifier: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn success_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.success_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for success_url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateSubscriptionRequest>
+        for super::CreateSubscriptionRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateSubscriptionRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    charge_period: value.charge_period?,
+                    customer_id: value.customer_id?,
+                    features: value.features?,
+                    ip_address: value.ip_address?,
+                    plan_identifier: value.plan_identifier?,
+                    success_url: value.success_url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateSubscriptionRequest>
+        for CreateSubscriptionRequest {
+            fn from(value: super::CreateSubscriptionRequest) -> Self {
+                Self {
+                    charge_period: Ok(value.charge_period),
+                    customer_id: Ok(value.customer_id),
+                    features: Ok(value.features),
+                    ip_address: Ok(value.ip_address),
+                    plan_identifier: Ok(value.plan_identifier),
+                    success_url: Ok(value.success_url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Customer {
+            billing_address: ::std::result::Result<
+                ::std::option::Option<super::BillingAddress>,
+                ::std::string::String,
+            >,
             created_on: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
@@ -2236,7 +6131,12 @@ service adds later does not break clients.
             >,
             id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
                 ::std::string::String,
             >,
             modified_on: ::std::result::Result<
@@ -2251,10 +6151,11 @@ service adds later does not break clients.
         impl ::std::default::Default for Customer {
             fn default() -> Self {
                 Self {
+                    billing_address: Ok(Default::default()),
                     created_on: Err("no value supplied for created_on".to_string()),
                     customer_id: Err("no value supplied for customer_id".to_string()),
                     details: Ok(Default::default()),
-                    email: Ok(Default::default()),
+                    email: Err("no value supplied for email".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     metadata: Ok(Default::default()),
                     modified_on: Err("no value supplied for modified_on".to_string()),
@@ -2263,6 +6164,20 @@ service adds later does not break clients.
             }
         }
         impl Customer {
+            pub fn billing_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::BillingAddress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for billing_address: {e}"
+                        )
+                    });
+                self
+            }
             pub fn created_on<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -2326,7 +6241,12 @@ service adds later does not break clients.
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::std::option::Option<
+                        ::std::collections::HashMap<
+                            ::std::string::String,
+                            ::std::string::String,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2368,6 +6288,7 @@ service adds later does not break clients.
                 value: Customer,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    billing_address: value.billing_address?,
                     created_on: value.created_on?,
                     customer_id: value.customer_id?,
                     details: value.details?,
@@ -2382,6 +6303,7 @@ service adds later does not break clients.
         impl ::std::convert::From<super::Customer> for Customer {
             fn from(value: super::Customer) -> Self {
                 Self {
+                    billing_address: Ok(value.billing_address),
                     created_on: Ok(value.created_on),
                     customer_id: Ok(value.customer_id),
                     details: Ok(value.details),
@@ -2391,6 +6313,44 @@ service adds later does not break clients.
                     modified_on: Ok(value.modified_on),
                     name: Ok(value.name),
                 }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CustomerArchived {
+            message: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for CustomerArchived {
+            fn default() -> Self {
+                Self {
+                    message: Err("no value supplied for message".to_string()),
+                }
+            }
+        }
+        impl CustomerArchived {
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CustomerArchived> for super::CustomerArchived {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CustomerArchived,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { message: value.message? })
+            }
+        }
+        impl ::std::convert::From<super::CustomerArchived> for CustomerArchived {
+            fn from(value: super::CustomerArchived) -> Self {
+                Self { message: Ok(value.message) }
             }
         }
         #[derive(Clone, Debug)]
@@ -2455,6 +6415,171 @@ service adds later does not break clients.
                 Self {
                     customer_id: Ok(value.customer_id),
                     entitlements: Ok(value.entitlements),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CustomerList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::Customer>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CustomerList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl CustomerList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Customer>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CustomerList> for super::CustomerList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CustomerList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CustomerList> for CustomerList {
+            fn from(value: super::CustomerList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DeactivateLicenseRequest {
+            instance_id: ::std::result::Result<
+                super::DeactivateLicenseRequestInstanceId,
+                ::std::string::String,
+            >,
+            license_key: ::std::result::Result<
+                super::DeactivateLicenseRequestLicenseKey,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DeactivateLicenseRequest {
+            fn default() -> Self {
+                Self {
+                    instance_id: Err("no value supplied for instance_id".to_string()),
+                    license_key: Err("no value supplied for license_key".to_string()),
+                }
+            }
+        }
+        impl DeactivateLicenseRequest {
+            pub fn instance_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DeactivateLicenseRequestInstanceId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.instance_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for instance_id: {e}")
+                    });
+                self
+            }
+            pub fn license_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DeactivateLicenseRequestLicenseKey>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license_key: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeactivateLicenseRequest>
+        for super::DeactivateLicenseRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeactivateLicenseRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    instance_id: value.instance_id?,
+                    license_key: value.license_key?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DeactivateLicenseRequest>
+        for DeactivateLicenseRequest {
+            fn from(value: super::DeactivateLicenseRequest) -> Self {
+                Self {
+                    instance_id: Ok(value.instance_id),
+                    license_key: Ok(value.license_key),
                 }
             }
         }
@@ -2630,78 +6755,6 @@ service adds later does not break clients.
                     remaining: Ok(value.remaining),
                     reset_at: Ok(value.reset_at),
                     usage_limit: Ok(value.usage_limit),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct Error {
-            detail: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            errors: ::std::result::Result<
-                ::std::collections::HashMap<
-                    ::std::string::String,
-                    ::std::vec::Vec<::std::string::String>,
-                >,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for Error {
-            fn default() -> Self {
-                Self {
-                    detail: Ok(Default::default()),
-                    errors: Ok(Default::default()),
-                }
-            }
-        }
-        impl Error {
-            pub fn detail<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.detail = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for detail: {e}")
-                    });
-                self
-            }
-            pub fn errors<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::collections::HashMap<
-                        ::std::string::String,
-                        ::std::vec::Vec<::std::string::String>,
-                    >,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.errors = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for errors: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Error> for super::Error {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Error,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    detail: value.detail?,
-                    errors: value.errors?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Error> for Error {
-            fn from(value: super::Error) -> Self {
-                Self {
-                    detail: Ok(value.detail),
-                    errors: Ok(value.errors),
                 }
             }
         }
@@ -2932,6 +6985,1986 @@ service adds later does not break clients.
                 Self {
                     identifier: Ok(value.identifier),
                     quantity: Ok(value.quantity),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct License {
+            activated_on: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            activation_limit: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            activation_usage: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            customer: ::std::result::Result<
+                ::std::option::Option<super::LicenseCustomer>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            expires_on: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            license_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            plan: ::std::result::Result<
+                ::std::option::Option<super::LicensePlan>,
+                ::std::string::String,
+            >,
+            subscription: ::std::result::Result<
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for License {
+            fn default() -> Self {
+                Self {
+                    activated_on: Ok(Default::default()),
+                    activation_limit: Ok(Default::default()),
+                    activation_usage: Ok(Default::default()),
+                    customer: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    expires_on: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    license_key: Err("no value supplied for license_key".to_string()),
+                    plan: Ok(Default::default()),
+                    subscription: Ok(Default::default()),
+                }
+            }
+        }
+        impl License {
+            pub fn activated_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activated_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for activated_on: {e}")
+                    });
+                self
+            }
+            pub fn activation_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activation_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for activation_limit: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn activation_usage<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activation_usage = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for activation_usage: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn customer<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::LicenseCustomer>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn expires_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_on: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn license_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license_key: {e}")
+                    });
+                self
+            }
+            pub fn plan<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::LicensePlan>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.plan = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for plan: {e}")
+                    });
+                self
+            }
+            pub fn subscription<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subscription = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for subscription: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<License> for super::License {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: License,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    activated_on: value.activated_on?,
+                    activation_limit: value.activation_limit?,
+                    activation_usage: value.activation_usage?,
+                    customer: value.customer?,
+                    enabled: value.enabled?,
+                    expires_on: value.expires_on?,
+                    id: value.id?,
+                    license_key: value.license_key?,
+                    plan: value.plan?,
+                    subscription: value.subscription?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::License> for License {
+            fn from(value: super::License) -> Self {
+                Self {
+                    activated_on: Ok(value.activated_on),
+                    activation_limit: Ok(value.activation_limit),
+                    activation_usage: Ok(value.activation_usage),
+                    customer: Ok(value.customer),
+                    enabled: Ok(value.enabled),
+                    expires_on: Ok(value.expires_on),
+                    id: Ok(value.id),
+                    license_key: Ok(value.license_key),
+                    plan: Ok(value.plan),
+                    subscription: Ok(value.subscription),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LicenseActivation {
+            activated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            expires_on: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            instance_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            license: ::std::result::Result<super::License, ::std::string::String>,
+        }
+        impl ::std::default::Default for LicenseActivation {
+            fn default() -> Self {
+                Self {
+                    activated_at: Err("no value supplied for activated_at".to_string()),
+                    expires_on: Ok(Default::default()),
+                    instance_id: Err("no value supplied for instance_id".to_string()),
+                    license: Err("no value supplied for license".to_string()),
+                }
+            }
+        }
+        impl LicenseActivation {
+            pub fn activated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for activated_at: {e}")
+                    });
+                self
+            }
+            pub fn expires_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_on: {e}")
+                    });
+                self
+            }
+            pub fn instance_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.instance_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for instance_id: {e}")
+                    });
+                self
+            }
+            pub fn license<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::License>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LicenseActivation> for super::LicenseActivation {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LicenseActivation,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    activated_at: value.activated_at?,
+                    expires_on: value.expires_on?,
+                    instance_id: value.instance_id?,
+                    license: value.license?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LicenseActivation> for LicenseActivation {
+            fn from(value: super::LicenseActivation) -> Self {
+                Self {
+                    activated_at: Ok(value.activated_at),
+                    expires_on: Ok(value.expires_on),
+                    instance_id: Ok(value.instance_id),
+                    license: Ok(value.license),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LicenseCustomer {
+            customer_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LicenseCustomer {
+            fn default() -> Self {
+                Self {
+                    customer_id: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl LicenseCustomer {
+            pub fn customer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LicenseCustomer> for super::LicenseCustomer {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LicenseCustomer,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    customer_id: value.customer_id?,
+                    email: value.email?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LicenseCustomer> for LicenseCustomer {
+            fn from(value: super::LicenseCustomer) -> Self {
+                Self {
+                    customer_id: Ok(value.customer_id),
+                    email: Ok(value.email),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LicenseDeactivation {
+            deactivated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            message: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for LicenseDeactivation {
+            fn default() -> Self {
+                Self {
+                    deactivated_at: Err(
+                        "no value supplied for deactivated_at".to_string(),
+                    ),
+                    message: Err("no value supplied for message".to_string()),
+                }
+            }
+        }
+        impl LicenseDeactivation {
+            pub fn deactivated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deactivated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for deactivated_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LicenseDeactivation>
+        for super::LicenseDeactivation {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LicenseDeactivation,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    deactivated_at: value.deactivated_at?,
+                    message: value.message?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LicenseDeactivation> for LicenseDeactivation {
+            fn from(value: super::LicenseDeactivation) -> Self {
+                Self {
+                    deactivated_at: Ok(value.deactivated_at),
+                    message: Ok(value.message),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LicensePlan {
+            identifier: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            product: ::std::result::Result<
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LicensePlan {
+            fn default() -> Self {
+                Self {
+                    identifier: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    product: Ok(Default::default()),
+                }
+            }
+        }
+        impl LicensePlan {
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn product<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LicensePlan> for super::LicensePlan {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LicensePlan,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    identifier: value.identifier?,
+                    name: value.name?,
+                    product: value.product?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LicensePlan> for LicensePlan {
+            fn from(value: super::LicensePlan) -> Self {
+                Self {
+                    identifier: Ok(value.identifier),
+                    name: Ok(value.name),
+                    product: Ok(value.product),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LicenseValidation {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+            detail: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            license: ::std::result::Result<
+                ::std::option::Option<super::License>,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
+            valid: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for LicenseValidation {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    detail: Ok(Default::default()),
+                    license: Ok(Default::default()),
+                    metadata: Ok(Default::default()),
+                    valid: Err("no value supplied for valid".to_string()),
+                }
+            }
+        }
+        impl LicenseValidation {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn detail<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.detail = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for detail: {e}")
+                    });
+                self
+            }
+            pub fn license<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::License>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn valid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.valid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for valid: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LicenseValidation> for super::LicenseValidation {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LicenseValidation,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    detail: value.detail?,
+                    license: value.license?,
+                    metadata: value.metadata?,
+                    valid: value.valid?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LicenseValidation> for LicenseValidation {
+            fn from(value: super::LicenseValidation) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    detail: Ok(value.detail),
+                    license: Ok(value.license),
+                    metadata: Ok(value.metadata),
+                    valid: Ok(value.valid),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaymentMethod {
+            created_on: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            customer: ::std::result::Result<
+                ::std::option::Option<super::PaymentMethodCustomer>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<i64, ::std::string::String>,
+            is_default: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            method_data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            method_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            modified_on: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaymentMethod {
+            fn default() -> Self {
+                Self {
+                    created_on: Ok(Default::default()),
+                    customer: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_default: Ok(Default::default()),
+                    method_data: Ok(Default::default()),
+                    method_type: Ok(Default::default()),
+                    modified_on: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl PaymentMethod {
+            pub fn created_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_on: {e}")
+                    });
+                self
+            }
+            pub fn customer<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PaymentMethodCustomer>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_default<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_default = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_default: {e}")
+                    });
+                self
+            }
+            pub fn method_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.method_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for method_data: {e}")
+                    });
+                self
+            }
+            pub fn method_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.method_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for method_type: {e}")
+                    });
+                self
+            }
+            pub fn modified_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.modified_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for modified_on: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaymentMethod> for super::PaymentMethod {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaymentMethod,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_on: value.created_on?,
+                    customer: value.customer?,
+                    id: value.id?,
+                    is_default: value.is_default?,
+                    method_data: value.method_data?,
+                    method_type: value.method_type?,
+                    modified_on: value.modified_on?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaymentMethod> for PaymentMethod {
+            fn from(value: super::PaymentMethod) -> Self {
+                Self {
+                    created_on: Ok(value.created_on),
+                    customer: Ok(value.customer),
+                    id: Ok(value.id),
+                    is_default: Ok(value.is_default),
+                    method_data: Ok(value.method_data),
+                    method_type: Ok(value.method_type),
+                    modified_on: Ok(value.modified_on),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaymentMethodCustomer {
+            billing_address: ::std::result::Result<
+                ::std::option::Option<super::BillingAddress>,
+                ::std::string::String,
+            >,
+            customer_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaymentMethodCustomer {
+            fn default() -> Self {
+                Self {
+                    billing_address: Ok(Default::default()),
+                    customer_id: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl PaymentMethodCustomer {
+            pub fn billing_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::BillingAddress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for billing_address: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn customer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaymentMethodCustomer>
+        for super::PaymentMethodCustomer {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaymentMethodCustomer,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    billing_address: value.billing_address?,
+                    customer_id: value.customer_id?,
+                    email: value.email?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaymentMethodCustomer>
+        for PaymentMethodCustomer {
+            fn from(value: super::PaymentMethodCustomer) -> Self {
+                Self {
+                    billing_address: Ok(value.billing_address),
+                    customer_id: Ok(value.customer_id),
+                    email: Ok(value.email),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaymentMethodList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::PaymentMethod>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaymentMethodList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaymentMethodList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PaymentMethod>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaymentMethodList> for super::PaymentMethodList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaymentMethodList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaymentMethodList> for PaymentMethodList {
+            fn from(value: super::PaymentMethodList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PlanFile {
+            file: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PlanFile {
+            fn default() -> Self {
+                Self {
+                    file: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl PlanFile {
+            pub fn file<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlanFile> for super::PlanFile {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlanFile,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    file: value.file?,
+                    id: value.id?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlanFile> for PlanFile {
+            fn from(value: super::PlanFile) -> Self {
+                Self {
+                    file: Ok(value.file),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PlanLink {
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PlanLink {
+            fn default() -> Self {
+                Self {
+                    name: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+        impl PlanLink {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlanLink> for super::PlanLink {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlanLink,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlanLink> for PlanLink {
+            fn from(value: super::PlanLink) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PortalSession {
+            customer_portal_url: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            token: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for PortalSession {
+            fn default() -> Self {
+                Self {
+                    customer_portal_url: Err(
+                        "no value supplied for customer_portal_url".to_string(),
+                    ),
+                    email: Err("no value supplied for email".to_string()),
+                    token: Err("no value supplied for token".to_string()),
+                }
+            }
+        }
+        impl PortalSession {
+            pub fn customer_portal_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer_portal_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for customer_portal_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PortalSession> for super::PortalSession {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PortalSession,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    customer_portal_url: value.customer_portal_url?,
+                    email: value.email?,
+                    token: value.token?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PortalSession> for PortalSession {
+            fn from(value: super::PortalSession) -> Self {
+                Self {
+                    customer_portal_url: Ok(value.customer_portal_url),
+                    email: Ok(value.email),
+                    token: Ok(value.token),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PreviewInvoice {
+            amount_due: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            amount_due_units: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            line_items: ::std::result::Result<
+                ::std::vec::Vec<super::PreviewLineItem>,
+                ::std::string::String,
+            >,
+            next_payment_attempt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PreviewInvoice {
+            fn default() -> Self {
+                Self {
+                    amount_due: Ok(Default::default()),
+                    amount_due_units: Ok(Default::default()),
+                    line_items: Ok(Default::default()),
+                    next_payment_attempt: Ok(Default::default()),
+                }
+            }
+        }
+        impl PreviewInvoice {
+            pub fn amount_due<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_due = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_due: {e}")
+                    });
+                self
+            }
+            pub fn amount_due_units<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_due_units = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_due_units: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn line_items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PreviewLineItem>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.line_items = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for line_items: {e}")
+                    });
+                self
+            }
+            pub fn next_payment_attempt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_payment_attempt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for next_payment_attempt: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PreviewInvoice> for super::PreviewInvoice {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PreviewInvoice,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount_due: value.amount_due?,
+                    amount_due_units: value.amount_due_units?,
+                    line_items: value.line_items?,
+                    next_payment_attempt: value.next_payment_attempt?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PreviewInvoice> for PreviewInvoice {
+            fn from(value: super::PreviewInvoice) -> Self {
+                Self {
+                    amount_due: Ok(value.amount_due),
+                    amount_due_units: Ok(value.amount_due_units),
+                    line_items: Ok(value.line_items),
+                    next_payment_attempt: Ok(value.next_payment_attempt),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PreviewLineItem {
+            amount: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            amount_units: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PreviewLineItem {
+            fn default() -> Self {
+                Self {
+                    amount: Ok(Default::default()),
+                    amount_units: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                }
+            }
+        }
+        impl PreviewLineItem {
+            pub fn amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount: {e}")
+                    });
+                self
+            }
+            pub fn amount_units<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_units = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_units: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PreviewLineItem> for super::PreviewLineItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PreviewLineItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount: value.amount?,
+                    amount_units: value.amount_units?,
+                    description: value.description?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PreviewLineItem> for PreviewLineItem {
+            fn from(value: super::PreviewLineItem) -> Self {
+                Self {
+                    amount: Ok(value.amount),
+                    amount_units: Ok(value.amount_units),
+                    description: Ok(value.description),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PreviewSubscriptionUpdateRequest {
+            charge_period: ::std::result::Result<
+                super::ChargePeriod,
+                ::std::string::String,
+            >,
+            features: ::std::result::Result<
+                ::std::vec::Vec<super::FeatureQuantity>,
+                ::std::string::String,
+            >,
+            ip_address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            plan_identifier: ::std::result::Result<
+                super::PreviewSubscriptionUpdateRequestPlanIdentifier,
+                ::std::string::String,
+            >,
+            proration_behavior: ::std::result::Result<
+                ::std::option::Option<super::ProrationBehavior>,
+                ::std::string::String,
+            >,
+            trial_end: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PreviewSubscriptionUpdateRequest {
+            fn default() -> Self {
+                Self {
+                    charge_period: Err(
+                        "no value supplied for charge_period".to_string(),
+                    ),
+                    features: Ok(Default::default()),
+                    ip_address: Ok(Default::default()),
+                    plan_identifier: Err(
+                        "no value supplied for plan_identifier".to_string(),
+                    ),
+                    proration_behavior: Ok(Default::default()),
+                    trial_end: Ok(Default::default()),
+                }
+            }
+        }
+        impl PreviewSubscriptionUpdateRequest {
+            pub fn charge_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChargePeriod>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.charge_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for charge_period: {e}")
+                    });
+                self
+            }
+            pub fn features<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::FeatureQuantity>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.features = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for features: {e}")
+                    });
+                self
+            }
+            pub fn ip_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ip_address: {e}")
+                    });
+                self
+            }
+            pub fn plan_identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::PreviewSubscriptionUpdateRequestPlanIdentifier,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.plan_identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for plan_identifier: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn proration_behavior<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ProrationBehavior>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.proration_behavior = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for proration_behavior: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trial_end<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trial_end = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for trial_end: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PreviewSubscriptionUpdateRequest>
+        for super::PreviewSubscriptionUpdateRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PreviewSubscriptionUpdateRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    charge_period: value.charge_period?,
+                    features: value.features?,
+                    ip_address: value.ip_address?,
+                    plan_identifier: value.plan_identifier?,
+                    proration_behavior: value.proration_behavior?,
+                    trial_end: value.trial_end?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PreviewSubscriptionUpdateRequest>
+        for PreviewSubscriptionUpdateRequest {
+            fn from(value: super::PreviewSubscriptionUpdateRequest) -> Self {
+                Self {
+                    charge_period: Ok(value.charge_period),
+                    features: Ok(value.features),
+                    ip_address: Ok(value.ip_address),
+                    plan_identifier: Ok(value.plan_identifier),
+                    proration_behavior: Ok(value.proration_behavior),
+                    trial_end: Ok(value.trial_end),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProductSummary {
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            identifier: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ProductSummary {
+            fn default() -> Self {
+                Self {
+                    id: Ok(Default::default()),
+                    identifier: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl ProductSummary {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProductSummary> for super::ProductSummary {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProductSummary,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    identifier: value.identifier?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProductSummary> for ProductSummary {
+            fn from(value: super::ProductSummary) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    identifier: Ok(value.identifier),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Refund {
+            amount: ::std::result::Result<f64, ::std::string::String>,
+            amount_units: ::std::result::Result<i64, ::std::string::String>,
+            failure_reason: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            internal_note: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            order: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            reason: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Refund {
+            fn default() -> Self {
+                Self {
+                    amount: Err("no value supplied for amount".to_string()),
+                    amount_units: Err("no value supplied for amount_units".to_string()),
+                    failure_reason: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    internal_note: Ok(Default::default()),
+                    order: Ok(Default::default()),
+                    reason: Ok(Default::default()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl Refund {
+            pub fn amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount: {e}")
+                    });
+                self
+            }
+            pub fn amount_units<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_units = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_units: {e}")
+                    });
+                self
+            }
+            pub fn failure_reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.failure_reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for failure_reason: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn internal_note<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.internal_note = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for internal_note: {e}")
+                    });
+                self
+            }
+            pub fn order<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order: {e}")
+                    });
+                self
+            }
+            pub fn reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reason: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Refund> for super::Refund {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Refund,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount: value.amount?,
+                    amount_units: value.amount_units?,
+                    failure_reason: value.failure_reason?,
+                    id: value.id?,
+                    internal_note: value.internal_note?,
+                    order: value.order?,
+                    reason: value.reason?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Refund> for Refund {
+            fn from(value: super::Refund) -> Self {
+                Self {
+                    amount: Ok(value.amount),
+                    amount_units: Ok(value.amount_units),
+                    failure_reason: Ok(value.failure_reason),
+                    id: Ok(value.id),
+                    internal_note: Ok(value.internal_note),
+                    order: Ok(value.order),
+                    reason: Ok(value.reason),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RefundList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::Refund>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for RefundList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl RefundList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Refund>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RefundList> for super::RefundList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RefundList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RefundList> for RefundList {
+            fn from(value: super::RefundList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
                 }
             }
         }
@@ -3197,6 +9230,559 @@ service adds later does not break clients.
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Subscription {
+            amount: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            billing_period_end_time: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            billing_period_start_time: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            billing_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            canceled_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            cancellation_comment: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            cancellation_feedback: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            cancellation_reason: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            customer_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            end_date: ::std::result::Result<
+                ::std::option::Option<::chrono::naive::NaiveDate>,
+                ::std::string::String,
+            >,
+            external_subscription_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            features: ::std::result::Result<
+                ::std::vec::Vec<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
+            files: ::std::result::Result<
+                ::std::vec::Vec<super::PlanFile>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            license: ::std::result::Result<
+                ::std::vec::Vec<super::SubscriptionLicense>,
+                ::std::string::String,
+            >,
+            links: ::std::result::Result<
+                ::std::vec::Vec<super::PlanLink>,
+                ::std::string::String,
+            >,
+            next_invoice_date: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            plan: ::std::result::Result<
+                ::std::option::Option<super::SubscriptionPlan>,
+                ::std::string::String,
+            >,
+            product: ::std::result::Result<
+                ::std::option::Option<super::SubscriptionProduct>,
+                ::std::string::String,
+            >,
+            recurrence: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            recurrence_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            recurrence_unit: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            start_date: ::std::result::Result<
+                ::chrono::naive::NaiveDate,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trial_days_remaining: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Subscription {
+            fn default() -> Self {
+                Self {
+                    amount: Ok(Default::default()),
+                    billing_period_end_time: Ok(Default::default()),
+                    billing_period_start_time: Ok(Default::default()),
+                    billing_type: Err("no value supplied for billing_type".to_string()),
+                    canceled_at: Ok(Default::default()),
+                    cancellation_comment: Ok(Default::default()),
+                    cancellation_feedback: Ok(Default::default()),
+                    cancellation_reason: Ok(Default::default()),
+                    currency: Ok(Default::default()),
+                    customer_id: Ok(Default::default()),
+                    end_date: Ok(Default::default()),
+                    external_subscription_id: Ok(Default::default()),
+                    features: Ok(Default::default()),
+                    files: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    license: Ok(Default::default()),
+                    links: Ok(Default::default()),
+                    next_invoice_date: Ok(Default::default()),
+                    plan: Ok(Default::default()),
+                    product: Ok(Default::default()),
+                    recurrence: Ok(Default::default()),
+                    recurrence_type: Ok(Default::default()),
+                    recurrence_unit: Ok(Default::default()),
+                    start_date: Err("no value supplied for start_date".to_string()),
+                    status: Ok(Default::default()),
+                    trial_days_remaining: Ok(Default::default()),
+                }
+            }
+        }
+        impl Subscription {
+            pub fn amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount: {e}")
+                    });
+                self
+            }
+            pub fn billing_period_end_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_period_end_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for billing_period_end_time: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn billing_period_start_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_period_start_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for billing_period_start_time: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn billing_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for billing_type: {e}")
+                    });
+                self
+            }
+            pub fn canceled_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.canceled_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for canceled_at: {e}")
+                    });
+                self
+            }
+            pub fn cancellation_comment<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cancellation_comment = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cancellation_comment: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn cancellation_feedback<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cancellation_feedback = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cancellation_feedback: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn cancellation_reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cancellation_reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cancellation_reason: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn customer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
+                self
+            }
+            pub fn end_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::naive::NaiveDate>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.end_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for end_date: {e}")
+                    });
+                self
+            }
+            pub fn external_subscription_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.external_subscription_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for external_subscription_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn features<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.features = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for features: {e}")
+                    });
+                self
+            }
+            pub fn files<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PlanFile>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.files = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for files: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn license<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SubscriptionLicense>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license: {e}")
+                    });
+                self
+            }
+            pub fn links<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PlanLink>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.links = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
+                self
+            }
+            pub fn next_invoice_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_invoice_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for next_invoice_date: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn plan<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::SubscriptionPlan>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.plan = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for plan: {e}")
+                    });
+                self
+            }
+            pub fn product<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::SubscriptionProduct>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product: {e}")
+                    });
+                self
+            }
+            pub fn recurrence<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recurrence = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for recurrence: {e}")
+                    });
+                self
+            }
+            pub fn recurrence_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recurrence_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for recurrence_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn recurrence_unit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recurrence_unit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for recurrence_unit: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn start_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::naive::NaiveDate>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.start_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for start_date: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn trial_days_remaining<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trial_days_remaining = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trial_days_remaining: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Subscription> for super::Subscription {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Subscription,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount: value.amount?,
+                    billing_period_end_time: value.billing_period_end_time?,
+                    billing_period_start_time: value.billing_period_start_time?,
+                    billing_type: value.billing_type?,
+                    canceled_at: value.canceled_at?,
+                    cancellation_comment: value.cancellation_comment?,
+                    cancellation_feedback: value.cancellation_feedback?,
+                    cancellation_reason: value.cancellation_reason?,
+                    currency: value.currency?,
+                    customer_id: value.customer_id?,
+                    end_date: value.end_date?,
+                    external_subscription_id: value.external_subscription_id?,
+                    features: value.features?,
+                    files: value.files?,
+                    id: value.id?,
+                    license: value.license?,
+                    links: value.links?,
+                    next_invoice_date: value.next_invoice_date?,
+                    plan: value.plan?,
+                    product: value.product?,
+                    recurrence: value.recurrence?,
+                    recurrence_type: value.recurrence_type?,
+                    recurrence_unit: value.recurrence_unit?,
+                    start_date: value.start_date?,
+                    status: value.status?,
+                    trial_days_remaining: value.trial_days_remaining?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Subscription> for Subscription {
+            fn from(value: super::Subscription) -> Self {
+                Self {
+                    amount: Ok(value.amount),
+                    billing_period_end_time: Ok(value.billing_period_end_time),
+                    billing_period_start_time: Ok(value.billing_period_start_time),
+                    billing_type: Ok(value.billing_type),
+                    canceled_at: Ok(value.canceled_at),
+                    cancellation_comment: Ok(value.cancellation_comment),
+                    cancellation_feedback: Ok(value.cancellation_feedback),
+                    cancellation_reason: Ok(value.cancellation_reason),
+                    currency: Ok(value.currency),
+                    customer_id: Ok(value.customer_id),
+                    end_date: Ok(value.end_date),
+                    external_subscription_id: Ok(value.external_subscription_id),
+                    features: Ok(value.features),
+                    files: Ok(value.files),
+                    id: Ok(value.id),
+                    license: Ok(value.license),
+                    links: Ok(value.links),
+                    next_invoice_date: Ok(value.next_invoice_date),
+                    plan: Ok(value.plan),
+                    product: Ok(value.product),
+                    recurrence: Ok(value.recurrence),
+                    recurrence_type: Ok(value.recurrence_type),
+                    recurrence_unit: Ok(value.recurrence_unit),
+                    start_date: Ok(value.start_date),
+                    status: Ok(value.status),
+                    trial_days_remaining: Ok(value.trial_days_remaining),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SubscriptionCancelled {
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
@@ -3234,6 +9820,484 @@ service adds later does not break clients.
         for SubscriptionCancelled {
             fn from(value: super::SubscriptionCancelled) -> Self {
                 Self { message: Ok(value.message) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SubscriptionLicense {
+            activated_on: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            activation_limit: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            activation_usage: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            expires_on: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            license_key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SubscriptionLicense {
+            fn default() -> Self {
+                Self {
+                    activated_on: Ok(Default::default()),
+                    activation_limit: Ok(Default::default()),
+                    activation_usage: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    expires_on: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    license_key: Ok(Default::default()),
+                }
+            }
+        }
+        impl SubscriptionLicense {
+            pub fn activated_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activated_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for activated_on: {e}")
+                    });
+                self
+            }
+            pub fn activation_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activation_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for activation_limit: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn activation_usage<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activation_usage = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for activation_usage: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn expires_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_on: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn license_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license_key: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SubscriptionLicense>
+        for super::SubscriptionLicense {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SubscriptionLicense,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    activated_on: value.activated_on?,
+                    activation_limit: value.activation_limit?,
+                    activation_usage: value.activation_usage?,
+                    enabled: value.enabled?,
+                    expires_on: value.expires_on?,
+                    id: value.id?,
+                    license_key: value.license_key?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SubscriptionLicense> for SubscriptionLicense {
+            fn from(value: super::SubscriptionLicense) -> Self {
+                Self {
+                    activated_on: Ok(value.activated_on),
+                    activation_limit: Ok(value.activation_limit),
+                    activation_usage: Ok(value.activation_usage),
+                    enabled: Ok(value.enabled),
+                    expires_on: Ok(value.expires_on),
+                    id: Ok(value.id),
+                    license_key: Ok(value.license_key),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SubscriptionList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::Subscription>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SubscriptionList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl SubscriptionList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Subscription>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SubscriptionList> for super::SubscriptionList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SubscriptionList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SubscriptionList> for SubscriptionList {
+            fn from(value: super::SubscriptionList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SubscriptionPlan {
+            identifier: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SubscriptionPlan {
+            fn default() -> Self {
+                Self {
+                    identifier: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl SubscriptionPlan {
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SubscriptionPlan> for super::SubscriptionPlan {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SubscriptionPlan,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    identifier: value.identifier?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SubscriptionPlan> for SubscriptionPlan {
+            fn from(value: super::SubscriptionPlan) -> Self {
+                Self {
+                    identifier: Ok(value.identifier),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SubscriptionUpdatePreview {
+            amount_charged_immediately: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            amount_charged_immediately_units: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            next_invoice: ::std::result::Result<
+                ::std::option::Option<super::PreviewInvoice>,
+                ::std::string::String,
+            >,
+            recurring_amount: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            recurring_amount_units: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SubscriptionUpdatePreview {
+            fn default() -> Self {
+                Self {
+                    amount_charged_immediately: Ok(Default::default()),
+                    amount_charged_immediately_units: Ok(Default::default()),
+                    currency: Ok(Default::default()),
+                    next_invoice: Ok(Default::default()),
+                    recurring_amount: Ok(Default::default()),
+                    recurring_amount_units: Ok(Default::default()),
+                }
+            }
+        }
+        impl SubscriptionUpdatePreview {
+            pub fn amount_charged_immediately<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_charged_immediately = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_charged_immediately: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn amount_charged_immediately_units<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_charged_immediately_units = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_charged_immediately_units: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn next_invoice<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PreviewInvoice>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_invoice = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next_invoice: {e}")
+                    });
+                self
+            }
+            pub fn recurring_amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recurring_amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for recurring_amount: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn recurring_amount_units<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recurring_amount_units = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for recurring_amount_units: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SubscriptionUpdatePreview>
+        for super::SubscriptionUpdatePreview {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SubscriptionUpdatePreview,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount_charged_immediately: value.amount_charged_immediately?,
+                    amount_charged_immediately_units: value
+                        .amount_charged_immediately_units?,
+                    currency: value.currency?,
+                    next_invoice: value.next_invoice?,
+                    recurring_amount: value.recurring_amount?,
+                    recurring_amount_units: value.recurring_amount_units?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SubscriptionUpdatePreview>
+        for SubscriptionUpdatePreview {
+            fn from(value: super::SubscriptionUpdatePreview) -> Self {
+                Self {
+                    amount_charged_immediately: Ok(value.amount_charged_immediately),
+                    amount_charged_immediately_units: Ok(
+                        value.amount_charged_immediately_units,
+                    ),
+                    currency: Ok(value.currency),
+                    next_invoice: Ok(value.next_invoice),
+                    recurring_amount: Ok(value.recurring_amount),
+                    recurring_amount_units: Ok(value.recurring_amount_units),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -3284,7 +10348,478 @@ service adds later does not break clients.
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Transaction {
+            amount_total: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            available_on: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            collected_tax: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            created_on: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            currency_symbol: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            is_settled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            last4: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            mor_fee: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            mor_fee_breakdown: ::std::result::Result<
+                ::std::vec::Vec<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
+            net_payout: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            order: ::std::result::Result<
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
+            payment_method_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            payment_method_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            transaction_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Transaction {
+            fn default() -> Self {
+                Self {
+                    amount_total: Ok(Default::default()),
+                    available_on: Ok(Default::default()),
+                    collected_tax: Ok(Default::default()),
+                    created_on: Ok(Default::default()),
+                    currency: Ok(Default::default()),
+                    currency_symbol: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_settled: Ok(Default::default()),
+                    last4: Ok(Default::default()),
+                    mor_fee: Ok(Default::default()),
+                    mor_fee_breakdown: Ok(Default::default()),
+                    net_payout: Ok(Default::default()),
+                    order: Ok(Default::default()),
+                    payment_method_name: Ok(Default::default()),
+                    payment_method_type: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                    transaction_type: Ok(Default::default()),
+                }
+            }
+        }
+        impl Transaction {
+            pub fn amount_total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_total = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_total: {e}")
+                    });
+                self
+            }
+            pub fn available_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.available_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for available_on: {e}")
+                    });
+                self
+            }
+            pub fn collected_tax<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.collected_tax = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for collected_tax: {e}")
+                    });
+                self
+            }
+            pub fn created_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_on: {e}")
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn currency_symbol<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency_symbol = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for currency_symbol: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_settled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_settled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_settled: {e}")
+                    });
+                self
+            }
+            pub fn last4<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last4 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last4: {e}")
+                    });
+                self
+            }
+            pub fn mor_fee<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mor_fee = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mor_fee: {e}")
+                    });
+                self
+            }
+            pub fn mor_fee_breakdown<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mor_fee_breakdown = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for mor_fee_breakdown: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn net_payout<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.net_payout = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for net_payout: {e}")
+                    });
+                self
+            }
+            pub fn order<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order: {e}")
+                    });
+                self
+            }
+            pub fn payment_method_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payment_method_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for payment_method_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn payment_method_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payment_method_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for payment_method_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn transaction_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transaction_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transaction_type: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Transaction> for super::Transaction {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Transaction,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount_total: value.amount_total?,
+                    available_on: value.available_on?,
+                    collected_tax: value.collected_tax?,
+                    created_on: value.created_on?,
+                    currency: value.currency?,
+                    currency_symbol: value.currency_symbol?,
+                    id: value.id?,
+                    is_settled: value.is_settled?,
+                    last4: value.last4?,
+                    mor_fee: value.mor_fee?,
+                    mor_fee_breakdown: value.mor_fee_breakdown?,
+                    net_payout: value.net_payout?,
+                    order: value.order?,
+                    payment_method_name: value.payment_method_name?,
+                    payment_method_type: value.payment_method_type?,
+                    status: value.status?,
+                    transaction_type: value.transaction_type?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Transaction> for Transaction {
+            fn from(value: super::Transaction) -> Self {
+                Self {
+                    amount_total: Ok(value.amount_total),
+                    available_on: Ok(value.available_on),
+                    collected_tax: Ok(value.collected_tax),
+                    created_on: Ok(value.created_on),
+                    currency: Ok(value.currency),
+                    currency_symbol: Ok(value.currency_symbol),
+                    id: Ok(value.id),
+                    is_settled: Ok(value.is_settled),
+                    last4: Ok(value.last4),
+                    mor_fee: Ok(value.mor_fee),
+                    mor_fee_breakdown: Ok(value.mor_fee_breakdown),
+                    net_payout: Ok(value.net_payout),
+                    order: Ok(value.order),
+                    payment_method_name: Ok(value.payment_method_name),
+                    payment_method_type: Ok(value.payment_method_type),
+                    status: Ok(value.status),
+                    transaction_type: Ok(value.transaction_type),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TransactionList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::Transaction>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TransactionList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl TransactionList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Transaction>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TransactionList> for super::TransactionList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TransactionList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TransactionList> for TransactionList {
+            fn from(value: super::TransactionList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct UpdateCustomerRequest {
+            billing_address: ::std::result::Result<
+                ::std::option::Option<super::BillingAddress>,
+                ::std::string::String,
+            >,
             email: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -3301,6 +10836,7 @@ service adds later does not break clients.
         impl ::std::default::Default for UpdateCustomerRequest {
             fn default() -> Self {
                 Self {
+                    billing_address: Ok(Default::default()),
                     email: Ok(Default::default()),
                     metadata: Ok(Default::default()),
                     name: Ok(Default::default()),
@@ -3308,6 +10844,20 @@ service adds later does not break clients.
             }
         }
         impl UpdateCustomerRequest {
+            pub fn billing_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::BillingAddress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for billing_address: {e}"
+                        )
+                    });
+                self
+            }
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3352,6 +10902,7 @@ service adds later does not break clients.
                 value: UpdateCustomerRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    billing_address: value.billing_address?,
                     email: value.email?,
                     metadata: value.metadata?,
                     name: value.name?,
@@ -3362,6 +10913,7 @@ service adds later does not break clients.
         for UpdateCustomerRequest {
             fn from(value: super::UpdateCustomerRequest) -> Self {
                 Self {
+                    billing_address: Ok(value.billing_address),
                     email: Ok(value.email),
                     metadata: Ok(value.metadata),
                     name: Ok(value.name),
@@ -3799,6 +11351,74 @@ service adds later does not break clients.
                 }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct ValidateLicenseRequest {
+            instance_id: ::std::result::Result<
+                ::std::option::Option<super::ValidateLicenseRequestInstanceId>,
+                ::std::string::String,
+            >,
+            license_key: ::std::result::Result<
+                super::ValidateLicenseRequestLicenseKey,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ValidateLicenseRequest {
+            fn default() -> Self {
+                Self {
+                    instance_id: Ok(Default::default()),
+                    license_key: Err("no value supplied for license_key".to_string()),
+                }
+            }
+        }
+        impl ValidateLicenseRequest {
+            pub fn instance_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ValidateLicenseRequestInstanceId>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.instance_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for instance_id: {e}")
+                    });
+                self
+            }
+            pub fn license_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ValidateLicenseRequestLicenseKey>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license_key: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ValidateLicenseRequest>
+        for super::ValidateLicenseRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ValidateLicenseRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    instance_id: value.instance_id?,
+                    license_key: value.license_key?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ValidateLicenseRequest>
+        for ValidateLicenseRequest {
+            fn from(value: super::ValidateLicenseRequest) -> Self {
+                Self {
+                    instance_id: Ok(value.instance_id),
+                    license_key: Ok(value.license_key),
+                }
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -3912,6 +11532,31 @@ const _: () = {
     {}
 };
 impl Client {
+    /**List customers
+
+Lists the organisation's customers, newest first, a page at a time: `page` (from 1) and
+`page_size` (1 to 100). `next` and `previous` are the URLs of the neighbouring pages, null
+at either end. `search` narrows the list to customers whose identifier, name or e-mail
+contains it.
+
+
+Sends a `GET` request to `/api/v1/customers/`
+
+Arguments:
+- `page`: The page to read, from 1.
+- `page_size`: How many items a page holds, 1 to 100 (the service's default when absent).
+- `search`: Narrows the list to items whose text fields contain this.
+```ignore
+let response = client.list_customers()
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .send()
+    .await;
+```*/
+    pub fn list_customers(&self) -> builder::ListCustomers<'_> {
+        builder::ListCustomers::new(self)
+    }
     /**Create a customer
 
 Creates a customer record. `customer_id` is an identifier you define; it is used to
@@ -3930,10 +11575,52 @@ let response = client.create_customer()
     pub fn create_customer(&self) -> builder::CreateCustomer<'_> {
         builder::CreateCustomer::new(self)
     }
+    /**Retrieve a customer
+
+Reads one customer by the `customer_id` you gave it.
+
+
+Sends a `GET` request to `/api/v1/customers/{customerId}/`
+
+Arguments:
+- `customer_id`: The `customer_id` you gave the customer. It travels as one percent-encoded path
+segment; `.` and `..` are not valid identifiers.
+
+```ignore
+let response = client.retrieve_customer()
+    .customer_id(customer_id)
+    .send()
+    .await;
+```*/
+    pub fn retrieve_customer(&self) -> builder::RetrieveCustomer<'_> {
+        builder::RetrieveCustomer::new(self)
+    }
+    /**Archive a customer
+
+Archives (soft-deletes) a customer: it no longer appears in the list and cannot be
+retrieved. The service answers `{"message": ...}`; some deployments answer 204 with no
+body, which clients should read as the same success.
+
+
+Sends a `DELETE` request to `/api/v1/customers/{customerId}/`
+
+Arguments:
+- `customer_id`: The `customer_id` you gave the customer. It travels as one percent-encoded path
+segment; `.` and `..` are not valid identifiers.
+
+```ignore
+let response = client.archive_customer()
+    .customer_id(customer_id)
+    .send()
+    .await;
+```*/
+    pub fn archive_customer(&self) -> builder::ArchiveCustomer<'_> {
+        builder::ArchiveCustomer::new(self)
+    }
     /**Update a customer
 
 Partially updates a customer: only the fields present in the body change. At least one
-of `name`, `email` and `metadata` must be given.
+of `name`, `email`, `metadata` and `billingAddress` must be given.
 
 
 Sends a `PATCH` request to `/api/v1/customers/{customerId}/`
@@ -4029,6 +11716,78 @@ let response = client.report_event()
     pub fn report_event(&self) -> builder::ReportEvent<'_> {
         builder::ReportEvent::new(self)
     }
+    /**List subscriptions
+
+Lists subscriptions a page at a time, newest first, optionally narrowed to one customer,
+to statuses (comma-separated, such as `active,trialing`), and to start or modification
+times.
+
+
+Sends a `GET` request to `/api/v1/subscriptions/`
+
+Arguments:
+- `customer_id`: Only this customer's items.
+- `modified_on_after`: Only subscriptions modified at or after this time.
+- `modified_on_before`: Only subscriptions modified at or before this time.
+- `page`: The page to read, from 1.
+- `page_size`: How many items a page holds, 1 to 100 (the service's default when absent).
+- `start_date_after`: Only subscriptions that started on or after this day.
+- `start_date_before`: Only subscriptions that started on or before this day.
+- `status`: Only subscriptions in these statuses, comma-separated (`active,trialing`).
+```ignore
+let response = client.list_subscriptions()
+    .customer_id(customer_id)
+    .modified_on_after(modified_on_after)
+    .modified_on_before(modified_on_before)
+    .page(page)
+    .page_size(page_size)
+    .start_date_after(start_date_after)
+    .start_date_before(start_date_before)
+    .status(status)
+    .send()
+    .await;
+```*/
+    pub fn list_subscriptions(&self) -> builder::ListSubscriptions<'_> {
+        builder::ListSubscriptions::new(self)
+    }
+    /**Create a subscription
+
+Subscribes an existing customer to a plan directly, without a checkout page (the
+customer's saved payment method is charged). Not idempotent: a second call creates a
+second subscription.
+
+
+Sends a `POST` request to `/api/v1/subscriptions/create/`
+
+```ignore
+let response = client.create_subscription()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_subscription(&self) -> builder::CreateSubscription<'_> {
+        builder::CreateSubscription::new(self)
+    }
+    /**Retrieve a subscription
+
+Reads one subscription.
+
+
+Sends a `GET` request to `/api/v1/subscriptions/{subscriptionId}/`
+
+Arguments:
+- `subscription_id`: The identifier of the subscription. It travels as one percent-encoded path segment;
+`.` and `..` are not valid identifiers.
+
+```ignore
+let response = client.retrieve_subscription()
+    .subscription_id(subscription_id)
+    .send()
+    .await;
+```*/
+    pub fn retrieve_subscription(&self) -> builder::RetrieveSubscription<'_> {
+        builder::RetrieveSubscription::new(self)
+    }
     /**Move a subscription to another plan
 
 Moves an existing subscription to a new plan and charge period, optionally with new
@@ -4051,6 +11810,30 @@ let response = client.update_subscription()
 ```*/
     pub fn update_subscription(&self) -> builder::UpdateSubscription<'_> {
         builder::UpdateSubscription::new(self)
+    }
+    /**Preview a subscription update
+
+Says what moving the subscription to another plan would cost, without changing anything:
+the new recurring amount, what would be charged now, and the next invoice. Safe to
+repeat.
+
+
+Sends a `POST` request to `/api/v1/subscriptions/{subscriptionId}/update/preview/`
+
+Arguments:
+- `subscription_id`: The identifier of the subscription. It travels as one percent-encoded path segment;
+`.` and `..` are not valid identifiers.
+
+- `body`
+```ignore
+let response = client.preview_subscription_update()
+    .subscription_id(subscription_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn preview_subscription_update(&self) -> builder::PreviewSubscriptionUpdate<'_> {
+        builder::PreviewSubscriptionUpdate::new(self)
     }
     /**Cancel a subscription
 
@@ -4076,6 +11859,209 @@ let response = client.cancel_subscription()
     pub fn cancel_subscription(&self) -> builder::CancelSubscription<'_> {
         builder::CancelSubscription::new(self)
     }
+    /**Create a customer portal session
+
+Creates a session of the customer billing portal. The customer must have an e-mail
+address. The signed link is `customerPortalUrl` with `?token=<token>` appended.
+
+
+Sends a `POST` request to `/api/v1/portal/session/`
+
+```ignore
+let response = client.create_portal_session()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_portal_session(&self) -> builder::CreatePortalSession<'_> {
+        builder::CreatePortalSession::new(self)
+    }
+    /**Activate a license
+
+Activates a license key on one instance (a machine, an installation), counting against
+the license's activation limit. 403 when the license expired or its limit is reached.
+
+
+Sends a `POST` request to `/api/v1/license/activate/`
+
+```ignore
+let response = client.activate_license()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn activate_license(&self) -> builder::ActivateLicense<'_> {
+        builder::ActivateLicense::new(self)
+    }
+    /**Deactivate a license instance
+
+Deactivates one instance of a license key, freeing its activation.
+
+
+Sends a `POST` request to `/api/v1/license/deactivate/`
+
+```ignore
+let response = client.deactivate_license()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn deactivate_license(&self) -> builder::DeactivateLicense<'_> {
+        builder::DeactivateLicense::new(self)
+    }
+    /**Validate a license
+
+Says whether a license key (and, when given, one of its instances) is valid. An unknown
+key or instance is answered 404 with `valid: false` and its `code`.
+
+
+Sends a `POST` request to `/api/v1/license/validate/`
+
+```ignore
+let response = client.validate_license()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn validate_license(&self) -> builder::ValidateLicense<'_> {
+        builder::ValidateLicense::new(self)
+    }
+    /**Create a one-time charge
+
+Charges a customer once for a plan sold `ONE_TIME`, with their saved payment method. Not
+idempotent: a second call charges again.
+
+
+Sends a `POST` request to `/api/v1/charges/`
+
+```ignore
+let response = client.create_charge()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_charge(&self) -> builder::CreateCharge<'_> {
+        builder::CreateCharge::new(self)
+    }
+    /**List refunds
+
+Lists refunds a page at a time, newest first, optionally narrowed by a search text, a
+status and a creation date range.
+
+
+Sends a `GET` request to `/api/v1/refunds/`
+
+Arguments:
+- `end_date`: Only items created on or before this day.
+- `page`: The page to read, from 1.
+- `page_size`: How many items a page holds, 1 to 100 (the service's default when absent).
+- `search`: Narrows the list to items whose text fields contain this.
+- `start_date`: Only items created on or after this day.
+- `status`: Only refunds in this status.
+```ignore
+let response = client.list_refunds()
+    .end_date(end_date)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .start_date(start_date)
+    .status(status)
+    .send()
+    .await;
+```*/
+    pub fn list_refunds(&self) -> builder::ListRefunds<'_> {
+        builder::ListRefunds::new(self)
+    }
+    /**Create a refund
+
+Refunds an order, fully (neither amount given) or in part (`amount_units` in the
+currency's smallest unit, or `amount`; not both). A refund cannot exceed what is left to
+refund on the order. Not idempotent.
+
+
+Sends a `POST` request to `/api/v1/refunds/`
+
+```ignore
+let response = client.create_refund()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_refund(&self) -> builder::CreateRefund<'_> {
+        builder::CreateRefund::new(self)
+    }
+    /**Retrieve a refund
+
+Reads one refund.
+
+
+Sends a `GET` request to `/api/v1/refunds/{refundId}/`
+
+Arguments:
+- `refund_id`: The identifier of the refund, as one percent-encoded path segment.
+```ignore
+let response = client.retrieve_refund()
+    .refund_id(refund_id)
+    .send()
+    .await;
+```*/
+    pub fn retrieve_refund(&self) -> builder::RetrieveRefund<'_> {
+        builder::RetrieveRefund::new(self)
+    }
+    /**List transactions
+
+Lists the organisation's transactions (charges, refunds and other money movements) a
+page at a time, newest first. The path is singular, as the service spells it.
+
+
+Sends a `GET` request to `/api/v1/transaction/`
+
+Arguments:
+- `end_date`: Only items created on or before this day.
+- `page`: The page to read, from 1.
+- `page_size`: How many items a page holds, 1 to 100 (the service's default when absent).
+- `search`: Narrows the list to items whose text fields contain this.
+- `start_date`: Only items created on or after this day.
+- `status`: Only transactions in this status.
+```ignore
+let response = client.list_transactions()
+    .end_date(end_date)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .start_date(start_date)
+    .status(status)
+    .send()
+    .await;
+```*/
+    pub fn list_transactions(&self) -> builder::ListTransactions<'_> {
+        builder::ListTransactions::new(self)
+    }
+    /**List payment methods
+
+Lists saved payment methods a page at a time, optionally of one customer (by identifier
+or e-mail).
+
+
+Sends a `GET` request to `/api/v1/payment-methods/`
+
+Arguments:
+- `customer_email`: Only the items of the customer with this e-mail address.
+- `customer_id`: Only this customer's items.
+- `page`: The page to read, from 1.
+- `page_size`: How many items a page holds, 1 to 100 (the service's default when absent).
+```ignore
+let response = client.list_payment_methods()
+    .customer_email(customer_email)
+    .customer_id(customer_id)
+    .page(page)
+    .page_size(page_size)
+    .send()
+    .await;
+```*/
+    pub fn list_payment_methods(&self) -> builder::ListPaymentMethods<'_> {
+        builder::ListPaymentMethods::new(self)
+    }
 }
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
@@ -4086,6 +12072,142 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
+    /**Builder for [`Client::list_customers`]
+
+[`Client::list_customers`]: super::Client::list_customers*/
+    #[derive(Debug, Clone)]
+    pub struct ListCustomers<'a> {
+        client: &'a super::Client,
+        page: Result<Option<::std::num::NonZeroU64>, String>,
+        page_size: Result<Option<::std::num::NonZeroU64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ListCustomers<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+            }
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/customers/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CustomerList>, Error<types::ApiError>> {
+            let Self { client, page, page_size, search } = self;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/customers/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_customers",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::create_customer`]
 
 [`Client::create_customer`]: super::Client::create_customer*/
@@ -4130,7 +12252,7 @@ pub mod builder {
         ///Sends a `POST` request to `/api/v1/customers/`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Customer>, Error<types::Error>> {
+        ) -> Result<ResponseValue<types::Customer>, Error<types::ApiError>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -4181,6 +12303,226 @@ pub mod builder {
                     )
                 }
                 403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::retrieve_customer`]
+
+[`Client::retrieve_customer`]: super::Client::retrieve_customer*/
+    #[derive(Debug, Clone)]
+    pub struct RetrieveCustomer<'a> {
+        client: &'a super::Client,
+        customer_id: Result<types::RetrieveCustomerCustomerId, String>,
+    }
+    impl<'a> RetrieveCustomer<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                customer_id: Err("customer_id was not initialized".to_string()),
+            }
+        }
+        pub fn customer_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::RetrieveCustomerCustomerId>,
+        {
+            self.customer_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `RetrieveCustomerCustomerId` for customer_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/customers/{customerId}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Customer>, Error<types::ApiError>> {
+            let Self { client, customer_id } = self;
+            let customer_id = customer_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/customers/{}/", client.baseurl, encode_path(& customer_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "retrieve_customer",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::archive_customer`]
+
+[`Client::archive_customer`]: super::Client::archive_customer*/
+    #[derive(Debug, Clone)]
+    pub struct ArchiveCustomer<'a> {
+        client: &'a super::Client,
+        customer_id: Result<types::ArchiveCustomerCustomerId, String>,
+    }
+    impl<'a> ArchiveCustomer<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                customer_id: Err("customer_id was not initialized".to_string()),
+            }
+        }
+        pub fn customer_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ArchiveCustomerCustomerId>,
+        {
+            self.customer_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `ArchiveCustomerCustomerId` for customer_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v1/customers/{customerId}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CustomerArchived>, Error<types::ApiError>> {
+            let Self { client, customer_id } = self;
+            let customer_id = customer_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/customers/{}/", client.baseurl, encode_path(& customer_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "archive_customer",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -4263,7 +12605,7 @@ pub mod builder {
         ///Sends a `PATCH` request to `/api/v1/customers/{customerId}/`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Customer>, Error<types::Error>> {
+        ) -> Result<ResponseValue<types::Customer>, Error<types::ApiError>> {
             let Self { client, customer_id, body } = self;
             let customer_id = customer_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -4394,7 +12736,7 @@ pub mod builder {
         ///Sends a `POST` request to `/api/v1/checkout/`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::CheckoutSession>, Error<types::Error>> {
+        ) -> Result<ResponseValue<types::CheckoutSession>, Error<types::ApiError>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -4522,7 +12864,7 @@ pub mod builder {
         ///Sends a `GET` request to `/api/v1/entitlements`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::CustomerEntitlements>, Error<types::Error>> {
+        ) -> Result<ResponseValue<types::CustomerEntitlements>, Error<types::ApiError>> {
             let Self { client, customer_id, feature_id } = self;
             let customer_id = customer_id.map_err(Error::InvalidRequest)?;
             let feature_id = feature_id.map_err(Error::InvalidRequest)?;
@@ -4644,7 +12986,7 @@ pub mod builder {
         ///Sends a `POST` request to `/api/v1/report/usage/`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::UsageReport>, Error<types::Error>> {
+        ) -> Result<ResponseValue<types::UsageReport>, Error<types::ApiError>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -4768,7 +13110,7 @@ pub mod builder {
         ///Sends a `POST` request to `/api/v1/report/event/`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::EventReport>, Error<types::Error>> {
+        ) -> Result<ResponseValue<types::EventReport>, Error<types::ApiError>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -4797,6 +13139,501 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "report_event",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_subscriptions`]
+
+[`Client::list_subscriptions`]: super::Client::list_subscriptions*/
+    #[derive(Debug, Clone)]
+    pub struct ListSubscriptions<'a> {
+        client: &'a super::Client,
+        customer_id: Result<Option<types::ListSubscriptionsCustomerId>, String>,
+        modified_on_after: Result<
+            Option<::chrono::DateTime<::chrono::offset::Utc>>,
+            String,
+        >,
+        modified_on_before: Result<
+            Option<::chrono::DateTime<::chrono::offset::Utc>>,
+            String,
+        >,
+        page: Result<Option<::std::num::NonZeroU64>, String>,
+        page_size: Result<Option<::std::num::NonZeroU64>, String>,
+        start_date_after: Result<Option<::chrono::naive::NaiveDate>, String>,
+        start_date_before: Result<Option<::chrono::naive::NaiveDate>, String>,
+        status: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ListSubscriptions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                customer_id: Ok(None),
+                modified_on_after: Ok(None),
+                modified_on_before: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                start_date_after: Ok(None),
+                start_date_before: Ok(None),
+                status: Ok(None),
+            }
+        }
+        pub fn customer_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ListSubscriptionsCustomerId>,
+        {
+            self.customer_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `ListSubscriptionsCustomerId` for customer_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn modified_on_after<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.modified_on_after = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for modified_on_after failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn modified_on_before<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.modified_on_before = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for modified_on_before failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn start_date_after<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::naive::NaiveDate>,
+        {
+            self.start_date_after = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: naive :: NaiveDate` for start_date_after failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn start_date_before<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::naive::NaiveDate>,
+        {
+            self.start_date_before = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: naive :: NaiveDate` for start_date_before failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn status<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.status = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for status failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/subscriptions/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubscriptionList>, Error<types::ApiError>> {
+            let Self {
+                client,
+                customer_id,
+                modified_on_after,
+                modified_on_before,
+                page,
+                page_size,
+                start_date_after,
+                start_date_before,
+                status,
+            } = self;
+            let customer_id = customer_id.map_err(Error::InvalidRequest)?;
+            let modified_on_after = modified_on_after.map_err(Error::InvalidRequest)?;
+            let modified_on_before = modified_on_before.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let start_date_after = start_date_after.map_err(Error::InvalidRequest)?;
+            let start_date_before = start_date_before.map_err(Error::InvalidRequest)?;
+            let status = status.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/subscriptions/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("customer_id", &customer_id))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "modified_on_after",
+                        &modified_on_after,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "modified_on_before",
+                        &modified_on_before,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "start_date_after",
+                        &start_date_after,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "start_date_before",
+                        &start_date_before,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("status", &status))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_subscriptions",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_subscription`]
+
+[`Client::create_subscription`]: super::Client::create_subscription*/
+    #[derive(Debug, Clone)]
+    pub struct CreateSubscription<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreateSubscriptionRequest, String>,
+    }
+    impl<'a> CreateSubscription<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateSubscriptionRequest>,
+            <V as std::convert::TryInto<
+                types::CreateSubscriptionRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreateSubscriptionRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateSubscriptionRequest,
+            ) -> types::builder::CreateSubscriptionRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/subscriptions/create/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Subscription>, Error<types::ApiError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreateSubscriptionRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/subscriptions/create/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_subscription",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::retrieve_subscription`]
+
+[`Client::retrieve_subscription`]: super::Client::retrieve_subscription*/
+    #[derive(Debug, Clone)]
+    pub struct RetrieveSubscription<'a> {
+        client: &'a super::Client,
+        subscription_id: Result<types::RetrieveSubscriptionSubscriptionId, String>,
+    }
+    impl<'a> RetrieveSubscription<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                subscription_id: Err("subscription_id was not initialized".to_string()),
+            }
+        }
+        pub fn subscription_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::RetrieveSubscriptionSubscriptionId>,
+        {
+            self.subscription_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `RetrieveSubscriptionSubscriptionId` for subscription_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/subscriptions/{subscriptionId}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Subscription>, Error<types::ApiError>> {
+            let Self { client, subscription_id } = self;
+            let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/subscriptions/{}/", client.baseurl, encode_path(&
+                subscription_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "retrieve_subscription",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -4909,7 +13746,7 @@ pub mod builder {
         ///Sends a `POST` request to `/api/v1/subscriptions/{subscriptionId}/update/`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::SubscriptionUpdated>, Error<types::Error>> {
+        ) -> Result<ResponseValue<types::SubscriptionUpdated>, Error<types::ApiError>> {
             let Self { client, subscription_id, body } = self;
             let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -4943,6 +13780,155 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_subscription",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::preview_subscription_update`]
+
+[`Client::preview_subscription_update`]: super::Client::preview_subscription_update*/
+    #[derive(Debug, Clone)]
+    pub struct PreviewSubscriptionUpdate<'a> {
+        client: &'a super::Client,
+        subscription_id: Result<types::PreviewSubscriptionUpdateSubscriptionId, String>,
+        body: Result<types::builder::PreviewSubscriptionUpdateRequest, String>,
+    }
+    impl<'a> PreviewSubscriptionUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                subscription_id: Err("subscription_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn subscription_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PreviewSubscriptionUpdateSubscriptionId>,
+        {
+            self.subscription_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `PreviewSubscriptionUpdateSubscriptionId` for subscription_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PreviewSubscriptionUpdateRequest>,
+            <V as std::convert::TryInto<
+                types::PreviewSubscriptionUpdateRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `PreviewSubscriptionUpdateRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PreviewSubscriptionUpdateRequest,
+            ) -> types::builder::PreviewSubscriptionUpdateRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/subscriptions/{subscriptionId}/update/preview/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::SubscriptionUpdatePreview>,
+            Error<types::ApiError>,
+        > {
+            let Self { client, subscription_id, body } = self;
+            let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::PreviewSubscriptionUpdateRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/subscriptions/{}/update/preview/", client.baseurl,
+                encode_path(& subscription_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "preview_subscription_update",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -5055,7 +14041,10 @@ pub mod builder {
         ///Sends a `POST` request to `/api/v1/subscriptions/{subscriptionId}/cancel/`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::SubscriptionCancelled>, Error<types::Error>> {
+        ) -> Result<
+            ResponseValue<types::SubscriptionCancelled>,
+            Error<types::ApiError>,
+        > {
             let Self { client, subscription_id, body } = self;
             let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -5118,6 +14107,1401 @@ pub mod builder {
                     )
                 }
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_portal_session`]
+
+[`Client::create_portal_session`]: super::Client::create_portal_session*/
+    #[derive(Debug, Clone)]
+    pub struct CreatePortalSession<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreatePortalSessionRequest, String>,
+    }
+    impl<'a> CreatePortalSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreatePortalSessionRequest>,
+            <V as std::convert::TryInto<
+                types::CreatePortalSessionRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreatePortalSessionRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreatePortalSessionRequest,
+            ) -> types::builder::CreatePortalSessionRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/portal/session/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PortalSession>, Error<types::ApiError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreatePortalSessionRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/portal/session/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_portal_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::activate_license`]
+
+[`Client::activate_license`]: super::Client::activate_license*/
+    #[derive(Debug, Clone)]
+    pub struct ActivateLicense<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::ActivateLicenseRequest, String>,
+    }
+    impl<'a> ActivateLicense<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ActivateLicenseRequest>,
+            <V as std::convert::TryInto<
+                types::ActivateLicenseRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `ActivateLicenseRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ActivateLicenseRequest,
+            ) -> types::builder::ActivateLicenseRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/license/activate/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LicenseActivation>, Error<types::ApiError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::ActivateLicenseRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/license/activate/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "activate_license",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::deactivate_license`]
+
+[`Client::deactivate_license`]: super::Client::deactivate_license*/
+    #[derive(Debug, Clone)]
+    pub struct DeactivateLicense<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DeactivateLicenseRequest, String>,
+    }
+    impl<'a> DeactivateLicense<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DeactivateLicenseRequest>,
+            <V as std::convert::TryInto<
+                types::DeactivateLicenseRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `DeactivateLicenseRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DeactivateLicenseRequest,
+            ) -> types::builder::DeactivateLicenseRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/license/deactivate/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LicenseDeactivation>, Error<types::ApiError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::DeactivateLicenseRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/license/deactivate/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "deactivate_license",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::validate_license`]
+
+[`Client::validate_license`]: super::Client::validate_license*/
+    #[derive(Debug, Clone)]
+    pub struct ValidateLicense<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::ValidateLicenseRequest, String>,
+    }
+    impl<'a> ValidateLicense<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ValidateLicenseRequest>,
+            <V as std::convert::TryInto<
+                types::ValidateLicenseRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `ValidateLicenseRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ValidateLicenseRequest,
+            ) -> types::builder::ValidateLicenseRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/license/validate/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LicenseValidation>, Error<types::ApiError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::ValidateLicenseRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/license/validate/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "validate_license",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_charge`]
+
+[`Client::create_charge`]: super::Client::create_charge*/
+    #[derive(Debug, Clone)]
+    pub struct CreateCharge<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreateChargeRequest, String>,
+    }
+    impl<'a> CreateCharge<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateChargeRequest>,
+            <V as std::convert::TryInto<
+                types::CreateChargeRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateChargeRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateChargeRequest,
+            ) -> types::builder::CreateChargeRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/charges/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Subscription>, Error<types::ApiError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreateChargeRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/charges/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_charge",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_refunds`]
+
+[`Client::list_refunds`]: super::Client::list_refunds*/
+    #[derive(Debug, Clone)]
+    pub struct ListRefunds<'a> {
+        client: &'a super::Client,
+        end_date: Result<Option<::chrono::naive::NaiveDate>, String>,
+        page: Result<Option<::std::num::NonZeroU64>, String>,
+        page_size: Result<Option<::std::num::NonZeroU64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+        start_date: Result<Option<::chrono::naive::NaiveDate>, String>,
+        status: Result<Option<types::RefundStatus>, String>,
+    }
+    impl<'a> ListRefunds<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                end_date: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+                start_date: Ok(None),
+                status: Ok(None),
+            }
+        }
+        pub fn end_date<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::naive::NaiveDate>,
+        {
+            self.end_date = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: naive :: NaiveDate` for end_date failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn start_date<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::naive::NaiveDate>,
+        {
+            self.start_date = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: naive :: NaiveDate` for start_date failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn status<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::RefundStatus>,
+        {
+            self.status = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `RefundStatus` for status failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/refunds/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::RefundList>, Error<types::ApiError>> {
+            let Self { client, end_date, page, page_size, search, start_date, status } = self;
+            let end_date = end_date.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let start_date = start_date.map_err(Error::InvalidRequest)?;
+            let status = status.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/refunds/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("end_date", &end_date))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .query(&progenitor_client::QueryParam::new("start_date", &start_date))
+                .query(&progenitor_client::QueryParam::new("status", &status))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_refunds",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_refund`]
+
+[`Client::create_refund`]: super::Client::create_refund*/
+    #[derive(Debug, Clone)]
+    pub struct CreateRefund<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreateRefundRequest, String>,
+    }
+    impl<'a> CreateRefund<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateRefundRequest>,
+            <V as std::convert::TryInto<
+                types::CreateRefundRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateRefundRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateRefundRequest,
+            ) -> types::builder::CreateRefundRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/refunds/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Refund>, Error<types::ApiError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreateRefundRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/refunds/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_refund",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::retrieve_refund`]
+
+[`Client::retrieve_refund`]: super::Client::retrieve_refund*/
+    #[derive(Debug, Clone)]
+    pub struct RetrieveRefund<'a> {
+        client: &'a super::Client,
+        refund_id: Result<types::RetrieveRefundRefundId, String>,
+    }
+    impl<'a> RetrieveRefund<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                refund_id: Err("refund_id was not initialized".to_string()),
+            }
+        }
+        pub fn refund_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::RetrieveRefundRefundId>,
+        {
+            self.refund_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `RetrieveRefundRefundId` for refund_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/refunds/{refundId}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Refund>, Error<types::ApiError>> {
+            let Self { client, refund_id } = self;
+            let refund_id = refund_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/refunds/{}/", client.baseurl, encode_path(& refund_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "retrieve_refund",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_transactions`]
+
+[`Client::list_transactions`]: super::Client::list_transactions*/
+    #[derive(Debug, Clone)]
+    pub struct ListTransactions<'a> {
+        client: &'a super::Client,
+        end_date: Result<Option<::chrono::naive::NaiveDate>, String>,
+        page: Result<Option<::std::num::NonZeroU64>, String>,
+        page_size: Result<Option<::std::num::NonZeroU64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+        start_date: Result<Option<::chrono::naive::NaiveDate>, String>,
+        status: Result<Option<types::TransactionStatus>, String>,
+    }
+    impl<'a> ListTransactions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                end_date: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+                start_date: Ok(None),
+                status: Ok(None),
+            }
+        }
+        pub fn end_date<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::naive::NaiveDate>,
+        {
+            self.end_date = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: naive :: NaiveDate` for end_date failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn start_date<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::naive::NaiveDate>,
+        {
+            self.start_date = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: naive :: NaiveDate` for start_date failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn status<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TransactionStatus>,
+        {
+            self.status = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `TransactionStatus` for status failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/transaction/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TransactionList>, Error<types::ApiError>> {
+            let Self { client, end_date, page, page_size, search, start_date, status } = self;
+            let end_date = end_date.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let start_date = start_date.map_err(Error::InvalidRequest)?;
+            let status = status.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/transaction/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("end_date", &end_date))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .query(&progenitor_client::QueryParam::new("start_date", &start_date))
+                .query(&progenitor_client::QueryParam::new("status", &status))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_transactions",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_payment_methods`]
+
+[`Client::list_payment_methods`]: super::Client::list_payment_methods*/
+    #[derive(Debug, Clone)]
+    pub struct ListPaymentMethods<'a> {
+        client: &'a super::Client,
+        customer_email: Result<Option<::std::string::String>, String>,
+        customer_id: Result<Option<types::ListPaymentMethodsCustomerId>, String>,
+        page: Result<Option<::std::num::NonZeroU64>, String>,
+        page_size: Result<Option<::std::num::NonZeroU64>, String>,
+    }
+    impl<'a> ListPaymentMethods<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                customer_email: Ok(None),
+                customer_id: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+            }
+        }
+        pub fn customer_email<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.customer_email = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for customer_email failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn customer_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ListPaymentMethodsCustomerId>,
+        {
+            self.customer_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `ListPaymentMethodsCustomerId` for customer_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/payment-methods/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PaymentMethodList>, Error<types::ApiError>> {
+            let Self { client, customer_email, customer_id, page, page_size } = self;
+            let customer_email = customer_email.map_err(Error::InvalidRequest)?;
+            let customer_id = customer_id.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/payment-methods/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "customer_email",
+                        &customer_email,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("customer_id", &customer_id))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_payment_methods",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

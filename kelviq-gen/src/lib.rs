@@ -38,6 +38,12 @@ use std::sync::Arc;
 mod generated;
 pub use generated::*;
 
+/// Every operation of the document, with the fields of its JSON body: generated from
+/// `openapi/kelviq.yaml` like the client, for tools that check bodies against the document
+/// (the emulator does).
+#[rustfmt::skip]
+pub mod wire_table;
+
 /// A boxed, `Send` future, as returned by [`Execute::execute`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -29,17 +29,23 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::charges::Charges;
 use crate::checkout::Checkout;
 use crate::config::Settings;
 use crate::core::Core;
 use crate::customers::Customers;
 use crate::entitlements::Entitlements;
+use crate::licenses::Licenses;
+use crate::payment_methods::PaymentMethods;
+use crate::portal::Portal;
+use crate::refunds::Refunds;
 use crate::error::Result;
 use crate::model::FlushReport;
 use crate::reporting::Reporting;
 pub use crate::request::Blocking;
 use crate::request::Ctx;
 use crate::subscriptions::Subscriptions;
+use crate::transactions::Transactions;
 
 /// The blocking Kelviq client. See the [module docs](self).
 #[derive(Clone)]
@@ -66,7 +72,7 @@ impl Client {
         })
     }
 
-    /// Create and update customers.
+    /// Create, read, list, update and archive customers.
     pub fn customers(&self) -> Customers<'_, Blocking> {
         Customers::new(&self.ctx)
     }
@@ -86,15 +92,51 @@ impl Client {
         Reporting::new(&self.ctx)
     }
 
-    /// Update and cancel subscriptions.
+    /// List, read, create, preview, change and cancel subscriptions.
     pub fn subscriptions(&self) -> Subscriptions<'_, Blocking> {
         Subscriptions::new(&self.ctx)
+    }
+
+    /// Sessions of the customer billing portal.
+    pub fn portal(&self) -> Portal<'_, Blocking> {
+        Portal::new(&self.ctx)
+    }
+
+    /// Activate, deactivate and validate license keys.
+    pub fn licenses(&self) -> Licenses<'_, Blocking> {
+        Licenses::new(&self.ctx)
+    }
+
+    /// One-time charges of a customer's saved payment method.
+    pub fn charges(&self) -> Charges<'_, Blocking> {
+        Charges::new(&self.ctx)
+    }
+
+    /// Refund orders, and read and list refunds.
+    pub fn refunds(&self) -> Refunds<'_, Blocking> {
+        Refunds::new(&self.ctx)
+    }
+
+    /// List the organisation's transactions.
+    pub fn transactions(&self) -> Transactions<'_, Blocking> {
+        Transactions::new(&self.ctx)
+    }
+
+    /// List customers' saved payment methods.
+    pub fn payment_methods(&self) -> PaymentMethods<'_, Blocking> {
+        PaymentMethods::new(&self.ctx)
     }
 
     /// Retires the cached entitlements of `customer_id`; see
     /// [`Client::invalidate_entitlements`](crate::Client::invalidate_entitlements).
     pub fn invalidate_entitlements(&self, customer_id: &str) {
         self.ctx.core.invalidate_entitlements(customer_id);
+    }
+
+    /// Keeps the cached entitlements in step with a verified webhook event; see
+    /// [`Client::apply_webhook`](crate::Client::apply_webhook).
+    pub fn apply_webhook(&self, event: &crate::webhooks::WebhookEvent) -> bool {
+        self.ctx.core.apply_webhook(event)
     }
 
     /// Sends the reports waiting in the offline queue, once over; see

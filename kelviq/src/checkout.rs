@@ -1,7 +1,7 @@
 //! Checkout: create a session through which a customer buys a plan.
 //!
 //! ```no_run
-//! use kelviq::{ChargePeriod, FeatureQuantity};
+//! use kelviq::{ChargePeriod, FeatureQuantity, TaxBehavior};
 //!
 //! # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
 //! let session = client
@@ -10,21 +10,34 @@
 //!     .customer_id("cust_789")
 //!     .features([FeatureQuantity::new("seats", 5)])
 //!     .ip_address("103.154.35.20")
+//!     .trial_period(14)
+//!     .metadata([("orderRef", "A-1042")])
 //!     .send()
 //!     .await?;
 //! println!("Checkout Session URL: {}", session.checkout_url);
+//!
+//! // A custom amount needs its tax behaviour and currency (checked before sending).
+//! let custom = client
+//!     .checkout()
+//!     .create_session("donation", ChargePeriod::OneTime, "https://kelviq.com/thanks")
+//!     .custom_amount(25.0)
+//!     .tax_behavior(TaxBehavior::Inclusive)
+//!     .currency_code("USD")
+//!     .send()
+//!     .await?;
 //! # Ok(()) }
 //! ```
 
 use kelviq_gen::types as wire;
+use serde_json::{Map, Value};
 
 use crate::error::{Result, ValidationError};
-use crate::model::CheckoutSession;
-use crate::model::FromWire;
+use crate::model::{CheckoutSession, FromWire};
+use crate::plan::{plan_setters, AmountFields, PlanFields};
 use crate::request::{invalid, request_options, send_impls, Async, Ctx, RequestOptions};
 use crate::response::Response;
 use crate::transport::RetryRule;
-use crate::types::{ChargePeriod, FeatureQuantity};
+use crate::types::ChargePeriod;
 use crate::validate;
 
 /// The checkout operations, from [`Client::checkout`](crate::Client::checkout).
@@ -50,18 +63,27 @@ impl<'a, M: Clone> Checkout<'a, M> {
     ) -> CreateCheckoutSession<M> {
         CreateCheckoutSession {
             ctx: self.ctx.clone(),
-            plan_identifier: plan_identifier.into(),
-            charge_period,
+            plan: PlanFields::new(plan_identifier.into(), charge_period),
+            amount: AmountFields::default(),
             success_url: success_url.into(),
             customer_id: None,
-            offering_id: None,
-            pricing_table_id: None,
-            rule_id: None,
-            features: Vec::new(),
-            ip_address: None,
+            page: CheckoutPage::default(),
             options: RequestOptions::default(),
         }
     }
+}
+
+/// How the checkout page looks and behaves.
+#[derive(Debug, Clone, Default)]
+struct CheckoutPage {
+    trial_period: Option<u32>,
+    cancel_url: Option<String>,
+    plans_enabled: Option<String>,
+    discounts_enabled: Option<bool>,
+    discount_code: Option<String>,
+    lock_email: Option<bool>,
+    default_billing_country: Option<String>,
+    metadata: Option<Map<String, Value>>,
 }
 
 /// Creates a checkout session; made by [`Checkout::create_session`].
@@ -69,17 +91,15 @@ impl<'a, M: Clone> Checkout<'a, M> {
 #[must_use = "a request does nothing until `send` is called"]
 pub struct CreateCheckoutSession<M = Async> {
     ctx: Ctx<M>,
-    plan_identifier: String,
-    charge_period: ChargePeriod,
+    plan: PlanFields,
+    amount: AmountFields,
     success_url: String,
     customer_id: Option<String>,
-    offering_id: Option<String>,
-    pricing_table_id: Option<String>,
-    rule_id: Option<String>,
-    features: Vec<FeatureQuantity>,
-    ip_address: Option<String>,
+    page: CheckoutPage,
     options: RequestOptions,
 }
+
+plan_setters!(CreateCheckoutSession: features, ip_address, offering_id, pricing_table_id, rule_id, custom_amount);
 
 impl<M> CreateCheckoutSession<M> {
     /// The customer buying (recommended: without it a new customer is created).
@@ -88,74 +108,135 @@ impl<M> CreateCheckoutSession<M> {
         self
     }
 
-    /// The offering (a UUID) the customer is checking out with.
-    pub fn offering_id(mut self, offering_id: impl Into<String>) -> Self {
-        self.offering_id = Some(offering_id.into());
+    /// Trial days (at least 1), instead of the plan's trial period.
+    pub fn trial_period(mut self, days: u32) -> Self {
+        self.page.trial_period = Some(days);
         self
     }
 
-    /// The pricing table (a UUID); considered only without an offering.
-    pub fn pricing_table_id(mut self, pricing_table_id: impl Into<String>) -> Self {
-        self.pricing_table_id = Some(pricing_table_id.into());
+    /// Where the customer is sent when they leave without paying (an absolute http(s) URL).
+    pub fn cancel_url(mut self, url: impl Into<String>) -> Self {
+        self.page.cancel_url = Some(url.into());
         self
     }
 
-    /// The pricing rule (a UUID); considered only without an offering.
-    pub fn rule_id(mut self, rule_id: impl Into<String>) -> Self {
-        self.rule_id = Some(rule_id.into());
+    /// The plans the checkout page lets the customer switch between.
+    pub fn plans_enabled(mut self, plans: impl Into<String>) -> Self {
+        self.page.plans_enabled = Some(plans.into());
         self
     }
 
-    /// Quantities of the plan's customizable features.
-    pub fn features<F: Into<FeatureQuantity>>(
-        mut self,
-        features: impl IntoIterator<Item = F>,
-    ) -> Self {
-        self.features = features.into_iter().map(Into::into).collect();
+    /// Whether discount code entry is shown (the service's default is yes).
+    pub fn discounts_enabled(mut self, enabled: bool) -> Self {
+        self.page.discounts_enabled = Some(enabled);
         self
     }
 
-    /// The customer's IP address, for location-based pricing.
-    pub fn ip_address(mut self, ip_address: impl Into<String>) -> Self {
-        self.ip_address = Some(ip_address.into());
+    /// A discount code applied to the checkout.
+    pub fn discount_code(mut self, code: impl Into<String>) -> Self {
+        self.page.discount_code = Some(code.into());
+        self
+    }
+
+    /// Pre-fill the customer's e-mail and lock it (the service's default is no).
+    pub fn lock_email(mut self, lock: bool) -> Self {
+        self.page.lock_email = Some(lock);
+        self
+    }
+
+    /// The billing country pre-filled (ISO 3166-1 alpha-2, such as `IN`).
+    pub fn default_billing_country(mut self, country: impl Into<String>) -> Self {
+        self.page.default_billing_country = Some(country.into());
+        self
+    }
+
+    /// Key-value pairs attached to the session and returned in the `checkout.completed`
+    /// webhook. Values may be any JSON.
+    pub fn metadata<K, V>(mut self, metadata: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<Value>,
+    {
+        self.page.metadata = Some(
+            metadata
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
         self
     }
 
     fn body(&self) -> Result<wire::CreateCheckoutSessionRequest, ValidationError> {
+        let plan = self.plan.check()?;
+        let amount = self.amount.check()?;
         let uuid = |field, value: &Option<String>| {
             value
                 .as_deref()
                 .map(|v| validate::uuid(field, v))
                 .transpose()
         };
+        let page = &self.page;
+        if let Some(days) = page.trial_period.filter(|days| *days == 0) {
+            return Err(ValidationError::new(
+                "trial_period",
+                days.to_string(),
+                "at least 1 day",
+            ));
+        }
         Ok(wire::CreateCheckoutSessionRequest {
-            plan_identifier: validate::identifier("plan_identifier", &self.plan_identifier)?,
-            charge_period: self.charge_period.to_wire(),
+            plan_identifier: validate::identifier("plan_identifier", &plan.plan_identifier)?,
+            charge_period: plan.charge_period,
             success_url: validate::http_url("success_url", &self.success_url)?,
             customer_id: self
                 .customer_id
                 .as_deref()
                 .map(|id| validate::path_identifier("customer_id", id))
                 .transpose()?,
-            offering_id: uuid("offering_id", &self.offering_id)?,
-            pricing_table_id: uuid("pricing_table_id", &self.pricing_table_id)?,
-            rule_id: uuid("rule_id", &self.rule_id)?,
-            features: validate::features(&self.features)?,
-            ip_address: self
-                .ip_address
-                .clone()
-                .map(|ip| validate::ip_address("ip_address", ip))
+            offering_id: uuid("offering_id", &plan.offering_id)?,
+            pricing_table_id: uuid("pricing_table_id", &plan.pricing_table_id)?,
+            rule_id: uuid("rule_id", &plan.rule_id)?,
+            features: plan.features,
+            ip_address: plan.ip_address,
+            trial_period: page
+                .trial_period
+                .and_then(|days| std::num::NonZeroU64::new(u64::from(days))),
+            cancel_url: page
+                .cancel_url
+                .as_deref()
+                .map(|url| validate::http_url("cancel_url", url))
                 .transpose()?,
+            plans_enabled: page.plans_enabled.clone(),
+            currency_code: amount
+                .currency_code
+                .as_deref()
+                .map(|code| validate::identifier("currency_code", code))
+                .transpose()?,
+            custom_amount: amount.custom_amount,
+            tax_behavior: amount.tax_behavior.map(|t| t.to_wire()),
+            discounts_enabled: page.discounts_enabled,
+            discount_code: page.discount_code.clone(),
+            lock_email: page.lock_email,
+            default_billing_country: page
+                .default_billing_country
+                .as_deref()
+                .map(|country| {
+                    country.parse().map_err(|_| {
+                        ValidationError::new(
+                            "default_billing_country",
+                            country,
+                            "an ISO 3166-1 alpha-2 country code such as IN",
+                        )
+                    })
+                })
+                .transpose()?,
+            metadata: page.metadata.clone().map(wire::CheckoutMetadata),
         })
     }
 
     async fn execute(self, want_raw: bool) -> Result<Response<CheckoutSession>> {
         const OPERATION: &str = "checkout.create_session";
         let body = self.body().map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
+        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         // The customer is about to buy: the next check asks the service (what they had
         // before stays as a fallback while it cannot answer).
@@ -166,10 +247,7 @@ impl<M> CreateCheckoutSession<M> {
         let answered = core
             .call(spec, core.api().create_checkout_session().body(body).send())
             .await?;
-        Ok(Response::new(
-            FromWire::from_wire(answered.value),
-            answered.raw,
-        ))
+        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
     }
 }
 

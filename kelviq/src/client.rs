@@ -4,16 +4,22 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::charges::Charges;
 use crate::checkout::Checkout;
 use crate::config::Settings;
 use crate::core::Core;
 use crate::customers::Customers;
 use crate::entitlements::Entitlements;
+use crate::licenses::Licenses;
+use crate::payment_methods::PaymentMethods;
+use crate::portal::Portal;
+use crate::refunds::Refunds;
 use crate::error::Result;
 use crate::model::FlushReport;
 use crate::reporting::Reporting;
 use crate::request::{Async, Ctx};
 use crate::subscriptions::Subscriptions;
+use crate::transactions::Transactions;
 
 /// The async Kelviq client. Cheap to clone: clones share one connection pool, one
 /// entitlement cache and one offline queue.
@@ -55,7 +61,7 @@ impl Client {
         }
     }
 
-    /// Create and update customers.
+    /// Create, read, list, update and archive customers.
     pub fn customers(&self) -> Customers<'_> {
         Customers::new(&self.ctx)
     }
@@ -75,9 +81,39 @@ impl Client {
         Reporting::new(&self.ctx)
     }
 
-    /// Update and cancel subscriptions.
+    /// List, read, create, preview, change and cancel subscriptions.
     pub fn subscriptions(&self) -> Subscriptions<'_> {
         Subscriptions::new(&self.ctx)
+    }
+
+    /// Sessions of the customer billing portal.
+    pub fn portal(&self) -> Portal<'_> {
+        Portal::new(&self.ctx)
+    }
+
+    /// Activate, deactivate and validate license keys.
+    pub fn licenses(&self) -> Licenses<'_> {
+        Licenses::new(&self.ctx)
+    }
+
+    /// One-time charges of a customer's saved payment method.
+    pub fn charges(&self) -> Charges<'_> {
+        Charges::new(&self.ctx)
+    }
+
+    /// Refund orders, and read and list refunds.
+    pub fn refunds(&self) -> Refunds<'_> {
+        Refunds::new(&self.ctx)
+    }
+
+    /// List the organisation's transactions.
+    pub fn transactions(&self) -> Transactions<'_> {
+        Transactions::new(&self.ctx)
+    }
+
+    /// List customers' saved payment methods.
+    pub fn payment_methods(&self) -> PaymentMethods<'_> {
+        PaymentMethods::new(&self.ctx)
     }
 
     /// Retires the cached entitlements of `customer_id`, so that the next check asks the
@@ -93,6 +129,20 @@ impl Client {
     /// ```
     pub fn invalidate_entitlements(&self, customer_id: &str) {
         self.ctx.core.invalidate_entitlements(customer_id);
+    }
+
+    /// Keeps the cached entitlements in step with a verified webhook event: a purchase, a
+    /// subscription created, changed, moved to another plan or cancelled retires that
+    /// customer's cached set (every customer's, when the event names none), so that the
+    /// next `has_access` asks the service. Returns whether it retired anything.
+    ///
+    /// ```
+    /// # fn handle(client: &kelviq::Client, event: &kelviq::webhooks::WebhookEvent) {
+    /// client.apply_webhook(event);
+    /// # }
+    /// ```
+    pub fn apply_webhook(&self, event: &crate::webhooks::WebhookEvent) -> bool {
+        self.ctx.core.apply_webhook(event)
     }
 
     /// Sends the reports waiting in the offline queue, once over, and says what became of

@@ -1,4 +1,4 @@
-//! Customers: create and update customer records.
+//! Customers: create, read, list, update and archive customer records.
 //!
 //! ```no_run
 //! # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
@@ -19,6 +19,16 @@
 //!     .send()
 //!     .await?;
 //! println!("Customer updated: {:?}", updated.name);
+//!
+//! // Every customer, a page of 100 at a time, fetched as the stream is read.
+//! use futures_util::TryStreamExt;
+//! let mut customers = std::pin::pin!(client.customers().list().page_size(100).into_stream());
+//! while let Some(customer) = customers.try_next().await? {
+//!     println!("{}", customer.customer_id);
+//! }
+//!
+//! let archived = client.customers().archive("unique-customer-id-123").send().await?;
+//! println!("{}", archived.message);
 //! # Ok(()) }
 //! ```
 
@@ -26,8 +36,9 @@ use std::collections::HashMap;
 
 use kelviq_gen::types as wire;
 
-use crate::error::{Result, ValidationError};
-use crate::model::Customer;
+use crate::error::{Error, ErrorKind, Result, ValidationError};
+use crate::model::{BillingAddress, Customer, CustomerArchived, Page};
+use crate::paging::list_impls;
 use crate::model::FromWire;
 use crate::request::{invalid, request_options, send_impls, Async, Ctx, RequestOptions};
 use crate::response::Response;
@@ -65,6 +76,37 @@ impl<'a, M: Clone> Customers<'a, M> {
             options: RequestOptions::default(),
         }
     }
+
+    /// Reads one customer by the identifier you gave it.
+    pub fn retrieve(&self, customer_id: impl Into<String>) -> RetrieveCustomer<M> {
+        RetrieveCustomer {
+            ctx: self.ctx.clone(),
+            customer_id: customer_id.into(),
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Archives (soft-deletes) a customer: it leaves the list and can no longer be read. Not
+    /// resent once the service may have received it. Its cached entitlements are retired.
+    pub fn archive(&self, customer_id: impl Into<String>) -> ArchiveCustomer<M> {
+        ArchiveCustomer {
+            ctx: self.ctx.clone(),
+            customer_id: customer_id.into(),
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Lists customers a page at a time: [`send`](ListCustomers::send) reads one page,
+    /// `into_stream()` (async) or a `for` loop (blocking) walks every customer.
+    pub fn list(&self) -> ListCustomers<M> {
+        ListCustomers {
+            ctx: self.ctx.clone(),
+            page: None,
+            page_size: None,
+            search: None,
+            options: RequestOptions::default(),
+        }
+    }
 }
 
 /// The optional fields of a customer, shared by creation and update.
@@ -73,6 +115,7 @@ struct CustomerFields {
     name: Option<String>,
     email: Option<String>,
     metadata: Option<HashMap<String, String>>,
+    billing_address: Option<BillingAddress>,
 }
 
 impl CustomerFields {
@@ -89,6 +132,13 @@ impl CustomerFields {
             .clone()
             .filter(|m| !m.is_empty())
             .map(wire::Metadata)
+    }
+
+    fn billing_address(&self) -> Result<Option<wire::BillingAddress>, ValidationError> {
+        self.billing_address
+            .as_ref()
+            .map(BillingAddress::to_wire)
+            .transpose()
     }
 }
 
@@ -122,6 +172,12 @@ macro_rules! customer_setters {
                 );
                 self
             }
+
+            /// The customer's billing address.
+            pub fn billing_address(mut self, address: BillingAddress) -> Self {
+                self.fields.billing_address = Some(address);
+                self
+            }
         }
 
         request_options!([M] $builder<M>);
@@ -149,6 +205,7 @@ impl<M> CreateCustomer<M> {
                 email: self.fields.email()?,
                 metadata: self.fields.metadata(),
                 name: self.fields.name.clone(),
+                billing_address: self.fields.billing_address()?,
             })
         })()
         .map_err(invalid(OPERATION))?;
@@ -192,12 +249,17 @@ impl<M> UpdateCustomer<M> {
                 email: self.fields.email()?,
                 metadata: self.fields.metadata(),
                 name: self.fields.name.clone(),
+                billing_address: self.fields.billing_address()?,
             };
-            if body.email.is_none() && body.metadata.is_none() && body.name.is_none() {
+            if body.email.is_none()
+                && body.metadata.is_none()
+                && body.name.is_none()
+                && body.billing_address.is_none()
+            {
                 return Err(ValidationError::new(
                     "customer update",
                     "no field set",
-                    "at least one of name, email or non-empty metadata",
+                    "at least one of name, email, non-empty metadata or billing_address",
                 ));
             }
             Ok((customer_id, body))
@@ -227,3 +289,123 @@ impl<M> UpdateCustomer<M> {
 }
 
 send_impls!(UpdateCustomer => Customer);
+
+/// Reads a customer; made by [`Customers::retrieve`].
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until `send` is called"]
+pub struct RetrieveCustomer<M = Async> {
+    ctx: Ctx<M>,
+    customer_id: String,
+    options: RequestOptions,
+}
+
+impl<M> RetrieveCustomer<M> {
+    async fn execute(self, want_raw: bool) -> Result<Response<Customer>> {
+        const OPERATION: &str = "customers.retrieve";
+        let customer_id: wire::RetrieveCustomerCustomerId =
+            validate::path_segment("customer_id", &self.customer_id).map_err(invalid(OPERATION))?;
+        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let core = &self.ctx.core;
+        let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
+        let answered = core
+            .call(spec, core.api().retrieve_customer().customer_id(customer_id).send())
+            .await?;
+        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
+    }
+}
+
+request_options!([M] RetrieveCustomer<M>);
+send_impls!(RetrieveCustomer => Customer);
+
+/// Archives a customer; made by [`Customers::archive`].
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until `send` is called"]
+pub struct ArchiveCustomer<M = Async> {
+    ctx: Ctx<M>,
+    customer_id: String,
+    options: RequestOptions,
+}
+
+impl<M> ArchiveCustomer<M> {
+    async fn execute(self, want_raw: bool) -> Result<Response<CustomerArchived>> {
+        const OPERATION: &str = "customers.archive";
+        let customer_id: wire::ArchiveCustomerCustomerId =
+            validate::path_segment("customer_id", &self.customer_id).map_err(invalid(OPERATION))?;
+        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let core = &self.ctx.core;
+        let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
+        let answer = core
+            .call(spec, core.api().archive_customer().customer_id(customer_id).send())
+            .await;
+        if answer.is_ok() || answer.as_ref().is_err_and(Error::is_unconfirmed) {
+            core.invalidate_entitlements(&self.customer_id);
+        }
+        match answer {
+            Ok(answered) => Ok(Response::new(FromWire::from_wire(answered.value), answered.raw)),
+            // Some deployments answer 204 without a body: the same success.
+            Err(error)
+                if error.kind() == ErrorKind::Decode
+                    && error.status() == Some(http::StatusCode::NO_CONTENT) =>
+            {
+                Ok(Response::new(
+                    CustomerArchived::archived_without_a_body(),
+                    None,
+                ))
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+request_options!([M] ArchiveCustomer<M>);
+send_impls!(ArchiveCustomer => CustomerArchived);
+
+/// Lists customers; made by [`Customers::list`].
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until `send` is called"]
+pub struct ListCustomers<M = Async> {
+    ctx: Ctx<M>,
+    page: Option<u64>,
+    page_size: Option<u64>,
+    search: Option<String>,
+    options: RequestOptions,
+}
+
+impl<M> ListCustomers<M> {
+    /// Only customers whose identifier, name or e-mail contains this.
+    pub fn search(mut self, search: impl Into<String>) -> Self {
+        self.search = Some(search.into());
+        self
+    }
+
+    async fn execute(self, want_raw: bool) -> Result<Response<Page<Customer>>> {
+        const OPERATION: &str = "customers.list";
+        let (page, page_size) =
+            validate::paging(self.page, self.page_size).map_err(invalid(OPERATION))?;
+        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let core = &self.ctx.core;
+        let mut request = core.api().list_customers();
+        if let Some(page) = page {
+            request = request.page(page);
+        }
+        if let Some(page_size) = page_size {
+            request = request.page_size(page_size);
+        }
+        if let Some(search) = self.search {
+            request = request.search(search);
+        }
+        let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
+        let answered = core.call(spec, request.send()).await?;
+        let list = answered.value;
+        let page = Page::new(
+            list.count,
+            list.next,
+            list.previous,
+            list.results.into_iter().map(Customer::from_wire).collect(),
+        );
+        Ok(Response::new(page, answered.raw))
+    }
+}
+
+request_options!([M] ListCustomers<M>);
+list_impls!(ListCustomers => Customer);

@@ -163,12 +163,22 @@ mod queue;
 // What every client handle shares.
 mod core;
 mod request;
+mod paging;
+mod plan;
 // The resource groups.
+pub mod charges;
 pub mod checkout;
 pub mod customers;
 pub mod entitlements;
+pub mod licenses;
+pub mod payment_methods;
+pub mod portal;
+pub mod refunds;
 pub mod reporting;
 pub mod subscriptions;
+pub mod transactions;
+// Needs no client.
+pub mod webhooks;
 // The entry points.
 #[cfg(feature = "blocking")]
 pub mod blocking;
@@ -184,13 +194,16 @@ pub use config::{
 pub use core::USER_AGENT;
 pub use error::{Error, ErrorBody, ErrorKind, Reached, Result, ValidationError};
 pub use http::StatusCode;
-pub use model::{Access, Delivery, FlushReport, Freshness};
+pub use model::{Access, Delivery, FlushReport, Freshness, Page};
+#[cfg(feature = "blocking")]
+pub use paging::PageIter;
 pub use request::Async;
 pub use response::{RawResponse, Response};
 pub use time::{IntoTime, TimeInput};
 pub use types::{
-    Behaviour, CancellationType, ChargePeriod, FeatureQuantity, FeatureType, PaymentBehavior,
-    ProrationBehavior,
+    Behaviour, CancellationFeedback, CancellationType, ChargePeriod, FeatureQuantity,
+    FeatureType, PaymentBehavior, ProrationBehavior, RefundReason, RefundStatus, TaxBehavior,
+    TransactionStatus,
 };
 
 /// Where clients come from, named as in the product docs.

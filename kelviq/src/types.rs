@@ -147,6 +147,80 @@ api_enum! {
     }
 }
 
+api_enum! {
+    /// Whether a custom amount includes tax.
+    TaxBehavior as "tax_behavior" => TaxBehavior {
+        /// `INCLUSIVE`: the amount includes tax.
+        Inclusive = "INCLUSIVE",
+        /// `EXCLUSIVE`: tax is added to the amount.
+        Exclusive = "EXCLUSIVE",
+    }
+}
+
+api_enum! {
+    /// Why a customer cancels.
+    CancellationFeedback as "cancellation_feedback" => CancellationFeedback {
+        /// `TOO_EXPENSIVE`
+        TooExpensive = "TOO_EXPENSIVE",
+        /// `MISSING_FEATURES`
+        MissingFeatures = "MISSING_FEATURES",
+        /// `SWITCHED_SERVICE`
+        SwitchedService = "SWITCHED_SERVICE",
+        /// `UNUSED`
+        Unused = "UNUSED",
+        /// `CUSTOMER_SERVICE`
+        CustomerService = "CUSTOMER_SERVICE",
+        /// `LOW_QUALITY`
+        LowQuality = "LOW_QUALITY",
+        /// `TOO_COMPLEX`
+        TooComplex = "TOO_COMPLEX",
+        /// `OTHER`
+        Other = "OTHER",
+    }
+}
+
+api_enum! {
+    /// Why an order is refunded.
+    RefundReason as "reason" => RefundReason {
+        /// `DUPLICATE`
+        Duplicate = "DUPLICATE",
+        /// `FRAUDULENT`
+        Fraudulent = "FRAUDULENT",
+        /// `REQUESTED_BY_CUSTOMER`
+        RequestedByCustomer = "REQUESTED_BY_CUSTOMER",
+        /// `OTHER`
+        Other = "OTHER",
+    }
+}
+
+api_enum! {
+    /// A refund's status, to filter refunds by.
+    RefundStatus as "status" => RefundStatus {
+        /// `PENDING`
+        Pending = "PENDING",
+        /// `PROCESSING`
+        Processing = "PROCESSING",
+        /// `SUCCEEDED`
+        Succeeded = "SUCCEEDED",
+        /// `FAILED`
+        Failed = "FAILED",
+        /// `CANCELED`
+        Canceled = "CANCELED",
+    }
+}
+
+api_enum! {
+    /// A transaction's status, to filter transactions by.
+    TransactionStatus as "status" => TransactionStatus {
+        /// `success`
+        Success = "success",
+        /// `failure`
+        Failure = "failure",
+        /// `pending`
+        Pending = "pending",
+    }
+}
+
 /// The type of a feature, as the service reports it.
 ///
 /// Open: a type the service adds later decodes as [`FeatureType::Other`] instead of failing

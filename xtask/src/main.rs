@@ -4,6 +4,8 @@
 //! - `codegen --check`: fail, naming the file, when the committed code is stale.
 //! - `bench`: build and run the benchmark (`bench/`) in release mode; it prints a table.
 
+mod wire_table;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,6 +14,7 @@ use progenitor_impl::{GenerationSettings, Generator, HooksMode, InterfaceStyle, 
 
 const SPEC: &str = "openapi/kelviq.yaml";
 const GENERATED: &str = "kelviq-gen/src/generated.rs";
+const WIRE_TABLE: &str = "kelviq-gen/src/wire_table.rs";
 
 const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask bench";
 
@@ -46,24 +49,41 @@ fn workspace_root() -> PathBuf {
 
 fn codegen(check: bool) -> Result<ExitCode> {
     let root = workspace_root();
-    let generated = generate(&root.join(SPEC))?;
-    let target = root.join(GENERATED);
-
-    if check {
-        let committed = std::fs::read_to_string(&target).unwrap_or_default();
-        if committed != generated {
-            eprintln!(
-                "{GENERATED} is stale: it is not what {SPEC} generates. \
-                 Run `cargo xtask codegen` and commit the result."
-            );
-            return Ok(ExitCode::FAILURE);
+    let spec = read_spec(&root.join(SPEC))?;
+    let outputs = [
+        (GENERATED, generate(&spec)?),
+        (WIRE_TABLE, wire_table::generate(&spec, SPEC)?),
+    ];
+    let mut stale = false;
+    for (file, generated) in outputs {
+        let target = root.join(file);
+        if check {
+            let committed = std::fs::read_to_string(&target).unwrap_or_default();
+            if committed == generated {
+                println!("{file} is up to date with {SPEC}");
+            } else {
+                eprintln!(
+                    "{file} is stale: it is not what {SPEC} generates. \
+                     Run `cargo xtask codegen` and commit the result."
+                );
+                stale = true;
+            }
+        } else {
+            std::fs::write(&target, generated).with_context(|| format!("writing {file}"))?;
+            println!("wrote {file} from {SPEC}");
         }
-        println!("{GENERATED} is up to date with {SPEC}");
-    } else {
-        std::fs::write(&target, generated).with_context(|| format!("writing {GENERATED}"))?;
-        println!("wrote {GENERATED} from {SPEC}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if stale {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn read_spec(spec_path: &Path) -> Result<openapiv3::OpenAPI> {
+    let text = std::fs::read_to_string(spec_path)
+        .with_context(|| format!("reading {}", spec_path.display()))?;
+    serde_yaml_ng::from_str(&text).with_context(|| format!("parsing {SPEC}"))
 }
 
 /// Runs the benchmark in release mode from the workspace root; its table goes to stdout.
@@ -81,13 +101,8 @@ fn bench() -> Result<ExitCode> {
     })
 }
 
-/// Reads the document and returns the formatted source of the generated client.
-fn generate(spec_path: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(spec_path)
-        .with_context(|| format!("reading {}", spec_path.display()))?;
-    let spec: openapiv3::OpenAPI =
-        serde_yaml_ng::from_str(&text).with_context(|| format!("parsing {SPEC}"))?;
-
+/// The formatted source of the client progenitor generates from the document.
+fn generate(spec: &openapiv3::OpenAPI) -> Result<String> {
     let mut settings = GenerationSettings::new();
     settings
         .with_interface(InterfaceStyle::Builder)
@@ -101,7 +116,7 @@ fn generate(spec_path: &Path) -> Result<String> {
 
     // progenitor panics (instead of returning an error) on some shapes it cannot take;
     // turn that into an error that says which document caused it.
-    let tokens = std::panic::catch_unwind(|| Generator::new(&settings).generate_tokens(&spec))
+    let tokens = std::panic::catch_unwind(|| Generator::new(&settings).generate_tokens(spec))
         .map_err(|_| anyhow::anyhow!("progenitor panicked on {SPEC}: see ../shared/progenitor-notes.md for the shapes it cannot take"))?
         .with_context(|| format!("generating the client from {SPEC}"))?;
 

@@ -223,3 +223,18 @@ impl Core {
         }
     }
 }
+
+impl Core {
+    /// Retires the cached sets a webhook event changes; see
+    /// [`Client::apply_webhook`](crate::Client::apply_webhook).
+    pub(crate) fn apply_webhook(&self, event: &crate::webhooks::WebhookEvent) -> bool {
+        if !event.kind.changes_entitlements() || self.cache().is_none() {
+            return false;
+        }
+        match event.customer_id() {
+            Some(customer_id) => self.invalidate_entitlements(customer_id),
+            None => self.invalidate_all_entitlements(),
+        }
+        true
+    }
+}

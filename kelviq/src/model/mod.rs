@@ -26,13 +26,22 @@
 
 mod customers;
 mod entitlements;
+mod licenses;
+mod page;
+mod payments;
 mod reports;
 mod subscriptions;
 
-pub use customers::{CheckoutSession, Customer};
+pub use customers::{BillingAddress, CheckoutSession, Customer, CustomerArchived, PortalSession};
+pub use licenses::{License, LicenseActivation, LicenseDeactivation, LicenseValidation};
+pub use page::Page;
+pub use payments::{PaymentMethod, Refund, Transaction};
 pub use entitlements::{Access, CustomerEntitlements, Entitlement, FeatureEntitlement, Freshness};
 pub use reports::{Delivery, EventReport, FlushReport, UsageReport};
-pub use subscriptions::{SubscriptionCancelled, SubscriptionUpdated};
+pub use subscriptions::{
+    PlanRef, PreviewInvoice, Subscription, SubscriptionCancelled, SubscriptionUpdatePreview,
+    SubscriptionUpdated,
+};
 
 pub(crate) use entitlements::{index_grants, EntitlementSet, FeatureIndex};
 
