@@ -24,7 +24,9 @@
 //!
 //! `usageLimit` and `hardLimit` apply to `METER` features (usage resets at the start of each
 //! UTC month); `quantity` is the default quantity of a `CUSTOMIZABLE` feature, which a
-//! checkout or subscription update may change.
+//! checkout or subscription update may change. A plan may also say what it costs per charge
+//! period in the currency's smallest unit (`"prices": {"MONTHLY": 4900}`; 1000 when not
+//! said), and that it issues a license key (`"license": {"activationLimit": 3}`).
 
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +51,33 @@ pub struct Plan {
     pub charge_periods: Vec<String>,
     /// What it grants.
     pub features: Vec<PlanFeature>,
+    /// What it costs per charge period, in the currency's smallest unit.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub prices: std::collections::BTreeMap<String, i64>,
+    /// The license key a purchase issues, when the plan issues one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<LicenseTerms>,
+}
+
+/// What the license key of a plan allows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LicenseTerms {
+    /// How many instances may be active at once.
+    pub activation_limit: i64,
+}
+
+/// The price of a plan when its catalogue entry does not say.
+pub const DEFAULT_PRICE: i64 = 1_000;
+
+impl Plan {
+    /// What one charge period costs, in the currency's smallest unit.
+    pub fn price(&self, charge_period: &str) -> i64 {
+        self.prices
+            .get(charge_period)
+            .copied()
+            .unwrap_or(DEFAULT_PRICE)
+    }
 }
 
 /// A feature a plan grants.
@@ -181,6 +210,8 @@ impl Default for Catalogue {
                 Plan {
                     identifier: "plan-pro-monthly".into(),
                     name: "Pro".into(),
+                    prices: [("MONTHLY".to_owned(), 4_900), ("YEARLY".to_owned(), 49_000)].into(),
+                    license: None,
                     charge_periods: all_periods(),
                     features: vec![
                         boolean("premium-reporting"),
@@ -193,6 +224,8 @@ impl Default for Catalogue {
                 Plan {
                     identifier: "premium-plan".into(),
                     name: "Premium".into(),
+                    prices: [("MONTHLY".to_owned(), 9_900), ("YEARLY".to_owned(), 99_000)].into(),
+                    license: None,
                     charge_periods: all_periods(),
                     features: vec![
                         boolean("premium-reporting"),
@@ -206,6 +239,12 @@ impl Default for Catalogue {
                 Plan {
                     identifier: "new_plan_enterprise".into(),
                     name: "Enterprise".into(),
+                    prices: [
+                        ("MONTHLY".to_owned(), 49_900),
+                        ("YEARLY".to_owned(), 499_000),
+                    ]
+                    .into(),
+                    license: None,
                     charge_periods: all_periods(),
                     features: vec![
                         boolean("premium-reporting"),
@@ -215,6 +254,24 @@ impl Default for Catalogue {
                         customizable("seats", 50),
                         customizable("projects", 100),
                     ],
+                },
+                Plan {
+                    identifier: "pro-license".into(),
+                    name: "Pro Desktop".into(),
+                    prices: [("YEARLY".to_owned(), 9_900)].into(),
+                    license: Some(LicenseTerms {
+                        activation_limit: 2,
+                    }),
+                    charge_periods: vec!["MONTHLY".into(), "YEARLY".into(), "ONE_TIME".into()],
+                    features: vec![boolean("desktop-app")],
+                },
+                Plan {
+                    identifier: "lifetime-pack".into(),
+                    name: "Lifetime pack".into(),
+                    prices: [("ONE_TIME".to_owned(), 19_900)].into(),
+                    license: None,
+                    charge_periods: vec!["ONE_TIME".into()],
+                    features: vec![boolean("lifetime-reports"), meter("exports", 50, true)],
                 },
             ],
         }

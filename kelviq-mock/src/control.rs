@@ -1,19 +1,26 @@
 //! The control surface for tests in any language, under `/_mock/`, a prefix the Kelviq API
-//! does not use. No authentication: it is the test's side of the emulator.
+//! does not use. No authentication: it is the test's side of the emulator. State lives per
+//! API key (tenant); a control request acts for the key in its `Authorization: Bearer …`
+//! header when it has one, otherwise for the default tenant (the only key, in a
+//! single-tenant emulator).
 //!
 //! | method and path | does |
 //! |---|---|
-//! | `POST /_mock/reset` | forget all state, log and faults; keep the catalogue |
+//! | `POST /_mock/reset` | forget every tenant, the log, deliveries and faults; keep the catalogue |
 //! | `PUT /_mock/fixtures` | replace the catalogue (body: the fixtures format of [`crate::catalogue`]) |
 //! | `POST /_mock/entitlements` | grant an entitlement directly (body: [`Grant`]) |
-//! | `GET` or `POST /_mock/checkout/{sessionId}` | complete a checkout; answers the new subscription |
+//! | `GET` or `POST /_mock/checkout/{sessionId}` | complete a checkout (any tenant's); answers the new subscription |
 //! | `GET /_mock/requests`, `DELETE /_mock/requests` | read or clear the log of API requests |
 //! | `GET /_mock/customers/{customerId}/usage` | the customer's usage per feature this month |
 //! | `GET /_mock/customers/{customerId}/subscriptions` | the customer's subscriptions |
+//! | `GET /_mock/customers/{customerId}/orders` | the customer's orders (to refund) |
+//! | `GET /_mock/customers/{customerId}/licenses` | the customer's license keys |
 //! | `POST /_mock/faults`, `DELETE /_mock/faults` | inject faults (body: [`Fault`]) or clear them |
+//! | `POST /_mock/webhooks` | send the tenant's webhooks to an endpoint (body: [`Endpoint`]: `url`, `secret`) |
+//! | `GET /_mock/webhooks/deliveries` | every delivery attempt, oldest first |
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -22,7 +29,8 @@ use serde_json::json;
 use crate::catalogue::Catalogue;
 use crate::error::ApiError;
 use crate::faults::Fault;
-use crate::state::Grant;
+use crate::state::{Grant, Tenant};
+use crate::webhooks::Endpoint;
 use crate::App;
 
 pub(crate) fn router(app: App) -> Router {
@@ -40,12 +48,37 @@ pub(crate) fn router(app: App) -> Router {
             "/_mock/customers/{customer_id}/subscriptions",
             get(subscriptions),
         )
+        .route("/_mock/customers/{customer_id}/orders", get(orders))
+        .route("/_mock/customers/{customer_id}/licenses", get(licenses))
         .route("/_mock/faults", post(inject).delete(clear_faults))
+        .route("/_mock/webhooks", post(add_webhook))
+        .route("/_mock/webhooks/deliveries", get(deliveries))
+        .route(
+            "/_mock/portal/",
+            get(|| async { "The customer billing portal (kelviq-mock)." }),
+        )
         .route(
             "/_mock/health",
             get(|| async { Json(json!({"status": "ok"})) }),
         )
         .with_state(app)
+}
+
+/// Runs `f` for the tenant the control request names (or the default one), then sends the
+/// webhooks for what it changed.
+fn for_tenant<T>(
+    app: &App,
+    headers: &HeaderMap,
+    f: impl FnOnce(&Catalogue, &mut Tenant) -> T,
+) -> T {
+    let key = crate::api::bearer(headers).map(str::to_owned);
+    let result = {
+        let mut store = app.store();
+        let (catalogue, tenant) = store.tenant(key.as_deref());
+        f(catalogue, tenant)
+    };
+    crate::webhooks::dispatch(app);
+    result
 }
 
 async fn reset(State(app): State<App>) -> StatusCode {
@@ -59,8 +92,8 @@ async fn fixtures(State(app): State<App>, body: String) -> Result<StatusCode, Ap
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn grant(State(app): State<App>, Json(grant): Json<Grant>) -> StatusCode {
-    app.store().grant(grant);
+async fn grant(State(app): State<App>, headers: HeaderMap, Json(grant): Json<Grant>) -> StatusCode {
+    for_tenant(&app, &headers, |_, tenant| tenant.grant(grant));
     StatusCode::NO_CONTENT
 }
 
@@ -68,12 +101,13 @@ async fn complete_checkout(
     State(app): State<App>,
     Path(session_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let completed = app.store().complete_checkout(&session_id)?;
-    Ok(Json(completed).into_response())
+    let completed = app.store().complete_checkout(&session_id);
+    crate::webhooks::dispatch(&app);
+    Ok(Json(completed?).into_response())
 }
 
 async fn requests(State(app): State<App>) -> Response {
-    Json(app.store().log.clone()).into_response()
+    Json(app.store().log.to_vec()).into_response()
 }
 
 async fn clear_requests(State(app): State<App>) -> StatusCode {
@@ -81,12 +115,42 @@ async fn clear_requests(State(app): State<App>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn usage(State(app): State<App>, Path(customer_id): Path<String>) -> Response {
-    Json(app.store().usage_of(&customer_id)).into_response()
+async fn usage(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(customer_id): Path<String>,
+) -> Response {
+    Json(for_tenant(&app, &headers, |_, t| t.usage_of(&customer_id))).into_response()
 }
 
-async fn subscriptions(State(app): State<App>, Path(customer_id): Path<String>) -> Response {
-    Json(app.store().subscriptions_of(&customer_id)).into_response()
+async fn subscriptions(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(customer_id): Path<String>,
+) -> Response {
+    Json(for_tenant(&app, &headers, |_, t| {
+        t.subscriptions_of(&customer_id)
+    }))
+    .into_response()
+}
+
+async fn orders(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(customer_id): Path<String>,
+) -> Response {
+    Json(for_tenant(&app, &headers, |_, t| t.orders_of(&customer_id))).into_response()
+}
+
+async fn licenses(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(customer_id): Path<String>,
+) -> Response {
+    Json(for_tenant(&app, &headers, |_, t| {
+        t.license_keys_of(&customer_id)
+    }))
+    .into_response()
 }
 
 async fn inject(State(app): State<App>, Json(fault): Json<Fault>) -> Result<StatusCode, ApiError> {
@@ -100,4 +164,20 @@ async fn inject(State(app): State<App>, Json(fault): Json<Fault>) -> Result<Stat
 async fn clear_faults(State(app): State<App>) -> StatusCode {
     app.store().faults.clear();
     StatusCode::NO_CONTENT
+}
+
+async fn add_webhook(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Json(endpoint): Json<Endpoint>,
+) -> Result<StatusCode, ApiError> {
+    if reqwest::Url::parse(&endpoint.url).is_err() {
+        return Err(ApiError::field("url", "An absolute URL is required."));
+    }
+    for_tenant(&app, &headers, |_, tenant| tenant.endpoints.push(endpoint));
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn deliveries(State(app): State<App>) -> Response {
+    Json(app.store().deliveries.to_vec()).into_response()
 }

@@ -36,6 +36,16 @@ impl ApiError {
         Self::status(StatusCode::NOT_FOUND, detail)
     }
 
+    /// The same error naming `to` where it named `from`: for a rule shared by bodies that
+    /// spell a field differently.
+    pub fn renamed(mut self, from: &str, to: &str) -> Self {
+        if let Some(messages) = self.errors.remove(from) {
+            self.detail = self.detail.replace(from, to);
+            self.errors.insert(to.to_owned(), messages);
+        }
+        self
+    }
+
     /// Any status, with a detail and no fields.
     pub fn status(status: StatusCode, detail: impl Into<String>) -> Self {
         Self {

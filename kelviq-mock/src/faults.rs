@@ -97,17 +97,11 @@ impl FaultKind {
     }
 }
 
-/// The operations a fault may name: the document's `operationId`s.
-pub const OPERATIONS: &[&str] = &[
-    "createCustomer",
-    "updateCustomer",
-    "createCheckoutSession",
-    "getEntitlements",
-    "reportUsage",
-    "reportEvent",
-    "updateSubscription",
-    "cancelSubscription",
-];
+/// The operations a fault may name: the document's `operationId`s, from the table
+/// generated with the client.
+pub fn operations() -> impl Iterator<Item = &'static str> {
+    kelviq_gen::wire_table::OPERATIONS.iter().map(|o| o.id)
+}
 
 /// A fault that names no operation of the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +113,7 @@ impl std::fmt::Display for UnknownOperation {
             f,
             "no operation {:?}: expected \"*\" or one of {}",
             self.0,
-            OPERATIONS.join(", ")
+            operations().collect::<Vec<_>>().join(", ")
         )
     }
 }
@@ -138,7 +132,7 @@ impl Fault {
 
     /// The fault, when it names `*` or an operation of the document.
     pub fn checked(self) -> Result<Self, UnknownOperation> {
-        if self.operation == "*" || OPERATIONS.contains(&self.operation.as_str()) {
+        if self.operation == "*" || operations().any(|o| o == self.operation) {
             Ok(self)
         } else {
             Err(UnknownOperation(self.operation))
@@ -162,21 +156,36 @@ pub(crate) fn take(faults: &mut Vec<Fault>, operation: Option<&str>) -> Option<F
     Some(kind)
 }
 
-/// The operation of the document a request is for, by method and raw path.
+/// The operation of the document a request is for, by method and raw path: the template
+/// that matches with the fewest path parameters (so `subscriptions/create/` is not taken for
+/// a subscription id).
 pub fn operation_of(method: &str, path: &str) -> Option<&'static str> {
-    let rest = path.strip_prefix("/api/v1/")?;
-    let segments: Vec<&str> = rest.split('/').collect();
-    match (method, segments.as_slice()) {
-        ("POST", ["customers", ""]) => Some("createCustomer"),
-        ("PATCH", ["customers", _, ""]) => Some("updateCustomer"),
-        ("POST", ["checkout", ""]) => Some("createCheckoutSession"),
-        ("GET", ["entitlements"]) => Some("getEntitlements"),
-        ("POST", ["report", "usage", ""]) => Some("reportUsage"),
-        ("POST", ["report", "event", ""]) => Some("reportEvent"),
-        ("POST", ["subscriptions", _, "update", ""]) => Some("updateSubscription"),
-        ("POST", ["subscriptions", _, "cancel", ""]) => Some("cancelSubscription"),
-        _ => None,
-    }
+    let segments: Vec<&str> = path.split('/').collect();
+    kelviq_gen::wire_table::OPERATIONS
+        .iter()
+        .filter(|o| o.method == method)
+        .filter_map(|o| {
+            let template: Vec<&str> = o.path.split('/').collect();
+            let matches = template.len() == segments.len()
+                && template.iter().zip(&segments).all(|(t, s)| {
+                    if t.starts_with('{') {
+                        !s.is_empty()
+                    } else {
+                        t == s
+                    }
+                });
+            matches.then(|| (template.iter().filter(|t| t.starts_with('{')).count(), o.id))
+        })
+        .min_by_key(|(params, _)| *params)
+        .map(|(_, id)| id)
+}
+
+/// The fields of the operation's JSON body, as the document lists them.
+pub fn body_fields(operation: &str) -> Option<&'static [kelviq_gen::wire_table::Field]> {
+    kelviq_gen::wire_table::OPERATIONS
+        .iter()
+        .find(|o| o.id == operation)
+        .and_then(|o| o.body)
 }
 
 #[cfg(test)]
@@ -219,7 +228,19 @@ mod tests {
             operation_of("POST", "/api/v1/subscriptions/x/cancel/"),
             Some("cancelSubscription")
         );
-        assert_eq!(operation_of("GET", "/api/v1/customers/"), None);
+        assert_eq!(
+            operation_of("GET", "/api/v1/customers/"),
+            Some("listCustomers")
+        );
+        assert_eq!(
+            operation_of("POST", "/api/v1/subscriptions/create/"),
+            Some("createSubscription")
+        );
+        assert_eq!(
+            operation_of("POST", "/api/v1/subscriptions/s/update/preview/"),
+            Some("previewSubscriptionUpdate")
+        );
+        assert_eq!(operation_of("PUT", "/api/v1/customers/"), None);
     }
 
     #[test]
@@ -246,8 +267,8 @@ mod tests {
             .unwrap_err();
         assert!(error.to_string().contains("\"reportUsages\""), "{error}");
         assert!(Fault::new("*", 1, FaultKind::Drop).checked().is_ok());
-        for operation in OPERATIONS {
-            assert!(Fault::new(*operation, 1, FaultKind::Drop).checked().is_ok());
+        for operation in operations() {
+            assert!(Fault::new(operation, 1, FaultKind::Drop).checked().is_ok());
         }
     }
 }

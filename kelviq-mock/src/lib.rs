@@ -35,9 +35,11 @@ pub mod catalogue;
 pub mod control;
 mod error;
 pub mod faults;
+pub mod log;
 mod outage;
 mod server;
 pub mod state;
+pub mod webhooks;
 
 mod api;
 
@@ -51,14 +53,22 @@ use tokio::net::TcpListener;
 pub use catalogue::Catalogue;
 pub use error::ApiError;
 pub use faults::{Fault, FaultKind, UnknownOperation};
+pub use log::{LoggedRequest, LoggedResponse, RequestLog};
 pub use outage::{BlackHole, SilentServer};
-pub use state::{CompletedCheckout, Grant, LoggedRequest, Store};
+pub use state::{CompletedCheckout, Grant, Store, Tenant};
+pub use webhooks::{Delivery, Endpoint};
 
 /// The emulator's shared state, passed to every handler.
 #[derive(Debug, Clone)]
 pub(crate) struct App {
     store: Arc<Mutex<Store>>,
     api_key: Option<Arc<str>>,
+    /// Ignore body fields the document does not name, instead of refusing them.
+    lenient: bool,
+    /// Where webhook deliveries run.
+    runtime: tokio::runtime::Handle,
+    /// What webhook deliveries are sent with.
+    http: reqwest::Client,
 }
 
 impl App {
@@ -78,6 +88,11 @@ pub struct MockConfig {
     pub catalogue: Option<Catalogue>,
     /// Where to listen; `127.0.0.1:0` (a free port) when `None`.
     pub addr: Option<SocketAddr>,
+    /// Ignore body fields the document does not name (as the service likely does) instead
+    /// of refusing them with a 400 naming the field (`--lenient`).
+    pub lenient: bool,
+    /// How many requests the log keeps ([`log::DEFAULT_LOG_CAPACITY`] when `None`).
+    pub log_capacity: Option<usize>,
 }
 
 /// The whole application: the API routes and the control surface.
@@ -134,11 +149,20 @@ impl MockServer {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let app = App {
-            store: Arc::new(Mutex::new(Store::new(config.catalogue.unwrap_or_default()))),
-            api_key: config.api_key.map(Arc::from),
-        };
         let runtime = tokio::runtime::Handle::current();
+        let app = App {
+            store: Arc::new(Mutex::new(Store::new(
+                config.catalogue.unwrap_or_default(),
+                config.log_capacity.unwrap_or(log::DEFAULT_LOG_CAPACITY),
+            ))),
+            api_key: config.api_key.map(Arc::from),
+            lenient: config.lenient,
+            runtime: runtime.clone(),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(5))
+                .build()
+                .map_err(std::io::Error::other)?,
+        };
         let task = runtime.spawn(server::serve(listener, router(app.clone())));
         Ok(Self {
             addr,
@@ -224,19 +248,38 @@ impl MockServer {
         self.app.store().catalogue = catalogue;
     }
 
-    /// Grants an entitlement directly, outside any plan.
+    /// Runs `f` on the tenant of `api_key` (the default tenant for `None`: the only key
+    /// in a single-tenant emulator), then sends the webhooks for what it changed.
+    pub fn with_tenant<T>(
+        &self,
+        api_key: Option<&str>,
+        f: impl FnOnce(&Catalogue, &mut Tenant) -> T,
+    ) -> T {
+        let result = {
+            let mut store = self.app.store();
+            let (catalogue, tenant) = store.tenant(api_key);
+            f(catalogue, tenant)
+        };
+        webhooks::dispatch(&self.app);
+        result
+    }
+
+    /// Grants an entitlement directly, outside any plan (default tenant).
     pub fn grant(&self, grant: Grant) {
-        self.app.store().grant(grant);
+        self.with_tenant(None, |_, tenant| tenant.grant(grant));
     }
 
-    /// Completes a checkout as if the customer paid.
+    /// Completes a checkout as if the customer paid, whichever tenant made it.
     pub fn complete_checkout(&self, session_id: &str) -> Result<CompletedCheckout, ApiError> {
-        self.app.store().complete_checkout(session_id)
+        let completed = self.app.store().complete_checkout(session_id);
+        webhooks::dispatch(&self.app);
+        completed
     }
 
-    /// Every API request received so far, oldest first.
+    /// Every API request received so far, oldest first (the last
+    /// [`MockConfig::log_capacity`] of them).
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.app.store().log.clone()
+        self.app.store().log.to_vec()
     }
 
     /// Empties the request log.
@@ -249,9 +292,9 @@ impl MockServer {
         self.app.store().faults.clear();
     }
 
-    /// The customer's usage per feature this month.
+    /// The customer's usage per feature this month (default tenant).
     pub fn usage(&self, customer_id: &str) -> BTreeMap<String, i64> {
-        self.app.store().usage_of(customer_id)
+        self.with_tenant(None, |_, tenant| tenant.usage_of(customer_id))
     }
 
     /// Injects a fault into the next requests of an operation. A fault naming no operation
@@ -259,6 +302,21 @@ impl MockServer {
     pub fn inject(&self, fault: Fault) -> Result<(), UnknownOperation> {
         self.app.store().faults.push(fault.checked()?);
         Ok(())
+    }
+
+    /// Sends the default tenant's webhooks (checkout completed, subscription and customer
+    /// events) to `url`, signed with `secret`.
+    pub fn add_webhook(&self, url: impl Into<String>, secret: impl Into<String>) {
+        let endpoint = Endpoint {
+            url: url.into(),
+            secret: secret.into(),
+        };
+        self.with_tenant(None, |_, tenant| tenant.endpoints.push(endpoint));
+    }
+
+    /// Every webhook delivery attempt so far, oldest first.
+    pub fn webhook_deliveries(&self) -> Vec<Delivery> {
+        self.app.store().deliveries.to_vec()
     }
 }
 

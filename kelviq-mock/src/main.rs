@@ -1,16 +1,18 @@
-//! `kelviq-mock [--addr HOST:PORT] [--api-key KEY] [--fixtures FILE]`: serves the Kelviq
-//! API emulator until interrupted.
+//! `kelviq-mock [--addr HOST:PORT] [--api-key KEY] [--fixtures FILE] [--lenient]`: serves
+//! the Kelviq API emulator until interrupted.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use kelviq_mock::{Catalogue, MockConfig, MockServer};
 
-const USAGE: &str = "usage: kelviq-mock [--addr HOST:PORT] [--api-key KEY] [--fixtures FILE]\n\
+const USAGE: &str =
+    "usage: kelviq-mock [--addr HOST:PORT] [--api-key KEY] [--fixtures FILE] [--lenient]\n\
     \n\
     Serves the Kelviq API emulator (default address 127.0.0.1:8787) until interrupted.\n\
-    --api-key   accept only this bearer token (default: any non-empty one)\n\
-    --fixtures  a JSON plan catalogue replacing the default one";
+    --api-key   accept only this bearer token (default: any non-empty one; each key is a tenant)\n\
+    --fixtures  a JSON plan catalogue replacing the default one\n\
+    --lenient   ignore body fields the document does not name, instead of a 400 naming them";
 
 fn parse(args: &[String]) -> Result<MockConfig, String> {
     let mut config = MockConfig {
@@ -34,6 +36,7 @@ fn parse(args: &[String]) -> Result<MockConfig, String> {
                     .map_err(|e| format!("reading --fixtures {path:?}: {e}"))?;
                 config.catalogue = Some(Catalogue::from_json(&text)?);
             }
+            "--lenient" => config.lenient = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }

@@ -87,15 +87,23 @@ impl<M> CreateCharge<M> {
             })
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
-        let answer = core.call(spec, core.api().create_charge().body(body).send()).await;
+        let answer = core
+            .call(spec, core.api().create_charge().body(body).send())
+            .await;
         if answer.is_ok() || answer.as_ref().is_err_and(Error::is_unconfirmed) {
             core.invalidate_entitlements(&self.customer_id);
         }
         let answered = answer?;
-        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 

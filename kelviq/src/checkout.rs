@@ -236,7 +236,10 @@ impl<M> CreateCheckoutSession<M> {
     async fn execute(self, want_raw: bool) -> Result<Response<CheckoutSession>> {
         const OPERATION: &str = "checkout.create_session";
         let body = self.body().map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         // The customer is about to buy: the next check asks the service (what they had
         // before stays as a fallback while it cannot answer).
@@ -247,7 +250,10 @@ impl<M> CreateCheckoutSession<M> {
         let answered = core
             .call(spec, core.api().create_checkout_session().body(body).send())
             .await?;
-        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 

@@ -37,9 +37,9 @@ use std::collections::HashMap;
 use kelviq_gen::types as wire;
 
 use crate::error::{Error, ErrorKind, Result, ValidationError};
+use crate::model::FromWire;
 use crate::model::{BillingAddress, Customer, CustomerArchived, Page};
 use crate::paging::list_impls;
-use crate::model::FromWire;
 use crate::request::{invalid, request_options, send_impls, Async, Ctx, RequestOptions};
 use crate::response::Response;
 use crate::transport::RetryRule;
@@ -304,13 +304,25 @@ impl<M> RetrieveCustomer<M> {
         const OPERATION: &str = "customers.retrieve";
         let customer_id: wire::RetrieveCustomerCustomerId =
             validate::path_segment("customer_id", &self.customer_id).map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
         let answered = core
-            .call(spec, core.api().retrieve_customer().customer_id(customer_id).send())
+            .call(
+                spec,
+                core.api()
+                    .retrieve_customer()
+                    .customer_id(customer_id)
+                    .send(),
+            )
             .await?;
-        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 
@@ -331,17 +343,29 @@ impl<M> ArchiveCustomer<M> {
         const OPERATION: &str = "customers.archive";
         let customer_id: wire::ArchiveCustomerCustomerId =
             validate::path_segment("customer_id", &self.customer_id).map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
         let answer = core
-            .call(spec, core.api().archive_customer().customer_id(customer_id).send())
+            .call(
+                spec,
+                core.api()
+                    .archive_customer()
+                    .customer_id(customer_id)
+                    .send(),
+            )
             .await;
         if answer.is_ok() || answer.as_ref().is_err_and(Error::is_unconfirmed) {
             core.invalidate_entitlements(&self.customer_id);
         }
         match answer {
-            Ok(answered) => Ok(Response::new(FromWire::from_wire(answered.value), answered.raw)),
+            Ok(answered) => Ok(Response::new(
+                FromWire::from_wire(answered.value),
+                answered.raw,
+            )),
             // Some deployments answer 204 without a body: the same success.
             Err(error)
                 if error.kind() == ErrorKind::Decode
@@ -382,7 +406,10 @@ impl<M> ListCustomers<M> {
         const OPERATION: &str = "customers.list";
         let (page, page_size) =
             validate::paging(self.page, self.page_size).map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let mut request = core.api().list_customers();
         if let Some(page) = page {

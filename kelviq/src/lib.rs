@@ -162,9 +162,9 @@ pub mod model;
 mod queue;
 // What every client handle shares.
 mod core;
-mod request;
 mod paging;
 mod plan;
+mod request;
 // The resource groups.
 pub mod charges;
 pub mod checkout;
@@ -201,9 +201,8 @@ pub use request::Async;
 pub use response::{RawResponse, Response};
 pub use time::{IntoTime, TimeInput};
 pub use types::{
-    Behaviour, CancellationFeedback, CancellationType, ChargePeriod, FeatureQuantity,
-    FeatureType, PaymentBehavior, ProrationBehavior, RefundReason, RefundStatus, TaxBehavior,
-    TransactionStatus,
+    Behaviour, CancellationFeedback, CancellationType, ChargePeriod, FeatureQuantity, FeatureType,
+    PaymentBehavior, ProrationBehavior, RefundReason, RefundStatus, TaxBehavior, TransactionStatus,
 };
 
 /// Where clients come from, named as in the product docs.

@@ -142,13 +142,19 @@ impl<M> ActivateLicense<M> {
             })
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
         let answered = core
             .call(spec, core.api().activate_license().body(body).send())
             .await?;
-        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 
@@ -175,14 +181,20 @@ impl<M> DeactivateLicense<M> {
             })
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         // Repeating it frees nothing more, but the second answer would be a 404.
         let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
         let answered = core
             .call(spec, core.api().deactivate_license().body(body).send())
             .await?;
-        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 
@@ -219,19 +231,28 @@ impl<M> ValidateLicense<M> {
             })
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
         match core
             .call(spec, core.api().validate_license().body(body).send())
             .await
         {
-            Ok(answered) => Ok(Response::new(FromWire::from_wire(answered.value), answered.raw)),
+            Ok(answered) => Ok(Response::new(
+                FromWire::from_wire(answered.value),
+                answered.raw,
+            )),
             // An unknown key or instance is answered 404 with the validation itself.
             Err(error) if error.kind() == ErrorKind::NotFound => match error.body() {
                 Some(ErrorBody::Json(body)) if body.get("valid").is_some() => {
                     match serde_json::from_value::<wire::LicenseValidation>(body.clone()) {
-                        Ok(validation) => Ok(Response::new(LicenseValidation::from_wire(validation), None)),
+                        Ok(validation) => Ok(Response::new(
+                            LicenseValidation::from_wire(validation),
+                            None,
+                        )),
                         Err(_) => Err(error),
                     }
                 }

@@ -180,7 +180,9 @@ macro_rules! list_impls {
             /// Reads one page (see [`page`](Self::page)).
             pub fn send(self) -> $crate::Result<$crate::model::Page<$item>> {
                 let mode = self.ctx.mode.clone();
-                mode.block_on(async move { self.execute(false).await.map($crate::Response::into_value) })
+                mode.block_on(
+                    async move { self.execute(false).await.map($crate::Response::into_value) },
+                )
             }
 
             /// Like [`send`](Self::send), with the HTTP answer.

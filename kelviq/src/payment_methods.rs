@@ -91,7 +91,10 @@ impl<M> ListPaymentMethods<M> {
             Ok::<_, ValidationError>(request)
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
         let answered = core.call(spec, request.send()).await?;
@@ -100,7 +103,10 @@ impl<M> ListPaymentMethods<M> {
             list.count,
             list.next,
             list.previous,
-            list.results.into_iter().map(PaymentMethod::from_wire).collect(),
+            list.results
+                .into_iter()
+                .map(PaymentMethod::from_wire)
+                .collect(),
         );
         Ok(Response::new(page, answered.raw))
     }

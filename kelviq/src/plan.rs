@@ -71,7 +71,11 @@ impl PlanFields {
                 .clone()
                 .map(|ip| validate::ip_address("ip_address", ip))
                 .transpose()?,
-            trial_end: self.trial_end.as_ref().map(validate::trial_end).transpose()?,
+            trial_end: self
+                .trial_end
+                .as_ref()
+                .map(validate::trial_end)
+                .transpose()?,
             offering_id: id("offering_id", &self.offering_id)?,
             pricing_table_id: id("pricing_table_id", &self.pricing_table_id)?,
             rule_id: id("rule_id", &self.rule_id)?,
@@ -231,20 +235,38 @@ mod tests {
 
     #[test]
     fn a_custom_amount_needs_its_tax_behaviour_and_currency() {
-        let amount = |custom_amount, tax_behavior, currency: Option<&str>| AmountFields {
-            currency_code: currency.map(str::to_owned),
-            custom_amount,
-            tax_behavior,
-        }
-        .check();
+        let amount = |custom_amount, tax_behavior, currency: Option<&str>| {
+            AmountFields {
+                currency_code: currency.map(str::to_owned),
+                custom_amount,
+                tax_behavior,
+            }
+            .check()
+        };
         assert!(amount(None, None, None).is_ok());
         assert!(amount(Some(10.0), Some(TaxBehavior::Inclusive), Some("USD")).is_ok());
         let field = |r: Result<CheckedAmount, ValidationError>| r.unwrap_err().field();
         assert_eq!(field(amount(Some(10.0), None, Some("USD"))), "tax_behavior");
-        assert_eq!(field(amount(Some(10.0), Some(TaxBehavior::Exclusive), None)), "currency_code");
-        assert_eq!(field(amount(None, Some(TaxBehavior::Exclusive), None)), "tax_behavior");
-        assert_eq!(field(amount(Some(0.0), Some(TaxBehavior::Exclusive), Some("USD"))), "custom_amount");
-        assert_eq!(field(amount(Some(f64::NAN), Some(TaxBehavior::Exclusive), Some("USD"))), "custom_amount");
+        assert_eq!(
+            field(amount(Some(10.0), Some(TaxBehavior::Exclusive), None)),
+            "currency_code"
+        );
+        assert_eq!(
+            field(amount(None, Some(TaxBehavior::Exclusive), None)),
+            "tax_behavior"
+        );
+        assert_eq!(
+            field(amount(Some(0.0), Some(TaxBehavior::Exclusive), Some("USD"))),
+            "custom_amount"
+        );
+        assert_eq!(
+            field(amount(
+                Some(f64::NAN),
+                Some(TaxBehavior::Exclusive),
+                Some("USD")
+            )),
+            "custom_amount"
+        );
         assert_eq!(field(amount(None, None, Some("US"))), "currency_code");
     }
 }

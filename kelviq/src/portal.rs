@@ -52,14 +52,20 @@ impl<M> CreatePortalSession<M> {
         let body = validate::identifier("customer_id", &self.customer_id)
             .map(|customer_id| wire::CreatePortalSessionRequest { customer_id })
             .map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         // A new session each time: repeating makes another, harmlessly, but say what it is.
         let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
         let answered = core
             .call(spec, core.api().create_portal_session().body(body).send())
             .await?;
-        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 

@@ -123,14 +123,17 @@ impl<M> CreateRefund<M> {
             ));
         }
         if let Some(amount) = self.amount.filter(|a| !(a.is_finite() && *a > 0.0)) {
-            return Err(ValidationError::new("amount", amount.to_string(), "an amount above 0"));
+            return Err(ValidationError::new(
+                "amount",
+                amount.to_string(),
+                "an amount above 0",
+            ));
         }
         let amount_units = self
             .amount_units
             .map(|units| {
-                std::num::NonZeroU64::new(units).ok_or_else(|| {
-                    ValidationError::new("amount_units", "0", "at least 1 unit")
-                })
+                std::num::NonZeroU64::new(units)
+                    .ok_or_else(|| ValidationError::new("amount_units", "0", "at least 1 unit"))
             })
             .transpose()?;
         Ok(wire::CreateRefundRequest {
@@ -145,11 +148,19 @@ impl<M> CreateRefund<M> {
     async fn execute(self, want_raw: bool) -> Result<Response<Refund>> {
         const OPERATION: &str = "refunds.create";
         let body = self.body().map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
-        let answered = core.call(spec, core.api().create_refund().body(body).send()).await?;
-        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
+        let answered = core
+            .call(spec, core.api().create_refund().body(body).send())
+            .await?;
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 
@@ -170,13 +181,22 @@ impl<M> RetrieveRefund<M> {
         const OPERATION: &str = "refunds.retrieve";
         let refund_id: wire::RetrieveRefundRefundId =
             validate::path_segment("refund_id", &self.refund_id).map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
         let answered = core
-            .call(spec, core.api().retrieve_refund().refund_id(refund_id).send())
+            .call(
+                spec,
+                core.api().retrieve_refund().refund_id(refund_id).send(),
+            )
             .await?;
-        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 
@@ -265,7 +285,10 @@ impl<M> ListRefunds<M> {
             Ok::<_, ValidationError>(request)
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
         let answered = core.call(spec, request.send()).await?;

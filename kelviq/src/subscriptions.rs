@@ -194,8 +194,13 @@ impl<M> UpdateSubscription<M> {
 
     fn body(
         &self,
-    ) -> Result<(wire::UpdateSubscriptionSubscriptionId, wire::UpdateSubscriptionRequest), ValidationError>
-    {
+    ) -> Result<
+        (
+            wire::UpdateSubscriptionSubscriptionId,
+            wire::UpdateSubscriptionRequest,
+        ),
+        ValidationError,
+    > {
         let subscription_id = validate::path_segment("subscription_id", &self.subscription_id)?;
         let plan = self.plan.check()?;
         let body = wire::UpdateSubscriptionRequest {
@@ -216,7 +221,10 @@ impl<M> UpdateSubscription<M> {
     async fn execute(self, want_raw: bool) -> Result<Response<SubscriptionUpdated>> {
         const OPERATION: &str = "subscriptions.update";
         let (subscription_id, body) = self.body().map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
         let answer = core
@@ -231,7 +239,10 @@ impl<M> UpdateSubscription<M> {
             .await;
         after_change(core, &answer);
         let answered = answer?;
-        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 
@@ -267,7 +278,10 @@ impl<M> PreviewSubscriptionUpdate<M> {
             Ok::<_, ValidationError>((
                 subscription_id,
                 wire::PreviewSubscriptionUpdateRequest {
-                    plan_identifier: validate::identifier("plan_identifier", &plan.plan_identifier)?,
+                    plan_identifier: validate::identifier(
+                        "plan_identifier",
+                        &plan.plan_identifier,
+                    )?,
                     charge_period: plan.charge_period,
                     proration_behavior: self.proration_behavior.map(ProrationBehavior::to_wire),
                     features: plan.features,
@@ -277,7 +291,10 @@ impl<M> PreviewSubscriptionUpdate<M> {
             ))
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
         let answered = core
@@ -290,7 +307,10 @@ impl<M> PreviewSubscriptionUpdate<M> {
                     .send(),
             )
             .await?;
-        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 
@@ -336,7 +356,10 @@ impl<M> CreateSubscription<M> {
             })
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
         let answer = core
@@ -346,7 +369,10 @@ impl<M> CreateSubscription<M> {
             core.invalidate_entitlements(&self.customer_id);
         }
         let answered = answer?;
-        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 
@@ -368,7 +394,10 @@ impl<M> RetrieveSubscription<M> {
         let subscription_id: wire::RetrieveSubscriptionSubscriptionId =
             validate::path_segment("subscription_id", &self.subscription_id)
                 .map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
         let answered = core
@@ -380,7 +409,10 @@ impl<M> RetrieveSubscription<M> {
                     .send(),
             )
             .await?;
-        Ok(Response::new(FromWire::from_wire(answered.value), answered.raw))
+        Ok(Response::new(
+            FromWire::from_wire(answered.value),
+            answered.raw,
+        ))
     }
 }
 
@@ -482,7 +514,10 @@ impl<M> ListSubscriptions<M> {
             Ok::<_, ValidationError>(request)
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
         let answered = core.call(spec, request.send()).await?;
@@ -491,7 +526,10 @@ impl<M> ListSubscriptions<M> {
             list.count,
             list.next,
             list.previous,
-            list.results.into_iter().map(Subscription::from_wire).collect(),
+            list.results
+                .into_iter()
+                .map(Subscription::from_wire)
+                .collect(),
         );
         Ok(Response::new(page, answered.raw))
     }

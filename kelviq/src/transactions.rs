@@ -92,7 +92,10 @@ impl<M> ListTransactions<M> {
             Ok::<_, ValidationError>(request)
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self.options.overrides(want_raw).map_err(invalid(OPERATION))?;
+        let overrides = self
+            .options
+            .overrides(want_raw)
+            .map_err(invalid(OPERATION))?;
         let core = &self.ctx.core;
         let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
         let answered = core.call(spec, request.send()).await?;
@@ -101,7 +104,10 @@ impl<M> ListTransactions<M> {
             list.count,
             list.next,
             list.previous,
-            list.results.into_iter().map(Transaction::from_wire).collect(),
+            list.results
+                .into_iter()
+                .map(Transaction::from_wire)
+                .collect(),
         );
         Ok(Response::new(page, answered.raw))
     }

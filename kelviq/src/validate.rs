@@ -169,6 +169,27 @@ pub(crate) fn trial_end(value: &TimeInput) -> Result<String, ValidationError> {
     }
 }
 
+/// A page number (from 1) and a page size (1 to 100), as the generated client takes them.
+pub(crate) fn paging(
+    page: Option<u64>,
+    page_size: Option<u64>,
+) -> Result<(Option<std::num::NonZeroU64>, Option<std::num::NonZeroU64>), ValidationError> {
+    let page = page
+        .map(|p| {
+            std::num::NonZeroU64::new(p)
+                .ok_or_else(|| ValidationError::new("page", p.to_string(), "a page number from 1"))
+        })
+        .transpose()?;
+    let page_size = page_size
+        .map(|size| {
+            std::num::NonZeroU64::new(size)
+                .filter(|s| s.get() <= 100)
+                .ok_or_else(|| ValidationError::new("page_size", size.to_string(), "1 to 100"))
+        })
+        .transpose()?;
+    Ok((page, page_size))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,23 +212,3 @@ mod tests {
     }
 }
 
-/// A page number (from 1) and a page size (1 to 100), as the generated client takes them.
-pub(crate) fn paging(
-    page: Option<u64>,
-    page_size: Option<u64>,
-) -> Result<(Option<std::num::NonZeroU64>, Option<std::num::NonZeroU64>), ValidationError> {
-    let page = page
-        .map(|p| {
-            std::num::NonZeroU64::new(p)
-                .ok_or_else(|| ValidationError::new("page", p.to_string(), "a page number from 1"))
-        })
-        .transpose()?;
-    let page_size = page_size
-        .map(|size| {
-            std::num::NonZeroU64::new(size)
-                .filter(|s| s.get() <= 100)
-                .ok_or_else(|| ValidationError::new("page_size", size.to_string(), "1 to 100"))
-        })
-        .transpose()?;
-    Ok((page, page_size))
-}

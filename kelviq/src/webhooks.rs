@@ -136,11 +136,13 @@ impl Webhook {
 
     /// Verifies a delivery from its headers and its raw body (the bytes as received: parsing
     /// and re-serialising the JSON first would change them).
-    pub fn verify(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<WebhookEvent, WebhookError> {
+    pub fn verify(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<WebhookEvent, WebhookError> {
         let header = |name: &'static str| -> Result<&str, WebhookError> {
-            let value = headers
-                .get(name)
-                .ok_or(WebhookError::MissingHeader(name))?;
+            let value = headers.get(name).ok_or(WebhookError::MissingHeader(name))?;
             value.to_str().map_err(|_| WebhookError::MalformedHeader {
                 header: name,
                 reason: "not visible ASCII".into(),
@@ -302,7 +304,10 @@ const KINDS: &[(&str, EventKind)] = &[
     ("subscription.created", EventKind::SubscriptionCreated),
     ("subscription.updated", EventKind::SubscriptionUpdated),
     ("subscription.cancelled", EventKind::SubscriptionCancelled),
-    ("subscription.plan_changed", EventKind::SubscriptionPlanChanged),
+    (
+        "subscription.plan_changed",
+        EventKind::SubscriptionPlanChanged,
+    ),
     ("feature.usage_alert", EventKind::FeatureUsageAlert),
     ("invoice.created", EventKind::InvoiceCreated),
     ("invoice.paid", EventKind::InvoicePaid),
@@ -341,10 +346,10 @@ impl EventKind {
 
 impl From<&str> for EventKind {
     fn from(name: &str) -> Self {
-        KINDS
-            .iter()
-            .find(|(known, _)| *known == name)
-            .map_or_else(|| EventKind::Other(name.to_owned()), |(_, kind)| kind.clone())
+        KINDS.iter().find(|(known, _)| *known == name).map_or_else(
+            || EventKind::Other(name.to_owned()),
+            |(_, kind)| kind.clone(),
+        )
     }
 }
 
@@ -382,7 +387,9 @@ impl WebhookEvent {
             )));
         }
         let kind = text("type").ok_or_else(|| malformed("no `type`".into()))?;
-        let data = body.get("data").ok_or_else(|| malformed("no `data`".into()))?;
+        let data = body
+            .get("data")
+            .ok_or_else(|| malformed("no `data`".into()))?;
         Ok(Self {
             id: body_id,
             kind: EventKind::from(kind.as_str()),
@@ -480,7 +487,9 @@ mod tests {
         let webhook = Webhook::new("kq_whsec_abc");
         let (now, ts) = now();
         let signature = webhook.sign("evt_1", ts.parse().unwrap(), BODY);
-        let event = webhook.verify_at("evt_1", &ts, &signature, BODY, now).unwrap();
+        let event = webhook
+            .verify_at("evt_1", &ts, &signature, BODY, now)
+            .unwrap();
         assert_eq!(event.kind, EventKind::SubscriptionPlanChanged);
         assert_eq!(event.customer_id(), Some("cust_9"));
         assert_eq!(event.previous_attributes.unwrap()["plan"], "basic");
@@ -492,7 +501,11 @@ mod tests {
         let webhook = Webhook::new("kq_whsec_abc");
         let (now, ts) = now();
         let good = webhook.sign("evt_1", ts.parse().unwrap(), BODY);
-        let changed = BODY.to_vec().into_iter().map(|b| if b == b'9' { b'8' } else { b }).collect::<Vec<_>>();
+        let changed = BODY
+            .to_vec()
+            .into_iter()
+            .map(|b| if b == b'9' { b'8' } else { b })
+            .collect::<Vec<_>>();
         assert_eq!(
             webhook.verify_at("evt_1", &ts, &good, &changed, now),
             Err(WebhookError::SignatureMismatch)
@@ -510,11 +523,17 @@ mod tests {
         ));
         assert!(matches!(
             webhook.verify_at("evt_1", &ts, "v1:abc", BODY, now),
-            Err(WebhookError::MalformedHeader { header: "webhook-signature", .. })
+            Err(WebhookError::MalformedHeader {
+                header: "webhook-signature",
+                ..
+            })
         ));
         assert!(matches!(
             webhook.verify_at("evt_1", "yesterday", &good, BODY, now),
-            Err(WebhookError::MalformedHeader { header: "webhook-timestamp", .. })
+            Err(WebhookError::MalformedHeader {
+                header: "webhook-timestamp",
+                ..
+            })
         ));
         assert_eq!(
             webhook.verify(&http::HeaderMap::new(), BODY),
@@ -534,7 +553,10 @@ mod tests {
 
     #[test]
     fn an_unknown_type_is_kept() {
-        assert_eq!(EventKind::from("payout.paid"), EventKind::Other("payout.paid".into()));
+        assert_eq!(
+            EventKind::from("payout.paid"),
+            EventKind::Other("payout.paid".into())
+        );
         assert_eq!(EventKind::from("refund.updated").as_str(), "refund.updated");
     }
 

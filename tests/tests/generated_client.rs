@@ -32,6 +32,7 @@ fn a_client_generated_from_the_document_runs_every_operation() {
                 email: Some("b@example.com".into()),
                 metadata: None,
                 name: None,
+                billing_address: None,
             })
             .send()
             .await
@@ -45,6 +46,7 @@ fn a_client_generated_from_the_document_runs_every_operation() {
                 email: None,
                 metadata: None,
                 name: Some("Team B".into()),
+                billing_address: None,
             })
             .send()
             .await
@@ -62,6 +64,17 @@ fn a_client_generated_from_the_document_runs_every_operation() {
                 rule_id: None,
                 features: vec![],
                 ip_address: None,
+                trial_period: None,
+                cancel_url: None,
+                plans_enabled: None,
+                currency_code: None,
+                custom_amount: None,
+                tax_behavior: None,
+                discounts_enabled: None,
+                discount_code: None,
+                lock_email: None,
+                default_billing_country: None,
+                metadata: None,
             })
             .send()
             .await
@@ -135,6 +148,8 @@ fn a_client_generated_from_the_document_runs_every_operation() {
             .body(wire::CancelSubscriptionRequest {
                 cancellation_type: wire::CancellationType::Immediate,
                 cancellation_date: None,
+                cancellation_feedback: Some(wire::CancellationFeedback::TooExpensive),
+                cancellation_comment: None,
             })
             .send()
             .await
@@ -147,7 +162,7 @@ fn a_client_generated_from_the_document_runs_every_operation() {
     assert_eq!(
         operations.len(),
         8,
-        "every operation of the document was served: {operations:?}"
+        "the seed's operations were served: {operations:?}"
     );
     assert_eq!(ResponseSchemas::load().check_log(&log).unwrap(), 8);
 }

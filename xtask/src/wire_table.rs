@@ -22,7 +22,10 @@ pub fn generate(spec: &OpenAPI, spec_name: &str) -> Result<String> {
             bail!("{path}: path items by reference are not supported");
         };
         let edge = !item.servers.is_empty()
-            && item.servers.iter().all(|s| s.url.starts_with("https://edge."));
+            && item
+                .servers
+                .iter()
+                .all(|s| s.url.starts_with("https://edge."));
         for (method, operation) in item.iter() {
             let id = operation
                 .operation_id
@@ -116,7 +119,10 @@ fn resolve<'a>(spec: &'a OpenAPI, schema: &'a ReferenceOr<Schema>) -> Result<&'a
     }
 }
 
-fn resolve_boxed<'a>(spec: &'a OpenAPI, schema: &'a ReferenceOr<Box<Schema>>) -> Result<&'a Schema> {
+fn resolve_boxed<'a>(
+    spec: &'a OpenAPI,
+    schema: &'a ReferenceOr<Box<Schema>>,
+) -> Result<&'a Schema> {
     match schema {
         ReferenceOr::Item(schema) => Ok(schema),
         ReferenceOr::Reference { reference } => schema_named(spec, reference),
@@ -155,19 +161,15 @@ fn fields(spec: &OpenAPI, schema: &Schema, depth: usize) -> Result<String> {
         let property = through_all_of(spec, declared)?;
         let nullable = nullable || property.schema_data.nullable;
         let shape = match &property.schema_kind {
-            SchemaKind::Type(Type::Object(inner)) if !inner.properties.is_empty() => format!(
-                "Shape::Object({})",
-                fields(spec, property, depth + 2)?
-            ),
+            SchemaKind::Type(Type::Object(inner)) if !inner.properties.is_empty() => {
+                format!("Shape::Object({})", fields(spec, property, depth + 2)?)
+            }
             SchemaKind::Type(Type::Array(array)) => match &array.items {
                 Some(items) => {
                     let items = resolve_boxed(spec, items)?;
                     match &items.schema_kind {
                         SchemaKind::Type(Type::Object(inner)) if !inner.properties.is_empty() => {
-                            format!(
-                                "Shape::ArrayOf({})",
-                                fields(spec, items, depth + 2)?
-                            )
+                            format!("Shape::ArrayOf({})", fields(spec, items, depth + 2)?)
                         }
                         _ => "Shape::Value".to_owned(),
                     }

@@ -1,34 +1,27 @@
 //! `GET /api/v1/entitlements?customer_id=…[&feature_id=…]`, served on the same address
 //! as the API (the real service serves it from the edge host).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 
-use super::answer;
+use super::{answer, Params, TenantKey};
 use crate::error::ApiError;
 use crate::App;
 
-#[derive(Debug, Deserialize)]
-pub(super) struct EntitlementsQuery {
-    customer_id: Option<String>,
-    feature_id: Option<String>,
-}
-
 pub(super) async fn get(
     State(app): State<App>,
-    Query(query): Query<EntitlementsQuery>,
+    TenantKey(key): TenantKey,
+    params: Params,
 ) -> Result<Response, ApiError> {
-    let customer_id = query
-        .customer_id
-        .filter(|c| !c.is_empty())
+    let customer_id = params
+        .text("customer_id")
         .ok_or_else(|| ApiError::field("customer_id", "This query parameter is required."))?;
-    if query.feature_id.as_deref() == Some("") {
+    if params.0.get("feature_id").is_some_and(String::is_empty) {
         return Err(ApiError::field("feature_id", "Must not be empty."));
     }
-    let entitlements = app
-        .store()
-        .entitlements(&customer_id, query.feature_id.as_deref())?;
+    let mut store = app.store();
+    let (catalogue, tenant) = store.tenant(Some(&key));
+    let entitlements = tenant.entitlements(catalogue, customer_id, params.text("feature_id"))?;
     Ok(answer(StatusCode::OK, &entitlements))
 }

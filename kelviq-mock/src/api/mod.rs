@@ -1,20 +1,25 @@
 //! The Kelviq API as the document describes it: one handler file per resource group, and
-//! what every API request goes through first (logging, injected faults, authentication).
+//! what every API request goes through first (logging, injected faults, authentication,
+//! the tenant of its key) and after (webhooks for what it changed).
 
+mod body;
 mod checkout;
 mod customers;
 mod entitlements;
+mod licenses;
+mod payments;
 mod reporting;
 mod subscriptions;
 
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{get, post};
 use axum::Router;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -31,37 +36,94 @@ const BODY_LIMIT: usize = 1 << 20;
 /// The API routes, behind logging, faults and authentication.
 pub(crate) fn router(app: App) -> Router {
     Router::new()
-        .route("/api/v1/customers/", post(customers::create))
-        .route("/api/v1/customers/{customer_id}/", patch(customers::update))
+        .route(
+            "/api/v1/customers/",
+            get(customers::list).post(customers::create),
+        )
+        .route(
+            "/api/v1/customers/{customer_id}/",
+            get(customers::retrieve)
+                .patch(customers::update)
+                .delete(customers::archive),
+        )
+        .route("/api/v1/portal/session/", post(customers::portal_session))
         .route("/api/v1/checkout/", post(checkout::create_session))
         .route("/api/v1/entitlements", get(entitlements::get))
         .route("/api/v1/report/usage/", post(reporting::report_usage))
         .route("/api/v1/report/event/", post(reporting::report_event))
+        .route("/api/v1/subscriptions/", get(subscriptions::list))
+        .route("/api/v1/subscriptions/create/", post(subscriptions::create))
+        .route(
+            "/api/v1/subscriptions/{subscription_id}/",
+            get(subscriptions::retrieve),
+        )
         .route(
             "/api/v1/subscriptions/{subscription_id}/update/",
             post(subscriptions::update),
         )
         .route(
+            "/api/v1/subscriptions/{subscription_id}/update/preview/",
+            post(subscriptions::preview),
+        )
+        .route(
             "/api/v1/subscriptions/{subscription_id}/cancel/",
             post(subscriptions::cancel),
+        )
+        .route("/api/v1/license/activate/", post(licenses::activate))
+        .route("/api/v1/license/deactivate/", post(licenses::deactivate))
+        .route("/api/v1/license/validate/", post(licenses::validate))
+        .route("/api/v1/charges/", post(payments::create_charge))
+        .route(
+            "/api/v1/refunds/",
+            get(payments::list_refunds).post(payments::create_refund),
+        )
+        .route(
+            "/api/v1/refunds/{refund_id}/",
+            get(payments::retrieve_refund),
+        )
+        .route("/api/v1/transaction/", get(payments::list_transactions))
+        .route(
+            "/api/v1/payment-methods/",
+            get(payments::list_payment_methods),
         )
         .fallback(|| async { ApiError::not_found("No such endpoint.") })
         .layer(axum::middleware::from_fn_with_state(app.clone(), gate))
         .with_state(app)
 }
 
-/// Logs the request, applies any injected fault, then checks the bearer token.
+/// The operation a request is for, put in its extensions by [`gate`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OperationId(pub(crate) Option<&'static str>);
+
+/// The API key a request was authenticated with: its tenant.
+#[derive(Debug, Clone)]
+pub(crate) struct TenantKey(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for TenantKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<TenantKey>()
+            .cloned()
+            .ok_or_else(|| ApiError::status(StatusCode::UNAUTHORIZED, "No API key."))
+    }
+}
+
+/// Logs the request, applies any injected fault, checks the bearer token, serves it, and
+/// sends the webhooks for what it changed.
 async fn gate(State(app): State<App>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return ApiError::field("body", "The body is too large or could not be read.")
             .into_response();
     };
     let operation = faults::operation_of(parts.method.as_str(), parts.uri.path());
+    parts.extensions.insert(OperationId(operation));
     let (entry, fault) = {
         let mut store = app.store();
-        let entry = store.log.len();
-        store.log.push(LoggedRequest {
+        let entry = store.log.push(LoggedRequest {
             method: parts.method.to_string(),
             path: parts.uri.path().to_owned(),
             query: parts.uri.query().map(str::to_owned),
@@ -82,12 +144,13 @@ async fn gate(State(app): State<App>, request: Request, next: Next) -> Response 
         (entry, faults::take(&mut store.faults, operation))
     };
     let response = answer_or_fault(&app, parts, bytes, fault, next).await;
+    crate::webhooks::dispatch(&app);
     log_response(&app, entry, response).await
 }
 
-/// Records the answer in the log entry of its request, and passes it on unchanged.
-async fn log_response(app: &App, entry: usize, response: Response) -> Response {
-    let (parts, body) = response.into_parts();
+/// Records the answer in the log entry of its request, and passes it on with a request id.
+async fn log_response(app: &App, entry: u64, response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -97,7 +160,6 @@ async fn log_response(app: &App, entry: usize, response: Response) -> Response {
             body: logged_body(&bytes),
         });
     }
-    let mut parts = parts;
     // Like the service, every answer names its request, for logs and support tickets.
     if let Ok(id) = header::HeaderValue::try_from(format!("req_{}", uuid::Uuid::new_v4().simple()))
     {
@@ -108,7 +170,7 @@ async fn log_response(app: &App, entry: usize, response: Response) -> Response {
 
 async fn answer_or_fault(
     app: &App,
-    parts: axum::http::request::Parts,
+    mut parts: Parts,
     bytes: Bytes,
     fault: Option<FaultKind>,
     next: Next,
@@ -152,8 +214,11 @@ async fn answer_or_fault(
         | None => {}
     }
 
-    if let Err(refused) = authenticate(app, &parts.headers) {
-        return refused.into_response();
+    match authenticate(app, &parts.headers) {
+        Ok(key) => {
+            parts.extensions.insert(TenantKey(key));
+        }
+        Err(refused) => return refused.into_response(),
     }
     let served = next
         .run(Request::from_parts(parts, Body::from(bytes)))
@@ -201,28 +266,35 @@ fn logged_body(bytes: &Bytes) -> Value {
 }
 
 /// `Authorization: Bearer <key>`: any non-empty key, or exactly the configured one.
-fn authenticate(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+fn authenticate(app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
     let unauthorized = |detail: &str| ApiError::status(StatusCode::UNAUTHORIZED, detail);
-    let token = headers
+    let token = bearer(headers)
+        .ok_or_else(|| unauthorized("Authentication credentials were not provided."))?;
+    match app.api_key.as_deref() {
+        Some(expected) if expected != token => Err(unauthorized("Invalid API key.")),
+        _ => Ok(token.to_owned()),
+    }
+}
+
+/// The bearer token of a request, when it has one.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| unauthorized("Authentication credentials were not provided."))?;
-    match app.api_key.as_deref() {
-        Some(expected) if expected != token => Err(unauthorized("Invalid API key.")),
-        _ => Ok(()),
-    }
 }
 
-/// A JSON body decoded into a type of the document, with a 400 naming the field at fault.
+/// A JSON body checked against the document (unknown fields, `null` where it is not
+/// allowed, either spelling of a name; see [`body`]) and decoded into a type of the
+/// document, with a 400 naming the field at fault.
 pub(crate) struct WireJson<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for WireJson<T> {
+impl<T: DeserializeOwned> FromRequest<App> for WireJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, app: &App) -> Result<Self, Self::Rejection> {
         let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -234,11 +306,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for WireJson<T> {
                 "Expected Content-Type: application/json.",
             ));
         }
-        let bytes = Bytes::from_request(request, state)
+        let operation = request.extensions().get::<OperationId>().and_then(|o| o.0);
+        let bytes = Bytes::from_request(request, app)
             .await
             .map_err(|_| ApiError::field("body", "The body could not be read."))?;
-        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(deserializer)
+        let mut value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::field("body", format!("Not JSON: {e}")))?;
+        if let Some(fields) = operation.and_then(faults::body_fields) {
+            body::conform(fields, &mut value, app.lenient, "")?;
+        }
+        serde_path_to_error::deserialize(value)
             .map(WireJson)
             .map_err(|error| {
                 let message = error.inner().to_string();
@@ -254,6 +331,71 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for WireJson<T> {
     }
 }
 
+/// A request's query parameters, read by name with a 400 naming the one at fault.
+#[derive(Debug, Default)]
+pub(crate) struct Params(std::collections::HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let text = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(text)
+            .map(Params)
+            .map_err(|e| ApiError::field("query", e.to_string()))
+    }
+}
+
+impl Params {
+    /// A text parameter; empty counts as absent.
+    pub(crate) fn text(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A parsed parameter.
+    pub(crate) fn parse<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        expected: &str,
+    ) -> Result<Option<T>, ApiError> {
+        self.text(name)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| ApiError::field(name, format!("{v:?} is not {expected}.")))
+            })
+            .transpose()
+    }
+
+    /// `page` and `page_size`.
+    pub(crate) fn paging(&self) -> Result<(Option<u64>, Option<u64>), ApiError> {
+        Ok((
+            self.parse("page", "a page number")?,
+            self.parse("page_size", "a page size")?,
+        ))
+    }
+
+    /// A `YYYY-MM-DD` day.
+    pub(crate) fn date(&self, name: &str) -> Result<Option<chrono::NaiveDate>, ApiError> {
+        self.parse(name, "a date (YYYY-MM-DD)")
+    }
+
+    /// An RFC 3339 instant.
+    pub(crate) fn instant(
+        &self,
+        name: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+        self.parse(name, "an RFC 3339 date-time")
+    }
+}
+
+/// The URL of a list's pages: where it was reached, with its path.
+pub(crate) fn list_url(headers: &HeaderMap, path: &str) -> String {
+    format!("{}{path}", base_url(headers))
+}
+
 /// Where the client reached the emulator, for URLs it hands out.
 pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let host = headers
@@ -263,7 +405,7 @@ pub(crate) fn base_url(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-/// A success answer: the document's type as JSON.
+/// A success answer: JSON.
 pub(crate) fn answer<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
     (status, axum::Json(value)).into_response()
 }

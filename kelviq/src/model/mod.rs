@@ -33,10 +33,10 @@ mod reports;
 mod subscriptions;
 
 pub use customers::{BillingAddress, CheckoutSession, Customer, CustomerArchived, PortalSession};
+pub use entitlements::{Access, CustomerEntitlements, Entitlement, FeatureEntitlement, Freshness};
 pub use licenses::{License, LicenseActivation, LicenseDeactivation, LicenseValidation};
 pub use page::Page;
 pub use payments::{PaymentMethod, Refund, Transaction};
-pub use entitlements::{Access, CustomerEntitlements, Entitlement, FeatureEntitlement, Freshness};
 pub use reports::{Delivery, EventReport, FlushReport, UsageReport};
 pub use subscriptions::{
     PlanRef, PreviewInvoice, Subscription, SubscriptionCancelled, SubscriptionUpdatePreview,

@@ -18,7 +18,12 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    pub(crate) fn new(count: i64, next: Option<String>, previous: Option<String>, results: Vec<T>) -> Self {
+    pub(crate) fn new(
+        count: i64,
+        next: Option<String>,
+        previous: Option<String>,
+        results: Vec<T>,
+    ) -> Self {
         Self {
             count: u64::try_from(count).unwrap_or(0),
             next,

@@ -88,7 +88,9 @@ impl FromWire<wire::Transaction> for Transaction {
         keep("availableOn", t.available_on.map(Value::from));
         keep(
             "morFeeBreakdown",
-            Some(Value::Array(t.mor_fee_breakdown.into_iter().map(Value::Object).collect())),
+            Some(Value::Array(
+                t.mor_fee_breakdown.into_iter().map(Value::Object).collect(),
+            )),
         );
         Self {
             id: t.id,

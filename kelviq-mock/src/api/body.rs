@@ -1,0 +1,181 @@
+//! Bodies checked against the document's field table (`kelviq_gen::wire_table`, generated
+//! from the document with the client): a field the document does not name is refused with
+//! a 400 naming it (ignored with `--lenient`, as the service likely does), `null` where the
+//! document does not allow it is refused, and either spelling of a name is taken (the
+//! service turns camelCase keys into snake_case), but not both at once.
+
+use kelviq_gen::wire_table::{Field, Shape};
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// Checks `value` against `fields`, renaming each key to the document's spelling.
+pub(crate) fn conform(
+    fields: &[Field],
+    value: &mut Value,
+    lenient: bool,
+    at: &str,
+) -> Result<(), ApiError> {
+    let Value::Object(given) = value else {
+        // Not an object: decoding names what it should have been.
+        return Ok(());
+    };
+    let mut kept = Map::new();
+    let mut spelled = std::collections::HashMap::new();
+    for (key, mut item) in std::mem::take(given) {
+        let field = fields
+            .iter()
+            .find(|f| f.name == key)
+            .or_else(|| fields.iter().find(|f| other_spelling(f.name) == key));
+        let Some(field) = field else {
+            if lenient {
+                continue;
+            }
+            return Err(ApiError::field(
+                format!("{at}{key}"),
+                "Unknown field: the document does not name it.",
+            ));
+        };
+        let name = format!("{at}{}", field.name);
+        if let Some(first) = spelled.insert(field.name, key.clone()) {
+            return Err(ApiError::field(
+                name,
+                format!("Given twice, as {first:?} and {key:?}: give one."),
+            ));
+        }
+        if item.is_null() {
+            if !field.nullable {
+                return Err(ApiError::field(name, "This field may not be null."));
+            }
+        } else {
+            match field.shape {
+                Shape::Value => {}
+                Shape::Object(inner) => conform(inner, &mut item, lenient, &format!("{name}."))?,
+                Shape::ArrayOf(inner) => {
+                    if let Value::Array(items) = &mut item {
+                        for (i, element) in items.iter_mut().enumerate() {
+                            conform(inner, element, lenient, &format!("{name}[{i}]."))?;
+                        }
+                    }
+                }
+            }
+        }
+        kept.insert(field.name.to_owned(), item);
+    }
+    *given = kept;
+    Ok(())
+}
+
+/// `customer_id` for `customerId` and the other way round.
+fn other_spelling(name: &str) -> String {
+    if name.contains('_') {
+        let mut out = String::with_capacity(name.len());
+        let mut upper = false;
+        for c in name.chars() {
+            if c == '_' {
+                upper = true;
+            } else if upper {
+                out.extend(c.to_uppercase());
+                upper = false;
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        let mut out = String::with_capacity(name.len() + 4);
+        for c in name.chars() {
+            if c.is_ascii_uppercase() {
+                out.push('_');
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ADDRESS: &[Field] = &[Field {
+        name: "postalCode",
+        required: false,
+        nullable: false,
+        shape: Shape::Value,
+    }];
+    const FIELDS: &[Field] = &[
+        Field {
+            name: "customer_id",
+            required: true,
+            nullable: false,
+            shape: Shape::Value,
+        },
+        Field {
+            name: "line2",
+            required: false,
+            nullable: true,
+            shape: Shape::Value,
+        },
+        Field {
+            name: "billingAddress",
+            required: false,
+            nullable: false,
+            shape: Shape::Object(ADDRESS),
+        },
+    ];
+
+    fn check(mut body: Value, lenient: bool) -> Result<Value, String> {
+        conform(FIELDS, &mut body, lenient, "")
+            .map_err(|e| e.errors.keys().next().cloned().unwrap_or_default())?;
+        Ok(body)
+    }
+
+    #[test]
+    fn either_spelling_is_taken_and_renamed() {
+        let body = check(
+            json!({"customerId": "c", "billing_address": {"postal_code": "1"}}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            body,
+            json!({"customer_id": "c", "billingAddress": {"postalCode": "1"}})
+        );
+    }
+
+    #[test]
+    fn unknown_fields_nulls_and_both_spellings_are_refused_by_name() {
+        assert_eq!(
+            check(json!({"customer_id": "c", "colour": 1}), false).unwrap_err(),
+            "colour"
+        );
+        assert_eq!(
+            check(json!({"customer_id": "c", "colour": 1}), true).unwrap(),
+            json!({"customer_id": "c"})
+        );
+        assert_eq!(
+            check(json!({"customer_id": null}), false).unwrap_err(),
+            "customer_id"
+        );
+        assert!(
+            check(json!({"customer_id": "c", "line2": null}), false).is_ok(),
+            "nullable"
+        );
+        assert_eq!(
+            check(json!({"customer_id": "c", "customerId": "d"}), false).unwrap_err(),
+            "customer_id"
+        );
+        assert_eq!(
+            check(
+                json!({"customer_id": "c", "billingAddress": {"zip": "1"}}),
+                false
+            )
+            .unwrap_err(),
+            "billingAddress.zip"
+        );
+    }
+}

@@ -1,0 +1,246 @@
+//! What the emulator remembers, and the service's behaviour over it, one file per resource
+//! group: customers, checkout, entitlements, reporting, subscriptions, licenses, payments.
+//!
+//! State is kept per tenant, one tenant per API key, so that two keys never see each
+//! other's customers; the plan catalogue, the request log and the faults belong to the
+//! emulator as a whole. Nothing here knows about HTTP: the handlers turn requests into these
+//! calls and their results into answers, and the control surface and
+//! [`MockServer`](crate::MockServer) call them directly.
+
+mod checkout;
+mod customers;
+mod entitlements;
+mod licenses;
+mod payments;
+mod reporting;
+mod subscriptions;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::catalogue::{Catalogue, FeatureKind};
+use crate::faults::Fault;
+use crate::log::RequestLog;
+use crate::webhooks::{Delivery, Endpoint, Event};
+
+pub use checkout::CompletedCheckout;
+pub use payments::MoneyFilter;
+pub use subscriptions::SubscriptionFilter;
+
+/// The organisation every record of the emulator belongs to.
+pub const ORG_ID: &str = "1";
+
+/// How many items a list page holds when the request does not say.
+const DEFAULT_PAGE_SIZE: u64 = 20;
+
+/// Everything the emulator holds.
+#[derive(Debug)]
+pub struct Store {
+    /// The plans that can be bought, by every tenant.
+    pub catalogue: Catalogue,
+    tenants: HashMap<String, Tenant>,
+    /// The key the control surface and the Rust shorthands act for when none is named:
+    /// the only key, in a single-tenant emulator.
+    default_key: Option<String>,
+    /// Every API request received, oldest first, bounded.
+    pub log: RequestLog,
+    /// Faults waiting to be injected.
+    pub faults: Vec<Fault>,
+    /// Webhook deliveries made, oldest first, bounded.
+    pub deliveries: RequestLog<Delivery>,
+}
+
+/// One tenant's state: what one API key sees.
+#[derive(Debug, Default)]
+pub struct Tenant {
+    customers: customers::Customers,
+    checkouts: checkout::Checkouts,
+    subscriptions: subscriptions::Subscriptions,
+    usage: reporting::Usage,
+    grants: HashMap<String, Vec<Grant>>,
+    licenses: licenses::Licenses,
+    payments: payments::Payments,
+    /// Where this tenant's webhooks go.
+    pub(crate) endpoints: Vec<Endpoint>,
+    /// Events not yet handed to the webhook sender.
+    pub(crate) outbox: Vec<Event>,
+}
+
+/// An entitlement granted directly through the control surface, outside any plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Grant {
+    /// The customer.
+    pub customer_id: String,
+    /// The feature.
+    pub feature_id: String,
+    /// `BOOLEAN`, `METER` or `CUSTOMIZABLE`.
+    pub feature_type: FeatureKind,
+    /// A meter's limit, or a customizable feature's quantity.
+    #[serde(default)]
+    pub usage_limit: Option<i64>,
+    /// Whether a meter's limit is hard.
+    #[serde(default)]
+    pub hard_limit: Option<bool>,
+}
+
+pub use crate::log::{LoggedRequest, LoggedResponse};
+
+impl Store {
+    /// An emulator selling `catalogue`, holding nothing else, keeping the last
+    /// `log_capacity` requests.
+    pub fn new(catalogue: Catalogue, log_capacity: usize) -> Self {
+        Self {
+            catalogue,
+            tenants: HashMap::new(),
+            default_key: None,
+            log: RequestLog::new(log_capacity),
+            faults: Vec::new(),
+            deliveries: RequestLog::new(log_capacity),
+        }
+    }
+
+    /// Forgets every tenant, logged request, delivery and fault; keeps the catalogue.
+    pub fn reset(&mut self) {
+        let capacity = self.log.capacity();
+        *self = Self::new(std::mem::take(&mut self.catalogue), capacity);
+    }
+
+    /// The catalogue and the tenant of `key` (the default tenant for `None`), made when
+    /// first named. The first key to arrive adopts what was done for the default tenant
+    /// before any key was known (grants made ahead of the first request).
+    pub fn tenant(&mut self, key: Option<&str>) -> (&Catalogue, &mut Tenant) {
+        let key = match key {
+            Some(key) => {
+                if self.default_key.is_none() {
+                    let pending = self.tenants.remove("").unwrap_or_default();
+                    self.tenants.entry(key.to_owned()).or_insert(pending);
+                    self.default_key = Some(key.to_owned());
+                }
+                key.to_owned()
+            }
+            None => self.default_key.clone().unwrap_or_default(),
+        };
+        (&self.catalogue, self.tenants.entry(key).or_default())
+    }
+
+    /// Completes a checkout as if the customer paid, whichever tenant made it.
+    pub fn complete_checkout(
+        &mut self,
+        session_id: &str,
+    ) -> Result<CompletedCheckout, crate::ApiError> {
+        let catalogue = &self.catalogue;
+        match self
+            .tenants
+            .values_mut()
+            .find(|t| t.has_checkout(session_id))
+        {
+            Some(tenant) => tenant.complete_checkout(catalogue, session_id),
+            None => Err(crate::ApiError::not_found(format!(
+                "No checkout session {session_id:?}."
+            ))),
+        }
+    }
+
+    /// Every tenant's pending events, with the endpoints they go to.
+    pub(crate) fn take_events(&mut self) -> Vec<(Vec<Endpoint>, Vec<Event>)> {
+        self.tenants
+            .values_mut()
+            .filter(|t| !t.outbox.is_empty())
+            .map(|t| (t.endpoints.clone(), std::mem::take(&mut t.outbox)))
+            .collect()
+    }
+}
+
+impl Tenant {
+    /// Grants `grant` directly, outside any plan.
+    pub fn grant(&mut self, grant: Grant) {
+        self.customers.ensure(&grant.customer_id);
+        self.grants
+            .entry(grant.customer_id.clone())
+            .or_default()
+            .push(grant);
+    }
+
+    /// Each feature's usage this month for `customer_id`.
+    pub fn usage_of(&self, customer_id: &str) -> BTreeMap<String, i64> {
+        self.usage.of(customer_id, now())
+    }
+
+    /// Records an event for the webhook endpoints.
+    pub(crate) fn emit(&mut self, kind: &str, object: Value, previous: Option<Value>) {
+        if !self.endpoints.is_empty() {
+            self.outbox.push(Event::new(kind, object, previous));
+        }
+    }
+}
+
+/// One page of a list, as the service answers it.
+pub(crate) fn page_of(
+    items: Vec<Value>,
+    page: Option<u64>,
+    page_size: Option<u64>,
+    base: &str,
+) -> Result<Value, crate::ApiError> {
+    let page = page.unwrap_or(1);
+    let size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+    if page == 0 {
+        return Err(crate::ApiError::field("page", "Must be at least 1."));
+    }
+    if !(1..=100).contains(&size) {
+        return Err(crate::ApiError::field(
+            "page_size",
+            "Must be from 1 to 100.",
+        ));
+    }
+    let count = items.len() as u64;
+    let pages = count.div_ceil(size).max(1);
+    if page > pages {
+        return Err(crate::ApiError::not_found("Invalid page."));
+    }
+    let start = ((page - 1) * size) as usize;
+    let results: Vec<Value> = items.into_iter().skip(start).take(size as usize).collect();
+    let link = |page: u64| Value::String(format!("{base}?page={page}&page_size={size}"));
+    Ok(serde_json::json!({
+        "count": count,
+        "next": if page < pages { link(page + 1) } else { Value::Null },
+        "previous": if page > 1 { link(page - 1) } else { Value::Null },
+        "results": results,
+    }))
+}
+
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+pub(crate) fn month(at: DateTime<Utc>) -> (i32, u32) {
+    (at.year(), at.month())
+}
+
+/// The end of the current billing period: the emulator's periods are calendar months (UTC).
+pub(crate) fn period_end(at: DateTime<Utc>) -> DateTime<Utc> {
+    let (year, month) = if at.month() == 12 {
+        (at.year() + 1, 1)
+    } else {
+        (at.year(), at.month() + 1)
+    };
+    Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(at)
+}
+
+/// When meters reset (the end of the period), written as the service writes `resetAt`.
+pub(crate) fn next_reset(at: DateTime<Utc>) -> String {
+    period_end(at).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,349 @@
+//! Money: an order for every purchase, refunds that never exceed what is left on an order,
+//! the transactions both make, and the payment method a purchase saves.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kelviq_gen::types as wire;
+use serde_json::{json, Value};
+
+use super::{now, page_of, Tenant};
+use crate::error::ApiError;
+
+#[derive(Debug, Default)]
+pub(super) struct Payments {
+    orders: HashMap<String, Order>,
+    refunds: Vec<Refund>,
+    methods: Vec<Method>,
+    next_method: i64,
+}
+
+#[derive(Debug, Clone)]
+struct Order {
+    id: String,
+    customer_id: String,
+    subscription_id: String,
+    amount_units: i64,
+    refunded_units: i64,
+    created: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+struct Refund {
+    id: String,
+    order_id: String,
+    amount_units: i64,
+    reason: Option<String>,
+    internal_note: Option<String>,
+    created: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+struct Method {
+    id: i64,
+    customer_id: String,
+    created: DateTime<Utc>,
+}
+
+/// Filters of the money lists.
+#[derive(Debug, Default)]
+pub struct MoneyFilter {
+    /// Text the item must contain.
+    pub search: Option<String>,
+    /// Its status.
+    pub status: Option<String>,
+    /// Created on or after.
+    pub start_date: Option<NaiveDate>,
+    /// Created on or before.
+    pub end_date: Option<NaiveDate>,
+}
+
+impl MoneyFilter {
+    fn keeps(&self, text: &str, status: &str, created: DateTime<Utc>) -> bool {
+        self.search
+            .as_ref()
+            .is_none_or(|s| text.contains(s.as_str()))
+            && self.status.as_ref().is_none_or(|s| s == status)
+            && self.start_date.is_none_or(|d| created.date_naive() >= d)
+            && self.end_date.is_none_or(|d| created.date_naive() <= d)
+    }
+}
+
+fn units(amount: i64) -> Value {
+    json!(amount as f64 / 100.0)
+}
+
+impl Tenant {
+    /// Records what a purchase charged, and saves the customer's payment method.
+    pub(super) fn record_order(
+        &mut self,
+        customer_id: &str,
+        subscription_id: &str,
+        amount_units: i64,
+    ) {
+        let id = format!("ord_{}", uuid::Uuid::new_v4().simple());
+        let at = now();
+        self.payments.orders.insert(
+            id.clone(),
+            Order {
+                id,
+                customer_id: customer_id.to_owned(),
+                subscription_id: subscription_id.to_owned(),
+                amount_units,
+                refunded_units: 0,
+                created: at,
+            },
+        );
+        if !self
+            .payments
+            .methods
+            .iter()
+            .any(|m| m.customer_id == customer_id)
+        {
+            self.payments.next_method += 1;
+            self.payments.methods.push(Method {
+                id: self.payments.next_method,
+                customer_id: customer_id.to_owned(),
+                created: at,
+            });
+        }
+    }
+
+    /// A customer's orders, for the control surface: id, amount, refunded.
+    pub fn orders_of(&self, customer_id: &str) -> Vec<Value> {
+        let mut orders: Vec<&Order> = self
+            .payments
+            .orders
+            .values()
+            .filter(|o| o.customer_id == customer_id)
+            .collect();
+        orders.sort_by_key(|o| o.created);
+        orders.into_iter().map(|o| self.order_json(o)).collect()
+    }
+
+    fn order_json(&self, order: &Order) -> Value {
+        json!({
+            "id": order.id,
+            "customerId": order.customer_id,
+            "subscriptionId": order.subscription_id,
+            "amountUnits": order.amount_units,
+            "refundedUnits": order.refunded_units,
+            "currency": "usd",
+        })
+    }
+
+    /// `POST /api/v1/charges/`: a one-time purchase with the saved payment method.
+    pub fn create_charge(
+        &mut self,
+        catalogue: &crate::Catalogue,
+        request: wire::CreateChargeRequest,
+    ) -> Result<Value, ApiError> {
+        let customer_id = request.customer_id.to_string();
+        self.customers.require(&customer_id)?;
+        let plan = request.plan_identifier.to_string();
+        super::subscriptions::check_plan(catalogue, &plan, "ONE_TIME").map_err(|e| {
+            e.renamed("planIdentifier", "plan_identifier")
+                .renamed("chargePeriod", "charge_period")
+        })?;
+        let quantities = super::subscriptions::check_features(catalogue, &plan, &request.features)?;
+        if request.custom_amount.is_some() && request.tax_behavior.is_none() {
+            return Err(ApiError::field(
+                "tax_behavior",
+                "Required when custom_amount is provided.",
+            ));
+        }
+        let amount = request.custom_amount.map(|a| (a * 100.0).round() as i64);
+        let id = self.start_subscription(
+            catalogue,
+            &customer_id,
+            &plan,
+            "ONE_TIME",
+            quantities,
+            amount,
+        );
+        self.retrieve_subscription(catalogue, &id)
+    }
+
+    /// `POST /api/v1/refunds/`: all that is left, or part of it; never more.
+    pub fn create_refund(&mut self, request: wire::CreateRefundRequest) -> Result<Value, ApiError> {
+        let order_id = request.order_id.to_string();
+        let order = self
+            .payments
+            .orders
+            .get_mut(&order_id)
+            .ok_or_else(|| ApiError::field("order_id", format!("No order {order_id:?}.")))?;
+        let left = order.amount_units - order.refunded_units;
+        let amount = match (request.amount_units, request.amount) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::field(
+                    "amount",
+                    "Give amount_units or amount, not both.",
+                ))
+            }
+            (Some(units), None) => i64::try_from(units.get()).unwrap_or(i64::MAX),
+            (None, Some(amount)) => (amount * 100.0).round() as i64,
+            (None, None) => left,
+        };
+        if amount <= 0 || amount > left {
+            return Err(ApiError::field(
+                "amount_units",
+                format!(
+                    "The refund ({amount}) exceeds what is left to refund on the order ({left})."
+                ),
+            ));
+        }
+        order.refunded_units += amount;
+        let refund = Refund {
+            id: super::new_id(),
+            order_id: order_id.clone(),
+            amount_units: amount,
+            reason: request.reason.map(|r| r.to_string()),
+            internal_note: request.internal_note,
+            created: now(),
+        };
+        self.payments.refunds.push(refund.clone());
+        Ok(self.refund_json(&refund))
+    }
+
+    fn refund_json(&self, refund: &Refund) -> Value {
+        let order = self
+            .payments
+            .orders
+            .get(&refund.order_id)
+            .map(|o| self.order_json(o))
+            .unwrap_or(Value::Null);
+        json!({
+            "id": refund.id,
+            "reason": refund.reason,
+            "amountUnits": refund.amount_units,
+            "amount": units(refund.amount_units),
+            "internalNote": refund.internal_note,
+            "failureReason": null,
+            "status": "SUCCEEDED",
+            "order": order,
+        })
+    }
+
+    /// `GET /api/v1/refunds/{refundId}/`
+    pub fn retrieve_refund(&self, refund_id: &str) -> Result<Value, ApiError> {
+        self.payments
+            .refunds
+            .iter()
+            .find(|r| r.id == refund_id)
+            .map(|r| self.refund_json(r))
+            .ok_or_else(|| ApiError::not_found(format!("No refund {refund_id:?}.")))
+    }
+
+    /// `GET /api/v1/refunds/`: newest first.
+    pub fn list_refunds(
+        &self,
+        filter: &MoneyFilter,
+        page: Option<u64>,
+        page_size: Option<u64>,
+        base: &str,
+    ) -> Result<Value, ApiError> {
+        let items = self
+            .payments
+            .refunds
+            .iter()
+            .rev()
+            .filter(|r| filter.keeps(&format!("{} {}", r.id, r.order_id), "SUCCEEDED", r.created))
+            .map(|r| self.refund_json(r))
+            .collect();
+        page_of(items, page, page_size, base)
+    }
+
+    /// `GET /api/v1/transaction/`: a charge per order, a refund per refund, newest first.
+    pub fn list_transactions(
+        &self,
+        filter: &MoneyFilter,
+        page: Option<u64>,
+        page_size: Option<u64>,
+        base: &str,
+    ) -> Result<Value, ApiError> {
+        let mut rows: Vec<(DateTime<Utc>, Value)> = Vec::new();
+        for order in self.payments.orders.values() {
+            rows.push((
+                order.created,
+                self.transaction(&order.id, "CHARGE", order.amount_units, order),
+            ));
+        }
+        for refund in &self.payments.refunds {
+            if let Some(order) = self.payments.orders.get(&refund.order_id) {
+                rows.push((
+                    refund.created,
+                    self.transaction(&refund.id, "REFUND", -refund.amount_units, order),
+                ));
+            }
+        }
+        rows.sort_by_key(|row| std::cmp::Reverse(row.0));
+        let items = rows
+            .into_iter()
+            .filter(|(at, row)| {
+                filter.keeps(row["id"].as_str().unwrap_or_default(), "success", *at)
+            })
+            .map(|(_, row)| row)
+            .collect();
+        page_of(items, page, page_size, base)
+    }
+
+    fn transaction(&self, id: &str, kind: &str, amount: i64, order: &Order) -> Value {
+        let fee = amount.abs() * 5 / 100;
+        json!({
+            "id": id,
+            "order": self.order_json(order),
+            "createdOn": order.created.to_rfc3339(),
+            "currency": "usd",
+            "currencySymbol": "$",
+            "amountTotal": units(amount),
+            "morFee": units(fee),
+            "morFeeBreakdown": [{"name": "base_fee", "percentage": "5", "valueUnits": fee, "currency": "usd"}],
+            "collectedTax": 0.0,
+            "netPayout": units(amount - fee),
+            "status": "success",
+            "transactionType": kind,
+            "paymentMethodType": "card",
+            "availableOn": null,
+            "isSettled": false,
+            "paymentMethodName": "Visa",
+            "last4": "4242",
+        })
+    }
+
+    /// `GET /api/v1/payment-methods/`
+    pub fn list_payment_methods(
+        &self,
+        customer_id: Option<&str>,
+        customer_email: Option<&str>,
+        page: Option<u64>,
+        page_size: Option<u64>,
+        base: &str,
+    ) -> Result<Value, ApiError> {
+        let items = self
+            .payments
+            .methods
+            .iter()
+            .filter_map(|m| Some((m, self.customers.get(&m.customer_id)?)))
+            .filter(|(m, _)| customer_id.is_none_or(|c| c == m.customer_id))
+            .filter(|(_, c)| customer_email.is_none_or(|e| c.email.as_deref() == Some(e)))
+            .map(|(m, c)| {
+                json!({
+                    "id": m.id,
+                    "customer": {
+                        "customerId": c.customer_id,
+                        "name": c.name,
+                        "email": c.email,
+                        "billingAddress": c.billing_address,
+                    },
+                    "methodType": "card",
+                    "methodData": {"brand": "visa", "last4": "4242", "expMonth": 12, "expYear": 2030},
+                    "isDefault": true,
+                    "status": "succeeded",
+                    "createdOn": m.created.to_rfc3339(),
+                    "modifiedOn": m.created.to_rfc3339(),
+                })
+            })
+            .collect();
+        page_of(items, page, page_size, base)
+    }
+}
