@@ -15,6 +15,7 @@
 //!     email: None,
 //!     metadata: None,
 //!     name: Some("John Doe".into()),
+//!     billing_address: None,
 //! });
 //! # drop(request);
 //! ```

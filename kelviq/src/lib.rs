@@ -39,15 +39,26 @@
 //! # fn main() {}
 //! ```
 //!
-//! Both clients offer the same five resource groups, with the product docs' method names:
+//! Both clients offer the same resource groups, with the official clients' method names:
 //!
 //! | group | methods | docs and example |
 //! |---|---|---|
-//! | `customers()` | `create`, `update` | [`customers`] |
+//! | `customers()` | `create`, `update`, `retrieve`, `list`, `archive` | [`customers`] |
 //! | `checkout()` | `create_session` | [`checkout`] |
 //! | `entitlements()` | `has_access`, `check`, `get_entitlement`, `get_all_entitlements` | [`entitlements`] |
 //! | `reporting()` | `report_usage`, `report_event` | [`reporting`] |
-//! | `subscriptions()` | `update`, `cancel` | [`subscriptions`] |
+//! | `subscriptions()` | `list`, `retrieve`, `create`, `preview_update`, `update`, `cancel` | [`subscriptions`] |
+//! | `portal()` | `create_session` | [`portal`] |
+//! | `licenses()` | `activate`, `deactivate`, `validate` | [`licenses`] |
+//! | `charges()` | `create` | [`charges`] |
+//! | `refunds()` | `list`, `create`, `retrieve` | [`refunds`] |
+//! | `transactions()` | `list` | [`transactions`] |
+//! | `payment_methods()` | `list` | [`payment_methods`] |
+//!
+//! Lists answer one [`Page`] with `send()`, or every item, fetched a page at a time as it
+//! is read, with `into_stream()` (async) or a `for` loop over the builder (blocking).
+//! [`webhooks`] verifies what Kelviq sends to your endpoint and, through
+//! [`Client::apply_webhook`], keeps the entitlement cache in step with it.
 //!
 //! Required values are arguments, in the docs' order; optional ones are setters named after
 //! the documented parameter in snake_case; `.send()` sends the request, and

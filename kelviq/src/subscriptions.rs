@@ -564,6 +564,18 @@ pub struct CancelSubscription<M = Async> {
 }
 
 impl<M> CancelSubscription<M> {
+    /// Why the customer cancels.
+    pub fn feedback(mut self, feedback: CancellationFeedback) -> Self {
+        self.feedback = Some(feedback);
+        self
+    }
+
+    /// The customer's own words about why they cancel.
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.comment = Some(comment.into());
+        self
+    }
+
     /// The day the subscription ends (a `chrono::NaiveDate` or `"YYYY-MM-DD"`; see
     /// [`IntoTime`]); required with [`CancellationType::SpecificDate`] and refused with the
     /// other types.

@@ -28,17 +28,24 @@ pub fn resolve<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
     value
 }
 
-/// OpenAPI 3.0's `nullable: true` is not JSON Schema: turn it into a `null` type.
+/// OpenAPI 3.0's `nullable: true` is not JSON Schema: turn it into a `null` type (or, on a
+/// schema without a type, such as a nullable `allOf`, an `anyOf` with `null`).
 fn to_json_schema(value: &mut Value) {
     match value {
         Value::Object(object) => {
-            if object.remove("nullable") == Some(Value::Bool(true)) {
-                if let Some(Value::String(kind)) = object.get("type").cloned() {
-                    object.insert("type".into(), json!([kind, "null"]));
-                }
-            }
             object.remove("example");
             object.values_mut().for_each(to_json_schema);
+            if object.remove("nullable") == Some(Value::Bool(true)) {
+                match object.get("type").cloned() {
+                    Some(Value::String(kind)) => {
+                        object.insert("type".into(), json!([kind, "null"]));
+                    }
+                    _ => {
+                        let inner = Value::Object(std::mem::take(object));
+                        object.insert("anyOf".into(), json!([{"type": "null"}, inner]));
+                    }
+                }
+            }
         }
         Value::Array(items) => items.iter_mut().for_each(to_json_schema),
         _ => {}

@@ -373,7 +373,7 @@ impl Tenant {
             (wire::CancellationType::CurrentPeriodEnds, None) => period_end(at),
         };
         let sub = self.subscription_mut(subscription_id)?;
-        if !sub.active(at) || sub.canceled_at.is_some() {
+        if !sub.active(at) {
             return Err(ApiError::field(
                 "subscriptionId",
                 "The subscription is already cancelled.",
