@@ -11663,7 +11663,12 @@ let response = client.create_checkout_session()
 Returns the customer's entitlements: every feature when `feature_id` is absent, or the
 entries of one feature when it is given. A customer holding several subscriptions may
 have several entries for one feature. A feature with no entry is not accessible.
-Served by the edge host, not the API host.
+
+Served by the edge host (this path's `servers`: `https://edge.api.kelviq.com` in
+production), not the API host. Most generated clients take one base URL for every
+operation and show the edge hosts only as more choices of it: send this operation
+through a client configured with the edge host of the same environment (the API
+host answers it with 404).
 
 
 Sends a `GET` request to `/api/v1/entitlements`
