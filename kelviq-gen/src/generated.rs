@@ -2180,10 +2180,9 @@ service adds later does not break clients.
         pub license_key: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub plan: ::std::option::Option<LicensePlan>,
+        ///The subscription that issued the license.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub subscription: ::std::option::Option<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        >,
+        pub subscription: ::std::option::Option<Subscription>,
     }
     impl License {
         pub fn builder() -> builder::License {
@@ -7024,9 +7023,7 @@ service adds later does not break clients.
                 ::std::string::String,
             >,
             subscription: ::std::result::Result<
-                ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                ::std::option::Option<super::Subscription>,
                 ::std::string::String,
             >,
         }
@@ -7161,11 +7158,7 @@ service adds later does not break clients.
             }
             pub fn subscription<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::Subscription>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.subscription = value

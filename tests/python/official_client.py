@@ -73,4 +73,48 @@ cancelled = client.subscriptions.cancel(subscriptionId=subscription, cancellatio
 check(bool(cancelled.message), "subscriptions.cancel")
 check(not client.entitlements.has_access(customerId="py-customer", featureId="premium-reporting"), "access ends")
 
+# Beyond the seed: every further operation of the official client.
+page = client.customers.list(page=1, page_size=10)
+check(any(c.customerId == "py-customer" for c in page.results), "customers.list")
+check(client.customers.retrieve(customerId="py-customer").name == "Renamed", "customers.retrieve")
+
+direct = client.subscriptions.create(
+    planIdentifier="pro-license", chargePeriod="YEARLY", customerId="py-customer", ipAddress="103.154.35.20"
+)
+check(direct.billingType == "SUBSCRIPTION" and len(direct.license) == 1, "subscriptions.create (a license issued)")
+check(client.subscriptions.retrieve(subscriptionId=direct.id).id == direct.id, "subscriptions.retrieve")
+listed = client.subscriptions.list(customerId="py-customer", page_size=10)
+check(listed.count == 2, "subscriptions.list")
+preview = client.subscriptions.preview_update(
+    subscriptionId=direct.id, planIdentifier="premium-plan", chargePeriod="MONTHLY", prorationBehavior="NO_PRORATION"
+)
+check(preview.recurringAmountUnits == 9900 and preview.amountChargedImmediatelyUnits == 0, "subscriptions.preview_update")
+
+portal = client.portal.create_session(customerId="py-customer")
+check(portal.customerPortalUrl.startswith(base), "portal.create_session")
+
+licence_key = direct.license[0].licenseKey
+activation = client.license.activate(licenseKey=licence_key, instanceName="py-host", metadata={"os": "linux"})
+check(activation.license.activationUsage == 1, "license.activate")
+validation = client.license.validate(licenseKey=licence_key, instanceId=activation.instanceId)
+check(validation.valid, "license.validate")
+deactivated = client.license.deactivate(licenseKey=licence_key, instanceId=activation.instanceId)
+check(bool(deactivated.message), "license.deactivate")
+
+charge = client.charges.create(planIdentifier="lifetime-pack", chargePeriod="ONE_TIME", customerId="py-customer")
+check(charge.billingType == "ONE_TIME", "charges.create")
+
+orders = json.load(urllib.request.urlopen(f"{base}/_mock/customers/py-customer/orders"))
+refund = client.refunds.create(orderId=orders[0]["id"], amountUnits=100, reason="REQUESTED_BY_CUSTOMER")
+check(refund.amountUnits == 100 and refund.status == "SUCCEEDED", "refunds.create")
+check(client.refunds.retrieve(refundId=refund.id).id == refund.id, "refunds.retrieve")
+check(client.refunds.list(status="SUCCEEDED").count == 1, "refunds.list")
+transactions = client.transactions.list(status="success", page_size=50)
+check(any(t.transactionType == "REFUND" for t in transactions.results), "transactions.list")
+methods = client.payment_methods.list(customer_id="py-customer")
+check(methods.count == 1, "payment_methods.list")
+
+archived = client.customers.archive(customerId="py-customer")
+check(bool(archived.message), "customers.archive")
+
 print(f"official Python client: {checks} passed, 0 failed")

@@ -14,7 +14,9 @@ pub(super) async fn activate(
     TenantKey(key): TenantKey,
     WireJson(request): WireJson<wire::ActivateLicenseRequest>,
 ) -> Result<Response, ApiError> {
-    let activation = app.store().tenant(Some(&key)).1.activate_license(request)?;
+    let mut store = app.store();
+    let (catalogue, tenant) = store.tenant(Some(&key));
+    let activation = tenant.activate_license(catalogue, request)?;
     Ok(answer(StatusCode::CREATED, &activation))
 }
 
@@ -36,7 +38,9 @@ pub(super) async fn validate(
     TenantKey(key): TenantKey,
     WireJson(request): WireJson<wire::ValidateLicenseRequest>,
 ) -> Response {
-    match app.store().tenant(Some(&key)).1.validate_license(request) {
+    let mut store = app.store();
+    let (catalogue, tenant) = store.tenant(Some(&key));
+    match tenant.validate_license(catalogue, request) {
         Ok(validation) => answer(StatusCode::OK, &validation),
         Err((status, body)) => (
             StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND),

@@ -7,6 +7,7 @@ use kelviq_gen::types as wire;
 use serde_json::{json, Map, Value};
 
 use super::{new_id, now, Tenant};
+use crate::catalogue::Catalogue;
 use crate::error::ApiError;
 
 #[derive(Debug, Default)]
@@ -89,8 +90,9 @@ impl Tenant {
         keys
     }
 
-    fn license_json(&self, license: &License) -> Value {
+    fn license_json(&self, catalogue: &Catalogue, license: &License) -> Value {
         let customer = self.customers.get(&license.customer_id);
+        let subscription = self.subscription_json(catalogue, &license.subscription_id);
         json!({
             "id": license.id,
             "licenseKey": license.license_key,
@@ -105,13 +107,14 @@ impl Tenant {
                 "email": customer.and_then(|c| c.email.clone()),
             },
             "plan": {"identifier": license.plan_identifier, "name": license.plan_identifier, "product": null},
-            "subscription": {"id": license.subscription_id},
+            "subscription": subscription,
         })
     }
 
     /// `POST /api/v1/license/activate/`: one more instance, up to the limit.
     pub fn activate_license(
         &mut self,
+        catalogue: &Catalogue,
         request: wire::ActivateLicenseRequest,
     ) -> Result<Value, ApiError> {
         let key = request.license_key.to_string();
@@ -149,7 +152,7 @@ impl Tenant {
             "instanceId": instance_id,
             "activatedAt": at.to_rfc3339(),
             "expiresOn": null,
-            "license": self.license_json(&license),
+            "license": self.license_json(catalogue, &license),
         }))
     }
 
@@ -178,6 +181,7 @@ impl Tenant {
     /// validation (`valid: false`).
     pub fn validate_license(
         &self,
+        catalogue: &Catalogue,
         request: wire::ValidateLicenseRequest,
     ) -> Result<Value, (u16, Value)> {
         let key = request.license_key.to_string();
@@ -209,7 +213,7 @@ impl Tenant {
             "code": code,
             "detail": detail,
             "metadata": metadata,
-            "license": self.license_json(license),
+            "license": self.license_json(catalogue, license),
         }))
     }
 }

@@ -95,7 +95,7 @@ impl Tenant {
     }
 
     /// The subscription as the service answers it.
-    fn subscription_json(&self, catalogue: &Catalogue, id: &str) -> Value {
+    pub(super) fn subscription_json(&self, catalogue: &Catalogue, id: &str) -> Value {
         let Some(sub) = self.subscriptions.records.get(id) else {
             return Value::Null;
         };

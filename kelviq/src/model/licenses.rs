@@ -28,8 +28,8 @@ pub struct License {
     pub customer_id: Option<String>,
     /// The plan that issued it.
     pub plan_identifier: Option<String>,
-    /// The subscription that issued it, as the service describes it.
-    pub subscription: Option<Map<String, Value>>,
+    /// The subscription that issued it.
+    pub subscription: Option<Box<super::Subscription>>,
 }
 
 impl FromWire<wire::License> for License {
@@ -44,7 +44,9 @@ impl FromWire<wire::License> for License {
             enabled: license.enabled.unwrap_or(true),
             customer_id: license.customer.and_then(|c| c.customer_id),
             plan_identifier: license.plan.and_then(|p| p.identifier),
-            subscription: license.subscription,
+            subscription: license
+                .subscription
+                .map(|s| Box::new(super::Subscription::from_wire(s))),
         }
     }
 }
