@@ -64,11 +64,12 @@ impl fmt::Debug for Client {
 impl Client {
     pub(crate) fn new(settings: Settings) -> Result<Self> {
         let mode = Blocking::new()?;
+        let core = Arc::new(Core::new(settings)?);
+        if let Some(runtime) = mode.runtime() {
+            core.resume_queue(runtime);
+        }
         Ok(Self {
-            ctx: Ctx {
-                core: Arc::new(Core::new(settings)?),
-                mode,
-            },
+            ctx: Ctx { core, mode },
         })
     }
 

@@ -52,7 +52,11 @@ impl fmt::Debug for Client {
 
 impl Client {
     pub(crate) fn new(settings: Settings) -> Result<Self> {
-        Ok(Self::from_core(std::sync::Arc::new(Core::new(settings)?)))
+        let core = std::sync::Arc::new(Core::new(settings)?);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            core.resume_queue(&runtime);
+        }
+        Ok(Self::from_core(core))
     }
 
     pub(crate) fn from_core(core: std::sync::Arc<Core>) -> Self {

@@ -412,6 +412,7 @@ impl FallbackPolicy {
 /// | `retry_interval` | 1 s | the first wait before the background sender tries again; it doubles while the service stays down |
 /// | `max_retry_interval` | 30 s | the longest such wait |
 /// | `concurrency` | 8 | reports the background sender sends at once |
+/// | `durable_at` | none (memory only) | a file that keeps queued reports across restarts (feature `durable-queue`) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -427,6 +428,8 @@ pub struct QueueConfig {
     pub(crate) retry_interval: Duration,
     pub(crate) max_retry_interval: Duration,
     pub(crate) concurrency: usize,
+    #[cfg(feature = "durable-queue")]
+    pub(crate) path: Option<std::path::PathBuf>,
 }
 
 impl Default for QueueConfig {
@@ -437,6 +440,8 @@ impl Default for QueueConfig {
             retry_interval: Duration::from_secs(1),
             max_retry_interval: Duration::from_secs(30),
             concurrency: 8,
+            #[cfg(feature = "durable-queue")]
+            path: None,
         }
     }
 }
@@ -474,6 +479,31 @@ impl QueueConfig {
     pub fn concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);
         self
+    }
+
+    /// Keeps queued reports in the file at `path` (created with its folder if missing), so
+    /// that reports answered [`Queued`](crate::Delivery::Queued) survive the process: a
+    /// report is written there before `Queued` is answered, and the next client that opens
+    /// the same path delivers what it finds. One client at a time may hold a path; a
+    /// second one is refused when it is built.
+    ///
+    /// ```no_run
+    /// let queue = kelviq::QueueConfig::default().durable_at("/var/lib/my-service/kelviq-queue.redb");
+    /// let client = kelviq::Kelviq::builder("sk_test").offline_queue(queue).build()?;
+    /// # Ok::<(), kelviq::Error>(())
+    /// ```
+    #[cfg(feature = "durable-queue")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "durable-queue")))]
+    pub fn durable_at(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// The file that keeps queued reports, if any.
+    #[cfg(feature = "durable-queue")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "durable-queue")))]
+    pub fn get_durable_path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
     }
 
     /// Whether the queue is on.

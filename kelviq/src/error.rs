@@ -31,6 +31,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// | `Connection` | the connection could not be made, or broke | `No` or `Maybe` | unless it may have been applied |
 /// | `Decode` | a success whose body is not what the API documents | `Answered` | no |
 /// | `QueueFull` | the service is unreachable and the offline queue is full | `No` | yes |
+/// | `Storage` | the service is unreachable and the durable queue could not write the report to its file | `No` | no |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -58,6 +59,9 @@ pub enum ErrorKind {
     Decode,
     /// The service is unreachable and the offline report queue is full.
     QueueFull,
+    /// The service is unreachable and the durable report queue could not keep the report
+    /// (its file could not be written); the report was not queued.
+    Storage,
 }
 
 /// How far a failed request got.
@@ -191,6 +195,14 @@ impl Error {
             "the Kelviq service is unreachable and the offline report queue is full \
              ({capacity} reports): this report was not queued"
         ));
+        error
+    }
+
+    /// The durable queue could not keep a report, or could not be opened.
+    #[cfg_attr(not(feature = "durable-queue"), allow(dead_code))]
+    pub(crate) fn storage(message: impl Into<String>) -> Self {
+        let mut error = Self::new(ErrorKind::Storage, Reached::No);
+        error.0.message = Some(message.into());
         error
     }
 
@@ -370,6 +382,7 @@ impl fmt::Display for Error {
             },
             ErrorKind::Decode => write!(f, "undecodable response ({status}): {message}")?,
             ErrorKind::QueueFull => f.write_str(message)?,
+            ErrorKind::Storage => write!(f, "durable report queue: {message}")?,
         }
         if self.is_unconfirmed() {
             f.write_str(

@@ -171,6 +171,8 @@ mod transport;
 mod cache;
 pub mod model;
 mod queue;
+#[cfg(feature = "durable-queue")]
+mod store;
 // What every client handle shares.
 mod core;
 mod paging;

@@ -12,6 +12,7 @@
 //! the sender allows.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use kelviq_gen::types as wire;
@@ -52,12 +53,15 @@ enum Lane {
 #[derive(Debug)]
 pub(crate) struct Taken {
     lane: Lane,
+    /// The report's number, which the durable store keys it by.
+    #[cfg_attr(not(feature = "durable-queue"), allow(dead_code))]
+    pub(crate) id: u64,
     pub(crate) report: Report,
 }
 
 #[derive(Debug, Default)]
 struct LaneState {
-    reports: VecDeque<Report>,
+    reports: VecDeque<(u64, Report)>,
     /// Its first report is out being sent.
     busy: bool,
 }
@@ -70,13 +74,13 @@ struct Lanes {
     len: usize,
     /// Reports out being sent.
     in_flight: usize,
-    next_id: u64,
 }
 
 /// The queue. Its lock is held for a few pointer moves, never across a request.
 pub(crate) struct ReportQueue {
     lanes: Mutex<Lanes>,
     capacity: usize,
+    next_id: AtomicU64,
 }
 
 impl std::fmt::Debug for ReportQueue {
@@ -89,11 +93,28 @@ impl std::fmt::Debug for ReportQueue {
 }
 
 impl ReportQueue {
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// An empty queue whose reports are numbered from `first_id` on.
+    pub(crate) fn new(capacity: usize, first_id: u64) -> Self {
         Self {
             lanes: Mutex::default(),
             capacity,
+            next_id: AtomicU64::new(first_id),
         }
+    }
+
+    /// A number for the next report, never given out before by this queue.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Whether one more report fits.
+    pub(crate) fn has_room(&self) -> bool {
+        self.len() < self.capacity
+    }
+
+    /// The error a full queue answers with.
+    pub(crate) fn full(&self) -> Error {
+        Error::queue_full(self.capacity)
     }
 
     fn lanes(&self) -> std::sync::MutexGuard<'_, Lanes> {
@@ -114,23 +135,27 @@ impl ReportQueue {
         self.lanes().in_flight
     }
 
-    /// Puts a report at the back of its lane and says how many wait; a full queue is an
+    /// Puts report `id` at the back of its lane and says how many wait; a full queue is an
     /// error, never a silent drop.
-    pub(crate) fn push(&self, report: Report) -> Result<usize> {
-        let mut lanes = self.lanes();
-        if lanes.len >= self.capacity {
-            return Err(Error::queue_full(self.capacity));
+    pub(crate) fn push(&self, id: u64, report: Report) -> Result<usize> {
+        if !self.has_room() {
+            return Err(self.full());
         }
-        let id = lanes.next_id;
-        lanes.next_id += 1;
+        Ok(self.push_kept(id, report))
+    }
+
+    /// Puts a report already kept elsewhere (in the durable store) at the back of its lane,
+    /// room or not: refusing it now would not unkeep it.
+    pub(crate) fn push_kept(&self, id: u64, report: Report) -> usize {
+        let mut lanes = self.lanes();
         let lane = report.lane(id);
         let state = lanes.lanes.entry(lane.clone()).or_default();
-        state.reports.push_back(report);
+        state.reports.push_back((id, report));
         if state.reports.len() == 1 && !state.busy {
             lanes.ready.push_back(lane);
         }
         lanes.len += 1;
-        Ok(lanes.len)
+        lanes.len
     }
 
     /// Takes up to `max` reports to send, each the first of a lane that has nothing out.
@@ -144,11 +169,11 @@ impl ReportQueue {
             let Some(state) = lanes.lanes.get_mut(&lane) else {
                 continue;
             };
-            let Some(report) = state.reports.front().cloned() else {
+            let Some((id, report)) = state.reports.front().cloned() else {
                 continue;
             };
             state.busy = true;
-            taken.push(Taken { lane, report });
+            taken.push(Taken { lane, id, report });
         }
         lanes.in_flight += taken.len();
         taken
@@ -202,15 +227,15 @@ mod tests {
 
     #[test]
     fn one_customer_and_feature_leaves_in_order_others_side_by_side() {
-        let queue = ReportQueue::new(100);
+        let queue = ReportQueue::new(100, 0);
         queue
-            .push(usage("a", "f", 1, wire::Behaviour::Set))
+            .push(queue.next_id(), usage("a", "f", 1, wire::Behaviour::Set))
             .unwrap();
         queue
-            .push(usage("a", "f", 2, wire::Behaviour::Delta))
+            .push(queue.next_id(), usage("a", "f", 2, wire::Behaviour::Delta))
             .unwrap();
         queue
-            .push(usage("b", "f", 3, wire::Behaviour::Delta))
+            .push(queue.next_id(), usage("b", "f", 3, wire::Behaviour::Delta))
             .unwrap();
         assert_eq!(queue.len(), 3);
 
@@ -232,12 +257,12 @@ mod tests {
 
     #[test]
     fn a_kept_report_stays_first_in_its_lane() {
-        let queue = ReportQueue::new(100);
+        let queue = ReportQueue::new(100, 0);
         queue
-            .push(usage("a", "f", 1, wire::Behaviour::Set))
+            .push(queue.next_id(), usage("a", "f", 1, wire::Behaviour::Set))
             .unwrap();
         queue
-            .push(usage("a", "f", 2, wire::Behaviour::Set))
+            .push(queue.next_id(), usage("a", "f", 2, wire::Behaviour::Set))
             .unwrap();
         let taken = queue.take(1).pop().unwrap();
         queue.finish(taken, false);
@@ -248,12 +273,12 @@ mod tests {
 
     #[test]
     fn a_full_queue_refuses() {
-        let queue = ReportQueue::new(1);
+        let queue = ReportQueue::new(1, 0);
         queue
-            .push(usage("a", "f", 1, wire::Behaviour::Set))
+            .push(queue.next_id(), usage("a", "f", 1, wire::Behaviour::Set))
             .unwrap();
         let error = queue
-            .push(usage("a", "f", 2, wire::Behaviour::Set))
+            .push(queue.next_id(), usage("a", "f", 2, wire::Behaviour::Set))
             .unwrap_err();
         assert_eq!(error.kind(), crate::ErrorKind::QueueFull);
         assert_eq!(queue.len(), 1);

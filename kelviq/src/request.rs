@@ -217,6 +217,11 @@ mod blocking_mode {
             Ok(Self(Arc::new(Runtime(Some(runtime)))))
         }
 
+        /// The client's runtime, while it runs.
+        pub(crate) fn runtime(&self) -> Option<&tokio::runtime::Handle> {
+            self.0 .0.as_ref().map(|runtime| runtime.handle())
+        }
+
         /// Runs `call` to its end on the client's runtime, blocking this thread.
         ///
         /// - On a plain thread, the call runs on this thread (`block_on`), its I/O driven by

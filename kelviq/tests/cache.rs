@@ -504,61 +504,6 @@ async fn past_max_stale_a_set_is_not_used() {
     );
 }
 
-#[test]
-fn an_outage_is_warned_about_once_not_per_call() {
-    #[derive(Clone, Default)]
-    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (server, client) = setup(CacheConfig::default(), RetryPolicy::none()).await;
-        for customer in ["a", "b", "c", "d"] {
-            client.customers().create(customer).send().await.unwrap();
-        }
-        server
-            .inject(Fault::new("getEntitlements", 20, FaultKind::status(503)))
-            .unwrap();
-        for _ in 0..5 {
-            for customer in ["a", "b", "c", "d"] {
-                let access = client
-                    .entitlements()
-                    .check(customer, "seats")
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(access.is_fallback());
-            }
-        }
-        assert!(client
-            .entitlements()
-            .has_access("a", "seats")
-            .send()
-            .await
-            .is_ok());
-    });
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert_eq!(log.matches("edge host is failing").count(), 1, "{log}");
-}
-
 #[tokio::test]
 async fn sixty_four_tasks_of_a_hundred_deltas_move_the_cached_and_the_services_usage_by_6400() {
     let server = MockServer::start().await.unwrap();

@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests in `tests/tests/`: the OpenAPI document, a
 //! validator of the emulator's answers against it, and an emulator on its own runtime.
 
+pub mod child;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -114,7 +114,10 @@ impl Core {
             environment: settings.environment,
             cache: EntitlementCache::new(&settings.cache),
             fallback: settings.fallback,
-            outbox: settings.queue.enabled.then(|| Outbox::new(settings.queue)),
+            outbox: match settings.queue.enabled {
+                true => Some(Outbox::new(settings.queue)?),
+                false => None,
+            },
             edge_outage: Outage::default(),
         })
     }

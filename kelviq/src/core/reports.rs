@@ -30,6 +30,8 @@ use crate::config::{QueueConfig, RetryPolicy};
 use crate::error::{Error, ErrorKind, Reached, Result};
 use crate::model::{Delivery, EventReport, FlushReport, FromWire, UsageReport};
 use crate::queue::{Report, ReportQueue, Taken};
+#[cfg(feature = "durable-queue")]
+use crate::store::ReportStore;
 use crate::transport::{Answered, RetryRule};
 use crate::types::Behaviour;
 
@@ -42,7 +44,10 @@ pub(crate) enum ReportAnswer {
 
 /// The queue and everything that delivers from it.
 pub(crate) struct Outbox {
-    queue: ReportQueue,
+    queue: Arc<ReportQueue>,
+    /// The file that keeps the queue's reports across restarts, when configured.
+    #[cfg(feature = "durable-queue")]
+    store: Option<ReportStore>,
     config: QueueConfig,
     /// Wakes the background sender: a report was queued, or the client is gone.
     wake: Arc<Notify>,
@@ -64,16 +69,119 @@ impl std::fmt::Debug for Outbox {
 }
 
 impl Outbox {
-    pub(crate) fn new(config: QueueConfig) -> Self {
-        Self {
-            queue: ReportQueue::new(config.capacity),
+    /// The queue, holding what its durable file kept, if it has one.
+    pub(crate) fn new(config: QueueConfig) -> Result<Self> {
+        #[cfg(feature = "durable-queue")]
+        let (store, queue) = match &config.path {
+            Some(path) => {
+                let (store, restored) = ReportStore::open(path)?;
+                let queue = restore(&store, restored, config.capacity);
+                (Some(store), queue)
+            }
+            None => (None, ReportQueue::new(config.capacity, 0)),
+        };
+        #[cfg(not(feature = "durable-queue"))]
+        let queue = ReportQueue::new(config.capacity, 0);
+        Ok(Self {
+            queue: Arc::new(queue),
+            #[cfg(feature = "durable-queue")]
+            store,
             config,
             wake: Arc::default(),
             settled: Notify::new(),
             sender: Mutex::default(),
             offline: Outage::default(),
-        }
+        })
     }
+
+    /// Keeps a report for later, in the file first when there is one, and says how many
+    /// wait.
+    async fn keep(&self, report: Report) -> Result<usize> {
+        let id = self.queue.next_id();
+        #[cfg(feature = "durable-queue")]
+        if let Some(store) = &self.store {
+            if !self.queue.has_room() {
+                return Err(self.queue.full());
+            }
+            let (done, wait) = tokio::sync::oneshot::channel();
+            let queue = self.queue.clone();
+            let kept = report.clone();
+            // The writer puts it in the queue in the step that reports the commit, so that a
+            // caller who stops waiting cannot leave it on disk and out of the queue.
+            store.append(
+                id,
+                &report,
+                Box::new(move |written| {
+                    let _ = done.send(written.map(|()| queue.push_kept(id, kept)));
+                }),
+            );
+            return wait
+                .await
+                .unwrap_or_else(|_| Err(Error::storage("the store's writer stopped")));
+        }
+        self.queue.push(id, report)
+    }
+
+    /// Before a report that counts twice is sent from the queue: whether it may go. With a
+    /// file, only once the file says it is on its way.
+    async fn may_send(&self, taken: &Taken) -> bool {
+        #[cfg(feature = "durable-queue")]
+        if let (Some(store), true) = (&self.store, taken.report.counts_twice()) {
+            if let Err(error) = store.mark_sending(taken.id).await {
+                tracing::error!(%error, "a queued DELTA report stays queued: its file could not record that it is being sent");
+                return false;
+            }
+        }
+        let _ = taken;
+        true
+    }
+
+    /// Hands a taken report back to the queue (and the file): `done` removes it.
+    fn finish(&self, taken: Taken, done: bool) {
+        #[cfg(feature = "durable-queue")]
+        if let Some(store) = &self.store {
+            if done {
+                store.remove(taken.id);
+            } else if taken.report.counts_twice() {
+                store.unmark_sending(taken.id);
+            }
+        }
+        self.queue.finish(taken, done);
+    }
+}
+
+/// The in-memory queue, holding what the file kept. A `DELTA` the file says was on its way
+/// when its process stopped may have been counted: it is taken out, never sent again.
+#[cfg(feature = "durable-queue")]
+fn restore(
+    store: &ReportStore,
+    restored: Vec<crate::store::Restored>,
+    capacity: usize,
+) -> ReportQueue {
+    let first_id = restored.iter().map(|r| r.id + 1).max().unwrap_or(0);
+    let queue = ReportQueue::new(capacity, first_id);
+    let mut unconfirmed = 0;
+    for kept in restored {
+        if kept.sending && kept.report.counts_twice() {
+            tracing::error!(
+                report = ?kept.report,
+                "a queued DELTA usage report was being sent when its process stopped; it may \
+                 have been counted, so it is taken out rather than risk counting it twice"
+            );
+            store.remove(kept.id);
+            unconfirmed += 1;
+            continue;
+        }
+        queue.push_kept(kept.id, kept.report);
+    }
+    if !queue.is_empty() || unconfirmed > 0 {
+        tracing::info!(
+            waiting = queue.len(),
+            unconfirmed,
+            "reports restored from the durable queue"
+        );
+    }
+    queue
 }
 
 /// What one pass over the queue did.
@@ -121,7 +229,7 @@ impl Core {
             return Ok(Delivery::Sent(answer));
         };
         if !outbox.queue.is_empty() || outbox.offline.is_down() {
-            return self.enqueue(outbox, report);
+            return self.enqueue(outbox, report).await;
         }
         let rule = RetryRule {
             idempotent: !report.counts_twice(),
@@ -139,26 +247,28 @@ impl Core {
                 if outbox.offline.failed() {
                     tracing::warn!(%error, "the Kelviq API host is unreachable: reports are queued until it answers");
                 }
-                self.enqueue(outbox, report)
+                self.enqueue(outbox, report).await
             }
-            Err(error) if error.kind() == ErrorKind::RateLimited => self.enqueue(outbox, report),
+            Err(error) if error.kind() == ErrorKind::RateLimited => {
+                self.enqueue(outbox, report).await
+            }
             Err(error) if error.is_outage() && !report.counts_twice() => {
                 tracing::warn!(%error, "a report the service did not take was queued");
-                self.enqueue(outbox, report)
+                self.enqueue(outbox, report).await
             }
             Err(error) => Err(error),
         }
     }
 
-    fn enqueue(
+    async fn enqueue(
         self: &Arc<Self>,
         outbox: &Outbox,
         report: Report,
     ) -> Result<Delivery<Answered<ReportAnswer>>> {
         let operation = report.operation();
         let waiting = outbox
-            .queue
-            .push(report.clone())
+            .keep(report.clone())
+            .await
             .map_err(|e| e.in_operation(operation))?;
         // Counted as the service will count it once delivered, so that limits hold offline.
         self.moved_usage(&report);
@@ -216,7 +326,8 @@ impl Core {
     }
 
     /// Sends one queued report once, and says what became of it.
-    async fn send_queued(&self, report: &Report, until: Option<Instant>) -> Sent {
+    async fn send_queued(&self, outbox: &Outbox, taken: &Taken, until: Option<Instant>) -> Sent {
+        let report = &taken.report;
         // A time-out cannot tell a connection still being made from a request sent and
         // unanswered, and a `DELTA` that timed out is taken out as unconfirmed. So a `DELTA`
         // goes out only with time for its connection to succeed or fail on its own: a
@@ -226,6 +337,9 @@ impl Core {
                 until.saturating_duration_since(Instant::now()) < self.timeouts.connect
             })
         {
+            return Sent::Kept { unreachable: false };
+        }
+        if !outbox.may_send(taken).await {
             return Sent::Kept { unreachable: false };
         }
         let rule = RetryRule {
@@ -265,7 +379,10 @@ impl Core {
                 for taken in outbox.queue.take(room) {
                     let core = self.clone();
                     sending.spawn(async move {
-                        let sent = core.send_queued(&taken.report, until).await;
+                        let sent = match &core.outbox {
+                            Some(outbox) => core.send_queued(outbox, &taken, until).await,
+                            None => Sent::Kept { unreachable: false },
+                        };
                         (taken, sent)
                     });
                 }
@@ -310,7 +427,7 @@ impl Core {
                 if outbox.offline.recovered() {
                     tracing::info!("the Kelviq API host answers again: delivering queued reports");
                 }
-                outbox.queue.finish(taken, true);
+                outbox.finish(taken, true);
                 pass.report.delivered += 1;
             }
             Sent::Unconfirmed(error) => {
@@ -319,16 +436,16 @@ impl Core {
                     "a queued DELTA usage report may have been counted without an answer; \
                      taken out of the queue rather than risk counting it twice"
                 );
-                outbox.queue.finish(taken, true);
+                outbox.finish(taken, true);
                 pass.report.unconfirmed += 1;
             }
             Sent::Refused(error) => {
                 tracing::error!(%error, "the Kelviq service refused a queued report; dropped");
-                outbox.queue.finish(taken, true);
+                outbox.finish(taken, true);
                 pass.report.dropped += 1;
             }
             Sent::Kept { unreachable } => {
-                outbox.queue.finish(taken, false);
+                outbox.finish(taken, false);
                 pass.halted = true;
                 if unreachable {
                     pass.unreachable = true;
@@ -385,13 +502,27 @@ impl Core {
     /// after the runtime it ran on went away. Without a runtime at hand, `flush`, `shutdown`
     /// or the next report on a runtime deliver the queue.
     fn ensure_sender(self: &Arc<Self>, outbox: &Outbox) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            self.ensure_sender_on(outbox, &runtime);
+        }
+    }
+
+    /// Starts the background sender on `runtime` when reports wait, such as those a durable
+    /// queue kept from an earlier process.
+    pub(crate) fn resume_queue(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        if let Some(outbox) = &self.outbox {
+            if !outbox.queue.is_empty() {
+                self.ensure_sender_on(outbox, runtime);
+                outbox.wake.notify_one();
+            }
+        }
+    }
+
+    fn ensure_sender_on(self: &Arc<Self>, outbox: &Outbox, runtime: &tokio::runtime::Handle) {
         let mut sender = outbox.sender.lock().unwrap_or_else(|e| e.into_inner());
         if sender.as_ref().is_some_and(|task| !task.is_finished()) {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
         *sender = Some(runtime.spawn(send_in_background(
             Arc::downgrade(self),
             outbox.wake.clone(),
@@ -439,6 +570,16 @@ impl Drop for Core {
         let Some(outbox) = &self.outbox else { return };
         outbox.wake.notify_one();
         let waiting = outbox.queue.len();
+        #[cfg(feature = "durable-queue")]
+        if let (Some(store), true) = (&outbox.store, waiting > 0) {
+            tracing::warn!(
+                waiting,
+                store = ?store,
+                "the Kelviq client was dropped with reports queued; they stay in the durable \
+                 queue for the next client that opens it"
+            );
+            return;
+        }
         if waiting > 0 {
             tracing::error!(
                 waiting,

@@ -1,0 +1,322 @@
+//! The durable report store: the offline queue's reports kept in a file, so that a process
+//! that dies or is redeployed with reports queued loses none of them. The next client that
+//! opens the same file delivers them.
+//!
+//! The file is a [`redb`] database, chosen over SQLite (`rusqlite`) by a measured comparison
+//! (see the README): the same cost for a durable commit (the `fsync` dominates both), a
+//! lower and steadier one without it, and pure Rust, so no C compiler in the build.
+//!
+//! One thread owns the database and commits in groups: it takes every change waiting when
+//! it wakes, writes them in one transaction, and syncs once. A report is answered `Queued`
+//! only after the commit that holds it, and reaches the in-memory queue in the same step,
+//! so that a caller who stops waiting cannot split the two. Many reports queued at once cost
+//! one `fsync` between them, not one each.
+//!
+//! A usage report that counts twice when sent twice (a `DELTA`) is marked *sending* in the
+//! file before it is sent. Should the process die before its answer is recorded, the next
+//! process finds the mark and takes the report out as unconfirmed (logged at error level)
+//! instead of sending it a second time: the same rule as a `DELTA` whose answer never came.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::error::{Error, Result};
+use crate::queue::Report;
+
+/// Report number -> [`Record`] as JSON.
+const REPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("reports");
+
+/// A report as the file keeps it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Record {
+    report: Report,
+    /// It may be on its way to the service.
+    #[serde(default)]
+    sending: bool,
+}
+
+/// A report found in the file when it was opened.
+#[derive(Debug)]
+pub(crate) struct Restored {
+    pub(crate) id: u64,
+    pub(crate) report: Report,
+    /// It was on its way when its process stopped: the service may have counted it.
+    pub(crate) sending: bool,
+}
+
+/// Runs on the store's thread once the change it was given is committed (or failed).
+type Then = Box<dyn FnOnce(Result<()>) + Send>;
+
+enum Change {
+    Append {
+        id: u64,
+        record: Vec<u8>,
+        then: Then,
+    },
+    Sending {
+        id: u64,
+        sending: bool,
+        then: Option<Then>,
+    },
+    Remove {
+        id: u64,
+    },
+}
+
+/// The file and the thread that writes it. Dropping it lets the thread commit what it was
+/// given and waits for it, so that the file is closed (and its lock released) on return.
+pub(crate) struct ReportStore {
+    path: PathBuf,
+    changes: Option<mpsc::Sender<Change>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ReportStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl ReportStore {
+    /// Opens (or creates) the file at `path` and says what it holds, oldest first.
+    pub(crate) fn open(path: &Path) -> Result<(Self, Vec<Restored>)> {
+        let failed = |what: &str, error: &dyn std::fmt::Display| {
+            Error::config(format!(
+                "could not {what} the durable report queue at {}: {error}",
+                path.display()
+            ))
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| failed("create the folder of", &e))?;
+        }
+        let database = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => failed(
+                "open",
+                &"another client (in this process or another) has it open; \
+                  give each client its own path",
+            ),
+            e => failed("open", &e),
+        })?;
+        let restored = read_all(&database).map_err(|e| failed("read", &e))?;
+        let (changes, receive) = mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("kelviq-queue-store".into())
+            .spawn(move || write_until_closed(database, receive))
+            .map_err(|e| failed("start the writer of", &e))?;
+        Ok((
+            Self {
+                path: path.to_owned(),
+                changes: Some(changes),
+                writer: Some(writer),
+            },
+            restored,
+        ))
+    }
+
+    fn send(&self, change: Change) {
+        if let Some(changes) = &self.changes {
+            // The writer only stops when `changes` is dropped, in `drop`.
+            let _ = changes.send(change);
+        }
+    }
+
+    /// Keeps `report` as number `id`; `then` runs on the writer's thread once the commit
+    /// that holds it is on disk, or with the error that stopped it.
+    pub(crate) fn append(&self, id: u64, report: &Report, then: Then) {
+        let record = serde_json::to_vec(&Record {
+            report: report.clone(),
+            sending: false,
+        })
+        .expect("a report serialises to JSON");
+        self.send(Change::Append { id, record, then });
+    }
+
+    /// Marks report `id` as on its way, and waits until the mark is on disk.
+    pub(crate) async fn mark_sending(&self, id: u64) -> Result<()> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.send(Change::Sending {
+            id,
+            sending: true,
+            then: Some(Box::new(move |result| {
+                let _ = done.send(result);
+            })),
+        });
+        wait.await
+            .unwrap_or_else(|_| Err(Error::storage("the store's writer stopped")))
+    }
+
+    /// Takes the mark off a report that was not sent after all.
+    pub(crate) fn unmark_sending(&self, id: u64) {
+        self.send(Change::Sending {
+            id,
+            sending: false,
+            then: None,
+        });
+    }
+
+    /// Forgets report `id`: delivered, refused, or given up on.
+    pub(crate) fn remove(&self, id: u64) {
+        self.send(Change::Remove { id });
+    }
+}
+
+impl Drop for ReportStore {
+    fn drop(&mut self) {
+        drop(self.changes.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+fn read_all(database: &Database) -> std::result::Result<Vec<Restored>, redb::Error> {
+    let write = database.begin_write()?;
+    // Creates the table in a new file, so that reading it cannot fail for its absence.
+    write.open_table(REPORTS)?;
+    write.commit()?;
+    let read = database.begin_read()?;
+    let table = read.open_table(REPORTS)?;
+    let mut restored = Vec::new();
+    for entry in table.iter()? {
+        let (id, bytes) = entry?;
+        match serde_json::from_slice::<Record>(bytes.value()) {
+            Ok(record) => restored.push(Restored {
+                id: id.value(),
+                report: record.report,
+                sending: record.sending,
+            }),
+            // Written by a later version of this crate: left in place for it.
+            Err(error) => tracing::error!(
+                id = id.value(),
+                %error,
+                "a report in the durable queue could not be read; left in the file"
+            ),
+        }
+    }
+    Ok(restored)
+}
+
+/// The writer: one transaction and one sync for every change waiting when it wakes.
+fn write_until_closed(database: Database, changes: mpsc::Receiver<Change>) {
+    while let Ok(first) = changes.recv() {
+        let batch: Vec<Change> = std::iter::once(first).chain(changes.try_iter()).collect();
+        let result = commit(&database, &batch).map_err(|e| {
+            tracing::error!(error = %e, "the durable report queue could not write its file");
+            Error::storage(format!("could not write the file: {e}"))
+        });
+        for change in batch {
+            match change {
+                Change::Append { then, .. }
+                | Change::Sending {
+                    then: Some(then), ..
+                } => then(result.clone()),
+                Change::Sending { then: None, .. } | Change::Remove { .. } => {}
+            }
+        }
+    }
+}
+
+fn commit(database: &Database, batch: &[Change]) -> std::result::Result<(), redb::Error> {
+    let write = database.begin_write()?;
+    {
+        let mut table = write.open_table(REPORTS)?;
+        for change in batch {
+            match change {
+                Change::Append { id, record, .. } => {
+                    table.insert(*id, record.as_slice())?;
+                }
+                Change::Sending { id, sending, .. } => {
+                    let record = table
+                        .get(*id)?
+                        .and_then(|bytes| serde_json::from_slice::<Record>(bytes.value()).ok());
+                    if let Some(mut record) = record {
+                        record.sending = *sending;
+                        let bytes = serde_json::to_vec(&record).expect("a report serialises");
+                        table.insert(*id, bytes.as_slice())?;
+                    }
+                }
+                Change::Remove { id } => {
+                    table.remove(*id)?;
+                }
+            }
+        }
+    }
+    write.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kelviq_gen::types as wire;
+
+    fn delta(value: i64) -> Report {
+        Report::Usage(wire::ReportUsageRequest {
+            value,
+            customer_id: "c".parse().unwrap(),
+            feature_id: "f".parse().unwrap(),
+            behaviour: wire::Behaviour::Delta,
+            resource_id: None,
+        })
+    }
+
+    async fn append(store: &ReportStore, id: u64, report: Report) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        store.append(
+            id,
+            &report,
+            Box::new(move |r| {
+                let _ = done.send(r);
+            }),
+        );
+        wait.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn what_is_appended_and_not_removed_is_there_after_reopening() {
+        let dir = tempdir();
+        let path = dir.join("queue.redb");
+        {
+            let (store, restored) = ReportStore::open(&path).unwrap();
+            assert!(restored.is_empty());
+            for id in 0..5 {
+                append(&store, id, delta(id as i64)).await;
+            }
+            store.remove(1);
+            store.mark_sending(3).await.unwrap();
+            store.mark_sending(4).await.unwrap();
+            store.unmark_sending(4);
+        }
+        let (_store, restored) = ReportStore::open(&path).unwrap();
+        let seen: Vec<_> = restored.iter().map(|r| (r.id, r.sending)).collect();
+        assert_eq!(seen, [(0, false), (2, false), (3, true), (4, false)]);
+        assert_eq!(restored[1].report, delta(2));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_second_client_on_the_same_file_is_refused_with_the_path() {
+        let dir = tempdir();
+        let path = dir.join("queue.redb");
+        let _first = ReportStore::open(&path).unwrap();
+        let error = ReportStore::open(&path).unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Config);
+        let text = error.to_string();
+        assert!(
+            text.contains("queue.redb") && text.contains("own path"),
+            "{text}"
+        );
+        drop(_first);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn tempdir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("kelviq-store-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}

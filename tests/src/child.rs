@@ -1,0 +1,93 @@
+//! Client processes to kill: the `kelviq_child` binary of this package, run as a real child
+//! process, killed with SIGKILL when a test is about surviving a crash.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The API key every child uses, so that the test and its children share one tenant of the
+/// emulator.
+pub const API_KEY: &str = "sk_test_child";
+
+/// A running child; killed when dropped.
+#[derive(Debug)]
+pub struct Child {
+    process: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Child {
+    /// Starts the `kelviq_child` at `program` (a test has its path as
+    /// `env!("CARGO_BIN_EXE_kelviq_child")`) with `args`.
+    pub fn spawn(program: &str, args: &[&str]) -> Self {
+        let mut process = Command::new(program)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("kelviq_child starts");
+        let stdout = process.stdout.take().expect("piped stdout");
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { process, lines }
+    }
+
+    /// The next line it prints, waiting at most `within`.
+    pub fn line(&mut self, within: Duration) -> String {
+        self.lines
+            .recv_timeout(within)
+            .unwrap_or_else(|e| panic!("kelviq_child printed nothing within {within:?}: {e}"))
+    }
+
+    /// Kills it with SIGKILL, as the OOM killer or a failed node would, and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+
+    /// Waits for it to exit on its own and says whether it succeeded.
+    pub fn wait(&mut self) -> bool {
+        self.process.wait().map(|s| s.success()).unwrap_or(false)
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs `kelviq_child deliver` against `url` on the queue at `path` (and Redis, when given)
+/// to its end, and returns what it printed: `delivered=… dropped=… unconfirmed=… remaining=…`.
+pub async fn deliver(program: &str, url: &str, path: &Path, redis: Option<&str>) -> String {
+    let program = program.to_owned();
+    let mut args = vec![
+        "deliver".to_owned(),
+        format!("url={url}"),
+        format!("path={}", path.display()),
+        "within_ms=10000".to_owned(),
+        // Its background sender stays asleep, so that the count is the shutdown's alone.
+        "retry_ms=3600000".to_owned(),
+    ];
+    if let Some(redis) = redis {
+        args.push(format!("redis={redis}"));
+    }
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut child = Child::spawn(&program, &args);
+        let line = child.line(Duration::from_secs(60));
+        assert!(child.wait(), "kelviq_child deliver failed");
+        line
+    })
+    .await
+    .unwrap()
+}
