@@ -66,7 +66,7 @@ impl Client {
         let mode = Blocking::new()?;
         let core = Arc::new(Core::new(settings)?);
         if let Some(runtime) = mode.runtime() {
-            core.resume_queue(runtime);
+            core.start_background(runtime);
         }
         Ok(Self {
             ctx: Ctx { core, mode },

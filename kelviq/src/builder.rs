@@ -148,6 +148,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares the entitlement cache and the offline queue with every instance that uses the
+    /// same Redis, namespace, API key and environment; see [`RedisConfig`](crate::RedisConfig).
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn redis(mut self, redis: crate::RedisConfig) -> Self {
+        self.settings.redis = Some(redis);
+        self
+    }
+
     /// Builds the async client.
     pub fn build(self) -> Result<crate::Client> {
         crate::Client::new(self.settings)

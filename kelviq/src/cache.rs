@@ -87,9 +87,40 @@ pub(crate) enum Lookup {
 #[derive(Debug)]
 pub(crate) struct RefreshTicket(Arc<RefreshGate>);
 
+/// What a fetch brought: a set, how old it is (zero from the edge host; its age there when
+/// it comes from the shared tier), whether it was retired there, and the edge host's failure
+/// when it only stands in for an answer.
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    pub(crate) set: EntitlementSet,
+    pub(crate) age: Duration,
+    pub(crate) retired: bool,
+    pub(crate) edge_error: Option<crate::Error>,
+}
+
+impl Fetched {
+    /// A set the edge host just answered.
+    pub(crate) fn from_edge(set: EntitlementSet) -> Self {
+        Self {
+            set,
+            age: Duration::ZERO,
+            retired: false,
+            edge_error: None,
+        }
+    }
+}
+
+/// A fetched set as every caller sharing the fetch gets it.
+#[derive(Debug, Clone)]
+pub(crate) struct Got {
+    pub(crate) set: Arc<EntitlementSet>,
+    pub(crate) age: Duration,
+    pub(crate) edge_error: Option<crate::Error>,
+}
+
 /// One fetch of a customer's set, shared by everyone who asks while it runs.
 struct Flight {
-    cell: OnceCell<Result<Arc<EntitlementSet>>>,
+    cell: OnceCell<Result<Got>>,
     generation: u64,
     /// Set by an invalidation while the fetch runs: its result must not count as fresh.
     superseded: AtomicBool,
@@ -142,6 +173,18 @@ impl EntitlementCache {
             max_refresh_backoff: config.max_refresh_backoff,
             started: coarsetime::Instant::now(),
         })
+    }
+
+    /// How long a set is fresh.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn ttl(&self) -> Duration {
+        self.ttl.into()
+    }
+
+    /// How long past `ttl` a set may stand in while the edge host fails.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn max_stale(&self) -> Duration {
+        self.max_stale.into()
     }
 
     fn inflight(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Arc<Flight>>> {
@@ -242,14 +285,10 @@ impl EntitlementCache {
 
     /// The customer's set, fetched by `fetch` for every concurrent caller at once, and
     /// stored unless an invalidation came while it was in flight.
-    pub(crate) async fn fetch_shared<F, Fut>(
-        &self,
-        customer_id: &str,
-        fetch: F,
-    ) -> Result<Arc<EntitlementSet>>
+    pub(crate) async fn fetch_shared<F, Fut>(&self, customer_id: &str, fetch: F) -> Result<Got>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<EntitlementSet>>,
+        Fut: Future<Output = Result<Fetched>>,
     {
         let flight = self
             .inflight()
@@ -265,11 +304,14 @@ impl EntitlementCache {
         let result = flight
             .cell
             .get_or_init(|| async {
-                let result = fetch().await.map(Arc::new);
-                if let Ok(set) = &result {
-                    self.store(customer_id, set.clone(), &flight);
-                }
-                result
+                let fetched = fetch().await?;
+                let got = Got {
+                    set: Arc::new(fetched.set),
+                    age: fetched.age,
+                    edge_error: fetched.edge_error,
+                };
+                self.store(customer_id, &got, fetched.retired, &flight);
+                Ok(got)
             })
             .await
             .clone();
@@ -283,21 +325,31 @@ impl EntitlementCache {
         result
     }
 
-    /// Stores a fetched set: fresh, unless an invalidation superseded its flight.
-    fn store(&self, customer_id: &str, set: Arc<EntitlementSet>, flight: &Flight) {
+    /// Stores a fetched set: fresh for what is left of its `ttl`, unless it was retired
+    /// where it came from or an invalidation superseded its flight.
+    fn store(&self, customer_id: &str, got: &Got, retired: bool, flight: &Flight) {
         let _serialised = self.inflight();
         let now = coarsetime::Instant::now();
-        let invalidated = flight.superseded.load(Ordering::Acquire);
+        let invalidated = retired || flight.superseded.load(Ordering::Acquire);
+        let fetched_at = now
+            .checked_sub(coarsetime::Duration::from(got.age))
+            .unwrap_or(now);
+        let map = self.map.pin();
+        // A set that only stands in for a failed fetch keeps the customer's refresh gate,
+        // and so the pause a failed refresh set on it.
+        let refresh = match (&got.edge_error, map.get(customer_id)) {
+            (Some(_), Some(existing)) => existing.refresh.clone(),
+            _ => Arc::default(),
+        };
         let cached = Cached {
-            fresh_until: if invalidated { now } else { now + self.ttl },
-            fetched_at: now,
+            fresh_until: if invalidated { now } else { fetched_at + self.ttl },
+            fetched_at,
             generation: flight.generation,
             invalidated,
-            index: set.index().clone(),
-            set,
-            refresh: Arc::default(),
+            index: got.set.index().clone(),
+            set: got.set.clone(),
+            refresh,
         };
-        let map = self.map.pin();
         if map.len() >= self.max_customers && !map.contains_key(customer_id) {
             let stalest = map
                 .iter()
@@ -388,7 +440,7 @@ mod tests {
     async fn fill(cache: &EntitlementCache, customer: &str, usage: i64) {
         let fetched = set(customer, &meter(usage));
         cache
-            .fetch_shared(customer, || async { Ok(fetched) })
+            .fetch_shared(customer, || async { Ok(Fetched::from_edge(fetched)) })
             .await
             .unwrap();
     }
@@ -399,7 +451,7 @@ mod tests {
         let (release, wait) = tokio::sync::oneshot::channel::<()>();
         let slow = cache.fetch_shared("c", || async {
             let _ = wait.await;
-            Ok(set("c", &meter(1)))
+            Ok(Fetched::from_edge(set("c", &meter(1))))
         });
         let invalidate = async {
             tokio::task::yield_now().await;

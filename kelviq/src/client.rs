@@ -54,7 +54,7 @@ impl Client {
     pub(crate) fn new(settings: Settings) -> Result<Self> {
         let core = std::sync::Arc::new(Core::new(settings)?);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            core.resume_queue(&runtime);
+            core.start_background(&runtime);
         }
         Ok(Self::from_core(core))
     }
@@ -169,7 +169,24 @@ impl Client {
         self.ctx.core.shutdown(within).await
     }
 
-    /// How many reports wait in the offline queue.
+    /// What the shared tier in Redis has done since the client was built; `None` without
+    /// one.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kelviq::Client) {
+    /// if let Some(stats) = client.redis_stats() {
+    ///     println!("{} Redis failures, {} checks answered from Redis", stats.errors, stats.cache_hits);
+    /// }
+    /// # }
+    /// ```
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn redis_stats(&self) -> Option<crate::RedisStats> {
+        self.ctx.core.redis_stats()
+    }
+
+    /// How many reports wait in this client's offline queue (in memory, or in its file);
+    /// reports in a shared queue in Redis are not counted here, see [`FlushReport`].
     pub fn queued_reports(&self) -> usize {
         self.ctx.core.queued_reports()
     }

@@ -531,6 +531,8 @@ pub(crate) struct Settings {
     pub(crate) cache: CacheConfig,
     pub(crate) fallback: FallbackPolicy,
     pub(crate) queue: QueueConfig,
+    #[cfg(feature = "redis")]
+    pub(crate) redis: Option<RedisConfig>,
 }
 
 impl Settings {
@@ -547,6 +549,8 @@ impl Settings {
             cache: CacheConfig::default(),
             fallback: FallbackPolicy::default(),
             queue: QueueConfig::default(),
+            #[cfg(feature = "redis")]
+            redis: None,
         }
     }
 }
@@ -608,5 +612,117 @@ pub(crate) fn base_url(field: &'static str, url: &str) -> Result<String> {
         _ => Err(Error::config(format!(
             "invalid {field} {url:?}: expected an http or https URL such as https://api.kelviq.com"
         ))),
+    }
+}
+
+/// A second tier in Redis shared by every instance of a service (feature `redis`): the
+/// entitlement cache and the offline report queue.
+///
+/// | setting | default | what it does |
+/// |---|---|---|
+/// | `url` | required | `redis://[user:password@]host:port[/db]` (`rediss://` for TLS is not built in) |
+/// | `namespace` | `kelviq` | prefix of every key; each API key and environment gets its own keys under it |
+/// | `timeout` | 100 ms | the longest a command may take before Redis counts as failing for that call |
+/// | `lease` | 60 s | how long a claimed report is reserved for the instance that claimed it; a crashed instance's reports are taken over after it |
+/// | `retry_after` | 500 ms | after a failure, Redis is left alone this long (doubling to 30 s while it keeps failing) |
+/// | `share_cache` | yes | entitlement sets shared through Redis, invalidations broadcast |
+/// | `share_queue` | yes | reports that cannot reach Kelviq kept in Redis, delivered once by whichever instance gets there first |
+///
+/// Redis failing never fails a call: checks go to memory and the edge host, reports to the
+/// local queue (durable when [`QueueConfig::durable_at`] is set). Failures are logged once
+/// per outage and counted ([`Client::redis_stats`](crate::Client::redis_stats)).
+///
+/// ```
+/// let redis = kelviq::RedisConfig::new("redis://127.0.0.1:6379/0").namespace("billing");
+/// let client = kelviq::Kelviq::builder("sk_test").redis(redis).build()?;
+/// # Ok::<(), kelviq::Error>(())
+/// ```
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisConfig {
+    pub(crate) url: String,
+    pub(crate) namespace: String,
+    pub(crate) timeout: Duration,
+    pub(crate) lease: Duration,
+    pub(crate) retry_after: Duration,
+    pub(crate) share_cache: bool,
+    pub(crate) share_queue: bool,
+}
+
+#[cfg(feature = "redis")]
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &redact_url(&self.url))
+            .field("namespace", &self.namespace)
+            .field("timeout", &self.timeout)
+            .field("lease", &self.lease)
+            .field("retry_after", &self.retry_after)
+            .field("share_cache", &self.share_cache)
+            .field("share_queue", &self.share_queue)
+            .finish()
+    }
+}
+
+/// The URL without its user and password.
+#[cfg(feature = "redis")]
+pub(crate) fn redact_url(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://<redacted>@{}", &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(feature = "redis")]
+impl RedisConfig {
+    /// Redis at `url`, everything else by default.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            namespace: "kelviq".into(),
+            timeout: Duration::from_millis(100),
+            lease: Duration::from_secs(60),
+            retry_after: Duration::from_millis(500),
+            share_cache: true,
+            share_queue: true,
+        }
+    }
+
+    /// The prefix of every key.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// The longest a Redis command may take.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long a claimed report stays reserved for its claimer. It must outlast a send (the
+    /// attempt time-out); it is how long a crashed instance's reports wait to be taken over.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// How long Redis is left alone after a failure, at first.
+    pub fn retry_after(mut self, pause: Duration) -> Self {
+        self.retry_after = pause;
+        self
+    }
+
+    /// Whether entitlement sets are shared through Redis.
+    pub fn share_cache(mut self, share: bool) -> Self {
+        self.share_cache = share;
+        self
+    }
+
+    /// Whether queued reports are kept in Redis.
+    pub fn share_queue(mut self, share: bool) -> Self {
+        self.share_queue = share;
+        self
     }
 }

@@ -171,6 +171,8 @@ mod transport;
 mod cache;
 pub mod model;
 mod queue;
+#[cfg(feature = "redis")]
+mod shared;
 #[cfg(feature = "durable-queue")]
 mod store;
 // What every client handle shares.
@@ -204,6 +206,10 @@ pub use config::{
     CacheConfig, Environment, Fallback, FallbackPolicy, QueueConfig, RetryPolicy, API_KEY_VAR,
     DEFAULT_TIMEOUT, ENV_VAR,
 };
+#[cfg(feature = "redis")]
+pub use config::RedisConfig;
+#[cfg(feature = "redis")]
+pub use shared::RedisStats;
 pub use core::USER_AGENT;
 pub use error::{Error, ErrorBody, ErrorKind, Reached, Result, ValidationError};
 pub use http::StatusCode;

@@ -32,6 +32,15 @@ impl Report {
         matches!(self, Report::Usage(r) if r.behaviour == wire::Behaviour::Delta)
     }
 
+    /// Its lane as the shared queue in Redis names it.
+    #[cfg(feature = "redis")]
+    pub(crate) fn lane_name(&self, id: &str) -> String {
+        match self {
+            Report::Usage(r) => format!("u:{}\u{0}{}", &*r.customer_id, &*r.feature_id),
+            Report::Event(_) => format!("e:{id}"),
+        }
+    }
+
     fn lane(&self, id: u64) -> Lane {
         match self {
             Report::Usage(r) => Lane::Usage(r.customer_id.to_string(), r.feature_id.to_string()),
@@ -57,11 +66,23 @@ pub(crate) struct Taken {
     #[cfg_attr(not(feature = "durable-queue"), allow(dead_code))]
     pub(crate) id: u64,
     pub(crate) report: Report,
+    /// Set when it may also sit in the shared queue in Redis, under this id: a push there
+    /// whose outcome is unknown.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) shared_id: Option<String>,
+}
+
+/// A report in its lane.
+#[derive(Debug, Clone)]
+struct Entry {
+    id: u64,
+    report: Report,
+    shared_id: Option<String>,
 }
 
 #[derive(Debug, Default)]
 struct LaneState {
-    reports: VecDeque<(u64, Report)>,
+    reports: VecDeque<Entry>,
     /// Its first report is out being sent.
     busy: bool,
 }
@@ -137,20 +158,24 @@ impl ReportQueue {
 
     /// Puts report `id` at the back of its lane and says how many wait; a full queue is an
     /// error, never a silent drop.
-    pub(crate) fn push(&self, id: u64, report: Report) -> Result<usize> {
+    pub(crate) fn push(&self, id: u64, report: Report, shared_id: Option<String>) -> Result<usize> {
         if !self.has_room() {
             return Err(self.full());
         }
-        Ok(self.push_kept(id, report))
+        Ok(self.push_kept(id, report, shared_id))
     }
 
     /// Puts a report already kept elsewhere (in the durable store) at the back of its lane,
     /// room or not: refusing it now would not unkeep it.
-    pub(crate) fn push_kept(&self, id: u64, report: Report) -> usize {
+    pub(crate) fn push_kept(&self, id: u64, report: Report, shared_id: Option<String>) -> usize {
         let mut lanes = self.lanes();
         let lane = report.lane(id);
         let state = lanes.lanes.entry(lane.clone()).or_default();
-        state.reports.push_back((id, report));
+        state.reports.push_back(Entry {
+            id,
+            report,
+            shared_id,
+        });
         if state.reports.len() == 1 && !state.busy {
             lanes.ready.push_back(lane);
         }
@@ -169,11 +194,16 @@ impl ReportQueue {
             let Some(state) = lanes.lanes.get_mut(&lane) else {
                 continue;
             };
-            let Some((id, report)) = state.reports.front().cloned() else {
+            let Some(entry) = state.reports.front().cloned() else {
                 continue;
             };
             state.busy = true;
-            taken.push(Taken { lane, id, report });
+            taken.push(Taken {
+                lane,
+                id: entry.id,
+                report: entry.report,
+                shared_id: entry.shared_id,
+            });
         }
         lanes.in_flight += taken.len();
         taken
@@ -229,13 +259,13 @@ mod tests {
     fn one_customer_and_feature_leaves_in_order_others_side_by_side() {
         let queue = ReportQueue::new(100, 0);
         queue
-            .push(queue.next_id(), usage("a", "f", 1, wire::Behaviour::Set))
+            .push(queue.next_id(), usage("a", "f", 1, wire::Behaviour::Set), None)
             .unwrap();
         queue
-            .push(queue.next_id(), usage("a", "f", 2, wire::Behaviour::Delta))
+            .push(queue.next_id(), usage("a", "f", 2, wire::Behaviour::Delta), None)
             .unwrap();
         queue
-            .push(queue.next_id(), usage("b", "f", 3, wire::Behaviour::Delta))
+            .push(queue.next_id(), usage("b", "f", 3, wire::Behaviour::Delta), None)
             .unwrap();
         assert_eq!(queue.len(), 3);
 
@@ -259,10 +289,10 @@ mod tests {
     fn a_kept_report_stays_first_in_its_lane() {
         let queue = ReportQueue::new(100, 0);
         queue
-            .push(queue.next_id(), usage("a", "f", 1, wire::Behaviour::Set))
+            .push(queue.next_id(), usage("a", "f", 1, wire::Behaviour::Set), None)
             .unwrap();
         queue
-            .push(queue.next_id(), usage("a", "f", 2, wire::Behaviour::Set))
+            .push(queue.next_id(), usage("a", "f", 2, wire::Behaviour::Set), None)
             .unwrap();
         let taken = queue.take(1).pop().unwrap();
         queue.finish(taken, false);
@@ -275,10 +305,10 @@ mod tests {
     fn a_full_queue_refuses() {
         let queue = ReportQueue::new(1, 0);
         queue
-            .push(queue.next_id(), usage("a", "f", 1, wire::Behaviour::Set))
+            .push(queue.next_id(), usage("a", "f", 1, wire::Behaviour::Set), None)
             .unwrap();
         let error = queue
-            .push(queue.next_id(), usage("a", "f", 2, wire::Behaviour::Set))
+            .push(queue.next_id(), usage("a", "f", 2, wire::Behaviour::Set), None)
             .unwrap_err();
         assert_eq!(error.kind(), crate::ErrorKind::QueueFull);
         assert_eq!(queue.len(), 1);

@@ -35,6 +35,9 @@ struct Record {
     /// It may be on its way to the service.
     #[serde(default)]
     sending: bool,
+    /// It may also sit in the shared queue in Redis under this id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shared_id: Option<String>,
 }
 
 /// A report found in the file when it was opened.
@@ -44,6 +47,7 @@ pub(crate) struct Restored {
     pub(crate) report: Report,
     /// It was on its way when its process stopped: the service may have counted it.
     pub(crate) sending: bool,
+    pub(crate) shared_id: Option<String>,
 }
 
 /// Runs on the store's thread once the change it was given is committed (or failed).
@@ -126,10 +130,11 @@ impl ReportStore {
 
     /// Keeps `report` as number `id`; `then` runs on the writer's thread once the commit
     /// that holds it is on disk, or with the error that stopped it.
-    pub(crate) fn append(&self, id: u64, report: &Report, then: Then) {
+    pub(crate) fn append(&self, id: u64, report: &Report, shared_id: Option<&str>, then: Then) {
         let record = serde_json::to_vec(&Record {
             report: report.clone(),
             sending: false,
+            shared_id: shared_id.map(str::to_owned),
         })
         .expect("a report serialises to JSON");
         self.send(Change::Append { id, record, then });
@@ -188,6 +193,7 @@ fn read_all(database: &Database) -> std::result::Result<Vec<Restored>, redb::Err
                 id: id.value(),
                 report: record.report,
                 sending: record.sending,
+                shared_id: record.shared_id,
             }),
             // Written by a later version of this crate: left in place for it.
             Err(error) => tracing::error!(
@@ -269,6 +275,7 @@ mod tests {
         store.append(
             id,
             &report,
+            None,
             Box::new(move |r| {
                 let _ = done.send(r);
             }),

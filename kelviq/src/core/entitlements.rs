@@ -7,7 +7,7 @@ use std::sync::Arc;
 use kelviq_gen::types as wire;
 
 use super::{Core, Overrides};
-use crate::cache::{Lookup, RefreshTicket};
+use crate::cache::{Fetched, Got, Lookup, RefreshTicket};
 use crate::config::Fallback;
 use crate::error::{Error, Result};
 use crate::model::{index_grants, Access, EntitlementSet, Freshness};
@@ -99,22 +99,16 @@ impl Core {
             }
             Lookup::Fetch { fallback } => fallback,
         };
+        self.ensure_background();
         let fetched = cache
-            .fetch_shared(customer_id, || async {
-                self.fetch(customer, None, overrides)
-                    .await
-                    .map(|(set, _)| set)
-            })
+            .fetch_shared(customer_id, || self.fetch_through_tiers(customer, overrides))
             .await;
         match fetched {
-            Ok(set) => {
-                self.edge_answered();
-                Ok(Found {
-                    set,
-                    freshness: Freshness::Fresh,
-                    raw: None,
-                })
-            }
+            Ok(got) => Ok(Found {
+                freshness: self.freshness_of(&got),
+                set: got.set,
+                raw: None,
+            }),
             Err(error) if error.is_outage() => {
                 self.edge_failed(&error);
                 match fallback {
@@ -130,6 +124,116 @@ impl Core {
         }
     }
 
+    /// How fresh a fetched set is, and what it says about the edge host.
+    fn freshness_of(&self, got: &Got) -> Freshness {
+        match &got.edge_error {
+            Some(error) => {
+                self.edge_failed(error);
+                Freshness::Stale { age: got.age }
+            }
+            None => {
+                if got.age.is_zero() {
+                    self.edge_answered();
+                }
+                Freshness::Fresh
+            }
+        }
+    }
+
+    /// The customer's whole set for the cache: from the shared tier when it holds a fresh
+    /// one, else from the edge host.
+    async fn fetch_through_tiers(
+        &self,
+        customer: wire::GetEntitlementsCustomerId,
+        overrides: &Overrides,
+    ) -> Result<Fetched> {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared_cache {
+            return self.fetch_through_redis(shared, customer, overrides).await;
+        }
+        let (answer, _) = self.fetch_wire(customer, None, overrides).await?;
+        Ok(Fetched::from_edge(EntitlementSet::from(answer)))
+    }
+
+    /// Through Redis: a fresh shared set answers without a request; otherwise the edge host
+    /// answers and its set is shared; while the edge host fails, a usable shared set stands
+    /// in. Redis failing is a miss, never an error.
+    #[cfg(feature = "redis")]
+    async fn fetch_through_redis(
+        &self,
+        shared: &crate::shared::SharedCache,
+        customer: wire::GetEntitlementsCustomerId,
+        overrides: &Overrides,
+    ) -> Result<Fetched> {
+        let customer_id = customer.to_string();
+        let (entry, seen) = match shared.read(&customer_id).await {
+            Some((entry, seen)) => (entry, Some(seen)),
+            None => (None, None),
+        };
+        let found = entry.and_then(|entry| {
+            match serde_json::from_slice::<wire::CustomerEntitlements>(&entry.body) {
+                Ok(answer) => Some((EntitlementSet::from(answer), entry)),
+                Err(error) => {
+                    tracing::warn!(customer_id, %error, "an entitlement set in Redis could not be read; asking the edge host");
+                    None
+                }
+            }
+        });
+        let (ttl, usable) = self.cache_ages();
+        if let Some((set, entry)) = found {
+            if entry.current && entry.age < ttl {
+                shared
+                    .redis()
+                    .cache_hits
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Ok(Fetched {
+                    set,
+                    age: entry.age,
+                    retired: false,
+                    edge_error: None,
+                });
+            }
+            return match self.fetch_wire(customer, None, overrides).await {
+                Ok((answer, _)) => Ok(self.share(shared, &customer_id, answer, seen).await),
+                Err(error) if error.is_outage() && entry.age < usable => Ok(Fetched {
+                    set,
+                    age: entry.age,
+                    retired: !entry.current,
+                    edge_error: Some(error),
+                }),
+                Err(error) => Err(error),
+            };
+        }
+        let (answer, _) = self.fetch_wire(customer, None, overrides).await?;
+        Ok(self.share(shared, &customer_id, answer, seen).await)
+    }
+
+    /// Puts a set the edge host answered in Redis, unless Redis failed when it was read.
+    #[cfg(feature = "redis")]
+    async fn share(
+        &self,
+        shared: &crate::shared::SharedCache,
+        customer_id: &str,
+        answer: wire::CustomerEntitlements,
+        seen: Option<crate::shared::Seen>,
+    ) -> Fetched {
+        if let Some(seen) = seen {
+            match serde_json::to_vec(&answer) {
+                Ok(body) => shared.write(customer_id, &body, seen).await,
+                Err(error) => tracing::warn!(%error, "an entitlement set could not be encoded for Redis"),
+            }
+        }
+        Fetched::from_edge(EntitlementSet::from(answer))
+    }
+
+    /// The cache's `ttl`, and the age past which a set may not stand in.
+    #[cfg(feature = "redis")]
+    fn cache_ages(&self) -> (std::time::Duration, std::time::Duration) {
+        self.cache()
+            .map(|cache| (cache.ttl(), cache.ttl() + cache.max_stale()))
+            .unwrap_or_default()
+    }
+
     /// One `GET /api/v1/entitlements` within the entitlement deadline.
     async fn fetch(
         &self,
@@ -137,6 +241,17 @@ impl Core {
         feature_id: Option<&str>,
         overrides: &Overrides,
     ) -> Result<(EntitlementSet, Option<RawResponse>)> {
+        let (answer, raw) = self.fetch_wire(customer_id, feature_id, overrides).await?;
+        Ok((EntitlementSet::from(answer), raw))
+    }
+
+    /// One `GET /api/v1/entitlements`, the answer as the edge host sent it.
+    async fn fetch_wire(
+        &self,
+        customer_id: wire::GetEntitlementsCustomerId,
+        feature_id: Option<&str>,
+        overrides: &Overrides,
+    ) -> Result<(wire::CustomerEntitlements, Option<RawResponse>)> {
         let mut request = self.edge().get_entitlements().customer_id(customer_id);
         if let Some(feature_id) = feature_id {
             let feature_id: wire::GetEntitlementsFeatureId =
@@ -151,7 +266,7 @@ impl Core {
             self.timeouts.entitlement_deadline,
         );
         let answered = self.call(spec, request.send()).await?;
-        Ok((EntitlementSet::from(answered.value), answered.raw))
+        Ok((answered.value, answered.raw))
     }
 
     /// Brings a stale set up to date without anyone waiting for it. Without a runtime to
@@ -171,15 +286,21 @@ impl Core {
         runtime.spawn(async move {
             let Some(cache) = core.cache() else { return };
             let customer_id = customer.to_string();
+            let overrides = Overrides::default();
             let fetched = cache
-                .fetch_shared(&customer_id, || async {
-                    core.fetch(customer, None, &Overrides::default())
-                        .await
-                        .map(|(set, _)| set)
+                .fetch_shared(&customer_id, || {
+                    core.fetch_through_tiers(customer, &overrides)
                 })
                 .await;
             match fetched {
-                Ok(_) => core.edge_answered(),
+                Ok(got) => {
+                    if let Some(error) = &got.edge_error {
+                        core.edge_failed(error);
+                        cache.refresh_failed(ticket);
+                    } else if got.age.is_zero() {
+                        core.edge_answered();
+                    }
+                }
                 Err(error) => {
                     if error.is_outage() {
                         core.edge_failed(&error);
@@ -213,6 +334,10 @@ impl Core {
         if let Some(cache) = self.cache() {
             cache.invalidate(customer_id);
         }
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared_cache {
+            shared.invalidate_in_background(Some(customer_id), self.runtime());
+        }
     }
 
     /// Retires every cached set (a change whose customer is not known); each stays as a
@@ -220,6 +345,10 @@ impl Core {
     pub(crate) fn invalidate_all_entitlements(&self) {
         if let Some(cache) = self.cache() {
             cache.invalidate_all();
+        }
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared_cache {
+            shared.invalidate_in_background(None, self.runtime());
         }
     }
 }

@@ -6,12 +6,13 @@
 //! the transport below know nothing of clients or groups.
 
 mod entitlements;
+mod outbox;
 mod reports;
 
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue};
@@ -23,7 +24,10 @@ use crate::config::{
 use crate::error::{Error, Result};
 use crate::transport::{self, CallSpec, RetryRule, Transport};
 
-pub(crate) use reports::{Outbox, ReportAnswer};
+use outbox::Outbox;
+pub(crate) use reports::ReportAnswer;
+#[cfg(feature = "redis")]
+use crate::shared::{Redis, SharedCache, SharedQueue};
 
 /// The `User-Agent` every request carries, before any suffix.
 pub const USER_AGENT: &str = concat!("kelviq-rust/", env!("CARGO_PKG_VERSION"));
@@ -49,6 +53,15 @@ pub(crate) struct Core {
     outbox: Option<Outbox>,
     /// The edge host is failing: warned once, not per call.
     edge_outage: Outage,
+    /// The runtime the background work runs on, once started.
+    background: OnceLock<tokio::runtime::Handle>,
+    #[cfg(feature = "redis")]
+    redis: Option<Arc<Redis>>,
+    #[cfg(feature = "redis")]
+    shared_cache: Option<Arc<SharedCache>>,
+    /// Dropped with the core, which ends the background work that watches it.
+    #[cfg(feature = "redis")]
+    closed: tokio::sync::watch::Sender<()>,
 }
 
 impl fmt::Debug for Core {
@@ -102,6 +115,26 @@ impl Core {
                 .build()
                 .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?,
         };
+        #[cfg(feature = "redis")]
+        let (redis, shared_cache, shared_queue) = match &settings.redis {
+            Some(config) => {
+                let redis = Arc::new(Redis::new(
+                    config,
+                    &settings.api_key,
+                    settings.environment,
+                )?);
+                let cache = (config.share_cache && settings.cache.enabled).then(|| {
+                    Arc::new(SharedCache::new(
+                        redis.clone(),
+                        settings.cache.ttl + settings.cache.max_stale,
+                    ))
+                });
+                let queue = (config.share_queue && settings.queue.enabled)
+                    .then(|| SharedQueue::new(redis.clone(), config.lease));
+                (Some(redis), cache, queue)
+            }
+            None => (None, None, None),
+        };
         let transport = kelviq_gen::Transport::new(Arc::new(Transport {
             api_key,
             user_agent,
@@ -115,11 +148,79 @@ impl Core {
             cache: EntitlementCache::new(&settings.cache),
             fallback: settings.fallback,
             outbox: match settings.queue.enabled {
-                true => Some(Outbox::new(settings.queue)?),
+                true => Some(Outbox::new(
+                    settings.queue,
+                    #[cfg(feature = "redis")]
+                    shared_queue,
+                )?),
                 false => None,
             },
             edge_outage: Outage::default(),
+            background: OnceLock::new(),
+            #[cfg(feature = "redis")]
+            redis,
+            #[cfg(feature = "redis")]
+            shared_cache,
+            #[cfg(feature = "redis")]
+            closed: tokio::sync::watch::channel(()).0,
         })
+    }
+
+    /// Starts the background work on `runtime`, once: the sender of queued reports when some
+    /// wait or other instances may leave some (a shared queue), and the listener of shared
+    /// invalidations.
+    pub(crate) fn start_background(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        if self.background.set(runtime.clone()).is_err() {
+            return;
+        }
+        self.resume_queue(runtime);
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared_cache {
+            let shared = shared.clone();
+            let core = Arc::downgrade(self);
+            let mut closed = self.closed.subscribe();
+            runtime.spawn(async move {
+                let closed = async move {
+                    while closed.changed().await.is_ok() {}
+                };
+                shared
+                    .listen(closed, |invalidated| {
+                        let Some(core) = core.upgrade() else { return };
+                        let Some(cache) = core.cache() else { return };
+                        match invalidated {
+                            crate::shared::Invalidated::Customer(customer) => {
+                                cache.invalidate(&customer)
+                            }
+                            crate::shared::Invalidated::All => cache.invalidate_all(),
+                        }
+                    })
+                    .await;
+            });
+        }
+    }
+
+    /// Starts the background work on the current runtime, if it has not started and there
+    /// is one.
+    pub(crate) fn ensure_background(self: &Arc<Self>) {
+        if self.background.get().is_none() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                self.start_background(&runtime);
+            }
+        }
+    }
+
+    /// The runtime for work nobody waits for: the current one, else the background one.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        tokio::runtime::Handle::try_current()
+            .ok()
+            .or_else(|| self.background.get().cloned())
+    }
+
+    /// What the shared tier in Redis has done, when there is one.
+    #[cfg(feature = "redis")]
+    pub(crate) fn redis_stats(&self) -> Option<crate::shared::RedisStats> {
+        self.redis.as_ref().map(|redis| redis.stats())
     }
 
     /// The generated client of the API host.

@@ -19,19 +19,18 @@
 //! | 5xx, time-out, broken connection | taken out, counted [unconfirmed](crate::FlushReport::unconfirmed), logged at error level | kept |
 //! | any other 4xx | taken out, counted dropped, logged at error level | taken out |
 
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::{Core, Outage, Overrides};
+use super::outbox::{Go, Job, Outbox};
+use super::{Core, Overrides};
 use crate::config::{QueueConfig, RetryPolicy};
 use crate::error::{Error, ErrorKind, Reached, Result};
 use crate::model::{Delivery, EventReport, FlushReport, FromWire, UsageReport};
-use crate::queue::{Report, ReportQueue, Taken};
-#[cfg(feature = "durable-queue")]
-use crate::store::ReportStore;
+use crate::queue::Report;
 use crate::transport::{Answered, RetryRule};
 use crate::types::Behaviour;
 
@@ -40,148 +39,6 @@ use crate::types::Behaviour;
 pub(crate) enum ReportAnswer {
     Usage(UsageReport),
     Event(EventReport),
-}
-
-/// The queue and everything that delivers from it.
-pub(crate) struct Outbox {
-    queue: Arc<ReportQueue>,
-    /// The file that keeps the queue's reports across restarts, when configured.
-    #[cfg(feature = "durable-queue")]
-    store: Option<ReportStore>,
-    config: QueueConfig,
-    /// Wakes the background sender: a report was queued, or the client is gone.
-    wake: Arc<Notify>,
-    /// A report taken out by some pass was settled.
-    settled: Notify,
-    sender: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// The API host could not be reached: new reports skip the network until the sender
-    /// gets through.
-    offline: Outage,
-}
-
-impl std::fmt::Debug for Outbox {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outbox")
-            .field("queue", &self.queue)
-            .field("offline", &self.offline.is_down())
-            .finish()
-    }
-}
-
-impl Outbox {
-    /// The queue, holding what its durable file kept, if it has one.
-    pub(crate) fn new(config: QueueConfig) -> Result<Self> {
-        #[cfg(feature = "durable-queue")]
-        let (store, queue) = match &config.path {
-            Some(path) => {
-                let (store, restored) = ReportStore::open(path)?;
-                let queue = restore(&store, restored, config.capacity);
-                (Some(store), queue)
-            }
-            None => (None, ReportQueue::new(config.capacity, 0)),
-        };
-        #[cfg(not(feature = "durable-queue"))]
-        let queue = ReportQueue::new(config.capacity, 0);
-        Ok(Self {
-            queue: Arc::new(queue),
-            #[cfg(feature = "durable-queue")]
-            store,
-            config,
-            wake: Arc::default(),
-            settled: Notify::new(),
-            sender: Mutex::default(),
-            offline: Outage::default(),
-        })
-    }
-
-    /// Keeps a report for later, in the file first when there is one, and says how many
-    /// wait.
-    async fn keep(&self, report: Report) -> Result<usize> {
-        let id = self.queue.next_id();
-        #[cfg(feature = "durable-queue")]
-        if let Some(store) = &self.store {
-            if !self.queue.has_room() {
-                return Err(self.queue.full());
-            }
-            let (done, wait) = tokio::sync::oneshot::channel();
-            let queue = self.queue.clone();
-            let kept = report.clone();
-            // The writer puts it in the queue in the step that reports the commit, so that a
-            // caller who stops waiting cannot leave it on disk and out of the queue.
-            store.append(
-                id,
-                &report,
-                Box::new(move |written| {
-                    let _ = done.send(written.map(|()| queue.push_kept(id, kept)));
-                }),
-            );
-            return wait
-                .await
-                .unwrap_or_else(|_| Err(Error::storage("the store's writer stopped")));
-        }
-        self.queue.push(id, report)
-    }
-
-    /// Before a report that counts twice is sent from the queue: whether it may go. With a
-    /// file, only once the file says it is on its way.
-    async fn may_send(&self, taken: &Taken) -> bool {
-        #[cfg(feature = "durable-queue")]
-        if let (Some(store), true) = (&self.store, taken.report.counts_twice()) {
-            if let Err(error) = store.mark_sending(taken.id).await {
-                tracing::error!(%error, "a queued DELTA report stays queued: its file could not record that it is being sent");
-                return false;
-            }
-        }
-        let _ = taken;
-        true
-    }
-
-    /// Hands a taken report back to the queue (and the file): `done` removes it.
-    fn finish(&self, taken: Taken, done: bool) {
-        #[cfg(feature = "durable-queue")]
-        if let Some(store) = &self.store {
-            if done {
-                store.remove(taken.id);
-            } else if taken.report.counts_twice() {
-                store.unmark_sending(taken.id);
-            }
-        }
-        self.queue.finish(taken, done);
-    }
-}
-
-/// The in-memory queue, holding what the file kept. A `DELTA` the file says was on its way
-/// when its process stopped may have been counted: it is taken out, never sent again.
-#[cfg(feature = "durable-queue")]
-fn restore(
-    store: &ReportStore,
-    restored: Vec<crate::store::Restored>,
-    capacity: usize,
-) -> ReportQueue {
-    let first_id = restored.iter().map(|r| r.id + 1).max().unwrap_or(0);
-    let queue = ReportQueue::new(capacity, first_id);
-    let mut unconfirmed = 0;
-    for kept in restored {
-        if kept.sending && kept.report.counts_twice() {
-            tracing::error!(
-                report = ?kept.report,
-                "a queued DELTA usage report was being sent when its process stopped; it may \
-                 have been counted, so it is taken out rather than risk counting it twice"
-            );
-            store.remove(kept.id);
-            unconfirmed += 1;
-            continue;
-        }
-        queue.push_kept(kept.id, kept.report);
-    }
-    if !queue.is_empty() || unconfirmed > 0 {
-        tracing::info!(
-            waiting = queue.len(),
-            unconfirmed,
-            "reports restored from the durable queue"
-        );
-    }
-    queue
 }
 
 /// What one pass over the queue did.
@@ -200,6 +57,15 @@ enum Sent {
     Unconfirmed(Error),
     Refused(Error),
     Kept { unreachable: bool },
+    /// A local copy whose twin in the shared queue is the one to deliver.
+    HandedOver,
+}
+
+impl Sent {
+    /// Whether the report leaves its queue.
+    fn done(&self) -> bool {
+        !matches!(self, Sent::Kept { .. })
+    }
 }
 
 impl Report {
@@ -326,8 +192,8 @@ impl Core {
     }
 
     /// Sends one queued report once, and says what became of it.
-    async fn send_queued(&self, outbox: &Outbox, taken: &Taken, until: Option<Instant>) -> Sent {
-        let report = &taken.report;
+    async fn send_queued(&self, outbox: &Outbox, job: &Job, until: Option<Instant>) -> Sent {
+        let report = job.report();
         // A time-out cannot tell a connection still being made from a request sent and
         // unanswered, and a `DELTA` that timed out is taken out as unconfirmed. So a `DELTA`
         // goes out only with time for its connection to succeed or fail on its own: a
@@ -339,8 +205,10 @@ impl Core {
         {
             return Sent::Kept { unreachable: false };
         }
-        if !outbox.may_send(taken).await {
-            return Sent::Kept { unreachable: false };
+        match outbox.may_send(job).await {
+            Go::Send => {}
+            Go::Wait => return Sent::Kept { unreachable: false },
+            Go::HandedOver => return Sent::HandedOver,
         }
         let rule = RetryRule {
             idempotent: !report.counts_twice(),
@@ -365,25 +233,46 @@ impl Core {
         }
     }
 
-    /// One pass over the queue: sends what it can, `concurrency` at a time, until the queue
-    /// is empty or a report has to be kept.
+    /// One pass over the queues: sends what it can, `concurrency` at a time, until they are
+    /// empty or a report has to be kept. Local reports go first; the shared queue is claimed
+    /// from while there is room.
     async fn drain(self: &Arc<Self>, until: Option<Instant>) -> Pass {
         let mut pass = Pass::default();
         let Some(outbox) = &self.outbox else {
             return pass;
         };
+        let concurrency = outbox.config.concurrency;
         let mut sending = tokio::task::JoinSet::new();
+        let mut shared_exhausted = !outbox.is_shared();
         loop {
             if !pass.halted {
-                let room = outbox.config.concurrency.saturating_sub(sending.len());
-                for taken in outbox.queue.take(room) {
+                let room = concurrency.saturating_sub(sending.len());
+                let mut jobs = outbox.take_local(room);
+                // A claim is a round trip to Redis: made for a batch, not for every report.
+                let in_flight = sending.len() + jobs.len();
+                if !shared_exhausted && jobs.len() < room && in_flight <= concurrency / 2 {
+                    let claim = outbox.claim_shared(room - jobs.len()).await;
+                    shared_exhausted = claim.exhausted;
+                    for report in claim.unconfirmed {
+                        tracing::error!(
+                            ?report,
+                            "a DELTA usage report in the shared queue was being sent by an \
+                             instance that vanished; it may have been counted, so it is taken \
+                             out rather than risk counting it twice"
+                        );
+                        pass.report.unconfirmed += 1;
+                    }
+                    jobs.extend(claim.jobs);
+                }
+                for job in jobs {
                     let core = self.clone();
                     sending.spawn(async move {
-                        let sent = match &core.outbox {
-                            Some(outbox) => core.send_queued(outbox, &taken, until).await,
-                            None => Sent::Kept { unreachable: false },
+                        let Some(outbox) = &core.outbox else {
+                            return Sent::Kept { unreachable: false };
                         };
-                        (taken, sent)
+                        let sent = core.send_queued(outbox, &job, until).await;
+                        outbox.finish(job, sent.done()).await;
+                        sent
                     });
                 }
             }
@@ -404,30 +293,24 @@ impl Core {
             let Some(joined) = sending.join_next().await else {
                 continue;
             };
-            let Ok((taken, sent)) = joined else {
+            let Ok(sent) = joined else {
                 // A send panicked or was cancelled: its report stays in the queue's lane,
                 // which stays busy; stop this pass rather than spin.
                 pass.halted = true;
                 continue;
             };
-            self.settle(outbox, taken, sent, &mut pass);
+            self.settle(outbox, sent, &mut pass);
         }
-        pass.report.remaining = outbox.queue.len();
+        pass.report.remaining = outbox.waiting().await;
         pass
     }
 
-    fn settle(&self, outbox: &Outbox, taken: Taken, sent: Sent, pass: &mut Pass) {
-        self.settle_one(outbox, taken, sent, pass);
-        outbox.settled.notify_waiters();
-    }
-
-    fn settle_one(&self, outbox: &Outbox, taken: Taken, sent: Sent, pass: &mut Pass) {
+    fn settle(&self, outbox: &Outbox, sent: Sent, pass: &mut Pass) {
         match sent {
             Sent::Delivered => {
                 if outbox.offline.recovered() {
                     tracing::info!("the Kelviq API host answers again: delivering queued reports");
                 }
-                outbox.finish(taken, true);
                 pass.report.delivered += 1;
             }
             Sent::Unconfirmed(error) => {
@@ -436,23 +319,22 @@ impl Core {
                     "a queued DELTA usage report may have been counted without an answer; \
                      taken out of the queue rather than risk counting it twice"
                 );
-                outbox.finish(taken, true);
                 pass.report.unconfirmed += 1;
             }
             Sent::Refused(error) => {
                 tracing::error!(%error, "the Kelviq service refused a queued report; dropped");
-                outbox.finish(taken, true);
                 pass.report.dropped += 1;
             }
             Sent::Kept { unreachable } => {
-                outbox.finish(taken, false);
                 pass.halted = true;
                 if unreachable {
                     pass.unreachable = true;
                     outbox.offline.failed();
                 }
             }
+            Sent::HandedOver => {}
         }
+        outbox.settled.notify_waiters();
     }
 
     /// Delivers what the queue holds, once over; see [`Client::flush`](crate::Client::flush).
@@ -507,11 +389,12 @@ impl Core {
         }
     }
 
-    /// Starts the background sender on `runtime` when reports wait, such as those a durable
-    /// queue kept from an earlier process.
-    pub(crate) fn resume_queue(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+    /// Starts the background sender on `runtime` when reports wait (such as those a durable
+    /// queue kept from an earlier process) or may arrive from other instances (a shared
+    /// queue).
+    pub(super) fn resume_queue(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
         if let Some(outbox) = &self.outbox {
-            if !outbox.queue.is_empty() {
+            if !outbox.queue.is_empty() || outbox.is_shared() {
                 self.ensure_sender_on(outbox, runtime);
                 outbox.wake.notify_one();
             }
@@ -534,17 +417,27 @@ impl Core {
 /// The background sender. Idle while the queue is empty; once something is queued, it waits
 /// `retry_interval` (the service just failed: trying again at once is pointless), drains
 /// the queue, and while reports remain tries again after a pause that doubles up to
-/// `max_retry_interval`. New reports meanwhile wait without network I/O. It holds the core
-/// only while draining, so it ends with the client.
+/// `max_retry_interval`. New reports meanwhile wait without network I/O. With a shared
+/// queue it also looks every `max_retry_interval` for reports other instances left there.
+/// It holds the core only while draining, so it ends with the client.
 async fn send_in_background(core: Weak<Core>, wake: Arc<Notify>, config: QueueConfig) {
     loop {
         loop {
-            match core.upgrade() {
+            let shared = match core.upgrade() {
                 None => return,
                 Some(core) if core.queued_reports() > 0 => break,
-                Some(_) => {}
+                Some(core) => core.outbox.as_ref().is_some_and(|o| o.is_shared()),
+            };
+            if shared {
+                if tokio::time::timeout(config.max_retry_interval, wake.notified())
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            } else {
+                wake.notified().await;
             }
-            wake.notified().await;
         }
         let mut pause = config.retry_interval;
         loop {
@@ -571,7 +464,7 @@ impl Drop for Core {
         outbox.wake.notify_one();
         let waiting = outbox.queue.len();
         #[cfg(feature = "durable-queue")]
-        if let (Some(store), true) = (&outbox.store, waiting > 0) {
+        if let (Some(store), true) = (outbox.store(), waiting > 0) {
             tracing::warn!(
                 waiting,
                 store = ?store,

@@ -1,0 +1,341 @@
+//! Where reports that could not reach Kelviq wait, and how one is taken out, sent and
+//! settled: the in-memory queue, the file behind it (feature `durable-queue`), and the
+//! shared queue in Redis (feature `redis`).
+//!
+//! | configured | a report kept | survives its process | delivered by |
+//! |---|---|---|---|
+//! | nothing | in memory | no | this client |
+//! | `durable_at(path)` | in the file, then in memory | yes | this client, or the next one on the path |
+//! | Redis | in Redis | yes | whichever instance claims it first |
+//! | Redis, failing | as without it (in the file when there is one) | as without it | this client |
+//!
+//! A push to Redis that failed in a way that leaves its outcome unknown (a time-out, a broken
+//! connection) may have landed: the local copy remembers its Redis id, and before it is sent
+//! the local copy *adopts* it in Redis (recording it as settled there, so that a late copy
+//! is refused) unless Redis already has it, in which case Redis's copy is the one delivered.
+//! Until Redis answers, such a `DELTA` waits rather than risk being counted twice.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+use super::Outage;
+use crate::config::QueueConfig;
+use crate::error::Result;
+#[cfg(feature = "durable-queue")]
+use crate::error::Error;
+use crate::queue::{Report, ReportQueue, Taken};
+#[cfg(feature = "redis")]
+use crate::shared::{Claimed, Failure, SharedQueue};
+#[cfg(feature = "durable-queue")]
+use crate::store::{ReportStore, Restored};
+
+/// The queues and the state of the sender that drains them.
+pub(crate) struct Outbox {
+    pub(super) queue: Arc<ReportQueue>,
+    /// The file that keeps the queue's reports across restarts.
+    #[cfg(feature = "durable-queue")]
+    store: Option<ReportStore>,
+    /// The queue every instance shares.
+    #[cfg(feature = "redis")]
+    shared: Option<SharedQueue>,
+    pub(super) config: QueueConfig,
+    /// Wakes the background sender: a report was queued, or the client is gone.
+    pub(super) wake: Arc<Notify>,
+    /// A report taken out by some pass was settled.
+    pub(super) settled: Notify,
+    pub(super) sender: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The API host could not be reached: new reports skip the network until the sender
+    /// gets through.
+    pub(super) offline: Outage,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut debug = f.debug_struct("Outbox");
+        debug.field("queue", &self.queue);
+        #[cfg(feature = "durable-queue")]
+        debug.field("store", &self.store);
+        #[cfg(feature = "redis")]
+        debug.field("shared", &self.shared.is_some());
+        debug.field("offline", &self.offline.is_down()).finish()
+    }
+}
+
+/// A report out to be sent, and the queue it came from.
+#[derive(Debug)]
+pub(crate) enum Job {
+    Local(Taken),
+    #[cfg(feature = "redis")]
+    Shared(Claimed),
+}
+
+impl Job {
+    pub(crate) fn report(&self) -> &Report {
+        match self {
+            Job::Local(taken) => &taken.report,
+            #[cfg(feature = "redis")]
+            Job::Shared(claimed) => &claimed.report,
+        }
+    }
+}
+
+/// Whether a job may be sent now.
+#[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(not(all(feature = "redis", feature = "durable-queue")), allow(dead_code))]
+pub(crate) enum Go {
+    Send,
+    /// Not now: it stays where it is.
+    Wait,
+    /// Its copy in the shared queue is the one to deliver: the local one goes.
+    HandedOver,
+}
+
+/// What a claim from the shared queue brought.
+#[derive(Debug, Default)]
+pub(crate) struct Claim {
+    pub(crate) jobs: Vec<Job>,
+    /// `DELTA` reports whose claimer vanished while sending them.
+    pub(crate) unconfirmed: Vec<Report>,
+    /// Fewer than asked: nothing more to claim this pass.
+    pub(crate) exhausted: bool,
+}
+
+impl Outbox {
+    /// The queues, the local one holding what its file kept, if it has one.
+    pub(crate) fn new(
+        config: QueueConfig,
+        #[cfg(feature = "redis")] shared: Option<SharedQueue>,
+    ) -> Result<Self> {
+        #[cfg(feature = "durable-queue")]
+        let (store, queue) = match &config.path {
+            Some(path) => {
+                let (store, restored) = ReportStore::open(path)?;
+                let queue = restore(&store, restored, config.capacity);
+                (Some(store), queue)
+            }
+            None => (None, ReportQueue::new(config.capacity, 0)),
+        };
+        #[cfg(not(feature = "durable-queue"))]
+        let queue = ReportQueue::new(config.capacity, 0);
+        Ok(Self {
+            queue: Arc::new(queue),
+            #[cfg(feature = "durable-queue")]
+            store,
+            #[cfg(feature = "redis")]
+            shared,
+            config,
+            wake: Arc::default(),
+            settled: Notify::new(),
+            sender: Mutex::default(),
+            offline: Outage::default(),
+        })
+    }
+
+    /// Whether reports wait in a shared queue that other instances fill too.
+    pub(crate) fn is_shared(&self) -> bool {
+        #[cfg(feature = "redis")]
+        if self.shared.is_some() {
+            return true;
+        }
+        false
+    }
+
+    /// Keeps a report for later and says how many wait: in Redis when it takes it, else
+    /// locally (in the file first when there is one).
+    pub(crate) async fn keep(&self, report: Report) -> Result<usize> {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let unknown = match shared.push(&id, &report).await {
+                Ok(waiting) => return Ok(waiting + self.queue.len()),
+                Err(failure) => failure == Failure::Maybe,
+            };
+            shared
+                .redis()
+                .kept_locally
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return self.keep_locally(report, unknown.then_some(id)).await;
+        }
+        self.keep_locally(report, None).await
+    }
+
+    async fn keep_locally(&self, report: Report, shared_id: Option<String>) -> Result<usize> {
+        let id = self.queue.next_id();
+        #[cfg(feature = "durable-queue")]
+        if let Some(store) = &self.store {
+            if !self.queue.has_room() {
+                return Err(self.queue.full());
+            }
+            let (done, wait) = tokio::sync::oneshot::channel();
+            let queue = self.queue.clone();
+            let kept = report.clone();
+            let kept_id = shared_id.clone();
+            // The writer puts it in the queue in the step that reports the commit, so that a
+            // caller who stops waiting cannot leave it on disk and out of the queue.
+            store.append(
+                id,
+                &report,
+                shared_id.as_deref(),
+                Box::new(move |written| {
+                    let _ = done.send(written.map(|()| queue.push_kept(id, kept, kept_id)));
+                }),
+            );
+            return wait
+                .await
+                .unwrap_or_else(|_| Err(Error::storage("the store's writer stopped")));
+        }
+        self.queue.push(id, report, shared_id)
+    }
+
+    /// Up to `max` reports of the local queue, each the first of its lane.
+    pub(crate) fn take_local(&self, max: usize) -> Vec<Job> {
+        self.queue.take(max).into_iter().map(Job::Local).collect()
+    }
+
+    /// Up to `max` reports claimed from the shared queue; nothing without one, or while
+    /// Redis fails.
+    pub(crate) async fn claim_shared(&self, max: usize) -> Claim {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            if max == 0 {
+                return Claim::default();
+            }
+            return match shared.claim(max).await {
+                Ok(claim) => Claim {
+                    exhausted: claim.claimed.len() < max,
+                    jobs: claim.claimed.into_iter().map(Job::Shared).collect(),
+                    unconfirmed: claim.unconfirmed,
+                },
+                Err(_) => Claim {
+                    exhausted: true,
+                    ..Claim::default()
+                },
+            };
+        }
+        let _ = max;
+        Claim {
+            exhausted: true,
+            ..Claim::default()
+        }
+    }
+
+    /// Whether a job may be sent now. A report that counts twice is first recorded as on its
+    /// way (in the file, or in Redis), so that a process that dies while sending it is known
+    /// to have maybe sent it.
+    pub(crate) async fn may_send(&self, job: &Job) -> Go {
+        match job {
+            Job::Local(taken) => {
+                #[cfg(feature = "redis")]
+                if let Some(shared_id) = &taken.shared_id {
+                    match self.adopt(shared_id).await {
+                        Some(false) => return Go::HandedOver,
+                        Some(true) => {}
+                        None if taken.report.counts_twice() => return Go::Wait,
+                        None => {}
+                    }
+                }
+                #[cfg(feature = "durable-queue")]
+                if let (Some(store), true) = (&self.store, taken.report.counts_twice()) {
+                    if let Err(error) = store.mark_sending(taken.id).await {
+                        tracing::error!(%error, "a queued DELTA report stays queued: its file could not record that it is being sent");
+                        return Go::Wait;
+                    }
+                }
+                let _ = taken;
+                Go::Send
+            }
+            #[cfg(feature = "redis")]
+            Job::Shared(claimed) => {
+                let Some(shared) = &self.shared else {
+                    return Go::Wait;
+                };
+                if claimed.report.counts_twice() && !shared.mark_sending(&claimed.id).await {
+                    return Go::Wait;
+                }
+                Go::Send
+            }
+        }
+    }
+
+    /// Whether this instance should send a local report pushed to Redis with an unknown
+    /// outcome: `Some(true)` when Redis has no copy (and now refuses a late one), `Some(false)`
+    /// when its copy is there or already settled, `None` while Redis does not answer.
+    #[cfg(feature = "redis")]
+    async fn adopt(&self, shared_id: &str) -> Option<bool> {
+        self.shared.as_ref()?.adopt(shared_id).await.ok()
+    }
+
+    /// Settles a job: `done` takes it out (delivered, refused, handed over, or given up on);
+    /// otherwise it goes back for a later try.
+    pub(crate) async fn finish(&self, job: Job, done: bool) {
+        match job {
+            Job::Local(taken) => {
+                #[cfg(feature = "durable-queue")]
+                if let Some(store) = &self.store {
+                    if done {
+                        store.remove(taken.id);
+                    } else if taken.report.counts_twice() {
+                        store.unmark_sending(taken.id);
+                    }
+                }
+                self.queue.finish(taken, done);
+            }
+            #[cfg(feature = "redis")]
+            Job::Shared(claimed) => {
+                if let Some(shared) = &self.shared {
+                    if done {
+                        shared.ack(&claimed.id).await;
+                    } else {
+                        shared.release(&claimed.id).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// How many reports wait, locally and in the shared queue (as far as Redis answers).
+    pub(crate) async fn waiting(&self) -> usize {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            return self.queue.len() + shared.len().await.unwrap_or(0);
+        }
+        self.queue.len()
+    }
+
+    /// The file, when there is one.
+    #[cfg(feature = "durable-queue")]
+    pub(crate) fn store(&self) -> Option<&ReportStore> {
+        self.store.as_ref()
+    }
+}
+
+/// The in-memory queue, holding what the file kept. A `DELTA` the file says was on its way
+/// when its process stopped may have been counted: it is taken out, never sent again.
+#[cfg(feature = "durable-queue")]
+fn restore(store: &ReportStore, restored: Vec<Restored>, capacity: usize) -> ReportQueue {
+    let first_id = restored.iter().map(|r| r.id + 1).max().unwrap_or(0);
+    let queue = ReportQueue::new(capacity, first_id);
+    let mut unconfirmed = 0;
+    for kept in restored {
+        if kept.sending && kept.report.counts_twice() {
+            tracing::error!(
+                report = ?kept.report,
+                "a queued DELTA usage report was being sent when its process stopped; it may \
+                 have been counted, so it is taken out rather than risk counting it twice"
+            );
+            store.remove(kept.id);
+            unconfirmed += 1;
+            continue;
+        }
+        queue.push_kept(kept.id, kept.report, kept.shared_id);
+    }
+    if !queue.is_empty() || unconfirmed > 0 {
+        tracing::info!(
+            waiting = queue.len(),
+            unconfirmed,
+            "reports restored from the durable queue"
+        );
+    }
+    queue
+}
