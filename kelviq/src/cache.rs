@@ -342,7 +342,11 @@ impl EntitlementCache {
             _ => Arc::default(),
         };
         let cached = Cached {
-            fresh_until: if invalidated { now } else { fetched_at + self.ttl },
+            fresh_until: if invalidated {
+                now
+            } else {
+                fetched_at + self.ttl
+            },
             fetched_at,
             generation: flight.generation,
             invalidated,

@@ -202,14 +202,12 @@ mod client;
 
 pub use builder::ClientBuilder;
 pub use client::Client;
+#[cfg(feature = "redis")]
+pub use config::RedisConfig;
 pub use config::{
     CacheConfig, Environment, Fallback, FallbackPolicy, QueueConfig, RetryPolicy, API_KEY_VAR,
     DEFAULT_TIMEOUT, ENV_VAR,
 };
-#[cfg(feature = "redis")]
-pub use config::RedisConfig;
-#[cfg(feature = "redis")]
-pub use shared::RedisStats;
 pub use core::USER_AGENT;
 pub use error::{Error, ErrorBody, ErrorKind, Reached, Result, ValidationError};
 pub use http::StatusCode;
@@ -218,6 +216,8 @@ pub use model::{Access, Delivery, FlushReport, Freshness, Page};
 pub use paging::PageIter;
 pub use request::Async;
 pub use response::{RawResponse, Response};
+#[cfg(feature = "redis")]
+pub use shared::RedisStats;
 pub use time::{IntoTime, TimeInput};
 pub use types::{
     Behaviour, CancellationFeedback, CancellationType, ChargePeriod, FeatureQuantity, FeatureType,

@@ -259,13 +259,25 @@ mod tests {
     fn one_customer_and_feature_leaves_in_order_others_side_by_side() {
         let queue = ReportQueue::new(100, 0);
         queue
-            .push(queue.next_id(), usage("a", "f", 1, wire::Behaviour::Set), None)
+            .push(
+                queue.next_id(),
+                usage("a", "f", 1, wire::Behaviour::Set),
+                None,
+            )
             .unwrap();
         queue
-            .push(queue.next_id(), usage("a", "f", 2, wire::Behaviour::Delta), None)
+            .push(
+                queue.next_id(),
+                usage("a", "f", 2, wire::Behaviour::Delta),
+                None,
+            )
             .unwrap();
         queue
-            .push(queue.next_id(), usage("b", "f", 3, wire::Behaviour::Delta), None)
+            .push(
+                queue.next_id(),
+                usage("b", "f", 3, wire::Behaviour::Delta),
+                None,
+            )
             .unwrap();
         assert_eq!(queue.len(), 3);
 
@@ -289,10 +301,18 @@ mod tests {
     fn a_kept_report_stays_first_in_its_lane() {
         let queue = ReportQueue::new(100, 0);
         queue
-            .push(queue.next_id(), usage("a", "f", 1, wire::Behaviour::Set), None)
+            .push(
+                queue.next_id(),
+                usage("a", "f", 1, wire::Behaviour::Set),
+                None,
+            )
             .unwrap();
         queue
-            .push(queue.next_id(), usage("a", "f", 2, wire::Behaviour::Set), None)
+            .push(
+                queue.next_id(),
+                usage("a", "f", 2, wire::Behaviour::Set),
+                None,
+            )
             .unwrap();
         let taken = queue.take(1).pop().unwrap();
         queue.finish(taken, false);
@@ -305,10 +325,18 @@ mod tests {
     fn a_full_queue_refuses() {
         let queue = ReportQueue::new(1, 0);
         queue
-            .push(queue.next_id(), usage("a", "f", 1, wire::Behaviour::Set), None)
+            .push(
+                queue.next_id(),
+                usage("a", "f", 1, wire::Behaviour::Set),
+                None,
+            )
             .unwrap();
         let error = queue
-            .push(queue.next_id(), usage("a", "f", 2, wire::Behaviour::Set), None)
+            .push(
+                queue.next_id(),
+                usage("a", "f", 2, wire::Behaviour::Set),
+                None,
+            )
             .unwrap_err();
         assert_eq!(error.kind(), crate::ErrorKind::QueueFull);
         assert_eq!(queue.len(), 1);

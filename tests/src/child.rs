@@ -68,16 +68,17 @@ impl Drop for Child {
 
 /// Runs `kelviq_child deliver` against `url` on the queue at `path` (and Redis, when given)
 /// to its end, and returns what it printed: `delivered=… dropped=… unconfirmed=… remaining=…`.
-pub async fn deliver(program: &str, url: &str, path: &Path, redis: Option<&str>) -> String {
+pub async fn deliver(program: &str, url: &str, path: Option<&Path>, redis: Option<&str>) -> String {
     let program = program.to_owned();
-    let mut args = vec![
-        "deliver".to_owned(),
-        format!("url={url}"),
-        format!("path={}", path.display()),
+    let mut args = vec!["deliver".to_owned(), format!("url={url}")];
+    if let Some(path) = path {
+        args.push(format!("path={}", path.display()));
+    }
+    args.extend([
         "within_ms=10000".to_owned(),
         // Its background sender stays asleep, so that the count is the shutdown's alone.
         "retry_ms=3600000".to_owned(),
-    ];
+    ]);
     if let Some(redis) = redis {
         args.push(format!("redis={redis}"));
     }

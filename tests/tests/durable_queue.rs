@@ -79,13 +79,13 @@ async fn reports_queued_by_a_killed_process_are_delivered_once_by_the_next() {
 
     server.go_online().await.unwrap();
     assert_eq!(usage_requests(&server), 0, "the dead process sent nothing");
-    let outcome = deliver(CHILD, &server.url(), &path, None).await;
+    let outcome = deliver(CHILD, &server.url(), Some(&path), None).await;
     assert_eq!(outcome, "delivered=25 dropped=0 unconfirmed=0 remaining=0");
     assert_eq!(server.usage(CUSTOMER).get(FEATURE), Some(&25));
     assert_eq!(usage_requests(&server), 25, "each report sent once");
 
     // The file is empty now: a third process finds nothing to send.
-    let again = deliver(CHILD, &server.url(), &path, None).await;
+    let again = deliver(CHILD, &server.url(), Some(&path), None).await;
     assert_eq!(again, "delivered=0 dropped=0 unconfirmed=0 remaining=0");
     assert_eq!(usage_requests(&server), 25);
     std::fs::remove_dir_all(dir).unwrap();
@@ -131,7 +131,7 @@ async fn a_delta_in_flight_when_its_process_died_is_not_sent_again() {
     child.kill();
     server.clear_faults();
 
-    let outcome = deliver(CHILD, &server.url(), &path, None).await;
+    let outcome = deliver(CHILD, &server.url(), Some(&path), None).await;
     assert_eq!(
         outcome, "delivered=4 dropped=0 unconfirmed=0 remaining=0",
         "the one in flight is taken out when the file is opened, not sent again"

@@ -101,7 +101,9 @@ impl Core {
         };
         self.ensure_background();
         let fetched = cache
-            .fetch_shared(customer_id, || self.fetch_through_tiers(customer, overrides))
+            .fetch_shared(customer_id, || {
+                self.fetch_through_tiers(customer, overrides)
+            })
             .await;
         match fetched {
             Ok(got) => Ok(Found {
@@ -220,7 +222,9 @@ impl Core {
         if let Some(seen) = seen {
             match serde_json::to_vec(&answer) {
                 Ok(body) => shared.write(customer_id, &body, seen).await,
-                Err(error) => tracing::warn!(%error, "an entitlement set could not be encoded for Redis"),
+                Err(error) => {
+                    tracing::warn!(%error, "an entitlement set could not be encoded for Redis")
+                }
             }
         }
         Fetched::from_edge(EntitlementSet::from(answer))

@@ -24,10 +24,10 @@ use crate::config::{
 use crate::error::{Error, Result};
 use crate::transport::{self, CallSpec, RetryRule, Transport};
 
-use outbox::Outbox;
-pub(crate) use reports::ReportAnswer;
 #[cfg(feature = "redis")]
 use crate::shared::{Redis, SharedCache, SharedQueue};
+use outbox::Outbox;
+pub(crate) use reports::ReportAnswer;
 
 /// The `User-Agent` every request carries, before any suffix.
 pub const USER_AGENT: &str = concat!("kelviq-rust/", env!("CARGO_PKG_VERSION"));
@@ -118,11 +118,7 @@ impl Core {
         #[cfg(feature = "redis")]
         let (redis, shared_cache, shared_queue) = match &settings.redis {
             Some(config) => {
-                let redis = Arc::new(Redis::new(
-                    config,
-                    &settings.api_key,
-                    settings.environment,
-                )?);
+                let redis = Arc::new(Redis::new(config, &settings.api_key, settings.environment)?);
                 let cache = (config.share_cache && settings.cache.enabled).then(|| {
                     Arc::new(SharedCache::new(
                         redis.clone(),
@@ -180,9 +176,7 @@ impl Core {
             let core = Arc::downgrade(self);
             let mut closed = self.closed.subscribe();
             runtime.spawn(async move {
-                let closed = async move {
-                    while closed.changed().await.is_ok() {}
-                };
+                let closed = async move { while closed.changed().await.is_ok() {} };
                 shared
                     .listen(closed, |invalidated| {
                         let Some(core) = core.upgrade() else { return };

@@ -21,9 +21,9 @@ use tokio::sync::Notify;
 
 use super::Outage;
 use crate::config::QueueConfig;
-use crate::error::Result;
 #[cfg(feature = "durable-queue")]
 use crate::error::Error;
+use crate::error::Result;
 use crate::queue::{Report, ReportQueue, Taken};
 #[cfg(feature = "redis")]
 use crate::shared::{Claimed, Failure, SharedQueue};
@@ -82,7 +82,10 @@ impl Job {
 
 /// Whether a job may be sent now.
 #[derive(Debug, PartialEq, Eq)]
-#[cfg_attr(not(all(feature = "redis", feature = "durable-queue")), allow(dead_code))]
+#[cfg_attr(
+    not(all(feature = "redis", feature = "durable-queue")),
+    allow(dead_code)
+)]
 pub(crate) enum Go {
     Send,
     /// Not now: it stays where it is.
@@ -97,7 +100,7 @@ pub(crate) struct Claim {
     pub(crate) jobs: Vec<Job>,
     /// `DELTA` reports whose claimer vanished while sending them.
     pub(crate) unconfirmed: Vec<Report>,
-    /// Fewer than asked: nothing more to claim this pass.
+    /// Nothing claimable now (or Redis failed): no more claims this pass.
     pub(crate) exhausted: bool,
 }
 
@@ -203,7 +206,7 @@ impl Outbox {
             }
             return match shared.claim(max).await {
                 Ok(claim) => Claim {
-                    exhausted: claim.claimed.len() < max,
+                    exhausted: claim.claimed.is_empty(),
                     jobs: claim.claimed.into_iter().map(Job::Shared).collect(),
                     unconfirmed: claim.unconfirmed,
                 },

@@ -56,7 +56,9 @@ enum Sent {
     Delivered,
     Unconfirmed(Error),
     Refused(Error),
-    Kept { unreachable: bool },
+    Kept {
+        unreachable: bool,
+    },
     /// A local copy whose twin in the shared queue is the one to deliver.
     HandedOver,
 }
@@ -429,15 +431,11 @@ async fn send_in_background(core: Weak<Core>, wake: Arc<Notify>, config: QueueCo
                 Some(core) => core.outbox.as_ref().is_some_and(|o| o.is_shared()),
             };
             if shared {
-                if tokio::time::timeout(config.max_retry_interval, wake.notified())
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-            } else {
-                wake.notified().await;
+                // Woken by a report queued here, or time to look for reports left by others.
+                let _ = tokio::time::timeout(config.max_retry_interval, wake.notified()).await;
+                break;
             }
+            wake.notified().await;
         }
         let mut pause = config.retry_interval;
         loop {

@@ -251,15 +251,18 @@ impl SharedCache {
         let keep = self.keep.as_millis() as u64;
         let message = format!("{}|c:{customer_id}", self.origin);
         self.redis
-            .run("invalidate an entitlement set", |mut connection| async move {
-                INVALIDATE
-                    .key(&key)
-                    .arg(keep)
-                    .arg(&self.channel)
-                    .arg(&message)
-                    .invoke_async::<i64>(&mut connection)
-                    .await
-            })
+            .run(
+                "invalidate an entitlement set",
+                |mut connection| async move {
+                    INVALIDATE
+                        .key(&key)
+                        .arg(keep)
+                        .arg(&self.channel)
+                        .arg(&message)
+                        .invoke_async::<i64>(&mut connection)
+                        .await
+                },
+            )
             .await
             .is_ok()
     }
@@ -268,14 +271,17 @@ impl SharedCache {
     pub(crate) async fn invalidate_all(&self) -> bool {
         let message = format!("{}|*", self.origin);
         self.redis
-            .run("invalidate every entitlement set", |mut connection| async move {
-                INVALIDATE_ALL
-                    .key(&self.generation_key)
-                    .arg(&self.channel)
-                    .arg(&message)
-                    .invoke_async::<i64>(&mut connection)
-                    .await
-            })
+            .run(
+                "invalidate every entitlement set",
+                |mut connection| async move {
+                    INVALIDATE_ALL
+                        .key(&self.generation_key)
+                        .arg(&self.channel)
+                        .arg(&message)
+                        .invoke_async::<i64>(&mut connection)
+                        .await
+                },
+            )
             .await
             .is_ok()
     }
@@ -341,7 +347,9 @@ impl SharedCache {
                     missed = true;
                     continue;
                 }
-                Ok(Err(error)) => tracing::debug!(%error, "could not subscribe to entitlement invalidations"),
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "could not subscribe to entitlement invalidations")
+                }
                 Err(_) => tracing::debug!("subscribing to entitlement invalidations timed out"),
             }
             missed = true;

@@ -80,7 +80,11 @@ impl std::fmt::Debug for Redis {
 }
 
 impl Redis {
-    pub(crate) fn new(config: &RedisConfig, api_key: &str, environment: Environment) -> Result<Self> {
+    pub(crate) fn new(
+        config: &RedisConfig,
+        api_key: &str,
+        environment: Environment,
+    ) -> Result<Self> {
         let url = redact_url(&config.url);
         let client = redis::Client::open(config.url.as_str()).map_err(|e| {
             Error::config(format!(
@@ -155,7 +159,11 @@ impl Redis {
 
     /// Runs one command (or script) under the time-out, unless Redis is resting; records the
     /// outcome.
-    pub(crate) async fn run<T, F, Fut>(&self, what: &'static str, command: F) -> std::result::Result<T, Failure>
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        what: &'static str,
+        command: F,
+    ) -> std::result::Result<T, Failure>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,

@@ -6,6 +6,8 @@
 //! kelviq_child deliver url=U within_ms=W [path=P] [redis=R]
 //! ```
 //!
+//! Its Redis lease is one second, so that a test can wait for it to end.
+//!
 //! `queue` prints `queued N` once every report was answered `Queued`, then runs its
 //! background sender until it is killed. `deliver` prints
 //! `delivered=D dropped=X unconfirmed=U remaining=R` and exits.
@@ -77,7 +79,7 @@ fn main() {
 
 fn with_redis(builder: kelviq::ClientBuilder, redis: Option<String>) -> kelviq::ClientBuilder {
     match redis {
-        Some(_url) => unimplemented!("redis"),
+        Some(url) => builder.redis(kelviq::RedisConfig::new(url).lease(Duration::from_secs(1))),
         None => builder,
     }
 }

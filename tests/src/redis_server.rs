@@ -1,0 +1,106 @@
+//! A real `redis-server`, started on a free loopback port for one test and killed after it.
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `redis-server`; killed when dropped.
+#[derive(Debug)]
+pub struct RedisServer {
+    process: Option<std::process::Child>,
+    port: u16,
+}
+
+/// Set (to anything) to make a missing `redis-server` fail the Redis tests; CI sets it.
+pub const REQUIRE_VAR: &str = "KELVIQ_REQUIRE_REDIS";
+
+impl RedisServer {
+    /// Starts one, or says why not: `None` when `redis-server` is not installed and
+    /// [`REQUIRE_VAR`] is unset, so that `cargo test` works on a machine without Redis (it
+    /// prints that the Redis tests were skipped). With the variable set, a missing server
+    /// fails the test.
+    pub fn start_or_skip() -> Option<Self> {
+        let installed = Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed && std::env::var_os(REQUIRE_VAR).is_none() {
+            eprintln!(
+                "SKIPPED: redis-server is not installed (apt-get install redis-server); \
+                 set {REQUIRE_VAR}=1 to make this a failure"
+            );
+            return None;
+        }
+        Some(Self::start())
+    }
+
+    /// Starts one on a free port and waits until it answers. Panics with what to install
+    /// when `redis-server` is not on the `PATH`.
+    pub fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut server = Self {
+            process: None,
+            port,
+        };
+        server.run();
+        server
+    }
+
+    fn run(&mut self) {
+        let process = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts (install it: apt-get install redis-server)");
+        self.process = Some(process);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server did not listen on {} within 10 s",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// `redis://127.0.0.1:PORT/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Kills it (SIGKILL): every connection breaks and nothing answers on its port.
+    pub fn kill(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.run();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,338 @@
+//! The shared tier against a real `redis-server` on loopback (started by each test on a free
+//! port) and real client processes killed with SIGKILL. Without `redis-server` installed these
+//! say so and pass, unless `KELVIQ_REQUIRE_REDIS` is set (as CI does).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use kelviq::{Behaviour, Client, Delivery, Kelviq, QueueConfig, RedisConfig};
+use kelviq_mock::catalogue::FeatureKind;
+use kelviq_mock::{Fault, FaultKind, Grant, MockServer};
+use kelviq_tests::child::{deliver, Child, API_KEY};
+use kelviq_tests::redis_server::RedisServer;
+
+const CHILD: &str = env!("CARGO_BIN_EXE_kelviq_child");
+const CUSTOMER: &str = "cust-shared";
+
+async fn emulator(features: &[&str]) -> MockServer {
+    let server = MockServer::start().await.unwrap();
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .build()
+        .unwrap();
+    for customer in [CUSTOMER, "cust-other"] {
+        client.customers().create(customer).send().await.unwrap();
+        for feature in features {
+            server.grant(Grant {
+                customer_id: customer.into(),
+                feature_id: (*feature).into(),
+                feature_type: FeatureKind::Meter,
+                usage_limit: None,
+                hard_limit: None,
+            });
+        }
+    }
+    server.clear_requests();
+    server
+}
+
+/// A client sharing `redis`; its background sender waits an hour before trying again, so
+/// that only what a test asks for is sent.
+fn client(server: &MockServer, redis: &RedisServer) -> Client {
+    Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .redis(RedisConfig::new(redis.url()).lease(Duration::from_secs(1)))
+        .offline_queue(QueueConfig::default().retry_interval(Duration::from_secs(3600)))
+        .build()
+        .unwrap()
+}
+
+fn requests(server: &MockServer, operation: &str) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some(operation))
+        .count()
+}
+
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(10), "{what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_share_a_cache_entry_and_the_second_asks_no_edge() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let server = emulator(&["seats"]).await;
+    let (first, second) = (client(&server, &redis), client(&server, &redis));
+
+    assert!(first
+        .entitlements()
+        .has_access(CUSTOMER, "seats")
+        .send()
+        .await
+        .unwrap());
+    assert_eq!(requests(&server, "getEntitlements"), 1);
+    let access = second
+        .entitlements()
+        .check(CUSTOMER, "seats")
+        .send()
+        .await
+        .unwrap();
+    assert!(access.allowed && access.freshness == kelviq::Freshness::Fresh);
+    assert_eq!(
+        requests(&server, "getEntitlements"),
+        1,
+        "the second client answered from Redis"
+    );
+    assert_eq!(second.redis_stats().unwrap().cache_hits, 1);
+    assert_eq!(second.redis_stats().unwrap().errors, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidation_on_one_client_is_seen_by_the_other() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let server = emulator(&["seats"]).await;
+    let (first, second) = (client(&server, &redis), client(&server, &redis));
+    for client in [&first, &second] {
+        assert!(!client
+            .entitlements()
+            .has_access(CUSTOMER, "reports")
+            .send()
+            .await
+            .unwrap());
+    }
+    server.grant(Grant {
+        customer_id: CUSTOMER.into(),
+        feature_id: "reports".into(),
+        feature_type: FeatureKind::Boolean,
+        usage_limit: None,
+        hard_limit: None,
+    });
+    // Both still answer from their fresh sets (sixty seconds of `ttl`).
+    assert!(!second
+        .entitlements()
+        .has_access(CUSTOMER, "reports")
+        .send()
+        .await
+        .unwrap());
+
+    first.invalidate_entitlements(CUSTOMER);
+    let started = Instant::now();
+    loop {
+        let allowed = second
+            .entitlements()
+            .has_access(CUSTOMER, "reports")
+            .send()
+            .await
+            .unwrap();
+        if allowed {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the second client never saw the invalidation"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // And the first, whose memory was retired at once, does not read the old set back
+    // from Redis.
+    assert!(first
+        .entitlements()
+        .has_access(CUSTOMER, "reports")
+        .send()
+        .await
+        .unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_a_killed_process_left_in_redis_are_delivered_once_by_another() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let server = emulator(&["api-calls"]).await;
+    server.go_offline();
+    let mut child = Child::spawn(
+        CHILD,
+        &[
+            "queue",
+            &format!("url={}", server.url()),
+            &format!("redis={}", redis.url()),
+            &format!("customer={CUSTOMER}"),
+            "feature=api-calls",
+            "reports=25",
+            "retry_ms=3600000",
+        ],
+    );
+    assert_eq!(child.line(Duration::from_secs(30)), "queued 25");
+    child.kill();
+    server.go_online().await.unwrap();
+
+    let outcome = deliver(CHILD, &server.url(), None, Some(&redis.url())).await;
+    assert_eq!(outcome, "delivered=25 dropped=0 unconfirmed=0 remaining=0");
+    assert_eq!(server.usage(CUSTOMER).get("api-calls"), Some(&25));
+    assert_eq!(requests(&server, "reportUsage"), 25, "each sent once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_claimers_reports_are_taken_over_after_its_lease_and_its_delta_in_flight_is_not_resent(
+) {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let server = emulator(&["api-calls"]).await;
+    server.go_offline();
+    // It tries again every 50 ms: it claims and sends as soon as the emulator is back.
+    let mut child = Child::spawn(
+        CHILD,
+        &[
+            "queue",
+            &format!("url={}", server.url()),
+            &format!("redis={}", redis.url()),
+            &format!("customer={CUSTOMER}"),
+            "feature=api-calls",
+            "reports=5",
+            "retry_ms=50",
+        ],
+    );
+    assert_eq!(child.line(Duration::from_secs(30)), "queued 5");
+    server
+        .inject(Fault::new(
+            "reportUsage",
+            1,
+            FaultKind::DelayAnswer { ms: 60_000 },
+        ))
+        .unwrap();
+    server.go_online().await.unwrap();
+    eventually("the child never sent", || {
+        server.usage(CUSTOMER).get("api-calls") == Some(&1)
+    })
+    .await;
+    child.kill();
+    server.clear_faults();
+    // Its lease (one second) ends.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let outcome = deliver(CHILD, &server.url(), None, Some(&redis.url())).await;
+    assert_eq!(
+        outcome, "delivered=4 dropped=0 unconfirmed=1 remaining=0",
+        "the DELTA the dead claimer was sending is taken out, the rest delivered"
+    );
+    assert_eq!(server.usage(CUSTOMER).get("api-calls"), Some(&5));
+    assert_eq!(requests(&server, "reportUsage"), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_clients_flushing_one_shared_queue_at_once_deliver_each_report_once() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let features: Vec<String> = (0..10).map(|i| format!("meter-{i}")).collect();
+    let names: Vec<&str> = features.iter().map(String::as_str).collect();
+    let server = emulator(&names).await;
+    server.go_offline();
+    let queuer = client(&server, &redis);
+    for round in 0..20 {
+        for feature in &features {
+            let delivery = queuer
+                .reporting()
+                .report_usage(1, CUSTOMER, feature, Behaviour::Delta)
+                .send()
+                .await
+                .unwrap();
+            assert!(matches!(delivery, Delivery::Queued { .. }), "round {round}");
+        }
+    }
+    assert_eq!(queuer.queued_reports(), 0, "kept in Redis, not in memory");
+    drop(queuer);
+    server.go_online().await.unwrap();
+
+    let (first, second) = (client(&server, &redis), client(&server, &redis));
+    let (a, b) = tokio::join!(first.flush(), second.flush());
+    assert_eq!(a.delivered + b.delivered, 200, "{a:?} {b:?}");
+    assert_eq!(a.unconfirmed + b.unconfirmed + a.dropped + b.dropped, 0);
+    assert_eq!(requests(&server, "reportUsage"), 200, "none sent twice");
+    let usage = server.usage(CUSTOMER);
+    for feature in &features {
+        assert_eq!(usage.get(feature), Some(&20), "{feature}");
+    }
+    assert_eq!(first.flush().await.remaining, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopped_mid_run_degrades_to_memory_and_the_local_durable_queue() {
+    let Some(mut redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let server = emulator(&["api-calls"]).await;
+    let dir = std::env::temp_dir().join(format!("kelviq-redis-down-{}", std::process::id()));
+    let path: PathBuf = dir.join("queue.redb");
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .redis(RedisConfig::new(redis.url()))
+        .offline_queue(
+            QueueConfig::default()
+                .retry_interval(Duration::from_secs(3600))
+                .durable_at(&path),
+        )
+        .build()
+        .unwrap();
+    assert!(client
+        .entitlements()
+        .has_access(CUSTOMER, "api-calls")
+        .send()
+        .await
+        .unwrap());
+
+    redis.kill();
+    // Checks: from memory, and from the edge host for a customer memory does not hold.
+    for customer in [CUSTOMER, "cust-other"] {
+        let access = client
+            .entitlements()
+            .check(customer, "api-calls")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            access.allowed && access.freshness == kelviq::Freshness::Fresh,
+            "{customer}"
+        );
+    }
+    // Reports while Kelviq is unreachable too: queued locally, in the file.
+    server.go_offline();
+    for _ in 0..10 {
+        let delivery = client
+            .reporting()
+            .report_usage(1, CUSTOMER, "api-calls", Behaviour::Delta)
+            .send()
+            .await
+            .unwrap();
+        assert!(matches!(delivery, Delivery::Queued { .. }));
+    }
+    let stats = client.redis_stats().unwrap();
+    assert!(stats.errors > 0, "{stats:?}");
+    assert_eq!(stats.kept_locally, 10, "{stats:?}");
+    assert_eq!(client.queued_reports(), 10);
+
+    // Kelviq and Redis come back (Redis empty): every report is delivered, once.
+    server.go_online().await.unwrap();
+    redis.restart();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let left = client.shutdown(Duration::from_secs(10)).await;
+    assert_eq!(
+        (left.delivered, left.remaining, left.unconfirmed),
+        (10, 0, 0),
+        "{left:?}"
+    );
+    assert_eq!(server.usage(CUSTOMER).get("api-calls"), Some(&10));
+    assert_eq!(requests(&server, "reportUsage"), 10);
+    drop(client);
+    std::fs::remove_dir_all(dir).unwrap();
+}
