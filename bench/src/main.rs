@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Orderin
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+mod tiers;
+
 use kelviq::{Behaviour, CacheConfig, Kelviq, QueueConfig, RetryPolicy};
 use kelviq_mock::catalogue::FeatureKind;
 use kelviq_mock::{Grant, MockServer};
@@ -186,7 +188,7 @@ fn main() {
     let features: Vec<String> = (0..FEATURES_PER_CUSTOMER).map(feature).collect();
     let keys = random_keys(&customers, &features, CALLS);
 
-    // `KELVIQ_BENCH=report` (or `cached`, `maps`, `uncached`, `python`, `outage`) runs one section,
+    // `KELVIQ_BENCH=report` (or `cached`, `maps`, `uncached`, `python`, `outage`, `tiers`) runs one section,
     // for profiling; the table then lacks the others.
     let only = std::env::var("KELVIQ_BENCH").ok();
     let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
@@ -235,6 +237,10 @@ fn main() {
     if run("outage") {
         eprintln!("\nwhile the service fails:");
         outage(&mut table, &runtime, &server_runtime, &server);
+    }
+    if run("tiers") {
+        eprintln!("\nthe second tiers (Redis, the durable file):");
+        tiers::section(&mut table, &runtime, &server_runtime, &server);
     }
 
     println!();

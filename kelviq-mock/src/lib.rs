@@ -195,7 +195,16 @@ impl MockServer {
     /// Stops listening and closes every connection, keeping all state: clients now get
     /// "connection refused", as when the service is unreachable.
     pub fn go_offline(&self) {
-        self.listening().stop();
+        let stopped = self.listening().stop();
+        // Returns once the listener and its connections are closed (the serving task owns
+        // them), so that nothing sent after this call is served. It runs on the emulator's
+        // own runtime, so waiting here never waits on the caller's.
+        if let Some(task) = stopped {
+            let started = std::time::Instant::now();
+            while !task.is_finished() && started.elapsed() < std::time::Duration::from_secs(1) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
     }
 
     /// Closes every connection and turns the address into a [`BlackHole`], keeping all

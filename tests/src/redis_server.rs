@@ -84,6 +84,49 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
+    /// Makes it hold every other client's commands for `ms` milliseconds (`CLIENT PAUSE`),
+    /// then run them: a command sent meanwhile times out on the client and is applied later.
+    pub fn pause(&self, ms: u64) {
+        let status = Command::new("redis-cli")
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "CLIENT",
+                "PAUSE",
+                &ms.to_string(),
+                "ALL",
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .expect("redis-cli runs");
+        assert!(status.success(), "CLIENT PAUSE failed");
+    }
+
+    /// Keeps it busy for `ms` milliseconds with a script that loops (Redis runs one command at
+    /// a time): commands sent meanwhile wait, time out on their client, and are then applied.
+    /// Returns once the script has (most likely) started; the thread it runs on ends with it.
+    pub fn busy(&self, ms: u64) -> std::thread::JoinHandle<()> {
+        let script = format!(
+            "local s = redis.call('TIME') \
+             while true do \
+               local n = redis.call('TIME') \
+               if (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > {} then break end \
+             end return 1",
+            ms * 1000
+        );
+        let port = self.port.to_string();
+        let busy = std::thread::spawn(move || {
+            let _ = Command::new("redis-cli")
+                .args(["-p", &port, "EVAL", &script, "0"])
+                .stdout(Stdio::null())
+                .status();
+        });
+        // Time for redis-cli to start and send it (every other command waits behind it, so
+        // asking whether it runs would wait too).
+        std::thread::sleep(Duration::from_millis(300));
+        busy
+    }
+
     /// Kills it (SIGKILL): every connection breaks and nothing answers on its port.
     pub fn kill(&mut self) {
         if let Some(mut process) = self.process.take() {

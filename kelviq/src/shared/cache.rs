@@ -188,11 +188,11 @@ impl SharedCache {
         if self.is_pending(customer_id) {
             return None;
         }
-        let key = self.entry_key(customer_id);
+        let key = &self.entry_key(customer_id);
         let fields: Vec<Option<Vec<u8>>> = self
             .redis
             .run("read an entitlement set", |mut connection| async move {
-                READ.key(&key)
+                READ.key(key)
                     .key(&self.generation_key)
                     .invoke_async(&mut connection)
                     .await
@@ -226,13 +226,14 @@ impl SharedCache {
     /// Stores a set the edge host just answered, unless the entry or the tier moved on since
     /// `seen`.
     pub(crate) async fn write(&self, customer_id: &str, body: &[u8], seen: Seen) {
-        let key = self.entry_key(customer_id);
+        let seen = &seen;
+        let key = &self.entry_key(customer_id);
         let keep = self.keep.as_millis() as u64;
         let _ = self
             .redis
             .run("store an entitlement set", |mut connection| async move {
                 WRITE
-                    .key(&key)
+                    .key(key)
                     .key(&self.generation_key)
                     .arg(body)
                     .arg(unix_ms())
@@ -247,18 +248,18 @@ impl SharedCache {
 
     /// Retires the customer's set on every instance. Whether Redis took it.
     pub(crate) async fn invalidate(&self, customer_id: &str) -> bool {
-        let key = self.entry_key(customer_id);
+        let key = &self.entry_key(customer_id);
         let keep = self.keep.as_millis() as u64;
-        let message = format!("{}|c:{customer_id}", self.origin);
+        let message = &format!("{}|c:{customer_id}", self.origin);
         self.redis
             .run(
                 "invalidate an entitlement set",
                 |mut connection| async move {
                     INVALIDATE
-                        .key(&key)
+                        .key(key)
                         .arg(keep)
                         .arg(&self.channel)
-                        .arg(&message)
+                        .arg(message)
                         .invoke_async::<i64>(&mut connection)
                         .await
                 },
@@ -269,7 +270,7 @@ impl SharedCache {
 
     /// Retires every set on every instance. Whether Redis took it.
     pub(crate) async fn invalidate_all(&self) -> bool {
-        let message = format!("{}|*", self.origin);
+        let message = &format!("{}|*", self.origin);
         self.redis
             .run(
                 "invalidate every entitlement set",
@@ -277,7 +278,7 @@ impl SharedCache {
                     INVALIDATE_ALL
                         .key(&self.generation_key)
                         .arg(&self.channel)
-                        .arg(&message)
+                        .arg(message)
                         .invoke_async::<i64>(&mut connection)
                         .await
                 },

@@ -158,14 +158,17 @@ impl Redis {
     }
 
     /// Runs one command (or script) under the time-out, unless Redis is resting; records the
-    /// outcome.
+    /// outcome. A command that met a dropped connection is sent once more, on the connection
+    /// the manager makes in its place: every command here is safe to repeat (pushes and
+    /// adoptions name their report, settling checks the owner, and a claim whose answer was
+    /// lost only delays its reports by a lease).
     pub(crate) async fn run<T, F, Fut>(
         &self,
         what: &'static str,
         command: F,
     ) -> std::result::Result<T, Failure>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: Fn(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         if self.resting() {
@@ -173,7 +176,15 @@ impl Redis {
             return Err(Failure::NotSent);
         }
         let connection = self.connection().await;
-        match tokio::time::timeout(self.timeout, command(connection)).await {
+        let attempts = async {
+            match command(connection.clone()).await {
+                Err(error) if error.is_connection_dropped() || error.is_io_error() => {
+                    command(connection).await
+                }
+                answered => answered,
+            }
+        };
+        match tokio::time::timeout(self.timeout, attempts).await {
             Ok(Ok(value)) => {
                 self.answered();
                 Ok(value)

@@ -208,8 +208,8 @@ impl SharedQueue {
     /// Keeps `report` under `id` and says how many wait. Pushing the same id twice keeps it
     /// once, and an id already settled is not kept again.
     pub(crate) async fn push(&self, id: &str, report: &Report) -> Result<usize, Failure> {
-        let body = serde_json::to_vec(report).expect("a report serialises to JSON");
-        let lane = report.lane_name(id);
+        let body = &serde_json::to_vec(report).expect("a report serialises to JSON");
+        let lane = &report.lane_name(id);
         self.redis
             .run("queue a report", |mut connection| async move {
                 PUSH.key(&self.order)

@@ -1,0 +1,239 @@
+//! The second tiers: `has_access` answered from Redis against the same call answered by the
+//! edge host, and what keeping a report costs in each queue (memory, the durable file,
+//! Redis) while the API host is unreachable.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kelviq::{Behaviour, Kelviq, QueueConfig, RedisConfig};
+use kelviq_mock::MockServer;
+
+use crate::{customer, median, percentiles, Table};
+
+/// Customers whose sets each measurement fetches once: every call is a miss in memory.
+const MISSES: usize = 2_000;
+const ROUNDS: usize = 3;
+const REPORTS: usize = 2_000;
+
+/// A `redis-server` on a free loopback port, killed on drop.
+struct Redis(Child, u16);
+
+impl Redis {
+    fn start() -> Option<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(10) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Some(Self(child, port))
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.1)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The latency of one `has_access` per customer `from..from + MISSES`, each a miss in the
+/// client's memory.
+fn misses(
+    runtime: &tokio::runtime::Runtime,
+    client: &kelviq::Client,
+    from: usize,
+) -> Vec<Duration> {
+    runtime.block_on(async {
+        let mut took = Vec::with_capacity(MISSES);
+        for i in from..from + MISSES {
+            let started = Instant::now();
+            let allowed = client
+                .entitlements()
+                .has_access(customer(i), "feature-01")
+                .send()
+                .await
+                .unwrap();
+            took.push(started.elapsed());
+            assert!(allowed);
+        }
+        took
+    })
+}
+
+pub(crate) fn section(
+    table: &mut Table,
+    runtime: &tokio::runtime::Runtime,
+    server_runtime: &tokio::runtime::Runtime,
+    server: &MockServer,
+) {
+    let Some(redis) = Redis::start() else {
+        table.add(
+            "`has_access` from the Redis tier",
+            "skipped",
+            "redis-server is not installed (apt-get install redis-server)",
+        );
+        return;
+    };
+    let client = |redis_url: Option<&str>, namespace: &str| {
+        let builder = Kelviq::builder("sk_bench").base_url(server.url());
+        let builder = match redis_url {
+            Some(url) => builder.redis(RedisConfig::new(url).namespace(namespace)),
+            None => builder,
+        };
+        runtime.block_on(async { builder.build().expect("a client") })
+    };
+
+    // Each round: a client without Redis asks the edge host for 2,000 customers; a client
+    // with Redis fills it with the same; a third, its memory empty, reads them from Redis.
+    let (mut edge, mut shared, mut through) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let namespace = format!("bench-{round}");
+        let from = round * MISSES;
+        edge.push(percentiles(misses(
+            runtime,
+            &client(None, &namespace),
+            from,
+        )));
+        let filler = client(Some(&redis.url()), &namespace);
+        through.push(percentiles(misses(runtime, &filler, from)));
+        let reader = client(Some(&redis.url()), &namespace);
+        shared.push(percentiles(misses(runtime, &reader, from)));
+        let stats = reader.redis_stats().expect("a Redis tier");
+        assert_eq!(
+            stats.cache_hits as usize, MISSES,
+            "every call answered from Redis"
+        );
+    }
+    let p = |rows: &[(f64, f64, f64)], i: usize| {
+        median(
+            rows.iter()
+                .map(|r| if i == 0 { r.0 } else { r.1 })
+                .collect(),
+        )
+    };
+    let (edge50, edge99) = (p(&edge, 0), p(&edge, 1));
+    let (shared50, shared99) = (p(&shared, 0), p(&shared, 1));
+    table.add(
+        "`has_access`, a miss in memory answered by the edge host (no Redis): p50 / p99",
+        format!("{edge50:.1} / {edge99:.1} µs"),
+        format!("{MISSES} customers, median of {ROUNDS} rounds"),
+    );
+    table.add(
+        "`has_access`, a miss in memory answered from the Redis tier: p50 / p99",
+        format!("{shared50:.1} / {shared99:.1} µs"),
+        format!(
+            "{:.2}x / {:.2}x the edge host's, in the same run (an edge host across a network costs more; this one is on loopback)",
+            shared50 / edge50,
+            shared99 / edge99
+        ),
+    );
+    table.add(
+        "`has_access`, a miss in memory and in Redis: edge host, then the set written to Redis: p50 / p99",
+        format!("{:.1} / {:.1} µs", p(&through, 0), p(&through, 1)),
+        "what the first instance pays to fill the tier",
+    );
+
+    // Keeping a report while the API host refuses connections, in each queue.
+    server.go_offline();
+    let dir = std::env::temp_dir().join(format!("kelviq-bench-{}", std::process::id()));
+    let keep = |queue: QueueConfig, redis_url: Option<&str>, tasks: usize| {
+        let builder = Kelviq::builder("sk_bench")
+            .base_url(server.url())
+            .offline_queue(
+                queue
+                    .capacity(REPORTS * 2)
+                    .retry_interval(Duration::from_secs(3600)),
+            );
+        let builder = match redis_url {
+            Some(url) => builder.redis(RedisConfig::new(url).namespace("bench-queue")),
+            None => builder,
+        };
+        runtime.block_on(async {
+            let client = builder.build().expect("a client");
+            let started = Instant::now();
+            let mut handles = Vec::new();
+            for task in 0..tasks {
+                let client = client.clone();
+                handles.push(tokio::spawn(async move {
+                    let mut took = Vec::with_capacity(REPORTS / tasks);
+                    for i in 0..REPORTS / tasks {
+                        let started = Instant::now();
+                        let delivery = client
+                            .reporting()
+                            .report_usage(
+                                1,
+                                customer(task * 1000 + i),
+                                "feature-02",
+                                Behaviour::Delta,
+                            )
+                            .send()
+                            .await
+                            .unwrap();
+                        took.push(started.elapsed());
+                        assert!(delivery.is_queued());
+                    }
+                    took
+                }));
+            }
+            let mut took = Vec::new();
+            for handle in handles {
+                took.extend(handle.await.unwrap());
+            }
+            let rate = REPORTS as f64 / started.elapsed().as_secs_f64();
+            (percentiles(took), rate)
+        })
+    };
+    for queue in [
+        "in memory",
+        "in the durable file (redb, synced)",
+        "in Redis",
+    ] {
+        let measure = |tasks: usize| match queue {
+            "in memory" => keep(QueueConfig::default(), None, tasks),
+            "in Redis" => keep(QueueConfig::default(), Some(&redis.url()), tasks),
+            _ => {
+                let path = dir.join(format!("queue-{tasks}.redb"));
+                keep(QueueConfig::default().durable_at(path), None, tasks)
+            }
+        };
+        let ((p50, p99, _), _) = measure(1);
+        let (_, rate) = measure(64);
+        table.add(
+            format!("`report_usage` while the API host is unreachable, kept {queue}: p50 / p99, one task"),
+            format!("{p50:.1} / {p99:.1} µs"),
+            format!("{rate:.0} reports/s from 64 tasks ({REPORTS} reports)"),
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    server_runtime
+        .block_on(server.go_online())
+        .expect("back online");
+    server.clear_requests();
+}
