@@ -158,7 +158,15 @@ impl Client {
             .block_on(async move { Ok(core.shutdown(within).await) })
     }
 
-    /// How many reports wait in the offline queue.
+    /// What the shared tier in Redis has done since the client was built; `None` without
+    /// one. See [`crate::Client::redis_stats`].
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn redis_stats(&self) -> Option<crate::RedisStats> {
+        self.ctx.core.redis_stats()
+    }
+
+    /// How many reports wait in this client's offline queue (in memory, or in its file).
     pub fn queued_reports(&self) -> usize {
         self.ctx.core.queued_reports()
     }

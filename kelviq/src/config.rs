@@ -726,3 +726,37 @@ impl RedisConfig {
         self
     }
 }
+
+#[cfg(all(test, feature = "redis"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redis_password_never_shows_in_debug_output() {
+        let config = RedisConfig::new("redis://app:s3cret-pass@10.0.0.5:6379/2");
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("s3cret-pass") && !shown.contains("app:"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("redis://<redacted>@10.0.0.5:6379/2"),
+            "{shown}"
+        );
+        assert_eq!(redact_url("redis://10.0.0.5:6379"), "redis://10.0.0.5:6379");
+    }
+
+    #[test]
+    fn a_bad_redis_url_is_refused_when_the_client_is_built_without_echoing_the_password() {
+        let error = crate::Kelviq::builder("sk_test")
+            .redis(RedisConfig::new("http://user:hunter2@host:6379"))
+            .build()
+            .unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Config);
+        let text = error.to_string();
+        assert!(
+            text.contains("invalid Redis URL") && !text.contains("hunter2"),
+            "{text}"
+        );
+    }
+}

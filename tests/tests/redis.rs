@@ -442,3 +442,41 @@ async fn a_report_whose_push_timed_out_and_died_with_redis_is_delivered_once_fro
     assert_eq!(server.usage(CUSTOMER).get("api-calls"), Some(&2));
     assert_eq!(requests(&server, "reportUsage"), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blocking_client_reads_what_the_async_client_shared() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let server = emulator(&["seats"]).await;
+    let first = client(&server, &redis);
+    assert!(first
+        .entitlements()
+        .has_access(CUSTOMER, "seats")
+        .send()
+        .await
+        .unwrap());
+    let (url, redis_url) = (server.url(), redis.url());
+    let (allowed, hits) = tokio::task::spawn_blocking(move || {
+        let blocking = Kelviq::builder(API_KEY)
+            .base_url(url)
+            .redis(RedisConfig::new(redis_url))
+            .build_blocking()
+            .unwrap();
+        let allowed = blocking
+            .entitlements()
+            .has_access(CUSTOMER, "seats")
+            .send()
+            .unwrap();
+        (allowed, blocking.redis_stats().unwrap().cache_hits)
+    })
+    .await
+    .unwrap();
+    assert!(allowed);
+    assert_eq!(hits, 1);
+    assert_eq!(
+        requests(&server, "getEntitlements"),
+        1,
+        "one edge request for both"
+    );
+}
