@@ -66,22 +66,66 @@ impl Drop for Child {
     }
 }
 
-/// Runs `kelviq_child deliver` against `url` on the queue at `path` (and Redis, when given)
-/// to its end, and returns what it printed: `delivered=… dropped=… unconfirmed=… remaining=…`.
-pub async fn deliver(program: &str, url: &str, path: Option<&Path>, redis: Option<&str>) -> String {
-    let program = program.to_owned();
-    let mut args = vec!["deliver".to_owned(), format!("url={url}")];
-    if let Some(path) = path {
-        args.push(format!("path={}", path.display()));
+/// Where a child keeps the reports it cannot deliver.
+#[derive(Debug, Clone, Copy)]
+pub enum Keep<'a> {
+    /// The durable file at this path.
+    File(&'a Path),
+    /// The shared queue of the Redis at this URL.
+    Redis(&'a str),
+}
+
+impl Keep<'_> {
+    fn arg(self) -> String {
+        match self {
+            Keep::File(path) => format!("path={}", path.display()),
+            Keep::Redis(url) => format!("redis={url}"),
+        }
     }
-    args.extend([
+}
+
+/// Starts `kelviq_child queue` against `url`, which must be unreachable: it reports `reports`
+/// `DELTA`s of 1 for `customer` and `feature`, kept as `keep` says, its background sender
+/// trying again every `retry_ms`. Returns once it printed that all were queued.
+pub fn queue(
+    program: &str,
+    url: &str,
+    keep: Keep<'_>,
+    (customer, feature): (&str, &str),
+    reports: usize,
+    retry_ms: u64,
+) -> Child {
+    let mut child = Child::spawn(
+        program,
+        &[
+            "queue",
+            &format!("url={url}"),
+            &keep.arg(),
+            &format!("customer={customer}"),
+            &format!("feature={feature}"),
+            &format!("reports={reports}"),
+            &format!("retry_ms={retry_ms}"),
+        ],
+    );
+    assert_eq!(
+        child.line(Duration::from_secs(30)),
+        format!("queued {reports}")
+    );
+    child
+}
+
+/// Runs `kelviq_child deliver` against `url` on the queue `keep` names to its end, and
+/// returns what it printed: `delivered=… dropped=… unconfirmed=… remaining=…`.
+pub async fn deliver(program: &str, url: &str, keep: Keep<'_>) -> String {
+    let program = program.to_owned();
+    let args = [
+        "deliver".to_owned(),
+        format!("url={url}"),
+        keep.arg(),
         "within_ms=10000".to_owned(),
         // Its background sender stays asleep, so that the count is the shutdown's alone.
         "retry_ms=3600000".to_owned(),
-    ]);
-    if let Some(redis) = redis {
-        args.push(format!("redis={redis}"));
-    }
+    ];
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut child = Child::spawn(&program, &args);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use kelviq::Kelviq;
 use kelviq_mock::catalogue::FeatureKind;
 use kelviq_mock::{Fault, FaultKind, Grant, MockServer};
-use kelviq_tests::child::{deliver, Child, API_KEY};
+use kelviq_tests::child::{deliver, queue, Keep, API_KEY};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_kelviq_child");
 const CUSTOMER: &str = "cust-durable";
@@ -62,30 +62,25 @@ async fn reports_queued_by_a_killed_process_are_delivered_once_by_the_next() {
     server.go_offline();
 
     // Nothing is sent while it lives: its sender would first try again in an hour.
-    let mut child = Child::spawn(
+    let mut child = queue(
         CHILD,
-        &[
-            "queue",
-            &format!("url={}", server.url()),
-            &format!("path={}", path.display()),
-            &format!("customer={CUSTOMER}"),
-            &format!("feature={FEATURE}"),
-            "reports=25",
-            "retry_ms=3600000",
-        ],
+        &server.url(),
+        Keep::File(&path),
+        (CUSTOMER, FEATURE),
+        25,
+        3600000,
     );
-    assert_eq!(child.line(Duration::from_secs(30)), "queued 25");
     child.kill();
 
     server.go_online().await.unwrap();
     assert_eq!(usage_requests(&server), 0, "the dead process sent nothing");
-    let outcome = deliver(CHILD, &server.url(), Some(&path), None).await;
+    let outcome = deliver(CHILD, &server.url(), Keep::File(&path)).await;
     assert_eq!(outcome, "delivered=25 dropped=0 unconfirmed=0 remaining=0");
     assert_eq!(server.usage(CUSTOMER).get(FEATURE), Some(&25));
     assert_eq!(usage_requests(&server), 25, "each report sent once");
 
     // The file is empty now: a third process finds nothing to send.
-    let again = deliver(CHILD, &server.url(), Some(&path), None).await;
+    let again = deliver(CHILD, &server.url(), Keep::File(&path)).await;
     assert_eq!(again, "delivered=0 dropped=0 unconfirmed=0 remaining=0");
     assert_eq!(usage_requests(&server), 25);
     std::fs::remove_dir_all(dir).unwrap();
@@ -98,19 +93,14 @@ async fn a_delta_in_flight_when_its_process_died_is_not_sent_again() {
     server.go_offline();
 
     // Its sender tries again every 50 ms, so it sends as soon as the emulator is back.
-    let mut child = Child::spawn(
+    let mut child = queue(
         CHILD,
-        &[
-            "queue",
-            &format!("url={}", server.url()),
-            &format!("path={}", path.display()),
-            &format!("customer={CUSTOMER}"),
-            &format!("feature={FEATURE}"),
-            "reports=5",
-            "retry_ms=50",
-        ],
+        &server.url(),
+        Keep::File(&path),
+        (CUSTOMER, FEATURE),
+        5,
+        50,
     );
-    assert_eq!(child.line(Duration::from_secs(30)), "queued 5");
     // The first report is counted, and its answer held back: the process dies waiting.
     server
         .inject(Fault::new(
@@ -131,7 +121,7 @@ async fn a_delta_in_flight_when_its_process_died_is_not_sent_again() {
     child.kill();
     server.clear_faults();
 
-    let outcome = deliver(CHILD, &server.url(), Some(&path), None).await;
+    let outcome = deliver(CHILD, &server.url(), Keep::File(&path)).await;
     assert_eq!(
         outcome, "delivered=4 dropped=0 unconfirmed=0 remaining=0",
         "the one in flight is taken out when the file is opened, not sent again"

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use kelviq::{Behaviour, Client, Delivery, Kelviq, QueueConfig, RedisConfig};
 use kelviq_mock::catalogue::FeatureKind;
 use kelviq_mock::{Fault, FaultKind, Grant, MockServer};
-use kelviq_tests::child::{deliver, Child, API_KEY};
+use kelviq_tests::child::{deliver, queue, Keep, API_KEY};
 use kelviq_tests::redis_server::RedisServer;
 
 const CHILD: &str = env!("CARGO_BIN_EXE_kelviq_child");
@@ -167,23 +167,18 @@ async fn reports_a_killed_process_left_in_redis_are_delivered_once_by_another() 
     };
     let server = emulator(&["api-calls"]).await;
     server.go_offline();
-    let mut child = Child::spawn(
+    let mut child = queue(
         CHILD,
-        &[
-            "queue",
-            &format!("url={}", server.url()),
-            &format!("redis={}", redis.url()),
-            &format!("customer={CUSTOMER}"),
-            "feature=api-calls",
-            "reports=25",
-            "retry_ms=3600000",
-        ],
+        &server.url(),
+        Keep::Redis(&redis.url()),
+        (CUSTOMER, "api-calls"),
+        25,
+        3600000,
     );
-    assert_eq!(child.line(Duration::from_secs(30)), "queued 25");
     child.kill();
     server.go_online().await.unwrap();
 
-    let outcome = deliver(CHILD, &server.url(), None, Some(&redis.url())).await;
+    let outcome = deliver(CHILD, &server.url(), Keep::Redis(&redis.url())).await;
     assert_eq!(outcome, "delivered=25 dropped=0 unconfirmed=0 remaining=0");
     assert_eq!(server.usage(CUSTOMER).get("api-calls"), Some(&25));
     assert_eq!(requests(&server, "reportUsage"), 25, "each sent once");
@@ -198,19 +193,14 @@ async fn a_dead_claimers_reports_are_taken_over_after_its_lease_and_its_delta_in
     let server = emulator(&["api-calls"]).await;
     server.go_offline();
     // It tries again every 50 ms: it claims and sends as soon as the emulator is back.
-    let mut child = Child::spawn(
+    let mut child = queue(
         CHILD,
-        &[
-            "queue",
-            &format!("url={}", server.url()),
-            &format!("redis={}", redis.url()),
-            &format!("customer={CUSTOMER}"),
-            "feature=api-calls",
-            "reports=5",
-            "retry_ms=50",
-        ],
+        &server.url(),
+        Keep::Redis(&redis.url()),
+        (CUSTOMER, "api-calls"),
+        5,
+        50,
     );
-    assert_eq!(child.line(Duration::from_secs(30)), "queued 5");
     server
         .inject(Fault::new(
             "reportUsage",
@@ -228,7 +218,7 @@ async fn a_dead_claimers_reports_are_taken_over_after_its_lease_and_its_delta_in
     // Its lease (one second) ends.
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
-    let outcome = deliver(CHILD, &server.url(), None, Some(&redis.url())).await;
+    let outcome = deliver(CHILD, &server.url(), Keep::Redis(&redis.url())).await;
     assert_eq!(
         outcome, "delivered=4 dropped=0 unconfirmed=1 remaining=0",
         "the DELTA the dead claimer was sending is taken out, the rest delivered"

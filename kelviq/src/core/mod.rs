@@ -118,6 +118,14 @@ impl Core {
         #[cfg(feature = "redis")]
         let (redis, shared_cache, shared_queue) = match &settings.redis {
             Some(config) => {
+                if config.lease <= settings.timeouts.attempt {
+                    tracing::warn!(
+                        lease = ?config.lease,
+                        attempt_timeout = ?settings.timeouts.attempt,
+                        "the Redis lease is not longer than a send may take: another instance \
+                         may take over a report still being sent (never resending a DELTA)"
+                    );
+                }
                 let redis = Arc::new(Redis::new(config, &settings.api_key, settings.environment)?);
                 let cache = (config.share_cache && settings.cache.enabled).then(|| {
                     Arc::new(SharedCache::new(

@@ -127,9 +127,11 @@ pub struct FlushReport {
     pub delivered: usize,
     /// Reports the service refused (4xx); the reasons are logged.
     pub dropped: usize,
-    /// `DELTA` reports sent without a usable answer (5xx, time-out, broken connection),
-    /// taken out of the queue rather than risk counting them twice; logged at error level.
+    /// `DELTA` reports sent without a usable answer (5xx, time-out, broken connection), or
+    /// found on their way when the process sending them died, taken out of the queue rather
+    /// than risk counting them twice; logged at error level.
     pub unconfirmed: usize,
-    /// Reports still waiting.
+    /// Reports still waiting: in this client's queue, and in the shared queue in Redis when
+    /// there is one (where any instance may deliver them).
     pub remaining: usize,
 }
