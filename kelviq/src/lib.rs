@@ -104,9 +104,12 @@
 //! | `rustls` | yes | TLS through rustls |
 //! | `native-tls` | no | TLS through the platform's library instead |
 //! | `blocking` | yes | the blocking client, [`blocking`] |
+//! | `durable-queue` | no | `QueueConfig::durable_at(path)`: queued reports kept in a file (redb) across crashes and deploys |
+//! | `redis` | no | `ClientBuilder::redis`: entitlement sets and queued reports shared by every instance through Redis |
 //!
-//! The entitlement cache and the offline queue are always built in. Without a TLS feature
-//! only `http://` hosts (an emulator) can be reached.
+//! The entitlement cache and the offline queue are always built in; the two opt-in tiers
+//! behind them are the last two features (the README says when to use which, with figures).
+//! Without a TLS feature only `http://` hosts (an emulator) can be reached.
 //!
 //! # On the day the network fails
 //!
