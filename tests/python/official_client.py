@@ -11,9 +11,17 @@ import uuid
 from kelviq_sdk import Kelviq
 
 base = sys.argv[1]
+API_KEY = "sk_test_python"
 client = Kelviq.create_sync_client(
-    access_token="sk_test_python", base_url=base, edge_api_url=base, enable_cache=False
+    access_token=API_KEY, base_url=base, edge_api_url=base, enable_cache=False
 )
+
+
+def control(path):
+    """GET an emulator control endpoint for this script's tenant (its API key): the emulator
+    keeps one state per key, and other clients may have used it first."""
+    request = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {API_KEY}"})
+    return json.load(urllib.request.urlopen(request))
 checks = 0
 
 
@@ -64,7 +72,7 @@ for _ in range(2):
         properties={"featureId": "advanced-analytics", "value": 2},
     )
 check(event.idempotencyKey == key, "report_event")
-usage_now = json.load(urllib.request.urlopen(f"{base}/_mock/customers/py-customer/usage"))
+usage_now = control("/_mock/customers/py-customer/usage")
 check(usage_now.get("advanced-analytics") == 2, "a repeated event counted once")
 
 moved = client.subscriptions.update(subscriptionId=subscription, planIdentifier="premium-plan", chargePeriod="MONTHLY")
@@ -104,7 +112,7 @@ check(bool(deactivated.message), "license.deactivate")
 charge = client.charges.create(planIdentifier="lifetime-pack", chargePeriod="ONE_TIME", customerId="py-customer")
 check(charge.billingType == "ONE_TIME", "charges.create")
 
-orders = json.load(urllib.request.urlopen(f"{base}/_mock/customers/py-customer/orders"))
+orders = control("/_mock/customers/py-customer/orders")
 refund = client.refunds.create(orderId=orders[0]["id"], amountUnits=100, reason="REQUESTED_BY_CUSTOMER")
 check(refund.amountUnits == 100 and refund.status == "SUCCEEDED", "refunds.create")
 check(client.refunds.retrieve(refundId=refund.id).id == refund.id, "refunds.retrieve")
