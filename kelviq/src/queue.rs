@@ -92,6 +92,9 @@ struct Lanes {
     lanes: HashMap<Lane, LaneState>,
     /// Lanes with reports and nothing out, oldest first.
     ready: VecDeque<Lane>,
+    /// Lanes whose first report cannot go yet for a reason of its own (it waits on Redis to
+    /// say whether its twin there is the one to deliver): out of `ready` until the next pass.
+    parked: Vec<Lane>,
     len: usize,
     /// Reports out being sent.
     in_flight: usize,
@@ -209,6 +212,51 @@ impl ReportQueue {
         taken
     }
 
+    /// Hands a taken report back that cannot go yet for a reason of its own: it stays first
+    /// in its lane, and the lane is left out of [`take`](Self::take) until
+    /// [`unpark`](Self::unpark), so that the rest of the queue goes on without it.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn park(&self, taken: Taken) {
+        let mut lanes = self.lanes();
+        let lanes = &mut *lanes;
+        if let Some(state) = lanes.lanes.get_mut(&taken.lane) {
+            state.busy = false;
+            lanes.in_flight -= 1;
+            lanes.parked.push(taken.lane);
+        }
+    }
+
+    /// Puts the parked lanes back in turn, first: a new pass tries them again.
+    pub(crate) fn unpark(&self) {
+        let mut lanes = self.lanes();
+        let lanes = &mut *lanes;
+        for lane in lanes.parked.drain(..).rev() {
+            lanes.ready.push_front(lane);
+        }
+    }
+
+    /// Whether a new report must wait behind the queue rather than be sent at once: the
+    /// queue holds a report that is not parked, or one in the new report's lane.
+    pub(crate) fn holds_back(&self, report: &Report) -> bool {
+        let lanes = self.lanes();
+        if lanes.len == 0 {
+            return false;
+        }
+        let parked: usize = lanes
+            .parked
+            .iter()
+            .filter_map(|lane| lanes.lanes.get(lane))
+            .map(|state| state.reports.len())
+            .sum();
+        if parked < lanes.len {
+            return true;
+        }
+        match report {
+            Report::Usage(_) => lanes.parked.contains(&report.lane(0)),
+            Report::Event(_) => false,
+        }
+    }
+
     /// Hands a taken report back: `done` removes it (delivered, refused, or given up on);
     /// otherwise it stays first in its lane for a later try.
     pub(crate) fn finish(&self, taken: Taken, done: bool) {
@@ -319,6 +367,34 @@ mod tests {
         let again = queue.take(1).pop().unwrap();
         assert_eq!(value(&again), 1);
         assert_eq!(queue.len(), 2);
+    }
+
+    #[test]
+    fn a_parked_lane_sits_out_until_unparked_and_holds_back_only_itself() {
+        let queue = ReportQueue::new(100, 0);
+        for (customer, value) in [("a", 1), ("a", 2), ("b", 3)] {
+            queue
+                .push(
+                    queue.next_id(),
+                    usage(customer, "f", value, wire::Behaviour::Delta),
+                    None,
+                )
+                .unwrap();
+        }
+        let mut taken = queue.take(10).into_iter();
+        queue.park(taken.next().unwrap());
+        assert!(queue.take(10).is_empty(), "a's lane is parked, b's is out");
+        assert!(
+            queue.holds_back(&usage("c", "f", 1, wire::Behaviour::Delta)),
+            "b waits"
+        );
+        queue.finish(taken.next().unwrap(), true);
+        assert!(!queue.holds_back(&usage("c", "f", 1, wire::Behaviour::Delta)));
+        assert!(queue.holds_back(&usage("a", "f", 1, wire::Behaviour::Delta)));
+        assert!(queue.take(10).is_empty(), "still parked in this pass");
+        queue.unpark();
+        let again = queue.take(10);
+        assert_eq!(again.iter().map(value).collect::<Vec<_>>(), [1]);
     }
 
     #[test]

@@ -470,3 +470,92 @@ async fn the_blocking_client_reads_what_the_async_client_shared() {
         "one edge request for both"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delta_waiting_on_a_dead_redis_holds_back_its_lane_only() {
+    if !redis_installed() {
+        return;
+    }
+    let mut redis = RedisServer::start();
+    let features: Vec<String> = (0..20).map(|i| format!("meter-{i}")).collect();
+    let mut names: Vec<&str> = features.iter().map(String::as_str).collect();
+    names.push("api-calls");
+    let server = emulator(&names).await;
+    let client = client(&server, &redis);
+    // A first report through Redis and delivered, so that the connection is made and the
+    // scripts are known.
+    offline(&server).await;
+    let first = client
+        .reporting()
+        .report_usage(1, CUSTOMER, "api-calls", Behaviour::Delta)
+        .send()
+        .await
+        .unwrap();
+    assert!(first.is_queued());
+    server.go_online().await.unwrap();
+    assert_eq!(client.flush().await.delivered, 1);
+
+    // A push Redis holds and then dies with: whether it landed cannot be known until Redis
+    // answers again, so this DELTA waits.
+    offline(&server).await;
+    redis.pause(5_000);
+    let unknown = client
+        .reporting()
+        .report_usage(1, CUSTOMER, "api-calls", Behaviour::Delta)
+        .send()
+        .await
+        .unwrap();
+    assert!(unknown.is_queued());
+    redis.kill();
+    // Twenty more reports, each in a lane of its own, queued locally (Redis is down).
+    for feature in &features {
+        let queued = client
+            .reporting()
+            .report_usage(1, "cust-other", feature, Behaviour::Delta)
+            .send()
+            .await
+            .unwrap();
+        assert!(queued.is_queued());
+    }
+
+    // Kelviq is back: one pass delivers the twenty around the one that waits.
+    server.go_online().await.unwrap();
+    let flushed = client.flush().await;
+    assert_eq!(
+        (flushed.delivered, flushed.remaining),
+        (20, 1),
+        "the waiting DELTA holds back nothing but itself: {flushed:?}"
+    );
+    // Now a report in another lane goes straight to Kelviq; one in its lane queues behind it.
+    let other = client
+        .reporting()
+        .report_usage(1, "cust-other", "api-calls", Behaviour::Delta)
+        .send()
+        .await
+        .unwrap();
+    assert!(!other.is_queued(), "another lane is not held back");
+    let same = client
+        .reporting()
+        .report_usage(1, CUSTOMER, "api-calls", Behaviour::Delta)
+        .send()
+        .await
+        .unwrap();
+    assert!(same.is_queued(), "its lane keeps its order");
+
+    // Redis comes back (empty): the waiting report is sent from memory, then the one behind.
+    redis.restart();
+    let started = Instant::now();
+    let mut delivered = 0;
+    while delivered < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        delivered += client.flush().await.delivered;
+    }
+    assert_eq!(server.usage(CUSTOMER).get("api-calls"), Some(&3));
+    let other = server.usage("cust-other");
+    assert_eq!(other.values().sum::<i64>(), 21, "{other:?}");
+    assert_eq!(requests(&server, "reportUsage"), 24);
+}

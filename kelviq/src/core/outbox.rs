@@ -13,7 +13,8 @@
 //! connection) may have landed: the local copy remembers its Redis id, and before it is sent
 //! the local copy *adopts* it in Redis (recording it as settled there, so that a late copy
 //! is refused) unless Redis already has it, in which case Redis's copy is the one delivered.
-//! Until Redis answers, such a `DELTA` waits rather than risk being counted twice.
+//! Until Redis answers, such a `DELTA` waits rather than risk being counted twice: it is
+//! parked for the pass, so that only its own lane waits behind it.
 
 use std::sync::{Arc, Mutex};
 
@@ -90,6 +91,8 @@ pub(crate) enum Go {
     Send,
     /// Not now: it stays where it is.
     Wait,
+    /// Not this pass, for a reason of its own: the rest of the queue goes on without it.
+    Park,
     /// Its copy in the shared queue is the one to deliver: the local one goes.
     HandedOver,
 }
@@ -234,7 +237,9 @@ impl Outbox {
                     match self.adopt(shared_id).await {
                         Some(false) => return Go::HandedOver,
                         Some(true) => {}
-                        None if taken.report.counts_twice() => return Go::Wait,
+                        // Redis must answer first, however long that takes; meanwhile the
+                        // other lanes go on.
+                        None if taken.report.counts_twice() => return Go::Park,
                         None => {}
                     }
                 }
@@ -294,6 +299,15 @@ impl Outbox {
                     }
                 }
             }
+        }
+    }
+
+    /// Hands back a job that [`Go::Park`]ed until the next pass.
+    pub(crate) fn park(&self, job: Job) {
+        match job {
+            Job::Local(taken) => self.queue.park(taken),
+            #[cfg(feature = "redis")]
+            Job::Shared(_) => {}
         }
     }
 

@@ -61,12 +61,14 @@ enum Sent {
     },
     /// A local copy whose twin in the shared queue is the one to deliver.
     HandedOver,
+    /// Not sent this pass, for a reason of its own; the pass goes on.
+    Parked,
 }
 
 impl Sent {
     /// Whether the report leaves its queue.
     fn done(&self) -> bool {
-        !matches!(self, Sent::Kept { .. })
+        !matches!(self, Sent::Kept { .. } | Sent::Parked)
     }
 }
 
@@ -96,7 +98,7 @@ impl Core {
             self.moved_usage(&report);
             return Ok(Delivery::Sent(answer));
         };
-        if !outbox.queue.is_empty() || outbox.offline.is_down() {
+        if outbox.queue.holds_back(&report) || outbox.offline.is_down() {
             return self.enqueue(outbox, report).await;
         }
         let rule = RetryRule {
@@ -210,6 +212,7 @@ impl Core {
         match outbox.may_send(job).await {
             Go::Send => {}
             Go::Wait => return Sent::Kept { unreachable: false },
+            Go::Park => return Sent::Parked,
             Go::HandedOver => return Sent::HandedOver,
         }
         let rule = RetryRule {
@@ -244,6 +247,7 @@ impl Core {
             return pass;
         };
         let concurrency = outbox.config.concurrency;
+        outbox.queue.unpark();
         let mut sending = tokio::task::JoinSet::new();
         let mut shared_exhausted = !outbox.is_shared();
         loop {
@@ -273,7 +277,10 @@ impl Core {
                             return Sent::Kept { unreachable: false };
                         };
                         let sent = core.send_queued(outbox, &job, until).await;
-                        outbox.finish(job, sent.done()).await;
+                        match sent {
+                            Sent::Parked => outbox.park(job),
+                            _ => outbox.finish(job, sent.done()).await,
+                        }
                         sent
                     });
                 }
@@ -334,7 +341,7 @@ impl Core {
                     outbox.offline.failed();
                 }
             }
-            Sent::HandedOver => {}
+            Sent::HandedOver | Sent::Parked => {}
         }
         outbox.settled.notify_waiters();
     }
