@@ -2,23 +2,11 @@
 //! test binary: it installs the process's global log subscriber, which no other test then
 //! races with.
 
-use std::sync::{Arc, Mutex};
+mod common;
 
+use common::Captured;
 use kelviq::{Kelviq, RetryPolicy};
 use kelviq_mock::{Fault, FaultKind, MockServer};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn an_outage_is_warned_about_once_not_per_call() {
@@ -61,6 +49,6 @@ async fn an_outage_is_warned_about_once_not_per_call() {
         .send()
         .await
         .is_ok());
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert_eq!(log.matches("edge host is failing").count(), 1, "{log}");
 }

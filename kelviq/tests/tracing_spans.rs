@@ -3,25 +3,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::{start, API_KEY};
+use common::{start, Captured, API_KEY};
 use kelviq_mock::{Fault, FaultKind};
 use tracing_subscriber::fmt::format::FmtSpan;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn spans_record_the_request_and_never_the_key() {
@@ -47,7 +31,7 @@ async fn spans_record_the_request_and_never_the_key() {
         .await
         .unwrap();
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     let closed: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("kelviq.request") && l.contains("close"))

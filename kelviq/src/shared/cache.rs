@@ -13,11 +13,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use super::Redis;
+use super::{unix_ms, Redis};
 
 /// What a fetch saw in Redis before asking the edge host; its set is stored only if the
 /// customer's entry and the tier's generation are still as seen.
@@ -104,12 +104,6 @@ pub(crate) struct SharedCache {
     /// hold the set they retire, so this instance does not read it there.
     pending: Mutex<HashMap<String, usize>>,
     pending_all: AtomicUsize,
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl SharedCache {

@@ -29,6 +29,13 @@ pub(crate) use queue::{Claimed, SharedQueue};
 use crate::config::{redact_url, Environment, RedisConfig};
 use crate::error::{Error, Result};
 
+/// Milliseconds since the Unix epoch: the clock every instance shares, for ages and leases.
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// What the shared tier has done since the client was built.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]

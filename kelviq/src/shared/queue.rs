@@ -28,9 +28,9 @@
 //! another has claimed since.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use super::{Failure, Redis};
+use super::{unix_ms, Failure, Redis};
 use crate::queue::Report;
 
 /// A report claimed from Redis; settle it with [`SharedQueue::ack`] or
@@ -176,12 +176,6 @@ pub(crate) struct SharedQueue {
     sending: String,
     settled: String,
     seq: String,
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl SharedQueue {
