@@ -27,7 +27,11 @@ impl RedisServer {
             .status()
             .is_ok_and(|s| s.success());
         if !installed && std::env::var_os(REQUIRE_VAR).is_none() {
-            eprintln!(
+            // Written to the stream itself, not through `eprintln!`, which the test harness
+            // captures and shows only for a failing test.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED: redis-server is not installed (apt-get install redis-server); \
                  set {REQUIRE_VAR}=1 to make this a failure"
             );
