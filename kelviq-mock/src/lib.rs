@@ -197,9 +197,13 @@ impl MockServer {
     pub fn go_offline(&self) {
         let stopped = self.listening().stop();
         // Returns once the listener and its connections are closed (the serving task owns
-        // them), so that nothing sent after this call is served. It runs on the emulator's
-        // own runtime, so waiting here never waits on the caller's.
-        if let Some(task) = stopped {
+        // them), so that nothing sent after this call is served. Not on a current-thread
+        // runtime: the task may need this very thread to finish, and the caller's next
+        // await lets it.
+        let may_wait = tokio::runtime::Handle::try_current().map_or(true, |h| {
+            h.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread
+        });
+        if let (Some(task), true) = (stopped, may_wait) {
             let started = std::time::Instant::now();
             while !task.is_finished() && started.elapsed() < std::time::Duration::from_secs(1) {
                 std::thread::sleep(std::time::Duration::from_millis(1));

@@ -16,6 +16,7 @@
 //! Until Redis answers, such a `DELTA` waits rather than risk being counted twice: it is
 //! parked for the pass, so that only its own lane waits behind it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -25,6 +26,7 @@ use crate::config::QueueConfig;
 #[cfg(feature = "durable-queue")]
 use crate::error::Error;
 use crate::error::Result;
+use crate::model::FlushReport;
 use crate::queue::{Report, ReportQueue, Taken};
 #[cfg(feature = "redis")]
 use crate::shared::{Claimed, Failure, SharedQueue};
@@ -49,6 +51,37 @@ pub(crate) struct Outbox {
     /// The API host could not be reached: new reports skip the network until the sender
     /// gets through.
     pub(super) offline: Outage,
+    /// What every pass has done, so that a flush can say what left the queue while it ran.
+    pub(super) totals: Totals,
+}
+
+/// Running counts of what left the queue.
+#[derive(Debug, Default)]
+pub(crate) struct Totals {
+    pub(crate) delivered: AtomicUsize,
+    pub(crate) dropped: AtomicUsize,
+    pub(crate) unconfirmed: AtomicUsize,
+}
+
+impl Totals {
+    pub(crate) fn snapshot(&self) -> [usize; 3] {
+        [
+            self.delivered.load(Ordering::Relaxed),
+            self.dropped.load(Ordering::Relaxed),
+            self.unconfirmed.load(Ordering::Relaxed),
+        ]
+    }
+
+    /// What left the queue since `before`, and what `remaining` is left.
+    pub(crate) fn since(&self, before: [usize; 3], remaining: usize) -> FlushReport {
+        let [delivered, dropped, unconfirmed] = self.snapshot();
+        FlushReport {
+            delivered: delivered - before[0],
+            dropped: dropped - before[1],
+            unconfirmed: unconfirmed - before[2],
+            remaining,
+        }
+    }
 }
 
 impl std::fmt::Debug for Outbox {
@@ -135,6 +168,7 @@ impl Outbox {
             settled: Notify::new(),
             sender: Mutex::default(),
             offline: Outage::default(),
+            totals: Totals::default(),
         })
     }
 

@@ -19,6 +19,7 @@
 //! | 5xx, time-out, broken connection | taken out, counted [unconfirmed](crate::FlushReport::unconfirmed), logged at error level | kept |
 //! | any other 4xx | taken out, counted dropped, logged at error level | taken out |
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -267,6 +268,7 @@ impl Core {
                              out rather than risk counting it twice"
                         );
                         pass.report.unconfirmed += 1;
+                        outbox.totals.unconfirmed.fetch_add(1, Ordering::Relaxed);
                     }
                     jobs.extend(claim.jobs);
                 }
@@ -321,6 +323,7 @@ impl Core {
                     tracing::info!("the Kelviq API host answers again: delivering queued reports");
                 }
                 pass.report.delivered += 1;
+                outbox.totals.delivered.fetch_add(1, Ordering::Relaxed);
             }
             Sent::Unconfirmed(error) => {
                 tracing::error!(
@@ -329,10 +332,12 @@ impl Core {
                      taken out of the queue rather than risk counting it twice"
                 );
                 pass.report.unconfirmed += 1;
+                outbox.totals.unconfirmed.fetch_add(1, Ordering::Relaxed);
             }
             Sent::Refused(error) => {
                 tracing::error!(%error, "the Kelviq service refused a queued report; dropped");
                 pass.report.dropped += 1;
+                outbox.totals.dropped.fetch_add(1, Ordering::Relaxed);
             }
             Sent::Kept { unreachable } => {
                 pass.halted = true;
@@ -347,8 +352,15 @@ impl Core {
     }
 
     /// Delivers what the queue holds, once over; see [`Client::flush`](crate::Client::flush).
+    /// The report counts what left the queue while it ran, whichever pass sent it (the
+    /// background sender may be sending beside it).
     pub(crate) async fn flush(self: &Arc<Self>) -> FlushReport {
-        self.drain(None).await.report
+        let Some(outbox) = &self.outbox else {
+            return FlushReport::default();
+        };
+        let before = outbox.totals.snapshot();
+        let pass = self.drain(None).await;
+        outbox.totals.since(before, pass.report.remaining)
     }
 
     /// Delivers what it can until the queue is empty or `within` has passed, trying again
@@ -358,23 +370,20 @@ impl Core {
             return FlushReport::default();
         };
         let until = Instant::now() + within;
-        let mut total = FlushReport::default();
+        let before = outbox.totals.snapshot();
         let mut pause = outbox.config.retry_interval;
-        loop {
+        let remaining = loop {
             let pass = self.drain(Some(until)).await;
-            total.delivered += pass.report.delivered;
-            total.dropped += pass.report.dropped;
-            total.unconfirmed += pass.report.unconfirmed;
-            total.remaining = pass.report.remaining;
             let left = until.saturating_duration_since(Instant::now());
-            if total.remaining == 0 || left.is_zero() {
-                break;
+            if pass.report.remaining == 0 || left.is_zero() {
+                break pass.report.remaining;
             }
             if pass.halted {
                 tokio::time::sleep(pause.min(left)).await;
                 pause = (pause * 2).min(outbox.config.max_retry_interval);
             }
-        }
+        };
+        let total = outbox.totals.since(before, remaining);
         if total.remaining > 0 {
             tracing::error!(
                 remaining = total.remaining,
