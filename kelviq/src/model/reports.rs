@@ -119,7 +119,8 @@ impl<T> Delivery<T> {
     }
 }
 
-/// What a flush or a shutdown did with the queued reports.
+/// What left the queue while a flush or a shutdown ran (whichever of the client's senders
+/// sent it: the background sender may be sending beside it), and what is left.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FlushReport {
