@@ -14,8 +14,8 @@
 
 use kelviq_gen::types as wire;
 
-use crate::error::{Error, Result, ValidationError};
-use crate::model::{FromWire, Subscription};
+use crate::error::{Result, ValidationError};
+use crate::model::Subscription;
 use crate::plan::{plan_setters, AmountFields, PlanFields};
 use crate::request::{invalid, request_options, send_impls, Async, Ctx, RequestOptions};
 use crate::response::Response;
@@ -87,23 +87,16 @@ impl<M> CreateCharge<M> {
             })
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
-        let core = &self.ctx.core;
-        let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
-        let answer = core
-            .call(spec, core.api().create_charge().body(body).send())
-            .await;
-        if answer.is_ok() || answer.as_ref().is_err_and(Error::is_unconfirmed) {
-            core.invalidate_entitlements(&self.customer_id);
-        }
-        let answered = answer?;
-        Ok(Response::new(
-            FromWire::from_wire(answered.value),
-            answered.raw,
-        ))
+        self.ctx
+            .api_call_changing(
+                OPERATION,
+                RetryRule::NOT_IDEMPOTENT,
+                &self.options,
+                want_raw,
+                &self.customer_id,
+                |api| api.create_charge().body(body).send(),
+            )
+            .await
     }
 }
 

@@ -209,19 +209,15 @@ impl<M> CreateCustomer<M> {
             })
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
-        let core = &self.ctx.core;
-        let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
-        let answered = core
-            .call(spec, core.api().create_customer().body(body).send())
-            .await?;
-        Ok(Response::new(
-            FromWire::from_wire(answered.value),
-            answered.raw,
-        ))
+        self.ctx
+            .api_call(
+                OPERATION,
+                RetryRule::NOT_IDEMPOTENT,
+                &self.options,
+                want_raw,
+                |api| api.create_customer().body(body).send(),
+            )
+            .await
     }
 }
 
@@ -265,26 +261,20 @@ impl<M> UpdateCustomer<M> {
             Ok((customer_id, body))
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
-        let core = &self.ctx.core;
-        let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
-        let answered = core
-            .call(
-                spec,
-                core.api()
-                    .update_customer()
-                    .customer_id(customer_id)
-                    .body(body)
-                    .send(),
+        self.ctx
+            .api_call(
+                OPERATION,
+                RetryRule::IDEMPOTENT,
+                &self.options,
+                want_raw,
+                |api| {
+                    api.update_customer()
+                        .customer_id(customer_id)
+                        .body(body)
+                        .send()
+                },
             )
-            .await?;
-        Ok(Response::new(
-            FromWire::from_wire(answered.value),
-            answered.raw,
-        ))
+            .await
     }
 }
 
@@ -304,25 +294,15 @@ impl<M> RetrieveCustomer<M> {
         const OPERATION: &str = "customers.retrieve";
         let customer_id: wire::RetrieveCustomerCustomerId =
             validate::path_segment("customer_id", &self.customer_id).map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
-        let core = &self.ctx.core;
-        let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
-        let answered = core
-            .call(
-                spec,
-                core.api()
-                    .retrieve_customer()
-                    .customer_id(customer_id)
-                    .send(),
+        self.ctx
+            .api_call(
+                OPERATION,
+                RetryRule::IDEMPOTENT,
+                &self.options,
+                want_raw,
+                |api| api.retrieve_customer().customer_id(customer_id).send(),
             )
-            .await?;
-        Ok(Response::new(
-            FromWire::from_wire(answered.value),
-            answered.raw,
-        ))
+            .await
     }
 }
 

@@ -142,19 +142,15 @@ impl<M> ActivateLicense<M> {
             })
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
-        let core = &self.ctx.core;
-        let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
-        let answered = core
-            .call(spec, core.api().activate_license().body(body).send())
-            .await?;
-        Ok(Response::new(
-            FromWire::from_wire(answered.value),
-            answered.raw,
-        ))
+        self.ctx
+            .api_call(
+                OPERATION,
+                RetryRule::NOT_IDEMPOTENT,
+                &self.options,
+                want_raw,
+                |api| api.activate_license().body(body).send(),
+            )
+            .await
     }
 }
 

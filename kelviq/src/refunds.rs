@@ -148,19 +148,15 @@ impl<M> CreateRefund<M> {
     async fn execute(self, want_raw: bool) -> Result<Response<Refund>> {
         const OPERATION: &str = "refunds.create";
         let body = self.body().map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
-        let core = &self.ctx.core;
-        let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
-        let answered = core
-            .call(spec, core.api().create_refund().body(body).send())
-            .await?;
-        Ok(Response::new(
-            FromWire::from_wire(answered.value),
-            answered.raw,
-        ))
+        self.ctx
+            .api_call(
+                OPERATION,
+                RetryRule::NOT_IDEMPOTENT,
+                &self.options,
+                want_raw,
+                |api| api.create_refund().body(body).send(),
+            )
+            .await
     }
 }
 
@@ -181,22 +177,15 @@ impl<M> RetrieveRefund<M> {
         const OPERATION: &str = "refunds.retrieve";
         let refund_id: wire::RetrieveRefundRefundId =
             validate::path_segment("refund_id", &self.refund_id).map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
-        let core = &self.ctx.core;
-        let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
-        let answered = core
-            .call(
-                spec,
-                core.api().retrieve_refund().refund_id(refund_id).send(),
+        self.ctx
+            .api_call(
+                OPERATION,
+                RetryRule::IDEMPOTENT,
+                &self.options,
+                want_raw,
+                |api| api.retrieve_refund().refund_id(refund_id).send(),
             )
-            .await?;
-        Ok(Response::new(
-            FromWire::from_wire(answered.value),
-            answered.raw,
-        ))
+            .await
     }
 }
 

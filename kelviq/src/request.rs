@@ -10,9 +10,14 @@ use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
 
+use std::future::Future;
+
 use crate::config::RetryPolicy;
 use crate::core::{Core, Overrides};
 use crate::error::ValidationError;
+use crate::model::FromWire;
+use crate::response::Response;
+use crate::transport::RetryRule;
 
 /// The mode of the async client's request builders: `send()` returns a future that owns
 /// everything it needs (`Send + 'static`), so it can be spawned.
@@ -26,6 +31,54 @@ pub(crate) struct Ctx<M> {
     // Read by the blocking mode's `send` only.
     #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
     pub(crate) mode: M,
+}
+
+impl<M> Ctx<M> {
+    /// One call of `operation` to the API host, under `rule` and the caller's `options`,
+    /// its answer turned into the SDK's own type: what most builders' `execute` does once
+    /// it has checked its input and built the generated request.
+    pub(crate) async fn api_call<'a, T, W, E, F>(
+        &'a self,
+        operation: &'static str,
+        rule: RetryRule,
+        options: &RequestOptions,
+        want_raw: bool,
+        request: impl FnOnce(&'a kelviq_gen::Client) -> F,
+    ) -> crate::Result<Response<T>>
+    where
+        T: FromWire<W>,
+        F: Future<Output = std::result::Result<kelviq_gen::ResponseValue<W>, kelviq_gen::Error<E>>>,
+    {
+        let overrides = options.overrides(want_raw).map_err(invalid(operation))?;
+        let core = &self.core;
+        let spec = core.spec(operation, rule, &overrides);
+        let answered = core.call(spec, request(core.api())).await?;
+        Ok(Response::new(T::from_wire(answered.value), answered.raw))
+    }
+
+    /// [`api_call`](Self::api_call) for a call that may change `customer_id`'s entitlements:
+    /// the cached set is retired once the call succeeded or may have been applied.
+    pub(crate) async fn api_call_changing<'a, T, W, E, F>(
+        &'a self,
+        operation: &'static str,
+        rule: RetryRule,
+        options: &RequestOptions,
+        want_raw: bool,
+        customer_id: &str,
+        request: impl FnOnce(&'a kelviq_gen::Client) -> F,
+    ) -> crate::Result<Response<T>>
+    where
+        T: FromWire<W>,
+        F: Future<Output = std::result::Result<kelviq_gen::ResponseValue<W>, kelviq_gen::Error<E>>>,
+    {
+        let result = self
+            .api_call(operation, rule, options, want_raw, request)
+            .await;
+        if result.is_ok() || result.as_ref().is_err_and(crate::Error::is_unconfirmed) {
+            self.core.invalidate_entitlements(customer_id);
+        }
+        result
+    }
 }
 
 /// The per-call options of a request builder, set through the setters every builder has.

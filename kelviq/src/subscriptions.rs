@@ -43,7 +43,7 @@
 use kelviq_gen::types as wire;
 
 use crate::core::Core;
-use crate::error::{Error, Result, ValidationError};
+use crate::error::{Result, ValidationError};
 use crate::model::{
     FromWire, Page, Subscription, SubscriptionCancelled, SubscriptionUpdatePreview,
     SubscriptionUpdated,
@@ -291,26 +291,20 @@ impl<M> PreviewSubscriptionUpdate<M> {
             ))
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
-        let core = &self.ctx.core;
-        let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
-        let answered = core
-            .call(
-                spec,
-                core.api()
-                    .preview_subscription_update()
-                    .subscription_id(subscription_id)
-                    .body(body)
-                    .send(),
+        self.ctx
+            .api_call(
+                OPERATION,
+                RetryRule::IDEMPOTENT,
+                &self.options,
+                want_raw,
+                |api| {
+                    api.preview_subscription_update()
+                        .subscription_id(subscription_id)
+                        .body(body)
+                        .send()
+                },
             )
-            .await?;
-        Ok(Response::new(
-            FromWire::from_wire(answered.value),
-            answered.raw,
-        ))
+            .await
     }
 }
 
@@ -356,23 +350,16 @@ impl<M> CreateSubscription<M> {
             })
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
-        let core = &self.ctx.core;
-        let spec = core.spec(OPERATION, RetryRule::NOT_IDEMPOTENT, &overrides);
-        let answer = core
-            .call(spec, core.api().create_subscription().body(body).send())
-            .await;
-        if answer.is_ok() || answer.as_ref().is_err_and(Error::is_unconfirmed) {
-            core.invalidate_entitlements(&self.customer_id);
-        }
-        let answered = answer?;
-        Ok(Response::new(
-            FromWire::from_wire(answered.value),
-            answered.raw,
-        ))
+        self.ctx
+            .api_call_changing(
+                OPERATION,
+                RetryRule::NOT_IDEMPOTENT,
+                &self.options,
+                want_raw,
+                &self.customer_id,
+                |api| api.create_subscription().body(body).send(),
+            )
+            .await
     }
 }
 
@@ -394,25 +381,19 @@ impl<M> RetrieveSubscription<M> {
         let subscription_id: wire::RetrieveSubscriptionSubscriptionId =
             validate::path_segment("subscription_id", &self.subscription_id)
                 .map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
-        let core = &self.ctx.core;
-        let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
-        let answered = core
-            .call(
-                spec,
-                core.api()
-                    .retrieve_subscription()
-                    .subscription_id(subscription_id)
-                    .send(),
+        self.ctx
+            .api_call(
+                OPERATION,
+                RetryRule::IDEMPOTENT,
+                &self.options,
+                want_raw,
+                |api| {
+                    api.retrieve_subscription()
+                        .subscription_id(subscription_id)
+                        .send()
+                },
             )
-            .await?;
-        Ok(Response::new(
-            FromWire::from_wire(answered.value),
-            answered.raw,
-        ))
+            .await
     }
 }
 
