@@ -386,12 +386,7 @@ impl<M> ListCustomers<M> {
         const OPERATION: &str = "customers.list";
         let (page, page_size) =
             validate::paging(self.page, self.page_size).map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
-        let core = &self.ctx.core;
-        let mut request = core.api().list_customers();
+        let mut request = self.ctx.core.api().list_customers();
         if let Some(page) = page {
             request = request.page(page);
         }
@@ -401,16 +396,15 @@ impl<M> ListCustomers<M> {
         if let Some(search) = self.search {
             request = request.search(search);
         }
-        let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
-        let answered = core.call(spec, request.send()).await?;
-        let list = answered.value;
-        let page = Page::new(
-            list.count,
-            list.next,
-            list.previous,
-            list.results.into_iter().map(Customer::from_wire).collect(),
-        );
-        Ok(Response::new(page, answered.raw))
+        self.ctx
+            .api_call(
+                OPERATION,
+                RetryRule::IDEMPOTENT,
+                &self.options,
+                want_raw,
+                |_| request.send(),
+            )
+            .await
     }
 }
 

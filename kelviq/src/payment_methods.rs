@@ -12,7 +12,7 @@
 use kelviq_gen::types as wire;
 
 use crate::error::{Result, ValidationError};
-use crate::model::{FromWire, Page, PaymentMethod};
+use crate::model::{Page, PaymentMethod};
 use crate::paging::list_impls;
 use crate::request::{invalid, request_options, Async, Ctx, RequestOptions};
 use crate::response::Response;
@@ -91,24 +91,15 @@ impl<M> ListPaymentMethods<M> {
             Ok::<_, ValidationError>(request)
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
-        let core = &self.ctx.core;
-        let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
-        let answered = core.call(spec, request.send()).await?;
-        let list = answered.value;
-        let page = Page::new(
-            list.count,
-            list.next,
-            list.previous,
-            list.results
-                .into_iter()
-                .map(PaymentMethod::from_wire)
-                .collect(),
-        );
-        Ok(Response::new(page, answered.raw))
+        self.ctx
+            .api_call(
+                OPERATION,
+                RetryRule::IDEMPOTENT,
+                &self.options,
+                want_raw,
+                |_| request.send(),
+            )
+            .await
     }
 }
 

@@ -495,24 +495,15 @@ impl<M> ListSubscriptions<M> {
             Ok::<_, ValidationError>(request)
         })()
         .map_err(invalid(OPERATION))?;
-        let overrides = self
-            .options
-            .overrides(want_raw)
-            .map_err(invalid(OPERATION))?;
-        let core = &self.ctx.core;
-        let spec = core.spec(OPERATION, RetryRule::IDEMPOTENT, &overrides);
-        let answered = core.call(spec, request.send()).await?;
-        let list = answered.value;
-        let page = Page::new(
-            list.count,
-            list.next,
-            list.previous,
-            list.results
-                .into_iter()
-                .map(Subscription::from_wire)
-                .collect(),
-        );
-        Ok(Response::new(page, answered.raw))
+        self.ctx
+            .api_call(
+                OPERATION,
+                RetryRule::IDEMPOTENT,
+                &self.options,
+                want_raw,
+                |_| request.send(),
+            )
+            .await
     }
 }
 

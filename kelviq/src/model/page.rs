@@ -46,3 +46,27 @@ impl<T> IntoIterator for Page<T> {
         self.results.into_iter()
     }
 }
+
+/// Every list the API answers becomes a page of the SDK's own items.
+macro_rules! page_from_wire {
+    ($($list:ident => $item:ty),* $(,)?) => {$(
+        impl super::FromWire<kelviq_gen::types::$list> for Page<$item> {
+            fn from_wire(list: kelviq_gen::types::$list) -> Self {
+                Page::new(
+                    list.count,
+                    list.next,
+                    list.previous,
+                    list.results.into_iter().map(super::FromWire::from_wire).collect(),
+                )
+            }
+        }
+    )*};
+}
+
+page_from_wire!(
+    CustomerList => super::Customer,
+    SubscriptionList => super::Subscription,
+    RefundList => super::Refund,
+    TransactionList => super::Transaction,
+    PaymentMethodList => super::PaymentMethod,
+);
