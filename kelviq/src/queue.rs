@@ -58,10 +58,18 @@ enum Lane {
     Alone(u64),
 }
 
-/// A report taken out to be sent; hand it back with [`ReportQueue::finish`].
+/// A report taken out to be sent; hand it back with [`ReportQueue::finish`] or
+/// [`ReportQueue::park`]. Dropped without either (its task cancelled, the runtime it ran on
+/// shutting down), it hands itself back: kept first in its lane, or, when it is a `DELTA`
+/// that may have been on its way, taken out and counted unconfirmed. So a cancelled send
+/// never leaves its lane busy.
 #[derive(Debug)]
 pub(crate) struct Taken {
     lane: Lane,
+    /// The queue it goes back to when dropped; `None` once handed back.
+    queue: Option<std::sync::Arc<ReportQueue>>,
+    /// It may be on its way to the service now.
+    sending: std::sync::atomic::AtomicBool,
     /// The report's number, which the durable store keys it by.
     #[cfg_attr(not(feature = "durable-queue"), allow(dead_code))]
     pub(crate) id: u64,
@@ -70,6 +78,32 @@ pub(crate) struct Taken {
     /// whose outcome is unknown.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) shared_id: Option<String>,
+}
+
+impl Taken {
+    /// Records whether it may be on its way (a `DELTA` being sent), for when it is dropped.
+    pub(crate) fn set_sending(&self, sending: bool) {
+        self.sending.store(sending, Ordering::Release);
+    }
+}
+
+impl Drop for Taken {
+    fn drop(&mut self) {
+        let Some(queue) = self.queue.take() else {
+            return;
+        };
+        let sending = self.sending.load(Ordering::Acquire);
+        if sending {
+            tracing::error!(
+                report = ?self.report,
+                "a queued DELTA usage report was dropped while it was being sent (its task \
+                 was cancelled); it may have been counted, so it is taken out rather than \
+                 risk counting it twice"
+            );
+            queue.dropped_unconfirmed.fetch_add(1, Ordering::Relaxed);
+        }
+        queue.hand_back(&self.lane, sending);
+    }
 }
 
 /// A report in its lane.
@@ -105,6 +139,8 @@ pub(crate) struct ReportQueue {
     lanes: Mutex<Lanes>,
     capacity: usize,
     next_id: AtomicU64,
+    /// `DELTA` reports taken out because their send was dropped midway.
+    pub(crate) dropped_unconfirmed: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for ReportQueue {
@@ -123,6 +159,7 @@ impl ReportQueue {
             lanes: Mutex::default(),
             capacity,
             next_id: AtomicU64::new(first_id),
+            dropped_unconfirmed: Default::default(),
         }
     }
 
@@ -187,7 +224,7 @@ impl ReportQueue {
     }
 
     /// Takes up to `max` reports to send, each the first of a lane that has nothing out.
-    pub(crate) fn take(&self, max: usize) -> Vec<Taken> {
+    pub(crate) fn take(self: &std::sync::Arc<Self>, max: usize) -> Vec<Taken> {
         let mut lanes = self.lanes();
         let mut taken = Vec::new();
         while taken.len() < max {
@@ -203,6 +240,8 @@ impl ReportQueue {
             state.busy = true;
             taken.push(Taken {
                 lane,
+                queue: Some(self.clone()),
+                sending: Default::default(),
                 id: entry.id,
                 report: entry.report,
                 shared_id: entry.shared_id,
@@ -216,13 +255,22 @@ impl ReportQueue {
     /// in its lane, and the lane is left out of [`take`](Self::take) until
     /// [`unpark`](Self::unpark), so that the rest of the queue goes on without it.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn park(&self, taken: Taken) {
+    pub(crate) fn park(&self, mut taken: Taken) {
+        taken.queue = None;
         let mut lanes = self.lanes();
         let lanes = &mut *lanes;
         if let Some(state) = lanes.lanes.get_mut(&taken.lane) {
             state.busy = false;
             lanes.in_flight -= 1;
-            lanes.parked.push(taken.lane);
+            lanes.parked.push(taken.lane.clone());
+        }
+    }
+
+    /// Whether reports of `report`'s lane wait here: a new one of that lane must join them.
+    pub(crate) fn has_lane(&self, report: &Report) -> bool {
+        match report {
+            Report::Usage(_) => self.lanes().lanes.contains_key(&report.lane(0)),
+            Report::Event(_) => false,
         }
     }
 
@@ -259,10 +307,15 @@ impl ReportQueue {
 
     /// Hands a taken report back: `done` removes it (delivered, refused, or given up on);
     /// otherwise it stays first in its lane for a later try.
-    pub(crate) fn finish(&self, taken: Taken, done: bool) {
+    pub(crate) fn finish(&self, mut taken: Taken, done: bool) {
+        taken.queue = None;
+        self.hand_back(&taken.lane, done);
+    }
+
+    fn hand_back(&self, lane: &Lane, done: bool) {
         let mut lanes = self.lanes();
         let lanes = &mut *lanes;
-        let Some(state) = lanes.lanes.get_mut(&taken.lane) else {
+        let Some(state) = lanes.lanes.get_mut(lane) else {
             return;
         };
         state.busy = false;
@@ -272,12 +325,12 @@ impl ReportQueue {
             lanes.len -= 1;
         }
         if state.reports.is_empty() {
-            lanes.lanes.remove(&taken.lane);
+            lanes.lanes.remove(lane);
         } else if done {
-            lanes.ready.push_back(taken.lane);
+            lanes.ready.push_back(lane.clone());
         } else {
             // Kept: its lane goes first next time, so that a retry does not lose its turn.
-            lanes.ready.push_front(taken.lane);
+            lanes.ready.push_front(lane.clone());
         }
     }
 }
@@ -305,7 +358,7 @@ mod tests {
 
     #[test]
     fn one_customer_and_feature_leaves_in_order_others_side_by_side() {
-        let queue = ReportQueue::new(100, 0);
+        let queue = std::sync::Arc::new(ReportQueue::new(100, 0));
         queue
             .push(
                 queue.next_id(),
@@ -347,7 +400,7 @@ mod tests {
 
     #[test]
     fn a_kept_report_stays_first_in_its_lane() {
-        let queue = ReportQueue::new(100, 0);
+        let queue = std::sync::Arc::new(ReportQueue::new(100, 0));
         queue
             .push(
                 queue.next_id(),
@@ -371,7 +424,7 @@ mod tests {
 
     #[test]
     fn a_parked_lane_sits_out_until_unparked_and_holds_back_only_itself() {
-        let queue = ReportQueue::new(100, 0);
+        let queue = std::sync::Arc::new(ReportQueue::new(100, 0));
         for (customer, value) in [("a", 1), ("a", 2), ("b", 3)] {
             queue
                 .push(
@@ -399,7 +452,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_refuses() {
-        let queue = ReportQueue::new(1, 0);
+        let queue = std::sync::Arc::new(ReportQueue::new(1, 0));
         queue
             .push(
                 queue.next_id(),

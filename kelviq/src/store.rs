@@ -66,6 +66,7 @@ enum Change {
     },
     Remove {
         id: u64,
+        then: Option<Then>,
     },
 }
 
@@ -154,18 +155,42 @@ impl ReportStore {
             .unwrap_or_else(|_| Err(Error::storage("the store's writer stopped")))
     }
 
-    /// Takes the mark off a report that was not sent after all.
-    pub(crate) fn unmark_sending(&self, id: u64) {
+    /// Takes the mark off a report that was not sent after all, and waits until that is on
+    /// disk. Should the write fail, the writer keeps the change and writes it with its next
+    /// commit: it is never forgotten.
+    pub(crate) async fn unmark_sending(&self, id: u64) {
+        let (done, wait) = tokio::sync::oneshot::channel();
         self.send(Change::Sending {
             id,
             sending: false,
-            then: None,
+            then: Some(Box::new(move |result| {
+                let _ = done.send(result);
+            })),
         });
+        if let Ok(Err(error)) = wait.await {
+            tracing::error!(%error, id, "the durable queue could not yet record that a DELTA was not sent; it tries again");
+        }
     }
 
-    /// Forgets report `id`: delivered, refused, or given up on.
-    pub(crate) fn remove(&self, id: u64) {
-        self.send(Change::Remove { id });
+    /// Forgets report `id` (delivered, refused, or given up on), and waits until that is on
+    /// disk, so that the next report of its lane is not sent while a crash could still send
+    /// this one again. A failed write is kept and tried again with the next commit.
+    pub(crate) async fn remove(&self, id: u64) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.send(Change::Remove {
+            id,
+            then: Some(Box::new(move |result| {
+                let _ = done.send(result);
+            })),
+        });
+        if let Ok(Err(error)) = wait.await {
+            tracing::error!(%error, id, "the durable queue could not yet forget a settled report; it tries again");
+        }
+    }
+
+    /// Forgets report `id` without waiting.
+    pub(crate) fn forget(&self, id: u64) {
+        self.send(Change::Remove { id, then: None });
     }
 }
 
@@ -207,21 +232,64 @@ fn read_all(database: &Database) -> std::result::Result<Vec<Restored>, redb::Err
 }
 
 /// The writer: one transaction and one sync for every change waiting when it wakes.
+/// Removals and unmarkings whose commit failed are kept and written with the next commit
+/// (tried again every second while nothing else arrives): a settled report must not come
+/// back after a crash, nor an unsent `DELTA` be taken for one that may have been sent.
 fn write_until_closed(database: Database, changes: mpsc::Receiver<Change>) {
-    while let Ok(first) = changes.recv() {
-        let batch: Vec<Change> = std::iter::once(first).chain(changes.try_iter()).collect();
+    let mut carried: Vec<Change> = Vec::new();
+    loop {
+        let first = if carried.is_empty() {
+            match changes.recv() {
+                Ok(first) => Some(first),
+                Err(_) => break,
+            }
+        } else {
+            match changes.recv_timeout(std::time::Duration::from_secs(1)) {
+                Ok(first) => Some(first),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => None,
+            }
+        };
+        let closing = first.is_none() && !carried.is_empty() && {
+            // One last try for what was carried when the store closes.
+            matches!(changes.try_recv(), Err(mpsc::TryRecvError::Disconnected))
+        };
+        let batch: Vec<Change> = std::mem::take(&mut carried)
+            .into_iter()
+            .chain(first)
+            .chain(changes.try_iter())
+            .collect();
         let result = commit(&database, &batch).map_err(|e| {
             tracing::error!(error = %e, "the durable report queue could not write its file");
             Error::storage(format!("could not write the file: {e}"))
         });
         for change in batch {
             match change {
-                Change::Append { then, .. }
-                | Change::Sending {
-                    then: Some(then), ..
-                } => then(result.clone()),
-                Change::Sending { then: None, .. } | Change::Remove { .. } => {}
+                Change::Append { then, .. } => then(result.clone()),
+                Change::Sending { id, sending, then } => {
+                    if let Some(then) = then {
+                        then(result.clone());
+                    }
+                    if result.is_err() && !sending {
+                        carried.push(Change::Sending {
+                            id,
+                            sending,
+                            then: None,
+                        });
+                    }
+                }
+                Change::Remove { id, then } => {
+                    if let Some(then) = then {
+                        then(result.clone());
+                    }
+                    if result.is_err() {
+                        carried.push(Change::Remove { id, then: None });
+                    }
+                }
             }
+        }
+        if closing {
+            break;
         }
     }
 }
@@ -245,7 +313,7 @@ fn commit(database: &Database, batch: &[Change]) -> std::result::Result<(), redb
                         table.insert(*id, bytes.as_slice())?;
                     }
                 }
-                Change::Remove { id } => {
+                Change::Remove { id, .. } => {
                     table.remove(*id)?;
                 }
             }
@@ -293,10 +361,10 @@ mod tests {
             for id in 0..5 {
                 append(&store, id, delta(id as i64)).await;
             }
-            store.remove(1);
+            store.remove(1).await;
             store.mark_sending(3).await.unwrap();
             store.mark_sending(4).await.unwrap();
-            store.unmark_sending(4);
+            store.unmark_sending(4).await;
         }
         let (_store, restored) = ReportStore::open(&path).unwrap();
         let seen: Vec<_> = restored.iter().map(|r| (r.id, r.sending)).collect();

@@ -29,7 +29,7 @@ use crate::error::Result;
 use crate::model::FlushReport;
 use crate::queue::{Report, ReportQueue, Taken};
 #[cfg(feature = "redis")]
-use crate::shared::{Claimed, Failure, SharedQueue};
+use crate::shared::{Adopted, Claimed, Failure, SharedQueue};
 #[cfg(feature = "durable-queue")]
 use crate::store::{ReportStore, Restored};
 
@@ -53,6 +53,11 @@ pub(crate) struct Outbox {
     pub(super) offline: Outage,
     /// What every pass has done, so that a flush can say what left the queue while it ran.
     pub(super) totals: Totals,
+    /// Per lane, the reports this instance put in the shared queue that Redis has not yet
+    /// settled: while a lane has some, its new reports join them there (or wait behind them
+    /// here), so that a lane stays one ordered sequence wherever its reports wait.
+    #[cfg(feature = "redis")]
+    shared_lanes: Mutex<std::collections::HashMap<String, Vec<String>>>,
 }
 
 /// Running counts of what left the queue.
@@ -169,6 +174,8 @@ impl Outbox {
             sender: Mutex::default(),
             offline: Outage::default(),
             totals: Totals::default(),
+            #[cfg(feature = "redis")]
+            shared_lanes: Mutex::default(),
         })
     }
 
@@ -184,11 +191,23 @@ impl Outbox {
     /// Keeps a report for later and says how many wait: in Redis when it takes it, else
     /// locally (in the file first when there is one).
     pub(crate) async fn keep(&self, report: Report) -> Result<usize> {
+        // A lane with reports waiting here keeps the new one here too, behind them.
+        if self.queue.has_lane(&report) {
+            return self.keep_locally(report, None).await;
+        }
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
             let id = uuid::Uuid::new_v4().simple().to_string();
             let unknown = match shared.push(&id, &report).await {
-                Ok(waiting) => return Ok(waiting + self.queue.len()),
+                Ok(waiting) => {
+                    if let Report::Usage(_) = report {
+                        self.lanes_in_redis()
+                            .entry(report.lane_name(&id))
+                            .or_default()
+                            .push(id);
+                    }
+                    return Ok(waiting + self.queue.len());
+                }
                 Err(failure) => failure == Failure::Maybe,
             };
             shared
@@ -226,6 +245,92 @@ impl Outbox {
                 .unwrap_or_else(|_| Err(Error::storage("the store's writer stopped")));
         }
         self.queue.push(id, report, shared_id)
+    }
+
+    #[cfg(feature = "redis")]
+    fn lanes_in_redis(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Vec<String>>> {
+        self.shared_lanes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `report`'s lane has reports of this instance waiting in Redis: it must not
+    /// be sent before them.
+    pub(crate) fn held_in_redis(&self, report: &Report) -> bool {
+        #[cfg(feature = "redis")]
+        if let (Some(_), Report::Usage(_)) = (&self.shared, report) {
+            return self.lanes_in_redis().contains_key(&report.lane_name(""));
+        }
+        let _ = report;
+        false
+    }
+
+    /// Forgets the reports of this instance that Redis has settled since, and says whether
+    /// `lane` (when given) still has some there. Unanswered, everything is assumed to wait.
+    #[cfg(feature = "redis")]
+    async fn refresh_lanes_in_redis(&self, lane: Option<&str>) -> bool {
+        let Some(shared) = &self.shared else {
+            return false;
+        };
+        let ids: Vec<String> = {
+            let lanes = self.lanes_in_redis();
+            match lane {
+                Some(lane) => lanes.get(lane).cloned().unwrap_or_default(),
+                None => lanes.values().flatten().cloned().collect(),
+            }
+        };
+        if ids.is_empty() {
+            return false;
+        }
+        let Ok(waiting) = shared.unsettled(&ids).await else {
+            return true;
+        };
+        let waiting: std::collections::HashSet<String> = waiting.into_iter().collect();
+        let mut lanes = self.lanes_in_redis();
+        lanes.retain(|_, ids| {
+            ids.retain(|id| waiting.contains(id));
+            !ids.is_empty()
+        });
+        lane.is_some_and(|lane| lanes.contains_key(lane))
+    }
+
+    /// At the start of a pass: forgets what Redis settled since the last one.
+    pub(crate) async fn refresh_shared(&self) {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            shared.settle_pending().await;
+            self.refresh_lanes_in_redis(None).await;
+        }
+    }
+
+    /// Sends `send` for `job`, renewing its lease in Redis while it runs when it was claimed
+    /// there. Should the lease be lost (another instance may now take the report), the send
+    /// is abandoned rather than let it land after that instance's.
+    pub(crate) async fn while_leased<T>(
+        &self,
+        job: &Job,
+        send: impl std::future::Future<Output = T>,
+    ) -> Option<T> {
+        #[cfg(feature = "redis")]
+        if let (Job::Shared(claimed), Some(shared)) = (job, &self.shared) {
+            let renew = async {
+                let every = shared.lease() / 3;
+                loop {
+                    tokio::time::sleep(every).await;
+                    if shared.renew_lease(&claimed.id, false).await == Ok(false) {
+                        tracing::error!(id = claimed.id, "the lease on a report being sent from the shared queue was lost; the send is abandoned");
+                        return;
+                    }
+                }
+            };
+            tokio::pin!(send);
+            return tokio::select! {
+                sent = &mut send => Some(sent),
+                () = renew => None,
+            };
+        }
+        let _ = job;
+        Some(send.await)
     }
 
     /// Up to `max` reports of the local queue, each the first of its lane.
@@ -269,12 +374,26 @@ impl Outbox {
                 #[cfg(feature = "redis")]
                 if let Some(shared_id) = &taken.shared_id {
                     match self.adopt(shared_id).await {
-                        Some(false) => return Go::HandedOver,
-                        Some(true) => {}
+                        Some(Adopted::Here) => {}
+                        // Its twin waits in Redis: the lane waits until it is delivered.
+                        Some(Adopted::InRedis) => return Go::Park,
+                        Some(Adopted::Settled) => return Go::HandedOver,
                         // Redis must answer first, however long that takes; meanwhile the
                         // other lanes go on.
                         None if taken.report.counts_twice() => return Go::Park,
                         None => {}
+                    }
+                }
+                // Reports of its lane this instance put in Redis earlier go first.
+                #[cfg(feature = "redis")]
+                if let Report::Usage(_) = &taken.report {
+                    if self.shared.is_some()
+                        && self.held_in_redis(&taken.report)
+                        && self
+                            .refresh_lanes_in_redis(Some(&taken.report.lane_name("")))
+                            .await
+                    {
+                        return Go::Park;
                     }
                 }
                 #[cfg(feature = "durable-queue")]
@@ -292,7 +411,11 @@ impl Outbox {
                 let Some(shared) = &self.shared else {
                     return Go::Wait;
                 };
-                if claimed.report.counts_twice() && !shared.mark_sending(&claimed.id).await {
+                // Unanswered, the mark may have landed: the release that follows takes it off,
+                // and is carried out later if Redis does not take it now.
+                if claimed.report.counts_twice()
+                    && shared.mark_sending(&claimed.id).await != Ok(true)
+                {
                     return Go::Wait;
                 }
                 Go::Send
@@ -304,7 +427,7 @@ impl Outbox {
     /// outcome: `Some(true)` when Redis has no copy (and now refuses a late one), `Some(false)`
     /// when its copy is there or already settled, `None` while Redis does not answer.
     #[cfg(feature = "redis")]
-    async fn adopt(&self, shared_id: &str) -> Option<bool> {
+    async fn adopt(&self, shared_id: &str) -> Option<Adopted> {
         self.shared.as_ref()?.adopt(shared_id).await.ok()
     }
 
@@ -313,12 +436,14 @@ impl Outbox {
     pub(crate) async fn finish(&self, job: Job, done: bool) {
         match job {
             Job::Local(taken) => {
+                // The file changes before the lane moves on: the next report of the lane is
+                // not sent while the file could still send this one again after a crash.
                 #[cfg(feature = "durable-queue")]
                 if let Some(store) = &self.store {
                     if done {
-                        store.remove(taken.id);
+                        store.remove(taken.id).await;
                     } else if taken.report.counts_twice() {
-                        store.unmark_sending(taken.id);
+                        store.unmark_sending(taken.id).await;
                     }
                 }
                 self.queue.finish(taken, done);
@@ -375,7 +500,7 @@ fn restore(store: &ReportStore, restored: Vec<Restored>, capacity: usize) -> Rep
                 "a queued DELTA usage report was being sent when its process stopped; it may \
                  have been counted, so it is taken out rather than risk counting it twice"
             );
-            store.remove(kept.id);
+            store.forget(kept.id);
             unconfirmed += 1;
             continue;
         }

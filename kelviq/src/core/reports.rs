@@ -73,6 +73,37 @@ impl Sent {
     }
 }
 
+/// What a failed send of a queued report means for it. A report is delivered only when the
+/// answer is the document's success body: anything else may come from a proxy, a captive
+/// portal or a load balancer in front of Kelviq, not from Kelviq.
+fn classify(report: &Report, error: Error) -> Sent {
+    let json_body = matches!(error.body(), Some(crate::error::ErrorBody::Json(_)));
+    let status = error.status().map(|s| s.as_u16());
+    match (error.kind(), error.reached()) {
+        (ErrorKind::Connection, Reached::No) => Sent::Kept { unreachable: true },
+        (ErrorKind::RateLimited, _) => Sent::Kept { unreachable: false },
+        // A success status with a body that is not Kelviq's answer: the request may have
+        // reached Kelviq through whatever answered, or not.
+        (ErrorKind::Decode, _) if report.counts_twice() => Sent::Unconfirmed(error),
+        (ErrorKind::Decode, _) => Sent::Kept { unreachable: false },
+        // The key is refused: every report would be, so the pass stops and keeps them all.
+        (ErrorKind::Unauthorized, _) => {
+            tracing::error!(%error, "the Kelviq API key was refused; queued reports are kept until it is accepted");
+            Sent::Kept { unreachable: false }
+        }
+        _ if error.is_unconfirmed() => Sent::Unconfirmed(error),
+        _ if error.is_outage() => Sent::Kept { unreachable: false },
+        // Kelviq's own answer about this report (its JSON error): the report will never be
+        // taken, so it leaves the queue.
+        _ if json_body && matches!(status, Some(400 | 404 | 409 | 422)) => Sent::Refused(error),
+        // A redirect, a 408, an HTML page, any other status: not Kelviq's word on the report.
+        _ => {
+            tracing::warn!(%error, "a queued report met an answer that is not Kelviq's; kept");
+            Sent::Kept { unreachable: false }
+        }
+    }
+}
+
 impl Report {
     fn operation(&self) -> &'static str {
         match self {
@@ -99,7 +130,10 @@ impl Core {
             self.moved_usage(&report);
             return Ok(Delivery::Sent(answer));
         };
-        if outbox.queue.holds_back(&report) || outbox.offline.is_down() {
+        if outbox.queue.holds_back(&report)
+            || outbox.offline.is_down()
+            || outbox.held_in_redis(&report)
+        {
             return self.enqueue(outbox, report).await;
         }
         let rule = RetryRule {
@@ -225,18 +259,31 @@ impl Core {
             retry: Some(RetryPolicy::none()),
             ..Overrides::default()
         };
-        match self.send_report(report, &overrides, rule, until).await {
-            Ok(_) => Sent::Delivered,
-            Err(error) => match (error.kind(), error.reached()) {
-                (ErrorKind::Connection, Reached::No) => Sent::Kept { unreachable: true },
-                (ErrorKind::RateLimited, _) => Sent::Kept { unreachable: false },
-                // The service took it and could not decode its own answer: delivered.
-                (ErrorKind::Decode, _) => Sent::Delivered,
-                _ if error.is_unconfirmed() => Sent::Unconfirmed(error),
-                _ if error.is_outage() => Sent::Kept { unreachable: false },
-                _ => Sent::Refused(error),
-            },
+        if let Job::Local(taken) = job {
+            // From here on a `DELTA` may reach the service: dropped mid-send (its runtime
+            // shutting down), it is unconfirmed, not kept.
+            taken.set_sending(report.counts_twice());
         }
+        let send = self.send_report(report, &overrides, rule, until);
+        let sent = match outbox.while_leased(job, send).await {
+            Some(Ok(_)) => Sent::Delivered,
+            Some(Err(error)) => classify(report, error),
+            // The lease was lost mid-send: a `DELTA` marked as sending is taken out as
+            // unconfirmed by whoever claims it next; anything else may go again from there.
+            None if report.counts_twice() => Sent::Unconfirmed(
+                Error::connection(
+                    Reached::Maybe,
+                    "the lease on it in Redis was lost while it was being sent",
+                )
+                .in_operation(report.operation())
+                .not_idempotent(),
+            ),
+            None => Sent::Kept { unreachable: false },
+        };
+        if let Job::Local(taken) = job {
+            taken.set_sending(false);
+        }
+        sent
     }
 
     /// One pass over the queues: sends what it can, `concurrency` at a time, until they are
@@ -247,12 +294,22 @@ impl Core {
         let Some(outbox) = &self.outbox else {
             return pass;
         };
-        let concurrency = outbox.config.concurrency;
         outbox.queue.unpark();
-        let mut sending = tokio::task::JoinSet::new();
+        outbox.refresh_shared().await;
+        // Each send runs as a task of its own, detached: a pass that is dropped (a cancelled
+        // flush, a `select!`) leaves its sends to finish and settle their reports.
+        let mut sending = futures_util::stream::FuturesUnordered::new();
         let mut shared_exhausted = !outbox.is_shared();
         loop {
             if !pass.halted {
+                // While the service is known unreachable, one report goes first to find out:
+                // a `DELTA` marked as sending in a file that a crash then finds is counted
+                // unconfirmed, so no more of them are at stake than needed.
+                let concurrency = if outbox.offline.is_down() {
+                    1
+                } else {
+                    outbox.config.concurrency
+                };
                 let room = concurrency.saturating_sub(sending.len());
                 let mut jobs = outbox.take_local(room);
                 // A claim is a round trip to Redis: made for a batch, not for every report.
@@ -274,7 +331,7 @@ impl Core {
                 }
                 for job in jobs {
                     let core = self.clone();
-                    sending.spawn(async move {
+                    sending.push(tokio::spawn(async move {
                         let Some(outbox) = &core.outbox else {
                             return Sent::Kept { unreachable: false };
                         };
@@ -284,7 +341,7 @@ impl Core {
                             _ => outbox.finish(job, sent.done()).await,
                         }
                         sent
-                    });
+                    }));
                 }
             }
             if sending.is_empty() {
@@ -297,11 +354,18 @@ impl Core {
                 tokio::pin!(settled);
                 settled.as_mut().enable();
                 if outbox.queue.in_flight() > 0 {
-                    settled.await;
+                    match until {
+                        Some(until) => {
+                            if tokio::time::timeout_at(until, settled).await.is_err() {
+                                break;
+                            }
+                        }
+                        None => settled.await,
+                    }
                 }
                 continue;
             }
-            let Some(joined) = sending.join_next().await else {
+            let Some(joined) = futures_util::StreamExt::next(&mut sending).await else {
                 continue;
             };
             let Ok(sent) = joined else {
@@ -378,7 +442,11 @@ impl Core {
             if pass.report.remaining == 0 || left.is_zero() {
                 break pass.report.remaining;
             }
-            if pass.halted {
+            let progressed =
+                pass.report.delivered + pass.report.dropped + pass.report.unconfirmed > 0;
+            // Halted, or nothing this instance could take (reports other instances hold in
+            // the shared queue): pause rather than spin.
+            if pass.halted || !progressed {
                 tokio::time::sleep(pause.min(left)).await;
                 pause = (pause * 2).min(outbox.config.max_retry_interval);
             }

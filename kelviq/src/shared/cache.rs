@@ -146,12 +146,28 @@ impl SharedCache {
                 self.pending_all.fetch_add(1, Ordering::AcqRel);
             }
         }
-        let shared = self.clone();
+        let weak = Arc::downgrade(self);
         let customer_id = customer_id.map(str::to_owned);
         runtime.spawn(async move {
+            // Tried until Redis takes it: until then Redis may hold the retired set, which
+            // this instance does not read meanwhile (it stays pending).
+            let mut pause = Duration::from_millis(100);
+            loop {
+                let Some(shared) = weak.upgrade() else { return };
+                let landed = match &customer_id {
+                    Some(customer_id) => shared.invalidate(customer_id).await,
+                    None => shared.invalidate_all().await,
+                };
+                if landed {
+                    break;
+                }
+                drop(shared);
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+            let Some(shared) = weak.upgrade() else { return };
             match &customer_id {
                 Some(customer_id) => {
-                    shared.invalidate(customer_id).await;
                     let mut pending = shared.pending();
                     if let Some(count) = pending.get_mut(customer_id) {
                         *count -= 1;
@@ -161,7 +177,6 @@ impl SharedCache {
                     }
                 }
                 None => {
-                    shared.invalidate_all().await;
                     shared.pending_all.fetch_sub(1, Ordering::AcqRel);
                 }
             }
@@ -306,8 +321,9 @@ impl SharedCache {
     ) {
         tokio::pin!(closed);
         let mut pause = self.redis.retry_after;
-        // Nothing published while unsubscribed is known: after a failure, retire everything.
-        let mut missed = false;
+        // Nothing published while unsubscribed is known: once subscribed (the first time
+        // too: sets may have been read before it), retire everything.
+        let mut missed = true;
         loop {
             let subscribe = async {
                 let mut pubsub = self.redis.client().get_async_pubsub().await?;

@@ -24,7 +24,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::Digest;
 
 pub(crate) use cache::{Invalidated, Seen, SharedCache};
-pub(crate) use queue::{Claimed, SharedQueue};
+pub(crate) use queue::{Adopted, Claimed, SharedQueue};
 
 use crate::config::{redact_url, Environment, RedisConfig};
 use crate::error::{Error, Result};
@@ -47,6 +47,9 @@ pub struct RedisStats {
     pub cache_hits: u64,
     /// Reports kept in the local queue because Redis could not take them.
     pub kept_locally: u64,
+    /// Reports this instance delivered from the shared queue after its lease on them had
+    /// ended: Redis refused to settle them (another instance may deliver them again).
+    pub late_acks: u64,
 }
 
 /// How a Redis command failed.
@@ -56,6 +59,28 @@ pub(crate) enum Failure {
     NotSent,
     /// It may have been applied: a time-out, a connection that broke, an error reply.
     Maybe,
+}
+
+/// Whether Redis refused `error`'s command before running any of it: out of memory, read
+/// only, loading, busy with a script, not the owner of the slot.
+fn refused_before_running(error: &redis::RedisError) -> bool {
+    matches!(
+        error.code(),
+        Some(
+            "OOM"
+                | "READONLY"
+                | "LOADING"
+                | "BUSY"
+                | "MASTERDOWN"
+                | "NOREPLICAS"
+                | "MOVED"
+                | "ASK"
+                | "TRYAGAIN"
+                | "CLUSTERDOWN"
+                | "NOPERM"
+                | "NOAUTH"
+        )
+    )
 }
 
 /// The connection and the rules every command follows.
@@ -74,6 +99,7 @@ pub(crate) struct Redis {
     errors: AtomicU64,
     pub(crate) cache_hits: AtomicU64,
     pub(crate) kept_locally: AtomicU64,
+    pub(crate) late_acks: AtomicU64,
 }
 
 impl std::fmt::Debug for Redis {
@@ -118,6 +144,7 @@ impl Redis {
             errors: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
             kept_locally: AtomicU64::new(0),
+            late_acks: AtomicU64::new(0),
         })
     }
 
@@ -135,6 +162,7 @@ impl Redis {
             errors: self.errors.load(Ordering::Relaxed),
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
             kept_locally: self.kept_locally.load(Ordering::Relaxed),
+            late_acks: self.late_acks.load(Ordering::Relaxed),
         }
     }
 
@@ -183,21 +211,28 @@ impl Redis {
             return Err(Failure::NotSent);
         }
         let connection = self.connection().await;
+        // Whether an attempt that failed may have been carried out: once one may have, the
+        // command's outcome is unknown, whatever the attempts after it met.
+        let mut maybe = false;
         let attempts = async {
             match command(connection.clone()).await {
                 Err(error) if error.is_connection_dropped() || error.is_io_error() => {
+                    maybe = !error.is_connection_refusal();
                     command(connection).await
                 }
                 answered => answered,
             }
         };
-        match tokio::time::timeout(self.timeout, attempts).await {
+        let outcome = tokio::time::timeout(self.timeout, attempts).await;
+        match outcome {
             Ok(Ok(value)) => {
                 self.answered();
                 Ok(value)
             }
             Ok(Err(error)) => {
-                let failure = if error.is_connection_refusal() {
+                let failure = if !maybe
+                    && (error.is_connection_refusal() || refused_before_running(&error))
+                {
                     Failure::NotSent
                 } else {
                     Failure::Maybe
@@ -212,7 +247,7 @@ impl Redis {
         }
     }
 
-    fn failed(&self, what: &str, error: &str) {
+    pub(crate) fn failed(&self, what: &str, error: &str) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         let failures = self.failures.fetch_add(1, Ordering::AcqRel).min(6);
         let pause = (self.retry_after * (1 << failures)).min(Duration::from_secs(30));

@@ -30,7 +30,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{unix_ms, Failure, Redis};
+use super::{Failure, Redis};
 use crate::queue::Report;
 
 /// A report claimed from Redis; settle it with [`SharedQueue::ack`] or
@@ -68,9 +68,9 @@ static PUSH: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
 static CLAIM: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
         r"
-        -- KEYS: order body lane claims owner sending settled
-        -- ARGV: owner now_ms lease_ms max scan
-        local now = tonumber(ARGV[2])
+        -- KEYS: order body lane claims owner sending settled adopted
+        -- ARGV: owner lease_ms max scan; every clock is Redis's own
+        local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local lost = {}
         for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 1000)) do
             redis.call('ZREM', KEYS[4], id)
@@ -84,16 +84,17 @@ static CLAIM: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
             end
         end
         redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 86400000)
+        redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now - 86400000)
         local picked = {}
         local seen = {}
-        local wanted = tonumber(ARGV[4])
-        for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[5]) - 1)) do
+        local wanted = tonumber(ARGV[3])
+        for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)) do
             if #picked >= 2 * wanted then break end
             local lane = redis.call('HGET', KEYS[3], id) or id
             if not seen[lane] then
                 seen[lane] = true
                 if not redis.call('ZSCORE', KEYS[4], id) then
-                    redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), id)
+                    redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), id)
                     redis.call('HSET', KEYS[5], id, ARGV[1])
                     table.insert(picked, id)
                     table.insert(picked, redis.call('HGET', KEYS[2], id) or '')
@@ -108,12 +109,13 @@ static CLAIM: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
 static SENDING: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
         r"
-        -- KEYS: claims owner sending; ARGV: owner id now_ms lease_ms
+        -- KEYS: claims owner sending; ARGV: owner id lease_ms mark
+        local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         if redis.call('HGET', KEYS[2], ARGV[2]) ~= ARGV[1] then return 0 end
         local lease = redis.call('ZSCORE', KEYS[1], ARGV[2])
-        if not lease or tonumber(lease) < tonumber(ARGV[3]) then return 0 end
-        redis.call('SADD', KEYS[3], ARGV[2])
-        redis.call('ZADD', KEYS[1], tonumber(ARGV[3]) + tonumber(ARGV[4]), ARGV[2])
+        if not lease or tonumber(lease) < now then return 0 end
+        if ARGV[4] == '1' then redis.call('SADD', KEYS[3], ARGV[2]) end
+        redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
         return 1
         ",
     )
@@ -122,15 +124,18 @@ static SENDING: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(||
 static ACK: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
         r"
-        -- KEYS: order body lane claims owner sending settled; ARGV: owner id now_ms
+        -- KEYS: order body lane claims owner sending settled; ARGV: owner id
+        local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         if redis.call('HGET', KEYS[5], ARGV[2]) ~= ARGV[1] then return 0 end
+        local lease = redis.call('ZSCORE', KEYS[4], ARGV[2])
+        if not lease or tonumber(lease) < now then return 0 end
         redis.call('ZREM', KEYS[1], ARGV[2])
         redis.call('HDEL', KEYS[2], ARGV[2])
         redis.call('HDEL', KEYS[3], ARGV[2])
         redis.call('ZREM', KEYS[4], ARGV[2])
         redis.call('HDEL', KEYS[5], ARGV[2])
         redis.call('SREM', KEYS[6], ARGV[2])
-        redis.call('ZADD', KEYS[7], ARGV[3], ARGV[2])
+        redis.call('ZADD', KEYS[7], now, ARGV[2])
         return 1
         ",
     )
@@ -152,14 +157,44 @@ static RELEASE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(||
 static ADOPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
         r"
-        -- KEYS: body settled; ARGV: id now_ms
+        -- KEYS: body settled adopted; ARGV: id
+        -- 1: adopted (now or before): the local copy is the one; 0: Redis has its copy;
+        -- 2: Redis settled its copy (delivered by a claimer)
+        if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 1 end
         if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
-        if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
-        redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+        if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 2 end
+        local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        redis.call('ZADD', KEYS[2], now, ARGV[1])
+        redis.call('ZADD', KEYS[3], now, ARGV[1])
         return 1
         ",
     )
 });
+
+static UNSETTLED: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        -- KEYS: body; ARGV: ids. Those still waiting.
+        local waiting = {}
+        for _, id in ipairs(ARGV) do
+            if redis.call('HEXISTS', KEYS[1], id) == 1 then table.insert(waiting, id) end
+        end
+        return waiting
+        ",
+    )
+});
+
+/// What became of a report pushed with an unknown outcome, as [`SharedQueue::adopt`] finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Adopted {
+    /// Redis has no copy and now refuses a late one (or this copy was adopted before): the
+    /// local copy is the one to send.
+    Here,
+    /// Redis has its copy, waiting: it is the one to deliver.
+    InRedis,
+    /// Redis's copy was delivered (or given up on) by a claimer.
+    Settled,
+}
 
 /// The shared queue of one API key and environment.
 #[derive(Debug)]
@@ -175,7 +210,19 @@ pub(crate) struct SharedQueue {
     owners: String,
     sending: String,
     settled: String,
+    adopted: String,
     seq: String,
+    /// Settlements Redis did not take, carried out before the next claim.
+    unsettled_here: std::sync::Mutex<Vec<(String, Settle)>>,
+    /// When the eviction policy was last read, and whether it keeps the queue's keys.
+    policy: std::sync::Mutex<Option<(std::time::Instant, bool)>>,
+}
+
+/// A settlement to carry out again.
+#[derive(Debug, Clone, Copy)]
+enum Settle {
+    Ack,
+    Release,
 }
 
 impl SharedQueue {
@@ -188,9 +235,12 @@ impl SharedQueue {
             owners: redis.key("queue:owner"),
             sending: redis.key("queue:sending"),
             settled: redis.key("queue:settled"),
+            adopted: redis.key("queue:adopted"),
             seq: redis.key("queue:seq"),
             redis,
             lease,
+            unsettled_here: std::sync::Mutex::default(),
+            policy: std::sync::Mutex::default(),
             owner: uuid::Uuid::new_v4().simple().to_string(),
         }
     }
@@ -201,7 +251,68 @@ impl SharedQueue {
 
     /// Keeps `report` under `id` and says how many wait. Pushing the same id twice keeps it
     /// once, and an id already settled is not kept again.
+    /// Whether Redis keeps what the queue writes: under an `allkeys-*` eviction policy it
+    /// may drop a queued report or the mark of a `DELTA` being sent, so no report is put
+    /// there (an error is logged). The queue's keys never expire, so `noeviction` and the
+    /// `volatile-*` policies keep them. Looked up again every 30 seconds; a Redis that does
+    /// not say (`CONFIG` and `INFO` both refused) is trusted, with a warning.
+    async fn keeps_what_it_is_given(&self) -> bool {
+        {
+            let checked = self.policy.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, safe)) = *checked {
+                if at.elapsed() < Duration::from_secs(30) {
+                    return safe;
+                }
+            }
+        }
+        let policy = self
+            .redis
+            .run("read the eviction policy", |mut connection| async move {
+                let config: redis::RedisResult<Vec<String>> = redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg("maxmemory-policy")
+                    .query_async(&mut connection)
+                    .await;
+                if let Ok(pair) = config {
+                    if let Some(policy) = pair.get(1) {
+                        return Ok(Some(policy.clone()));
+                    }
+                }
+                let info: String = redis::cmd("INFO")
+                    .arg("memory")
+                    .query_async(&mut connection)
+                    .await?;
+                Ok(info.lines().find_map(|line| {
+                    line.strip_prefix("maxmemory_policy:")
+                        .map(|p| p.trim().to_owned())
+                }))
+            })
+            .await;
+        let safe = match &policy {
+            Ok(Some(policy)) => !policy.starts_with("allkeys"),
+            Ok(None) => {
+                tracing::warn!("Redis does not say its maxmemory-policy; the shared queue needs noeviction (or a volatile-* policy)");
+                true
+            }
+            // Not known now: the push itself will meet the same failure.
+            Err(_) => return true,
+        };
+        let mut checked = self.policy.lock().unwrap_or_else(|e| e.into_inner());
+        if !safe && checked.is_none_or(|(_, was)| was) {
+            tracing::error!(
+                policy = policy.ok().flatten().unwrap_or_default(),
+                "Redis may evict what the shared queue keeps (maxmemory-policy allkeys-*): reports \
+                 are kept locally instead; set maxmemory-policy noeviction to share them"
+            );
+        }
+        *checked = Some((std::time::Instant::now(), safe));
+        safe
+    }
+
     pub(crate) async fn push(&self, id: &str, report: &Report) -> Result<usize, Failure> {
+        if !self.keeps_what_it_is_given().await {
+            return Err(Failure::NotSent);
+        }
         let body = &serde_json::to_vec(report).expect("a report serialises to JSON");
         let lane = &report.lane_name(id);
         self.redis
@@ -235,8 +346,8 @@ impl SharedQueue {
                     .key(&self.owners)
                     .key(&self.sending)
                     .key(&self.settled)
+                    .key(&self.adopted)
                     .arg(&self.owner)
-                    .arg(unix_ms())
                     .arg(lease)
                     .arg(max)
                     .arg(scan)
@@ -265,23 +376,47 @@ impl SharedQueue {
 
     /// Marks a claimed report as on its way; false if it may not be sent (the lease was
     /// lost, or Redis did not answer).
-    pub(crate) async fn mark_sending(&self, id: &str) -> bool {
+    pub(crate) async fn mark_sending(&self, id: &str) -> Result<bool, Failure> {
+        self.renew_lease(id, true).await
+    }
+
+    /// Renews the lease on a claimed report (and marks it as on its way when `mark`): true
+    /// while this instance still holds it.
+    pub(crate) async fn renew_lease(&self, id: &str, mark: bool) -> Result<bool, Failure> {
         let lease = self.lease.as_millis() as u64;
         self.redis
-            .run("mark a report as sending", |mut connection| async move {
+            .run("renew the lease of a report", |mut connection| async move {
                 SENDING
                     .key(&self.claims)
                     .key(&self.owners)
                     .key(&self.sending)
                     .arg(&self.owner)
                     .arg(id)
-                    .arg(unix_ms())
                     .arg(lease)
+                    .arg(if mark { "1" } else { "0" })
                     .invoke_async::<i64>(&mut connection)
                     .await
             })
             .await
-            == Ok(1)
+            .map(|held| held == 1)
+    }
+
+    /// The lease of a claimed report.
+    pub(crate) fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// Which of `ids` still wait in Redis (neither delivered nor given up on).
+    pub(crate) async fn unsettled(&self, ids: &[String]) -> Result<Vec<String>, Failure> {
+        self.redis
+            .run("look up queued reports", |mut connection| async move {
+                UNSETTLED
+                    .key(&self.body)
+                    .arg(ids)
+                    .invoke_async::<Vec<String>>(&mut connection)
+                    .await
+            })
+            .await
     }
 
     /// Settles a report: delivered, or given up on.
@@ -298,24 +433,30 @@ impl SharedQueue {
                     .key(&self.settled)
                     .arg(&self.owner)
                     .arg(id)
-                    .arg(unix_ms())
                     .invoke_async::<i64>(&mut connection)
                     .await
             })
             .await;
         if acked == Ok(0) {
-            tracing::warn!(
+            self.redis
+                .late_acks
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::error!(
                 id,
-                "a report delivered from the shared queue had lost its lease; another instance \
-                 may deliver it again (never a DELTA: those are marked before sending)"
+                "a report delivered from the shared queue had lost its lease, so its settlement \
+                 was refused; another instance may deliver it again (never a DELTA: a DELTA \
+                 marked as sending is taken out as unconfirmed when its lease ends)"
             );
+        }
+        if acked.is_err() {
+            self.retry_later(id, Settle::Ack);
         }
     }
 
     /// Hands a claimed report back, for this instance or another to send later. Unanswered,
     /// the lease hands it back when it ends.
     pub(crate) async fn release(&self, id: &str) {
-        let _ = self
+        let released = self
             .redis
             .run("release a queued report", |mut connection| async move {
                 RELEASE
@@ -328,24 +469,58 @@ impl SharedQueue {
                     .await
             })
             .await;
+        if released.is_err() {
+            self.retry_later(id, Settle::Release);
+        }
+    }
+
+    /// Remembers a settlement Redis did not take, to be carried out before the next claim:
+    /// a release skipped while Redis rested would otherwise leave a `DELTA` marked as
+    /// sending, taken out as unconfirmed when its lease ends although it was never sent.
+    fn retry_later(&self, id: &str, settle: Settle) {
+        self.unsettled_here
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id.to_owned(), settle));
+    }
+
+    /// Carries out the settlements Redis did not take earlier; those it still does not take
+    /// wait for the next pass.
+    pub(crate) async fn settle_pending(&self) {
+        let pending = std::mem::take(
+            &mut *self
+                .unsettled_here
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for (id, settle) in pending {
+            match settle {
+                Settle::Ack => self.ack(&id).await,
+                Settle::Release => self.release(&id).await,
+            }
+        }
     }
 
     /// For a local copy of a report whose push here had an unknown outcome: true when Redis
     /// holds no copy and will now refuse a late one (the local copy is to be sent), false
     /// when Redis has it or settled it (its copy is the one).
-    pub(crate) async fn adopt(&self, id: &str) -> Result<bool, Failure> {
+    pub(crate) async fn adopt(&self, id: &str) -> Result<Adopted, Failure> {
         self.redis
             .run("adopt a report", |mut connection| async move {
                 ADOPT
                     .key(&self.body)
                     .key(&self.settled)
+                    .key(&self.adopted)
                     .arg(id)
-                    .arg(unix_ms())
                     .invoke_async::<i64>(&mut connection)
                     .await
             })
             .await
-            .map(|adopted| adopted == 1)
+            .map(|adopted| match adopted {
+                1 => Adopted::Here,
+                0 => Adopted::InRedis,
+                _ => Adopted::Settled,
+            })
     }
 
     /// How many reports wait in Redis, claimed ones included.
