@@ -97,9 +97,11 @@ async fn a_cancelled_flush_does_not_wedge_the_queue() {
     );
     server.go_online().await.unwrap();
     server
-        .inject(Fault::new("reportUsage", 2, FaultKind::Delay { ms: 5000 }))
+        .inject(Fault::new("reportUsage", 2, FaultKind::Delay { ms: 2000 }))
         .unwrap();
 
+    // Dropping the flush leaves its send to finish (2 s on): it settles its report and
+    // frees the lane, so the shutdown delivers the rest.
     let cancelled = tokio::time::timeout(Duration::from_millis(200), client.flush()).await;
     assert!(
         cancelled.is_err(),
@@ -109,13 +111,13 @@ async fn a_cancelled_flush_does_not_wedge_the_queue() {
     server.clear_faults();
     let started = Instant::now();
     let report = tokio::time::timeout(
-        Duration::from_secs(10),
-        client.shutdown(Duration::from_secs(3)),
+        Duration::from_secs(12),
+        client.shutdown(Duration::from_secs(8)),
     )
     .await
     .unwrap_or_else(|_| {
         panic!(
-            "shutdown did not return within 10 s after a cancelled flush ({:?})",
+            "shutdown did not return within 12 s after a cancelled flush ({:?})",
             started.elapsed()
         )
     });

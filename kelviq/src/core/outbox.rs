@@ -110,6 +110,16 @@ pub(crate) enum Job {
 }
 
 impl Job {
+    /// Records whether a local report may be on its way, for when it is dropped mid-send.
+    /// (A shared one is marked as sending in Redis instead.)
+    pub(crate) fn set_sending(&self, sending: bool) {
+        match self {
+            Job::Local(taken) => taken.set_sending(sending),
+            #[cfg(feature = "redis")]
+            Job::Shared(_) => {}
+        }
+    }
+
     pub(crate) fn report(&self) -> &Report {
         match self {
             Job::Local(taken) => &taken.report,
@@ -193,6 +203,13 @@ impl Outbox {
     pub(crate) async fn keep(&self, report: Report) -> Result<usize> {
         // A lane with reports waiting here keeps the new one here too, behind them.
         if self.queue.has_lane(&report) {
+            #[cfg(feature = "redis")]
+            if let Some(shared) = &self.shared {
+                shared
+                    .redis()
+                    .kept_locally
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             return self.keep_locally(report, None).await;
         }
         #[cfg(feature = "redis")]

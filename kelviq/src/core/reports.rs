@@ -46,10 +46,10 @@ pub(crate) enum ReportAnswer {
 #[derive(Debug, Default)]
 struct Pass {
     report: FlushReport,
-    /// Stopped because the service could not be reached.
-    unreachable: bool,
     /// Stopped because a report had to be kept (unreachable, 429, 5xx).
     halted: bool,
+    /// Reports set aside this pass until their copies in Redis are settled.
+    parked: usize,
 }
 
 /// What became of one queued report.
@@ -259,11 +259,9 @@ impl Core {
             retry: Some(RetryPolicy::none()),
             ..Overrides::default()
         };
-        if let Job::Local(taken) = job {
-            // From here on a `DELTA` may reach the service: dropped mid-send (its runtime
-            // shutting down), it is unconfirmed, not kept.
-            taken.set_sending(report.counts_twice());
-        }
+        // From here on a `DELTA` may reach the service: dropped mid-send (its runtime
+        // shutting down), it is unconfirmed, not kept.
+        job.set_sending(report.counts_twice());
         let send = self.send_report(report, &overrides, rule, until);
         let sent = match outbox.while_leased(job, send).await {
             Some(Ok(_)) => Sent::Delivered,
@@ -280,9 +278,7 @@ impl Core {
             ),
             None => Sent::Kept { unreachable: false },
         };
-        if let Job::Local(taken) = job {
-            taken.set_sending(false);
-        }
+        job.set_sending(false);
         sent
     }
 
@@ -300,6 +296,7 @@ impl Core {
         // flush, a `select!`) leaves its sends to finish and settle their reports.
         let mut sending = futures_util::stream::FuturesUnordered::new();
         let mut shared_exhausted = !outbox.is_shared();
+        let mut rechecked = false;
         loop {
             if !pass.halted {
                 // While the service is known unreachable, one report goes first to find out:
@@ -340,11 +337,19 @@ impl Core {
                             Sent::Parked => outbox.park(job),
                             _ => outbox.finish(job, sent.done()).await,
                         }
+                        core.record(outbox, &sent);
                         sent
                     }));
                 }
             }
             if sending.is_empty() {
+                // A report parked because its copy in Redis was claimed, often by this very
+                // pass: once the pass's sends are done, one more look finds it settled.
+                if !rechecked && !pass.halted && pass.parked > 0 {
+                    rechecked = true;
+                    outbox.queue.unpark();
+                    continue;
+                }
                 if pass.halted || outbox.queue.in_flight() == 0 {
                     break;
                 }
@@ -374,19 +379,20 @@ impl Core {
                 pass.halted = true;
                 continue;
             };
-            self.settle(outbox, sent, &mut pass);
+            Self::tally(&sent, &mut pass);
         }
         pass.report.remaining = outbox.waiting().await;
         pass
     }
 
-    fn settle(&self, outbox: &Outbox, sent: Sent, pass: &mut Pass) {
+    /// Counts and logs what became of a report, and wakes passes waiting on it. Done by the
+    /// send's own task, so that it holds also when the pass that started it was dropped.
+    fn record(&self, outbox: &Outbox, sent: &Sent) {
         match sent {
             Sent::Delivered => {
                 if outbox.offline.recovered() {
                     tracing::info!("the Kelviq API host answers again: delivering queued reports");
                 }
-                pass.report.delivered += 1;
                 outbox.totals.delivered.fetch_add(1, Ordering::Relaxed);
             }
             Sent::Unconfirmed(error) => {
@@ -395,24 +401,30 @@ impl Core {
                     "a queued DELTA usage report may have been counted without an answer; \
                      taken out of the queue rather than risk counting it twice"
                 );
-                pass.report.unconfirmed += 1;
                 outbox.totals.unconfirmed.fetch_add(1, Ordering::Relaxed);
             }
             Sent::Refused(error) => {
                 tracing::error!(%error, "the Kelviq service refused a queued report; dropped");
-                pass.report.dropped += 1;
                 outbox.totals.dropped.fetch_add(1, Ordering::Relaxed);
             }
-            Sent::Kept { unreachable } => {
-                pass.halted = true;
-                if unreachable {
-                    pass.unreachable = true;
-                    outbox.offline.failed();
-                }
+            Sent::Kept { unreachable: true } => {
+                outbox.offline.failed();
             }
-            Sent::HandedOver | Sent::Parked => {}
+            Sent::Kept { .. } | Sent::HandedOver | Sent::Parked => {}
         }
         outbox.settled.notify_waiters();
+    }
+
+    /// Adds what became of a report this pass sent to the pass's own count.
+    fn tally(sent: &Sent, pass: &mut Pass) {
+        match sent {
+            Sent::Delivered => pass.report.delivered += 1,
+            Sent::Unconfirmed(_) => pass.report.unconfirmed += 1,
+            Sent::Refused(_) => pass.report.dropped += 1,
+            Sent::Kept { .. } => pass.halted = true,
+            Sent::Parked => pass.parked += 1,
+            Sent::HandedOver => {}
+        }
     }
 
     /// Delivers what the queue holds, once over; see [`Client::flush`](crate::Client::flush).

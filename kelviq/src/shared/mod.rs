@@ -45,7 +45,9 @@ pub struct RedisStats {
     /// Entitlement checks answered from a set another instance (or this one) put in Redis,
     /// without a request to the edge host.
     pub cache_hits: u64,
-    /// Reports kept in the local queue because Redis could not take them.
+    /// Reports kept in the local queue instead of Redis: Redis could not take them, or
+    /// reports of the same customer and feature already waited locally (kept behind them,
+    /// in order).
     pub kept_locally: u64,
     /// Reports this instance delivered from the shared queue after its lease on them had
     /// ended: Redis refused to settle them (another instance may deliver them again).
