@@ -149,8 +149,9 @@ pub(crate) enum Go {
 #[derive(Debug, Default)]
 pub(crate) struct Claim {
     pub(crate) jobs: Vec<Job>,
-    /// `DELTA` reports whose claimer vanished while sending them.
-    pub(crate) unconfirmed: Vec<Report>,
+    /// How many `DELTA` reports whose claimer vanished while sending them were taken out
+    /// (and logged).
+    pub(crate) unconfirmed: u64,
     /// Nothing claimable now (or Redis failed): no more claims this pass.
     pub(crate) exhausted: bool,
 }

@@ -314,16 +314,10 @@ impl Core {
                 if !shared_exhausted && jobs.len() < room && in_flight <= concurrency / 2 {
                     let claim = outbox.claim_shared(room - jobs.len()).await;
                     shared_exhausted = claim.exhausted;
-                    for report in claim.unconfirmed {
-                        tracing::error!(
-                            ?report,
-                            "a DELTA usage report in the shared queue was being sent by an \
-                             instance that vanished; it may have been counted, so it is taken \
-                             out rather than risk counting it twice"
-                        );
-                        pass.report.unconfirmed += 1;
-                        outbox.totals.unconfirmed.fetch_add(1, Ordering::Relaxed);
-                    }
+                    // Logged by the claim, one by one.
+                    let lost = claim.unconfirmed as usize;
+                    pass.report.unconfirmed += lost;
+                    outbox.totals.unconfirmed.fetch_add(lost, Ordering::Relaxed);
                     jobs.extend(claim.jobs);
                 }
                 for job in jobs {

@@ -13,12 +13,19 @@
 //! | `queue:owner` | hash | id -> the instance that claimed it |
 //! | `queue:sending` | set | claimed `DELTA` reports that may be on their way |
 //! | `queue:settled` | sorted set | ids delivered or given up, for a day, so that a late copy is refused |
+//! | `queue:adopted` | sorted set | ids whose local copy was chosen over a push of unknown outcome, for a day |
+//! | `queue:head`, `queue:tail` | hash | lane -> its first and last report |
+//! | `queue:next` | hash | id -> the report after it in its lane |
+//! | `queue:ready` | sorted set | lanes with nothing claimed, by their first report's arrival |
+//! | `queue:lost` | hash | id -> a `DELTA` taken out as unconfirmed, until an instance logged it |
 //!
 //! The protocol, each step one Lua script, atomic in Redis:
-//! - **claim** takes up to `n` reports, each the first of its lane with nothing claimed in
-//!   it, under a lease. Expired leases are settled first: a report whose claimer vanished goes
-//!   back to the others, except a `DELTA` marked *sending*, which may have been counted and is
-//!   taken out as unconfirmed instead of sent twice.
+//! - **claim** takes the first report of each of the `n` ready lanes that waited longest,
+//!   under a lease (time is Redis's `TIME`, never an instance's clock). A claimed lane leaves
+//!   the ready set, so one busy lane with many reports never hides the others. Expired leases
+//!   are settled first: a report whose claimer vanished goes back to the others, except a
+//!   `DELTA` marked *sending*, which may have been counted and is taken out as unconfirmed
+//!   instead of sent twice (kept in `queue:lost` until a claimer has logged it).
 //! - **sending** marks a claimed `DELTA` before it is sent, and renews the lease; refused if
 //!   the lease was lost.
 //! - **ack** settles a report the service took (or refused for good); **release** hands it
@@ -45,63 +52,110 @@ pub(crate) struct Claimed {
 #[derive(Debug, Default)]
 pub(crate) struct Claim {
     pub(crate) claimed: Vec<Claimed>,
-    /// `DELTA` reports whose claimer vanished while sending them: taken out, never resent.
-    pub(crate) unconfirmed: Vec<Report>,
+    /// How many `DELTA` reports whose claimer vanished while sending them were taken out
+    /// (never resent) and logged.
+    pub(crate) unconfirmed: u64,
+}
+
+/// Removes a settled report, hands its lane on to the next report of the lane, and records
+/// it as settled. Shared by the scripts that settle (Lua has no includes).
+/// KEYS (1-based, the same in every script that uses it): order body lane claims owner
+/// sending settled ready head tail next.
+const SETTLE_LUA: &str = r"
+local function settle(id, now)
+    local lane = redis.call('HGET', KEYS[3], id) or id
+    if redis.call('HGET', KEYS[9], lane) == id then
+        local nxt = redis.call('HGET', KEYS[11], id)
+        if nxt then
+            redis.call('HSET', KEYS[9], lane, nxt)
+            redis.call('ZADD', KEYS[8], redis.call('ZSCORE', KEYS[1], nxt) or now, lane)
+        else
+            redis.call('HDEL', KEYS[9], lane)
+            redis.call('HDEL', KEYS[10], lane)
+            redis.call('ZREM', KEYS[8], lane)
+        end
+    end
+    redis.call('HDEL', KEYS[11], id)
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('HDEL', KEYS[3], id)
+    redis.call('ZREM', KEYS[4], id)
+    redis.call('HDEL', KEYS[5], id)
+    redis.call('SREM', KEYS[6], id)
+    redis.call('ZADD', KEYS[7], now, id)
+end
+local function unclaim(id)
+    redis.call('ZREM', KEYS[4], id)
+    redis.call('HDEL', KEYS[5], id)
+    redis.call('SREM', KEYS[6], id)
+    local lane = redis.call('HGET', KEYS[3], id) or id
+    if redis.call('HGET', KEYS[9], lane) == id then
+        redis.call('ZADD', KEYS[8], redis.call('ZSCORE', KEYS[1], id) or 0, lane)
+    end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+";
+
+/// A script that may settle or unclaim reports.
+fn settling(body: &str) -> redis::Script {
+    redis::Script::new(&format!("{SETTLE_LUA}\n{body}"))
 }
 
 static PUSH: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
+    settling(
         r"
-        -- KEYS: order body lane settled seq; ARGV: id report lane
-        if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 or redis.call('ZSCORE', KEYS[4], ARGV[1]) then
+        -- ARGV: id report lane seq-key
+        if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 or redis.call('ZSCORE', KEYS[7], ARGV[1]) then
             return redis.call('ZCARD', KEYS[1])
         end
-        local seq = redis.call('INCR', KEYS[5])
+        local seq = redis.call('INCR', KEYS[12])
         redis.call('ZADD', KEYS[1], seq, ARGV[1])
         redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
         redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+        local tail = redis.call('HGET', KEYS[10], ARGV[3])
+        if tail then
+            redis.call('HSET', KEYS[11], tail, ARGV[1])
+        else
+            redis.call('HSET', KEYS[9], ARGV[3], ARGV[1])
+            redis.call('ZADD', KEYS[8], seq, ARGV[3])
+        end
+        redis.call('HSET', KEYS[10], ARGV[3], ARGV[1])
         return redis.call('ZCARD', KEYS[1])
         ",
     )
 });
 
 static CLAIM: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
+    settling(
         r"
-        -- KEYS: order body lane claims owner sending settled adopted
-        -- ARGV: owner lease_ms max scan; every clock is Redis's own
-        local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-        local lost = {}
+        -- KEYS[12]: adopted, KEYS[13]: lost. ARGV: owner lease_ms max
         for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 1000)) do
-            redis.call('ZREM', KEYS[4], id)
-            redis.call('HDEL', KEYS[5], id)
-            if redis.call('SREM', KEYS[6], id) == 1 then
-                table.insert(lost, redis.call('HGET', KEYS[2], id) or '')
-                redis.call('ZREM', KEYS[1], id)
-                redis.call('HDEL', KEYS[2], id)
-                redis.call('HDEL', KEYS[3], id)
-                redis.call('ZADD', KEYS[7], now, id)
+            if redis.call('SISMEMBER', KEYS[6], id) == 1 then
+                -- A DELTA whose claimer vanished while sending it: kept among the lost
+                -- until an instance has logged it.
+                redis.call('HSET', KEYS[13], id, redis.call('HGET', KEYS[2], id) or '')
+                settle(id, now)
+            else
+                unclaim(id)
             end
         end
         redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 86400000)
-        redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now - 86400000)
+        redis.call('ZREMRANGEBYSCORE', KEYS[12], '-inf', now - 86400000)
+        -- One report from each of the lanes waited on longest: the lanes with a report
+        -- claimed are not among the ready ones, so no lane waits behind another.
         local picked = {}
-        local seen = {}
-        local wanted = tonumber(ARGV[3])
-        for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)) do
-            if #picked >= 2 * wanted then break end
-            local lane = redis.call('HGET', KEYS[3], id) or id
-            if not seen[lane] then
-                seen[lane] = true
-                if not redis.call('ZSCORE', KEYS[4], id) then
-                    redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), id)
-                    redis.call('HSET', KEYS[5], id, ARGV[1])
-                    table.insert(picked, id)
-                    table.insert(picked, redis.call('HGET', KEYS[2], id) or '')
-                end
+        for _, lane in ipairs(redis.call('ZRANGE', KEYS[8], 0, tonumber(ARGV[3]) - 1)) do
+            redis.call('ZREM', KEYS[8], lane)
+            local id = redis.call('HGET', KEYS[9], lane)
+            if id then
+                redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), id)
+                redis.call('HSET', KEYS[5], id, ARGV[1])
+                table.insert(picked, id)
+                table.insert(picked, redis.call('HGET', KEYS[2], id) or '')
             end
         end
-        return {picked, lost}
+        return {picked, redis.call('HGETALL', KEYS[13])}
         ",
     )
 });
@@ -122,33 +176,34 @@ static SENDING: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(||
 });
 
 static ACK: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
+    settling(
         r"
-        -- KEYS: order body lane claims owner sending settled; ARGV: owner id
-        local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        -- ARGV: owner id
         if redis.call('HGET', KEYS[5], ARGV[2]) ~= ARGV[1] then return 0 end
         local lease = redis.call('ZSCORE', KEYS[4], ARGV[2])
         if not lease or tonumber(lease) < now then return 0 end
-        redis.call('ZREM', KEYS[1], ARGV[2])
-        redis.call('HDEL', KEYS[2], ARGV[2])
-        redis.call('HDEL', KEYS[3], ARGV[2])
-        redis.call('ZREM', KEYS[4], ARGV[2])
-        redis.call('HDEL', KEYS[5], ARGV[2])
-        redis.call('SREM', KEYS[6], ARGV[2])
-        redis.call('ZADD', KEYS[7], now, ARGV[2])
+        settle(ARGV[2], now)
         return 1
         ",
     )
 });
 
 static RELEASE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    settling(
+        r"
+        -- ARGV: owner id
+        if redis.call('HGET', KEYS[5], ARGV[2]) ~= ARGV[1] then return 0 end
+        unclaim(ARGV[2])
+        return 1
+        ",
+    )
+});
+
+static FORGET_LOST: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
         r"
-        -- KEYS: claims owner sending; ARGV: owner id
-        if redis.call('HGET', KEYS[2], ARGV[2]) ~= ARGV[1] then return 0 end
-        redis.call('ZREM', KEYS[1], ARGV[2])
-        redis.call('HDEL', KEYS[2], ARGV[2])
-        redis.call('SREM', KEYS[3], ARGV[2])
+        -- KEYS: lost; ARGV: ids an instance has logged
+        for _, id in ipairs(ARGV) do redis.call('HDEL', KEYS[1], id) end
         return 1
         ",
     )
@@ -212,6 +267,11 @@ pub(crate) struct SharedQueue {
     settled: String,
     adopted: String,
     seq: String,
+    ready: String,
+    head: String,
+    tail: String,
+    next: String,
+    lost: String,
     /// Settlements Redis did not take, carried out before the next claim.
     unsettled_here: std::sync::Mutex<Vec<(String, Settle)>>,
     /// When the eviction policy was last read, and whether it keeps the queue's keys.
@@ -237,6 +297,11 @@ impl SharedQueue {
             settled: redis.key("queue:settled"),
             adopted: redis.key("queue:adopted"),
             seq: redis.key("queue:seq"),
+            ready: redis.key("queue:ready"),
+            head: redis.key("queue:head"),
+            tail: redis.key("queue:tail"),
+            next: redis.key("queue:next"),
+            lost: redis.key("queue:lost"),
             redis,
             lease,
             unsettled_here: std::sync::Mutex::default(),
@@ -247,6 +312,27 @@ impl SharedQueue {
 
     pub(crate) fn redis(&self) -> &Redis {
         &self.redis
+    }
+
+    /// `script` with the keys every settling script names, in [`SETTLE_LUA`]'s order.
+    fn settling_keys<'a>(&self, script: &'a redis::Script) -> redis::ScriptInvocation<'a> {
+        let mut invocation = script.prepare_invoke();
+        for key in [
+            &self.order,
+            &self.body,
+            &self.lane,
+            &self.claims,
+            &self.owners,
+            &self.sending,
+            &self.settled,
+            &self.ready,
+            &self.head,
+            &self.tail,
+            &self.next,
+        ] {
+            invocation.key(key);
+        }
+        invocation
     }
 
     /// Keeps `report` under `id` and says how many wait. Pushing the same id twice keeps it
@@ -317,10 +403,7 @@ impl SharedQueue {
         let lane = &report.lane_name(id);
         self.redis
             .run("queue a report", |mut connection| async move {
-                PUSH.key(&self.order)
-                    .key(&self.body)
-                    .key(&self.lane)
-                    .key(&self.settled)
+                self.settling_keys(&PUSH)
                     .key(&self.seq)
                     .arg(id)
                     .arg(body)
@@ -331,26 +414,21 @@ impl SharedQueue {
             .await
     }
 
-    /// Claims up to `max` reports for this instance.
+    /// Claims up to `max` reports for this instance: the first of each of the `max` lanes
+    /// that have waited longest with nothing claimed. `DELTA` reports whose claimer vanished
+    /// while sending them are logged here, then forgotten in Redis: an answer lost on the
+    /// way leaves them there to be logged by the next claim.
     pub(crate) async fn claim(&self, max: usize) -> Result<Claim, Failure> {
         let lease = self.lease.as_millis() as u64;
-        let scan = (max * 16).clamp(64, 2048);
         let (picked, lost): (Vec<Vec<u8>>, Vec<Vec<u8>>) = self
             .redis
             .run("claim queued reports", |mut connection| async move {
-                CLAIM
-                    .key(&self.order)
-                    .key(&self.body)
-                    .key(&self.lane)
-                    .key(&self.claims)
-                    .key(&self.owners)
-                    .key(&self.sending)
-                    .key(&self.settled)
+                self.settling_keys(&CLAIM)
                     .key(&self.adopted)
+                    .key(&self.lost)
                     .arg(&self.owner)
                     .arg(lease)
                     .arg(max)
-                    .arg(scan)
                     .invoke_async(&mut connection)
                     .await
             })
@@ -367,10 +445,37 @@ impl SharedQueue {
                 }
             }
         }
-        claim.unconfirmed = lost
-            .iter()
-            .filter_map(|body| serde_json::from_slice(body).ok())
-            .collect();
+        let mut logged = Vec::new();
+        for pair in lost.chunks(2) {
+            let [id, body] = pair else { continue };
+            let id = String::from_utf8_lossy(id).into_owned();
+            let report = serde_json::from_slice::<Report>(body).ok();
+            tracing::error!(
+                id,
+                ?report,
+                "a DELTA usage report in the shared queue was being sent by an instance that \
+                 vanished; it may have been counted, so it is taken out rather than risk \
+                 counting it twice"
+            );
+            claim.unconfirmed += 1;
+            logged.push(id);
+        }
+        if !logged.is_empty() {
+            // Unanswered, they are logged again by a later claim: twice rather than never.
+            let _ = self
+                .redis
+                .run("forget logged reports", |mut connection| {
+                    let logged = &logged;
+                    async move {
+                        FORGET_LOST
+                            .key(&self.lost)
+                            .arg(logged)
+                            .invoke_async::<i64>(&mut connection)
+                            .await
+                    }
+                })
+                .await;
+        }
         Ok(claim)
     }
 
@@ -424,13 +529,7 @@ impl SharedQueue {
         let acked = self
             .redis
             .run("settle a queued report", |mut connection| async move {
-                ACK.key(&self.order)
-                    .key(&self.body)
-                    .key(&self.lane)
-                    .key(&self.claims)
-                    .key(&self.owners)
-                    .key(&self.sending)
-                    .key(&self.settled)
+                self.settling_keys(&ACK)
                     .arg(&self.owner)
                     .arg(id)
                     .invoke_async::<i64>(&mut connection)
@@ -459,10 +558,7 @@ impl SharedQueue {
         let released = self
             .redis
             .run("release a queued report", |mut connection| async move {
-                RELEASE
-                    .key(&self.claims)
-                    .key(&self.owners)
-                    .key(&self.sending)
+                self.settling_keys(&RELEASE)
                     .arg(&self.owner)
                     .arg(id)
                     .invoke_async::<i64>(&mut connection)
