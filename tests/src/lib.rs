@@ -2,6 +2,7 @@
 //! validator of the emulator's answers against it, and an emulator on its own runtime.
 
 pub mod child;
+pub mod proxy;
 pub mod redis_server;
 
 use std::collections::BTreeMap;

@@ -274,10 +274,15 @@ impl Outbox {
 
     /// Whether `report`'s lane has reports of this instance waiting in Redis: it must not
     /// be sent before them.
-    pub(crate) fn held_in_redis(&self, report: &Report) -> bool {
+    pub(crate) async fn held_in_redis(&self, report: &Report) -> bool {
         #[cfg(feature = "redis")]
         if let (Some(_), Report::Usage(_)) = (&self.shared, report) {
-            return self.lanes_in_redis().contains_key(&report.lane_name(""));
+            let lane = report.lane_name("");
+            if !self.lanes_in_redis().contains_key(&lane) {
+                return false;
+            }
+            // Only for a lane this instance put reports of in Redis: are they settled yet?
+            return self.refresh_lanes_in_redis(Some(&lane)).await;
         }
         let _ = report;
         false
@@ -405,12 +410,7 @@ impl Outbox {
                 // Reports of its lane this instance put in Redis earlier go first.
                 #[cfg(feature = "redis")]
                 if let Report::Usage(_) = &taken.report {
-                    if self.shared.is_some()
-                        && self.held_in_redis(&taken.report)
-                        && self
-                            .refresh_lanes_in_redis(Some(&taken.report.lane_name("")))
-                            .await
-                    {
+                    if self.held_in_redis(&taken.report).await {
                         return Go::Park;
                     }
                 }

@@ -132,7 +132,7 @@ impl Core {
         };
         if outbox.queue.holds_back(&report)
             || outbox.offline.is_down()
-            || outbox.held_in_redis(&report)
+            || outbox.held_in_redis(&report).await
         {
             return self.enqueue(outbox, report).await;
         }

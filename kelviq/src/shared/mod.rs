@@ -208,7 +208,35 @@ impl Redis {
         F: Fn(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        if self.resting() {
+        self.run_unless(what, command, true).await
+    }
+
+    /// Like [`run`](Self::run), but tried even while Redis rests: for settling a claimed
+    /// report, where a command skipped leaves a `DELTA` that was never sent marked as
+    /// sending, and so taken out as unconfirmed when its lease ends.
+    pub(crate) async fn run_settling<T, F, Fut>(
+        &self,
+        what: &'static str,
+        command: F,
+    ) -> std::result::Result<T, Failure>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        self.run_unless(what, command, false).await
+    }
+
+    async fn run_unless<T, F, Fut>(
+        &self,
+        what: &'static str,
+        command: F,
+        skip_while_resting: bool,
+    ) -> std::result::Result<T, Failure>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        if skip_while_resting && self.resting() {
             self.errors.fetch_add(1, Ordering::Relaxed);
             return Err(Failure::NotSent);
         }

@@ -528,7 +528,7 @@ impl SharedQueue {
     pub(crate) async fn ack(&self, id: &str) {
         let acked = self
             .redis
-            .run("settle a queued report", |mut connection| async move {
+            .run_settling("settle a queued report", |mut connection| async move {
                 self.settling_keys(&ACK)
                     .arg(&self.owner)
                     .arg(id)
@@ -557,7 +557,7 @@ impl SharedQueue {
     pub(crate) async fn release(&self, id: &str) {
         let released = self
             .redis
-            .run("release a queued report", |mut connection| async move {
+            .run_settling("release a queued report", |mut connection| async move {
                 self.settling_keys(&RELEASE)
                     .arg(&self.owner)
                     .arg(id)

@@ -1,0 +1,158 @@
+//! A TCP proxy in front of a real server that can lose an answer on purpose: the request
+//! reaches the server and is carried out, the connection is then cut before the answer gets
+//! back, and the port refuses connections until told to listen again. This is the failure a
+//! client cannot tell from "never sent", and the one a timing trick cannot make reliably.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+const PASS: u8 = 0;
+const CUT_NEXT_ANSWER: u8 = 1;
+const REFUSE: u8 = 2;
+
+/// The proxy; it stops when dropped.
+#[derive(Debug)]
+pub struct CuttingProxy {
+    addr: SocketAddr,
+    upstream: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    mode: AtomicU8,
+    /// Wakes the listener (to close) and every connection (to cut).
+    changed: Notify,
+    stopped: AtomicBool,
+    /// How many answers were cut.
+    cut: std::sync::atomic::AtomicUsize,
+}
+
+impl CuttingProxy {
+    /// A proxy on a free loopback port to `upstream`, passing everything through.
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let addr = listener.local_addr().expect("its address");
+        let proxy = Self {
+            addr,
+            upstream,
+            shared: Arc::default(),
+        };
+        proxy.listen(listener);
+        proxy
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The next answer from the server (to any connection) is thrown away and that
+    /// connection closed; from then on the port refuses connections.
+    pub fn cut_next_answer(&self) {
+        self.shared.mode.store(CUT_NEXT_ANSWER, Ordering::SeqCst);
+    }
+
+    /// How many answers were cut so far.
+    pub fn answers_cut(&self) -> usize {
+        self.shared.cut.load(Ordering::SeqCst)
+    }
+
+    /// Listens again and passes everything through.
+    pub async fn resume(&self) {
+        if self.shared.mode.swap(PASS, Ordering::SeqCst) == REFUSE {
+            let listener = TcpListener::bind(self.addr)
+                .await
+                .expect("the proxy's port is free again");
+            self.listen(listener);
+        }
+    }
+
+    fn listen(&self, listener: TcpListener) {
+        let shared = self.shared.clone();
+        let upstream = self.upstream;
+        tokio::spawn(async move {
+            loop {
+                let changed = shared.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if shared.mode.load(Ordering::SeqCst) == REFUSE
+                    || shared.stopped.load(Ordering::SeqCst)
+                {
+                    // Dropping the listener makes the port refuse connections.
+                    return;
+                }
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((client, _)) = accepted else { return };
+                        tokio::spawn(relay(client, upstream, shared.clone()));
+                    }
+                    () = changed => {}
+                }
+            }
+        });
+    }
+}
+
+impl Drop for CuttingProxy {
+    fn drop(&mut self) {
+        self.shared.stopped.store(true, Ordering::SeqCst);
+        self.shared.changed.notify_waiters();
+    }
+}
+
+async fn relay(client: TcpStream, upstream: SocketAddr, shared: Arc<Shared>) {
+    let Ok(server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let requests = async {
+        let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+    };
+    let answers = async {
+        let mut buffer = vec![0_u8; 64 * 1024];
+        loop {
+            let read = match server_read.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(read) => read,
+            };
+            if shared
+                .mode
+                .compare_exchange(CUT_NEXT_ANSWER, REFUSE, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                shared.cut.fetch_add(1, Ordering::SeqCst);
+                shared.changed.notify_waiters();
+                return;
+            }
+            if client_write.write_all(&buffer[..read]).await.is_err() {
+                return;
+            }
+        }
+    };
+    let stopped = async {
+        loop {
+            let changed = shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if shared.stopped.load(Ordering::SeqCst) || shared.mode.load(Ordering::SeqCst) == REFUSE
+            {
+                return;
+            }
+            changed.await;
+        }
+    };
+    // Whichever ends first ends the connection: both halves are dropped, so the client
+    // sees it closed without an answer.
+    tokio::select! {
+        () = requests => {}
+        () = answers => {}
+        () = stopped => {}
+    }
+}

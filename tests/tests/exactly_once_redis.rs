@@ -1,0 +1,498 @@
+//! Exactly once and in order with the shared queue: each test is named after the failure or
+//! the finding of issue 14 it reproduces, against the emulator on loopback and a real
+//! `redis-server` (made slow, paused, evicting or gone the way it happens: `CLIENT PAUSE`, a
+//! busy script, `CONFIG SET`, a kill, an answer cut by a proxy after Redis carried the
+//! command out). Without `redis-server` installed these say so and pass, unless
+//! `KELVIQ_REQUIRE_REDIS` is set (as CI does).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kelviq::{Behaviour, Client, Delivery, Kelviq, QueueConfig, RedisConfig};
+use kelviq_mock::catalogue::FeatureKind;
+use kelviq_mock::{Fault, FaultKind, Grant, MockServer};
+use kelviq_tests::child::API_KEY;
+use kelviq_tests::proxy::CuttingProxy;
+use kelviq_tests::redis_server::RedisServer;
+
+const CUSTOMER: &str = "cust-shared";
+const OTHER: &str = "cust-other";
+const FEATURE: &str = "api-calls";
+
+async fn emulator() -> MockServer {
+    let server = MockServer::start().await.unwrap();
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .build()
+        .unwrap();
+    for customer in [CUSTOMER, OTHER] {
+        client.customers().create(customer).send().await.unwrap();
+        server.grant(Grant {
+            customer_id: customer.into(),
+            feature_id: FEATURE.into(),
+            feature_type: FeatureKind::Meter,
+            usage_limit: None,
+            hard_limit: None,
+        });
+    }
+    server.clear_requests();
+    server
+}
+
+/// A client sharing the Redis at `redis_url` (leases of one second); its background sender
+/// waits an hour before trying again, so that only what a test asks for is sent.
+fn client_of(server: &MockServer, redis: RedisConfig) -> Client {
+    Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .connect_timeout(Duration::from_millis(300))
+        .redis(redis.lease(Duration::from_secs(1)))
+        .offline_queue(QueueConfig::default().retry_interval(Duration::from_secs(3600)))
+        .build()
+        .unwrap()
+}
+
+fn client(server: &MockServer, redis: &RedisServer) -> Client {
+    client_of(server, RedisConfig::new(redis.url()))
+}
+
+async fn offline(server: &MockServer) {
+    server.go_offline();
+    // Let the client's pooled connections see that they were closed.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+async fn report(client: &Client, customer: &str, value: i64, behaviour: Behaviour) -> Delivery<()> {
+    match client
+        .reporting()
+        .report_usage(value, customer, FEATURE, behaviour)
+        .send()
+        .await
+        .unwrap()
+    {
+        Delivery::Sent(_) => Delivery::Sent(()),
+        Delivery::Queued { waiting } => Delivery::Queued { waiting },
+    }
+}
+
+fn used(server: &MockServer, customer: &str) -> i64 {
+    server.usage(customer).get(FEATURE).copied().unwrap_or(0)
+}
+
+fn report_requests(server: &MockServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some("reportUsage"))
+        .count()
+}
+
+fn port(redis: &RedisServer) -> u16 {
+    let url = redis.url();
+    let rest = url.strip_prefix("redis://127.0.0.1:").unwrap();
+    rest.split('/').next().unwrap().parse().unwrap()
+}
+
+/// Runs `redis-cli` against `redis` and returns what it printed.
+fn cli(redis: &RedisServer, args: &[&str]) -> String {
+    let output = Command::new("redis-cli")
+        .arg("-p")
+        .arg(port(redis).to_string())
+        .args(args)
+        .output()
+        .expect("redis-cli runs");
+    assert!(output.status.success(), "redis-cli {args:?} failed");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// How many scripts Redis has run, from `INFO commandstats`.
+fn scripts_run(redis: &RedisServer) -> u64 {
+    cli(redis, &["INFO", "commandstats"])
+        .lines()
+        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
+        .filter_map(|line| {
+            let calls = line.split_once("calls=")?.1;
+            calls.split(',').next()?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+/// One `DELTA` queued through Redis and delivered, so that the connection is made and Redis
+/// knows the scripts: what a test does next is one command, written at once.
+async fn warm_up(server: &MockServer, client: &Client) {
+    offline(server).await;
+    assert!(report(client, CUSTOMER, 1, Behaviour::Delta)
+        .await
+        .is_queued());
+    server.go_online().await.unwrap();
+    assert_eq!(client.flush().await.delivered, 1);
+}
+
+fn redis_or_skip() -> Option<RedisServer> {
+    RedisServer::start_or_skip()
+}
+
+/// Failure 1: a `SET 5` answered 429 is queued in Redis; the next `SET 7` of the lane must
+/// wait behind it, not overtake it, or the counter ends at 5.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lane_order_with_redis_a_set_queued_after_a_429_is_not_overtaken() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let client = client(&server, &redis);
+    server
+        .inject(Fault::new(
+            "reportUsage",
+            1,
+            FaultKind::Status {
+                status: 429,
+                retry_after: Some(3600),
+                body: None,
+                after_ms: None,
+            },
+        ))
+        .unwrap();
+    assert!(report(&client, CUSTOMER, 5, Behaviour::Set)
+        .await
+        .is_queued());
+    assert_eq!(
+        client.redis_stats().unwrap().kept_locally,
+        0,
+        "SET 5 is in Redis"
+    );
+    assert!(
+        report(&client, CUSTOMER, 7, Behaviour::Set)
+            .await
+            .is_queued(),
+        "SET 7 waits behind SET 5"
+    );
+    let flushed = client.flush().await;
+    assert_eq!(
+        (flushed.delivered, flushed.remaining),
+        (2, 0),
+        "{flushed:?}"
+    );
+    assert_eq!(
+        used(&server, CUSTOMER),
+        7,
+        "the last SET made is the last applied"
+    );
+}
+
+/// Finding 2: one lane in two places. The earlier report waits in Redis; once the outage
+/// ends, a later one of its lane is not sent directly ahead of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_lane_in_two_places_a_report_after_the_outage_waits_behind_redis() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let client = client(&server, &redis);
+    offline(&server).await;
+    assert!(report(&client, CUSTOMER, 5, Behaviour::Set)
+        .await
+        .is_queued());
+    server.go_online().await.unwrap();
+    assert!(report(&client, CUSTOMER, 7, Behaviour::Set)
+        .await
+        .is_queued());
+    let flushed = client.flush().await;
+    assert_eq!(
+        (flushed.delivered, flushed.remaining),
+        (2, 0),
+        "{flushed:?}"
+    );
+    assert_eq!(used(&server, CUSTOMER), 7);
+    // Once the lane is empty in Redis, reports go directly again.
+    assert!(!report(&client, OTHER, 3, Behaviour::Set).await.is_queued());
+    assert!(!report(&client, CUSTOMER, 9, Behaviour::Set)
+        .await
+        .is_queued());
+    assert_eq!(used(&server, OTHER), 3);
+    assert_eq!(used(&server, CUSTOMER), 9);
+}
+
+/// Finding 1: a report handed over to nobody. Its push timed out and died with Redis; the
+/// first pass adopts the local copy and its send is refused; the next pass must send it,
+/// not take the adoption for a delivery by another instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_adopted_then_refused_is_sent_by_the_next_pass_not_handed_over() {
+    let Some(mut redis) = redis_or_skip() else {
+        return;
+    };
+    let server = emulator().await;
+    let client = client(&server, &redis);
+    warm_up(&server, &client).await;
+    offline(&server).await;
+    redis.pause(5_000);
+    assert!(report(&client, CUSTOMER, 1, Behaviour::Delta)
+        .await
+        .is_queued());
+    assert_eq!(client.redis_stats().unwrap().kept_locally, 1);
+    // Redis dies holding the push and comes back empty; Kelviq is still down.
+    redis.restart();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let first = client.flush().await;
+    assert_eq!((first.delivered, first.remaining), (0, 1), "{first:?}");
+    server.go_online().await.unwrap();
+    let second = client.flush().await;
+    assert_eq!(
+        (second.delivered, second.unconfirmed, second.remaining),
+        (1, 0, 0),
+        "{second:?}"
+    );
+    assert_eq!(
+        used(&server, CUSTOMER),
+        2,
+        "the warm-up and this one, once each"
+    );
+}
+
+/// Finding 4: a `DELTA` never sent, dropped as unconfirmed. It is claimed and marked as
+/// sending, its send is refused while the client rests after a Redis failure; the release
+/// must reach Redis, or the lease ends with the mark set and the report is taken out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_during_the_rest_after_a_redis_failure_is_not_forgotten() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let client = client(&server, &redis);
+    warm_up(&server, &client).await;
+    offline(&server).await;
+    assert!(report(&client, CUSTOMER, 1, Behaviour::Delta)
+        .await
+        .is_queued());
+    assert_eq!(client.redis_stats().unwrap().kept_locally, 0, "in Redis");
+    // Connections to Kelviq now never complete: the send fails after the connect time-out
+    // (300 ms), a failure that proves the report was never sent.
+    server.go_black_hole().await.unwrap();
+    let flushing = tokio::spawn({
+        let client = client.clone();
+        async move { client.flush().await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Redis stalls for a moment: a command of this client times out, and it rests (500 ms).
+    redis.pause(200);
+    let _ = client.entitlements().check(OTHER, FEATURE).send().await;
+    let errors = client.redis_stats().unwrap().errors;
+    assert!(errors > 0, "the client met the stall");
+    let first = flushing.await.unwrap();
+    assert_eq!((first.delivered, first.unconfirmed), (0, 0), "{first:?}");
+    // Past the lease: had the mark stayed, the report would now count as unconfirmed.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    server.go_online().await.unwrap();
+    let second = client.flush().await;
+    assert_eq!(
+        (second.delivered, second.unconfirmed, second.remaining),
+        (1, 0, 0),
+        "{second:?}"
+    );
+    assert_eq!(used(&server, CUSTOMER), 2);
+}
+
+/// Finding 5: a push counted twice after the connection retry. Redis carries the push out,
+/// the connection is cut before the answer, and the retry meets a refused connection: the
+/// outcome is unknown, so the local copy must know its Redis id and go once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_carried_out_then_cut_and_refused_on_retry_is_delivered_once() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let upstream = format!("127.0.0.1:{}", port(&redis)).parse().unwrap();
+    let proxy = CuttingProxy::start(upstream).await;
+    let client = client_of(
+        &server,
+        RedisConfig::new(format!("redis://{}/0", proxy.addr())).share_cache(false),
+    );
+    warm_up(&server, &client).await;
+    offline(&server).await;
+    proxy.cut_next_answer();
+    assert!(report(&client, CUSTOMER, 1, Behaviour::Delta)
+        .await
+        .is_queued());
+    assert_eq!(proxy.answers_cut(), 1);
+    assert_eq!(
+        client.redis_stats().unwrap().kept_locally,
+        1,
+        "kept locally too"
+    );
+    proxy.resume().await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    server.go_online().await.unwrap();
+    let flushed = client.flush().await;
+    assert_eq!(
+        (flushed.delivered, flushed.remaining),
+        (1, 0),
+        "one of the two copies: {flushed:?}"
+    );
+    assert_eq!(client.queued_reports(), 0);
+    assert_eq!(
+        used(&server, CUSTOMER),
+        2,
+        "the warm-up and this one, once each"
+    );
+    assert_eq!(report_requests(&server), 2);
+}
+
+/// Finding 7: leases. A `SET` whose send outlives its lease keeps the lease (renewed while
+/// it is sent): another instance does not send it again meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_set_sent_for_longer_than_its_lease_is_not_sent_again_by_another_instance() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let (first, second) = (client(&server, &redis), client(&server, &redis));
+    offline(&server).await;
+    assert!(report(&first, CUSTOMER, 5, Behaviour::Set)
+        .await
+        .is_queued());
+    server.go_online().await.unwrap();
+    server
+        .inject(Fault::new(
+            "reportUsage",
+            1,
+            FaultKind::DelayAnswer { ms: 2_500 },
+        ))
+        .unwrap();
+    let slow = tokio::spawn({
+        let first = first.clone();
+        async move { first.flush().await }
+    });
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let meanwhile = second.flush().await;
+    assert_eq!(
+        meanwhile.delivered, 0,
+        "the other instance holds it: {meanwhile:?}"
+    );
+    let flushed = slow.await.unwrap();
+    assert_eq!(flushed.delivered, 1, "{flushed:?}");
+    assert_eq!(report_requests(&server), 1, "sent once");
+    assert_eq!(first.redis_stats().unwrap().late_acks, 0);
+    assert_eq!(used(&server, CUSTOMER), 5);
+}
+
+/// Finding 8: expiry and eviction. Under an `allkeys-*` policy Redis may evict a queued
+/// report, so the report is kept locally instead (and delivered from there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evicting_redis_is_not_given_the_queue() {
+    let Some(redis) = redis_or_skip() else { return };
+    cli(
+        &redis,
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+    );
+    let server = emulator().await;
+    let client = client(&server, &redis);
+    offline(&server).await;
+    assert!(report(&client, CUSTOMER, 1, Behaviour::Delta)
+        .await
+        .is_queued());
+    assert_eq!(client.redis_stats().unwrap().kept_locally, 1);
+    assert_eq!(client.queued_reports(), 1);
+    assert_eq!(
+        cli(&redis, &["--scan", "--pattern", "*queue:body*"]).trim(),
+        "",
+        "nothing of the queue in Redis"
+    );
+    server.go_online().await.unwrap();
+    let flushed = client.flush().await;
+    assert_eq!(
+        (flushed.delivered, flushed.remaining),
+        (1, 0),
+        "{flushed:?}"
+    );
+    assert_eq!(used(&server, CUSTOMER), 1);
+}
+
+/// Finding 11: `shutdown` spins. Redis holds only a report another instance has claimed (and
+/// is sending slowly): the shutdown pauses between looks and returns at its deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_with_only_others_claims_in_redis_pauses_and_keeps_its_deadline() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let (first, second) = (client(&server, &redis), client(&server, &redis));
+    offline(&server).await;
+    assert!(report(&first, CUSTOMER, 5, Behaviour::Set)
+        .await
+        .is_queued());
+    server.go_online().await.unwrap();
+    server
+        .inject(Fault::new(
+            "reportUsage",
+            1,
+            FaultKind::DelayAnswer { ms: 3_000 },
+        ))
+        .unwrap();
+    let slow = tokio::spawn({
+        let first = first.clone();
+        async move { first.flush().await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = scripts_run(&redis);
+    let started = Instant::now();
+    let left = second.shutdown(Duration::from_secs(1)).await;
+    let took = started.elapsed();
+    let scripts = scripts_run(&redis) - before;
+    assert!(took < Duration::from_secs(3), "shutdown took {took:?}");
+    assert!(
+        scripts < 100,
+        "{scripts} Redis scripts in a one-second shutdown: it spun"
+    );
+    assert_eq!(left.delivered, 0, "{left:?}");
+    assert_eq!(slow.await.unwrap().delivered, 1);
+    assert_eq!(report_requests(&server), 1);
+}
+
+/// Finding 12: starvation. One lane with many reports, its first claimed by an instance
+/// that sends it slowly, does not keep another instance from the other lanes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_busy_lane_with_many_reports_does_not_starve_the_others() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let (first, second) = (client(&server, &redis), client(&server, &redis));
+    offline(&server).await;
+    for _ in 0..200 {
+        assert!(report(&first, CUSTOMER, 1, Behaviour::Delta)
+            .await
+            .is_queued());
+    }
+    assert_eq!(first.redis_stats().unwrap().kept_locally, 0, "all in Redis");
+    server.go_online().await.unwrap();
+    server
+        .inject(Fault::new(
+            "reportUsage",
+            1,
+            FaultKind::DelayAnswer { ms: 3_000 },
+        ))
+        .unwrap();
+    // The first instance claims the busy lane's first report and sends it slowly.
+    let slow = tokio::spawn({
+        let first = first.clone();
+        async move { first.shutdown(Duration::from_secs(20)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Another lane's report, queued behind the 200 (a 429 sends it to Redis).
+    server
+        .inject(Fault::new(
+            "reportUsage",
+            1,
+            FaultKind::Status {
+                status: 429,
+                retry_after: Some(3600),
+                body: None,
+                after_ms: None,
+            },
+        ))
+        .unwrap();
+    let queued = report(&second, OTHER, 1, Behaviour::Delta).await;
+    assert!(
+        queued.is_queued(),
+        "{queued:?}: {:#?}",
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.operation.as_deref() == Some("reportUsage"))
+            .map(|r| (r.body.clone(), r.response.as_ref().map(|a| a.status)))
+            .collect::<Vec<_>>()
+    );
+    let other = second.flush().await;
+    assert!(
+        other.delivered >= 1 && used(&server, OTHER) == 1,
+        "the other lane was delivered while the busy one was held: {other:?}"
+    );
+    let rest = slow.await.unwrap();
+    assert_eq!(rest.remaining, 0, "{rest:?}");
+    assert_eq!(used(&server, CUSTOMER), 200);
+}
