@@ -166,6 +166,22 @@ impl Client {
         self.ctx.core.redis_stats()
     }
 
+    /// What became of queued reports since the client was built; see
+    /// [`Client::queue_totals`](crate::Client::queue_totals).
+    ///
+    /// ```no_run
+    /// # fn run(client: kelviq::blocking::Client) -> kelviq::Result<()> {
+    /// println!("{} reports unconfirmed", client.queue_totals()?.unconfirmed);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn queue_totals(&self) -> Result<FlushReport> {
+        let core = self.ctx.core.clone();
+        self.ctx
+            .mode
+            .block_on(async move { Ok(core.queue_totals().await) })
+    }
+
     /// How many reports wait in this client's offline queue (in memory, or in its file).
     pub fn queued_reports(&self) -> usize {
         self.ctx.core.queued_reports()

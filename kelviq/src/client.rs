@@ -185,6 +185,22 @@ impl Client {
         self.ctx.core.redis_stats()
     }
 
+    /// What became of queued reports since the client was built: delivered, dropped,
+    /// taken out as unconfirmed (counting `DELTA`s its durable file found on their way when
+    /// an earlier process stopped), and how many wait now, in Redis too.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kelviq::Client) {
+    /// let totals = client.queue_totals().await;
+    /// if totals.unconfirmed > 0 {
+    ///     eprintln!("{} usage reports may or may not have been counted", totals.unconfirmed);
+    /// }
+    /// # }
+    /// ```
+    pub async fn queue_totals(&self) -> FlushReport {
+        self.ctx.core.queue_totals().await
+    }
+
     /// How many reports wait in this client's offline queue (in memory, or in its file);
     /// reports in a shared queue in Redis are not counted here, see [`FlushReport`].
     pub fn queued_reports(&self) -> usize {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use kelviq::Kelviq;
 use kelviq_mock::catalogue::FeatureKind;
 use kelviq_mock::{Fault, FaultKind, Grant, MockServer};
-use kelviq_tests::child::{deliver, queue, Keep, API_KEY};
+use kelviq_tests::child::{deliver, queue, Child, Keep, API_KEY};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_kelviq_child");
 const CUSTOMER: &str = "cust-durable";
@@ -123,8 +123,8 @@ async fn a_delta_in_flight_when_its_process_died_is_not_sent_again() {
 
     let outcome = deliver(CHILD, &server.url(), Keep::File(&path)).await;
     assert_eq!(
-        outcome, "delivered=4 dropped=0 unconfirmed=0 remaining=0",
-        "the one in flight is taken out when the file is opened, not sent again"
+        outcome, "delivered=4 dropped=0 unconfirmed=1 remaining=0",
+        "the one in flight is taken out when the file is opened (and counted), not sent again"
     );
     assert_eq!(
         server.usage(CUSTOMER).get(FEATURE),
@@ -133,4 +133,76 @@ async fn a_delta_in_flight_when_its_process_died_is_not_sent_again() {
     );
     assert_eq!(usage_requests(&server), 5);
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 14, finding 9: a kill during an outage, while the background sender keeps finding
+/// the service unreachable (each `DELTA` marked as being sent in the file, then unmarked
+/// when the connection is refused), loses no more than the one report whose mark was on
+/// disk at the kill, and that one is counted unconfirmed: never `concurrency` of them,
+/// never silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_during_an_outage_drops_no_never_sent_delta_uncounted() {
+    let server = emulator().await;
+    let url = server.url();
+    const REPORTS: usize = 20;
+    let mut delivered_total = 0;
+    for (round, wait_ms) in [30_u64, 60, 90, 130, 170, 220, 260, 330, 410, 500]
+        .into_iter()
+        .enumerate()
+    {
+        let (path, dir) = queue_file();
+        server.go_offline();
+        // The sender tries again every 10 ms, never pausing longer: each try marks a DELTA
+        // in the file, meets a refused connection and unmarks it.
+        let mut child = Child::spawn(
+            CHILD,
+            &[
+                "queue",
+                &format!("url={url}"),
+                &format!("path={}", path.display()),
+                &format!("customer={CUSTOMER}"),
+                &format!("feature={FEATURE}"),
+                &format!("reports={REPORTS}"),
+                "retry_ms=10",
+                "max_retry_ms=10",
+            ],
+        );
+        assert_eq!(
+            child.line(Duration::from_secs(30)),
+            format!("queued {REPORTS}")
+        );
+        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        child.kill();
+        server.go_online().await.unwrap();
+        let line = deliver(CHILD, &url, Keep::File(&path)).await;
+        let number = |key: &str| -> usize {
+            line.split_whitespace()
+                .find_map(|part| part.strip_prefix(&format!("{key}=")))
+                .unwrap_or_else(|| panic!("{key} in {line:?}"))
+                .parse()
+                .unwrap()
+        };
+        let (delivered, unconfirmed, remaining) = (
+            number("delivered"),
+            number("unconfirmed"),
+            number("remaining"),
+        );
+        assert_eq!(
+            (delivered + unconfirmed, remaining),
+            (REPORTS, 0),
+            "round {round} (killed after {wait_ms} ms): every report delivered or counted: {line}"
+        );
+        assert!(
+            unconfirmed <= 1,
+            "round {round} (killed after {wait_ms} ms): at most the one report on its way is \
+             at stake while the service is unreachable: {line}"
+        );
+        delivered_total += delivered;
+        assert_eq!(
+            server.usage(CUSTOMER).get(FEATURE).copied().unwrap_or(0) as usize,
+            delivered_total,
+            "round {round}: each delivered once"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

@@ -162,11 +162,14 @@ impl Outbox {
         config: QueueConfig,
         #[cfg(feature = "redis")] shared: Option<SharedQueue>,
     ) -> Result<Self> {
+        let totals = Totals::default();
         #[cfg(feature = "durable-queue")]
         let (store, queue) = match &config.path {
             Some(path) => {
                 let (store, restored) = ReportStore::open(path)?;
-                let queue = restore(&store, restored, config.capacity);
+                let (queue, unconfirmed) = restore(&store, restored, config.capacity);
+                // Counted from the start: the client's totals say what became of them.
+                totals.unconfirmed.store(unconfirmed, Ordering::Relaxed);
                 (Some(store), queue)
             }
             None => (None, ReportQueue::new(config.capacity, 0)),
@@ -184,7 +187,7 @@ impl Outbox {
             settled: Notify::new(),
             sender: Mutex::default(),
             offline: Outage::default(),
-            totals: Totals::default(),
+            totals,
             #[cfg(feature = "redis")]
             shared_lanes: Mutex::default(),
         })
@@ -507,7 +510,7 @@ impl Outbox {
 /// The in-memory queue, holding what the file kept. A `DELTA` the file says was on its way
 /// when its process stopped may have been counted: it is taken out, never sent again.
 #[cfg(feature = "durable-queue")]
-fn restore(store: &ReportStore, restored: Vec<Restored>, capacity: usize) -> ReportQueue {
+fn restore(store: &ReportStore, restored: Vec<Restored>, capacity: usize) -> (ReportQueue, usize) {
     let first_id = restored.iter().map(|r| r.id + 1).max().unwrap_or(0);
     let queue = ReportQueue::new(capacity, first_id);
     let mut unconfirmed = 0;
@@ -531,5 +534,5 @@ fn restore(store: &ReportStore, restored: Vec<Restored>, capacity: usize) -> Rep
             "reports restored from the durable queue"
         );
     }
-    queue
+    (queue, unconfirmed)
 }

@@ -467,6 +467,15 @@ impl Core {
         total
     }
 
+    /// What left the queue since the client was built, and what waits now.
+    pub(crate) async fn queue_totals(&self) -> FlushReport {
+        let Some(outbox) = &self.outbox else {
+            return FlushReport::default();
+        };
+        let remaining = outbox.waiting().await;
+        outbox.totals.since([0; 3], remaining)
+    }
+
     /// How many reports wait.
     pub(crate) fn queued_reports(&self) -> usize {
         self.outbox.as_ref().map_or(0, |o| o.queue.len())

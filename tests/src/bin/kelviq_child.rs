@@ -2,7 +2,7 @@
 //! or delivers what a durable queue (a file, or Redis) kept and says what became of it.
 //!
 //! ```text
-//! kelviq_child queue   url=U customer=C feature=F reports=N retry_ms=M [path=P] [redis=R]
+//! kelviq_child queue   url=U customer=C feature=F reports=N retry_ms=M [max_retry_ms=X] [path=P] [redis=R]
 //! kelviq_child deliver url=U within_ms=W [path=P] [redis=R]
 //! ```
 //!
@@ -34,6 +34,9 @@ fn main() {
     runtime.block_on(async {
         let mut queue =
             QueueConfig::default().retry_interval(Duration::from_millis(number("retry_ms").max(1)));
+        if get("max_retry_ms").is_some() {
+            queue = queue.max_retry_interval(Duration::from_millis(number("max_retry_ms").max(1)));
+        }
         if let Some(path) = get("path") {
             queue = queue.durable_at(path);
         }
@@ -64,9 +67,12 @@ fn main() {
                 std::future::pending::<()>().await;
             }
             "deliver" => {
-                let left = client
+                client
                     .shutdown(Duration::from_millis(number("within_ms")))
                     .await;
+                // What became of the queue in this process, the `DELTA`s its file found on
+                // their way at the start included.
+                let left = client.queue_totals().await;
                 println!(
                     "delivered={} dropped={} unconfirmed={} remaining={}",
                     left.delivered, left.dropped, left.unconfirmed, left.remaining
