@@ -526,3 +526,49 @@ async fn one_busy_lane_with_many_reports_does_not_starve_the_others() {
     assert_eq!(rest.remaining, 0, "{rest:?}");
     assert_eq!(used(&server, CUSTOMER), 200);
 }
+
+/// Finding 6: an invalidation lost while Redis fails. The client rests after a Redis
+/// failure when it invalidates a customer's set; the invalidation is carried out once Redis
+/// answers, so no instance goes on reading the retired set as fresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidation_made_while_redis_fails_lands_once_it_answers() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let (first, second) = (client(&server, &redis), client(&server, &redis));
+    let access = |client: &Client| {
+        let client = client.clone();
+        async move {
+            client
+                .entitlements()
+                .has_access(CUSTOMER, "seats")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Not granted yet: the set without it is in both memories and in Redis.
+    assert!(!access(&first).await);
+    assert!(!access(&second).await);
+    server.grant(Grant {
+        customer_id: CUSTOMER.into(),
+        feature_id: "seats".into(),
+        feature_type: FeatureKind::Boolean,
+        usage_limit: None,
+        hard_limit: None,
+    });
+    // A stall makes the second client's next Redis command time out: it rests.
+    redis.pause(200);
+    let _ = second.entitlements().check(OTHER, FEATURE).send().await;
+    assert!(second.redis_stats().unwrap().errors > 0);
+    // The grant is known to have changed: invalidated while the client rests.
+    second.invalidate_entitlements(CUSTOMER);
+    assert!(
+        access(&second).await,
+        "this instance does not read the retired set, from memory or from Redis"
+    );
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert!(
+        access(&first).await,
+        "the other instance heard of the invalidation once Redis took it"
+    );
+}
