@@ -572,3 +572,60 @@ async fn an_invalidation_made_while_redis_fails_lands_once_it_answers() {
         "the other instance heard of the invalidation once Redis took it"
     );
 }
+
+/// Finding 12: a lost claim answer. A process is killed while sending a `DELTA` it claimed;
+/// once its lease ends, the next claim takes the report out as unconfirmed. That claim's
+/// answer is cut on its way back: the next claim still reports it (logged and counted),
+/// rather than the report vanishing unlogged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_claim_answer_does_not_lose_the_unconfirmed_reports_it_carried() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let upstream = format!("127.0.0.1:{}", port(&redis)).parse().unwrap();
+    let proxy = CuttingProxy::start(upstream).await;
+    let client = client_of(
+        &server,
+        RedisConfig::new(format!("redis://{}/0", proxy.addr())).share_cache(false),
+    );
+    // The client has claimed once (nothing there): Redis knows the script.
+    assert_eq!(client.flush().await.delivered, 0);
+
+    // A process queues a DELTA in Redis, claims it and is killed while its connection to
+    // Kelviq (a black hole) is still being made.
+    server.go_black_hole().await.unwrap();
+    let mut child = kelviq_tests::child::queue(
+        env!("CARGO_BIN_EXE_kelviq_child"),
+        &server.url(),
+        kelviq_tests::child::Keep::Redis(&redis.url()),
+        (CUSTOMER, FEATURE),
+        1,
+        50,
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    child.kill();
+    // Its lease (one second) ends.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+
+    proxy.cut_next_answer();
+    let cut = client.flush().await;
+    assert_eq!(proxy.answers_cut(), 1, "the claim's answer was cut");
+    assert_eq!(cut.unconfirmed, 0, "{cut:?}");
+    proxy.resume().await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let next = client.flush().await;
+    assert_eq!(
+        (next.unconfirmed, next.delivered, next.remaining),
+        (1, 0, 0),
+        "the next claim reports what the lost answer carried: {next:?}"
+    );
+    assert_eq!(
+        client.flush().await.unconfirmed,
+        0,
+        "reported once it was logged"
+    );
+    assert_eq!(
+        used(&server, CUSTOMER),
+        0,
+        "never sent twice (nor, here, once)"
+    );
+}
