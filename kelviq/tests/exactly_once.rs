@@ -318,3 +318,35 @@ async fn shutdown_returns_within_its_deadline_while_another_pass_is_sending() {
     );
     stuck.abort();
 }
+
+/// Issue 14, finding 3: the runtime the sender runs on shuts down mid-send. The report it
+/// was sending is handed back (a `SET`, which may go again), not left in a lane marked busy
+/// for ever: the client's next shutdown, on another runtime, delivers it.
+#[test]
+fn a_runtime_shut_down_mid_send_leaves_the_queue_usable() {
+    let main = tokio::runtime::Runtime::new().unwrap();
+    let (server, client) = main.block_on(async {
+        let (server, client) = setup().await;
+        offline(&server).await;
+        assert!(report(&client, "cust", 4, Behaviour::Set).await.is_queued());
+        server.go_online().await.unwrap();
+        server
+            .inject(Fault::new("reportUsage", 1, FaultKind::Delay { ms: 3_000 }))
+            .unwrap();
+        (server, client)
+    });
+    let doomed = tokio::runtime::Runtime::new().unwrap();
+    let sender = client.clone();
+    doomed.spawn(async move { sender.flush().await });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(reports(&server).len(), 1, "the send is under way");
+    doomed.shutdown_timeout(Duration::ZERO);
+
+    let report = main.block_on(client.shutdown(Duration::from_secs(5)));
+    assert_eq!(
+        (report.delivered, report.remaining),
+        (1, 0),
+        "delivered after the runtime went away: {report:?}"
+    );
+    assert_eq!(used(&server, "cust"), 4);
+}

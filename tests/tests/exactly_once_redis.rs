@@ -629,3 +629,40 @@ async fn a_lost_claim_answer_does_not_lose_the_unconfirmed_reports_it_carried() 
         "never sent twice (nor, here, once)"
     );
 }
+
+/// Finding 7: fencing. An instance's settlement reaches Redis only after its lease ended
+/// (Redis stalled while it was sending): Redis refuses it, the instance counts and logs it,
+/// and the report goes to whoever claims it next rather than vanish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_ack_from_an_expired_claimer_is_refused_and_counted() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let client = client(&server, &redis);
+    offline(&server).await;
+    assert!(report(&client, CUSTOMER, 5, Behaviour::Set)
+        .await
+        .is_queued());
+    server.go_online().await.unwrap();
+    server
+        .inject(Fault::new(
+            "reportUsage",
+            1,
+            FaultKind::DelayAnswer { ms: 600 },
+        ))
+        .unwrap();
+    let flushing = tokio::spawn({
+        let client = client.clone();
+        async move { client.flush().await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Redis stalls past the lease: the renewals and the settlement wait.
+    redis.pause(1_800);
+    let first = flushing.await.unwrap();
+    assert_eq!(first.delivered, 1, "{first:?}");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let second = client.flush().await;
+    let stats = client.redis_stats().unwrap();
+    assert_eq!(stats.late_acks, 1, "{stats:?}");
+    assert_eq!(second.remaining, 0, "{second:?}");
+    assert_eq!(used(&server, CUSTOMER), 5);
+}
