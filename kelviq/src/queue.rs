@@ -103,6 +103,8 @@ impl Drop for Taken {
             queue.dropped_unconfirmed.fetch_add(1, Ordering::Relaxed);
         }
         queue.hand_back(&self.lane, sending);
+        // A pass may be waiting on this report: it looks again.
+        queue.settled.notify_waiters();
     }
 }
 
@@ -141,6 +143,9 @@ pub(crate) struct ReportQueue {
     next_id: AtomicU64,
     /// `DELTA` reports taken out because their send was dropped midway.
     pub(crate) dropped_unconfirmed: std::sync::atomic::AtomicUsize,
+    /// Woken whenever a report taken out to be sent is settled or handed back: passes
+    /// waiting on another's sends look again.
+    pub(crate) settled: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for ReportQueue {
@@ -160,6 +165,7 @@ impl ReportQueue {
             capacity,
             next_id: AtomicU64::new(first_id),
             dropped_unconfirmed: Default::default(),
+            settled: tokio::sync::Notify::new(),
         }
     }
 

@@ -319,27 +319,38 @@ async fn shutdown_returns_within_its_deadline_while_another_pass_is_sending() {
     stuck.abort();
 }
 
-/// Issue 14, finding 3: the runtime the sender runs on shuts down mid-send. The report it
-/// was sending is handed back (a `SET`, which may go again), not left in a lane marked busy
-/// for ever: the client's next shutdown, on another runtime, delivers it.
+/// Issue 14, finding 3: the runtime the background sender runs on shuts down while it
+/// sends. The report it was sending is handed back (a `SET`, which may go again), not left
+/// in a lane marked busy for ever: a shutdown on another runtime delivers it.
 #[test]
 fn a_runtime_shut_down_mid_send_leaves_the_queue_usable() {
     let main = tokio::runtime::Runtime::new().unwrap();
-    let (server, client) = main.block_on(async {
-        let (server, client) = setup().await;
+    let server = main.block_on(MockServer::start()).unwrap();
+    let doomed = tokio::runtime::Runtime::new().unwrap();
+    let client = doomed.block_on(async {
+        let client = Kelviq::builder(API_KEY)
+            .base_url(server.url())
+            .retry_policy(RetryPolicy::none())
+            .connect_timeout(Duration::from_millis(300))
+            .offline_queue(QueueConfig::default().retry_interval(Duration::from_millis(100)))
+            .build()
+            .unwrap();
+        client.customers().create("cust").send().await.unwrap();
         offline(&server).await;
+        // Queued: the background sender starts on this runtime.
         assert!(report(&client, "cust", 4, Behaviour::Set).await.is_queued());
-        server.go_online().await.unwrap();
         server
             .inject(Fault::new("reportUsage", 1, FaultKind::Delay { ms: 3_000 }))
             .unwrap();
-        (server, client)
+        server.go_online().await.unwrap();
+        client
     });
-    let doomed = tokio::runtime::Runtime::new().unwrap();
-    let sender = client.clone();
-    doomed.spawn(async move { sender.flush().await });
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(reports(&server).len(), 1, "the send is under way");
+    // The background sender sends it (slowly) on the doomed runtime, which then goes away.
+    let started = Instant::now();
+    while reports(&server).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "never sent");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     doomed.shutdown_timeout(Duration::ZERO);
 
     let report = main.block_on(client.shutdown(Duration::from_secs(5)));
@@ -349,4 +360,53 @@ fn a_runtime_shut_down_mid_send_leaves_the_queue_usable() {
         "delivered after the runtime went away: {report:?}"
     );
     assert_eq!(used(&server, "cust"), 4);
+}
+
+/// The same with a `DELTA`: it may have been counted, so it is taken out, counted as
+/// unconfirmed in the client's totals, and never sent again.
+#[test]
+fn a_delta_whose_runtime_shut_down_mid_send_is_counted_unconfirmed_not_resent() {
+    let main = tokio::runtime::Runtime::new().unwrap();
+    let server = main.block_on(MockServer::start()).unwrap();
+    let doomed = tokio::runtime::Runtime::new().unwrap();
+    let client = doomed.block_on(async {
+        let client = Kelviq::builder(API_KEY)
+            .base_url(server.url())
+            .retry_policy(RetryPolicy::none())
+            .connect_timeout(Duration::from_millis(300))
+            .offline_queue(QueueConfig::default().retry_interval(Duration::from_millis(100)))
+            .build()
+            .unwrap();
+        client.customers().create("cust").send().await.unwrap();
+        offline(&server).await;
+        assert!(report(&client, "cust", 4, Behaviour::Delta)
+            .await
+            .is_queued());
+        server
+            .inject(Fault::new(
+                "reportUsage",
+                1,
+                FaultKind::DelayAnswer { ms: 3_000 },
+            ))
+            .unwrap();
+        server.go_online().await.unwrap();
+        client
+    });
+    let started = Instant::now();
+    while reports(&server).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "never sent");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    doomed.shutdown_timeout(Duration::ZERO);
+
+    let report = main.block_on(client.shutdown(Duration::from_secs(2)));
+    assert_eq!(report.remaining, 0, "{report:?}");
+    let totals = main.block_on(client.queue_totals());
+    assert_eq!(
+        (totals.delivered, totals.unconfirmed, totals.remaining),
+        (0, 1, 0),
+        "{totals:?}"
+    );
+    assert_eq!(reports(&server).len(), 1, "never sent again");
+    assert_eq!(used(&server, "cust"), 4, "applied once, as it arrived");
 }

@@ -46,7 +46,6 @@ pub(crate) struct Outbox {
     /// Wakes the background sender: a report was queued, or the client is gone.
     pub(super) wake: Arc<Notify>,
     /// A report taken out by some pass was settled.
-    pub(super) settled: Notify,
     pub(super) sender: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The API host could not be reached: new reports skip the network until the sender
     /// gets through.
@@ -68,12 +67,15 @@ pub(crate) struct Totals {
     pub(crate) unconfirmed: AtomicUsize,
 }
 
-impl Totals {
+impl Outbox {
+    /// The running counts: delivered, dropped, unconfirmed (those whose send was dropped
+    /// midway, as a runtime shutting down does, included).
     pub(crate) fn snapshot(&self) -> [usize; 3] {
         [
-            self.delivered.load(Ordering::Relaxed),
-            self.dropped.load(Ordering::Relaxed),
-            self.unconfirmed.load(Ordering::Relaxed),
+            self.totals.delivered.load(Ordering::Relaxed),
+            self.totals.dropped.load(Ordering::Relaxed),
+            self.totals.unconfirmed.load(Ordering::Relaxed)
+                + self.queue.dropped_unconfirmed.load(Ordering::Relaxed),
         ]
     }
 
@@ -184,7 +186,6 @@ impl Outbox {
             shared,
             config,
             wake: Arc::default(),
-            settled: Notify::new(),
             sender: Mutex::default(),
             offline: Outage::default(),
             totals,

@@ -349,7 +349,7 @@ impl Core {
                 }
                 // Another pass (the background sender, a flush) is sending the rest: wait
                 // for it to settle one, then look again, so that this pass's count is true.
-                let settled = outbox.settled.notified();
+                let settled = outbox.queue.settled.notified();
                 tokio::pin!(settled);
                 settled.as_mut().enable();
                 if outbox.queue.in_flight() > 0 {
@@ -406,7 +406,7 @@ impl Core {
             }
             Sent::Kept { .. } | Sent::HandedOver | Sent::Parked => {}
         }
-        outbox.settled.notify_waiters();
+        outbox.queue.settled.notify_waiters();
     }
 
     /// Adds what became of a report this pass sent to the pass's own count.
@@ -428,9 +428,9 @@ impl Core {
         let Some(outbox) = &self.outbox else {
             return FlushReport::default();
         };
-        let before = outbox.totals.snapshot();
+        let before = outbox.snapshot();
         let pass = self.drain(None).await;
-        outbox.totals.since(before, pass.report.remaining)
+        outbox.since(before, pass.report.remaining)
     }
 
     /// Delivers what it can until the queue is empty or `within` has passed, trying again
@@ -440,7 +440,7 @@ impl Core {
             return FlushReport::default();
         };
         let until = Instant::now() + within;
-        let before = outbox.totals.snapshot();
+        let before = outbox.snapshot();
         let mut pause = outbox.config.retry_interval;
         let remaining = loop {
             let pass = self.drain(Some(until)).await;
@@ -457,7 +457,7 @@ impl Core {
                 pause = (pause * 2).min(outbox.config.max_retry_interval);
             }
         };
-        let total = outbox.totals.since(before, remaining);
+        let total = outbox.since(before, remaining);
         if total.remaining > 0 {
             tracing::error!(
                 remaining = total.remaining,
@@ -473,7 +473,7 @@ impl Core {
             return FlushReport::default();
         };
         let remaining = outbox.waiting().await;
-        outbox.totals.since([0; 3], remaining)
+        outbox.since([0; 3], remaining)
     }
 
     /// How many reports wait.
