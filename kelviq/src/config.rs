@@ -620,7 +620,8 @@ pub(crate) fn base_url(field: &'static str, url: &str) -> Result<String> {
 ///
 /// | setting | default | what it does |
 /// |---|---|---|
-/// | `url` | required | `redis://[user:password@]host:port[/db]` (`rediss://` for TLS is not built in) |
+/// | `url` | required | `redis://[user:password@]host:port[/db]`, or `rediss://…` for TLS (through the `rustls` or `native-tls` feature, whichever the HTTP client uses); [`cluster`](Self::cluster) takes the seed nodes of a Redis Cluster |
+/// | `ca_file` | the platform's roots | a PEM file of the certificate authorities a `rediss://` server's certificate is checked against, for a private CA |
 /// | `namespace` | `kelviq` | prefix of every key; each API key and environment gets its own keys under it |
 /// | `timeout` | 100 ms | the longest a command may take before Redis counts as failing for that call |
 /// | `lease` | 60 s | how long a claimed report is reserved for the instance that claimed it; a crashed instance's reports are taken over after it |
@@ -637,11 +638,26 @@ pub(crate) fn base_url(field: &'static str, url: &str) -> Result<String> {
 /// let client = kelviq::Kelviq::builder("sk_test").redis(redis).build()?;
 /// # Ok::<(), kelviq::Error>(())
 /// ```
+///
+/// A managed service over TLS, with an ACL user, and a Redis Cluster:
+///
+/// ```no_run
+/// let managed = kelviq::RedisConfig::new("rediss://app:secret@my-cache.example.com:6380/0");
+/// let cluster = kelviq::RedisConfig::cluster([
+///     "rediss://app:secret@10.0.0.5:6379",
+///     "rediss://app:secret@10.0.0.6:6379",
+/// ])
+/// .ca_file("/etc/ssl/private-ca.pem");
+/// # let _ = (managed, cluster);
+/// ```
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisConfig {
-    pub(crate) url: String,
+    /// One URL, or a cluster's seed nodes.
+    pub(crate) urls: Vec<String>,
+    pub(crate) cluster: bool,
+    pub(crate) ca_file: Option<std::path::PathBuf>,
     pub(crate) namespace: String,
     pub(crate) timeout: Duration,
     pub(crate) lease: Duration,
@@ -653,8 +669,11 @@ pub struct RedisConfig {
 #[cfg(feature = "redis")]
 impl fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let urls: Vec<String> = self.urls.iter().map(|url| redact_url(url)).collect();
         f.debug_struct("RedisConfig")
-            .field("url", &redact_url(&self.url))
+            .field("urls", &urls)
+            .field("cluster", &self.cluster)
+            .field("ca_file", &self.ca_file)
             .field("namespace", &self.namespace)
             .field("timeout", &self.timeout)
             .field("lease", &self.lease)
@@ -676,10 +695,36 @@ pub(crate) fn redact_url(url: &str) -> String {
 
 #[cfg(feature = "redis")]
 impl RedisConfig {
-    /// Redis at `url`, everything else by default.
+    /// Redis at `url` (`redis://` or `rediss://`), everything else by default.
     pub fn new(url: impl Into<String>) -> Self {
+        Self::with_urls(vec![url.into()], false)
+    }
+
+    /// A Redis Cluster, found through `nodes` (some of its nodes' URLs, all with the same
+    /// scheme, user and password). Commands follow the cluster's `MOVED` and `ASK`
+    /// redirections and its failovers; every key of one API key and environment shares one
+    /// hash slot, so each script runs on one node.
+    pub fn cluster<I, S>(nodes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::with_urls(nodes.into_iter().map(Into::into).collect(), true)
+    }
+
+    /// A PEM file of the certificate authorities to check a `rediss://` server's
+    /// certificate against (a private CA), instead of the platform's roots. Read when the
+    /// client is built.
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    fn with_urls(urls: Vec<String>, cluster: bool) -> Self {
         Self {
-            url: url.into(),
+            urls,
+            cluster,
+            ca_file: None,
             namespace: "kelviq".into(),
             timeout: Duration::from_millis(100),
             lease: Duration::from_secs(60),
@@ -743,6 +788,14 @@ mod tests {
             shown.contains("redis://<redacted>@10.0.0.5:6379/2"),
             "{shown}"
         );
+        let cluster = format!(
+            "{:?}",
+            RedisConfig::cluster([
+                "rediss://app:s3cret-pass@a:6379",
+                "rediss://app:s3cret-pass@b:6379"
+            ])
+        );
+        assert!(!cluster.contains("s3cret-pass"), "{cluster}");
         assert_eq!(redact_url("redis://10.0.0.5:6379"), "redis://10.0.0.5:6379");
     }
 

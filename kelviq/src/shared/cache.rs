@@ -326,7 +326,7 @@ impl SharedCache {
         let mut missed = true;
         loop {
             let subscribe = async {
-                let mut pubsub = self.redis.client().get_async_pubsub().await?;
+                let mut pubsub = self.redis.subscriber().get_async_pubsub().await?;
                 pubsub.subscribe(&self.channel).await?;
                 Ok::<_, redis::RedisError>(pubsub)
             };

@@ -14,20 +14,22 @@
 //! key a script touches sits in one slot.
 
 mod cache;
+mod connection;
 mod queue;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::Digest;
+
+use connection::{Connection, Target};
 
 pub(crate) use cache::{Invalidated, Seen, SharedCache};
 pub(crate) use queue::{Adopted, Claimed, SharedQueue};
 
-use crate::config::{redact_url, Environment, RedisConfig};
-use crate::error::{Error, Result};
+use crate::config::{Environment, RedisConfig};
+use crate::error::Result;
 
 /// Milliseconds since the Unix epoch: the clock every instance shares, for ages and leases.
 fn unix_ms() -> u64 {
@@ -87,8 +89,8 @@ fn refused_before_running(error: &redis::RedisError) -> bool {
 
 /// The connection and the rules every command follows.
 pub(crate) struct Redis {
-    client: redis::Client,
-    manager: tokio::sync::OnceCell<ConnectionManager>,
+    target: Target,
+    manager: tokio::sync::OnceCell<Connection>,
     url: String,
     timeout: Duration,
     retry_after: Duration,
@@ -120,20 +122,15 @@ impl Redis {
         api_key: &str,
         environment: Environment,
     ) -> Result<Self> {
-        let url = redact_url(&config.url);
-        let client = redis::Client::open(config.url.as_str()).map_err(|e| {
-            Error::config(format!(
-                "invalid Redis URL {url}: {}; expected redis://[user:password@]host:port[/db]",
-                e.detail().unwrap_or("not a Redis URL")
-            ))
-        })?;
+        let target = Target::new(config)?;
+        let url = target.shown.clone();
         let mut tenant = sha2::Sha256::new();
         tenant.update(environment.to_string().as_bytes());
         tenant.update([0]);
         tenant.update(api_key.as_bytes());
         let tenant = hex::encode(&tenant.finalize()[..8]);
         Ok(Self {
-            client,
+            target,
             manager: tokio::sync::OnceCell::new(),
             url,
             timeout: config.timeout,
@@ -155,8 +152,9 @@ impl Redis {
         format!("{}{name}", self.prefix)
     }
 
-    pub(crate) fn client(&self) -> &redis::Client {
-        &self.client
+    /// The node to subscribe to invalidations on next (on a cluster, each node in turn).
+    pub(crate) fn subscriber(&self) -> &redis::Client {
+        self.target.subscriber()
     }
 
     pub(crate) fn stats(&self) -> RedisStats {
@@ -179,17 +177,9 @@ impl Redis {
 
     /// The connection, made on first use on the runtime of that use. It reconnects on its own
     /// after a failure; each attempt is bounded by the time-out.
-    async fn connection(&self) -> ConnectionManager {
+    async fn connection(&self) -> Connection {
         self.manager
-            .get_or_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.timeout))
-                    .set_response_timeout(Some(self.timeout))
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_secs(1));
-                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-                    .expect("a lazy connection manager without push settings is always made")
-            })
+            .get_or_init(|| async { self.target.connect(self.timeout) })
             .await
             .clone()
     }
@@ -205,7 +195,7 @@ impl Redis {
         command: F,
     ) -> std::result::Result<T, Failure>
     where
-        F: Fn(ConnectionManager) -> Fut,
+        F: Fn(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         self.run_unless(what, command, true).await
@@ -220,7 +210,7 @@ impl Redis {
         command: F,
     ) -> std::result::Result<T, Failure>
     where
-        F: Fn(ConnectionManager) -> Fut,
+        F: Fn(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         self.run_unless(what, command, false).await
@@ -233,7 +223,7 @@ impl Redis {
         skip_while_resting: bool,
     ) -> std::result::Result<T, Failure>
     where
-        F: Fn(ConnectionManager) -> Fut,
+        F: Fn(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         if skip_while_resting && self.resting() {
