@@ -3,6 +3,7 @@
 
 pub mod child;
 pub mod proxy;
+pub mod redis_deploy;
 pub mod redis_server;
 
 use std::collections::BTreeMap;

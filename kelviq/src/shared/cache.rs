@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
+use super::script::Script;
 use super::{unix_ms, Redis};
 
 /// What a fetch saw in Redis before asking the edge host; its set is stored only if the
@@ -44,8 +45,8 @@ pub(crate) enum Invalidated {
     All,
 }
 
-static READ: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
+static READ: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
         r"
         local e = redis.call('HMGET', KEYS[1], 'body', 'fetched', 'gen', 'epoch', 'invalidated')
         local g = redis.call('GET', KEYS[2])
@@ -54,8 +55,8 @@ static READ: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     )
 });
 
-static WRITE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
+static WRITE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
         r"
         local epoch = redis.call('HGET', KEYS[1], 'epoch') or '0'
         local gen = redis.call('GET', KEYS[2]) or '0'
@@ -68,8 +69,8 @@ static WRITE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     )
 });
 
-static INVALIDATE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
+static INVALIDATE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
         r"
         redis.call('HINCRBY', KEYS[1], 'epoch', 1)
         redis.call('HSET', KEYS[1], 'invalidated', '1')
@@ -80,8 +81,8 @@ static INVALIDATE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new
     )
 });
 
-static INVALIDATE_ALL: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
+static INVALIDATE_ALL: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
         r"
         redis.call('INCR', KEYS[1])
         redis.call('PUBLISH', ARGV[1], ARGV[2])

@@ -194,7 +194,14 @@ fn cluster_client(
     config: &RedisConfig,
     certificates: Option<Certificates>,
 ) -> redis::RedisResult<redis::cluster::ClusterClient> {
-    let builder = redis::cluster::ClusterClient::builder(config.urls.iter().map(String::as_str));
+    // Few, short retries inside the connection: each command is bounded by the time-out
+    // anyway, and a command given up on is tried again by the caller's next pass.
+    let builder = redis::cluster::ClusterClient::builder(config.urls.iter().map(String::as_str))
+        .retries(2)
+        .min_retry_wait(10)
+        .max_retry_wait(100)
+        .connection_timeout(config.timeout)
+        .response_timeout(config.timeout);
     let builder = match certificates {
         #[cfg(feature = "rustls")]
         Some(certificates) => builder.certs(certificates),

@@ -16,6 +16,7 @@
 mod cache;
 mod connection;
 mod queue;
+mod script;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -273,6 +274,7 @@ impl Redis {
         let pause = (self.retry_after * (1 << failures)).min(Duration::from_secs(30));
         self.down_until_ms
             .store(self.now_ms() + pause.as_millis() as u64, Ordering::Release);
+        tracing::debug!(what, error, ?pause, "a Redis command failed");
         if !self.down.swap(true, Ordering::AcqRel) {
             tracing::warn!(
                 redis = %self.url,

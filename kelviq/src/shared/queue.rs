@@ -37,6 +37,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::script::{Invocation, Script};
 use super::{Failure, Redis};
 use crate::queue::Report;
 
@@ -98,11 +99,11 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 ";
 
 /// A script that may settle or unclaim reports.
-fn settling(body: &str) -> redis::Script {
-    redis::Script::new(&format!("{SETTLE_LUA}\n{body}"))
+fn settling(body: &str) -> Script {
+    Script::new(&format!("{SETTLE_LUA}\n{body}"))
 }
 
-static PUSH: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+static PUSH: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
     settling(
         r"
         -- ARGV: id report lane seq-key
@@ -126,7 +127,7 @@ static PUSH: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     )
 });
 
-static CLAIM: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+static CLAIM: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
     settling(
         r"
         -- KEYS[12]: adopted, KEYS[13]: lost. ARGV: owner lease_ms max
@@ -160,8 +161,8 @@ static CLAIM: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     )
 });
 
-static SENDING: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
+static SENDING: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
         r"
         -- KEYS: claims owner sending; ARGV: owner id lease_ms mark
         local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -175,7 +176,7 @@ static SENDING: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(||
     )
 });
 
-static ACK: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+static ACK: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
     settling(
         r"
         -- ARGV: owner id
@@ -188,7 +189,7 @@ static ACK: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     )
 });
 
-static RELEASE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+static RELEASE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
     settling(
         r"
         -- ARGV: owner id
@@ -199,8 +200,8 @@ static RELEASE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(||
     )
 });
 
-static FORGET_LOST: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
+static FORGET_LOST: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
         r"
         -- KEYS: lost; ARGV: ids an instance has logged
         for _, id in ipairs(ARGV) do redis.call('HDEL', KEYS[1], id) end
@@ -209,8 +210,8 @@ static FORGET_LOST: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::ne
     )
 });
 
-static ADOPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
+static ADOPT: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
         r"
         -- KEYS: body settled adopted; ARGV: id
         -- 1: adopted (now or before): the local copy is the one; 0: Redis has its copy;
@@ -226,8 +227,8 @@ static ADOPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     )
 });
 
-static UNSETTLED: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
+static UNSETTLED: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
         r"
         -- KEYS: body; ARGV: ids. Those still waiting.
         local waiting = {}
@@ -315,7 +316,7 @@ impl SharedQueue {
     }
 
     /// `script` with the keys every settling script names, in [`SETTLE_LUA`]'s order.
-    fn settling_keys<'a>(&self, script: &'a redis::Script) -> redis::ScriptInvocation<'a> {
+    fn settling_keys<'a>(&self, script: &'a Script) -> Invocation<'a> {
         let mut invocation = script.prepare_invoke();
         for key in [
             &self.order,
