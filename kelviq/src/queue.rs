@@ -169,6 +169,19 @@ impl ReportQueue {
         }
     }
 
+    /// The lanes of the usage reports it holds.
+    #[cfg(feature = "redis")]
+    pub(crate) fn usage_lanes(&self) -> std::collections::HashSet<String> {
+        let lanes = self.lanes();
+        lanes
+            .lanes
+            .values()
+            .filter_map(|state| state.reports.front())
+            .filter(|entry| matches!(entry.report, Report::Usage(_)))
+            .map(|entry| entry.report.lane_name(""))
+            .collect()
+    }
+
     /// A number for the next report, never given out before by this queue.
     pub(crate) fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)

@@ -57,6 +57,11 @@ pub(crate) struct Outbox {
     /// here), so that a lane stays one ordered sequence wherever its reports wait.
     #[cfg(feature = "redis")]
     shared_lanes: Mutex<std::collections::HashMap<String, Vec<String>>>,
+    /// Lanes restored from the file that Redis has not yet said it holds nothing of: an
+    /// earlier process on this file may have left reports of them there, so while Redis
+    /// does not answer they wait (other lanes go on from the local queue).
+    #[cfg(feature = "redis")]
+    unverified_lanes: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Running counts of what left the queue.
@@ -154,6 +159,8 @@ pub(crate) struct Claim {
     /// How many `DELTA` reports whose claimer vanished while sending them were taken out
     /// (and logged).
     pub(crate) unconfirmed: u64,
+    /// How many unreadable reports were taken out (and logged).
+    pub(crate) dropped: u64,
     /// Nothing claimable now (or Redis failed): no more claims this pass.
     pub(crate) exhausted: bool,
 }
@@ -178,6 +185,12 @@ impl Outbox {
         };
         #[cfg(not(feature = "durable-queue"))]
         let queue = ReportQueue::new(config.capacity, 0);
+        #[cfg(feature = "redis")]
+        let unverified = if shared.is_some() {
+            queue.usage_lanes()
+        } else {
+            Default::default()
+        };
         Ok(Self {
             queue: Arc::new(queue),
             #[cfg(feature = "durable-queue")]
@@ -191,6 +204,8 @@ impl Outbox {
             totals,
             #[cfg(feature = "redis")]
             shared_lanes: Mutex::default(),
+            #[cfg(feature = "redis")]
+            unverified_lanes: Mutex::new(unverified),
         })
     }
 
@@ -270,6 +285,13 @@ impl Outbox {
     }
 
     #[cfg(feature = "redis")]
+    fn unverified(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.unverified_lanes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    #[cfg(feature = "redis")]
     fn lanes_in_redis(
         &self,
     ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Vec<String>>> {
@@ -321,13 +343,24 @@ impl Outbox {
         lane.is_some_and(|lane| lanes.contains_key(lane))
     }
 
-    /// At the start of a pass: forgets what Redis settled since the last one.
-    pub(crate) async fn refresh_shared(&self) {
+    /// At the start of a pass: carries out the settlements Redis did not take before, and
+    /// forgets what Redis settled since the last pass; no later than `until`.
+    pub(crate) async fn refresh_shared(&self, until: Option<tokio::time::Instant>) {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            shared.settle_pending().await;
-            self.refresh_lanes_in_redis(None).await;
+            let refresh = async {
+                shared.settle_pending().await;
+                self.refresh_lanes_in_redis(None).await;
+            };
+            match until {
+                // Both are cancel-safe: what they did not finish waits for the next pass.
+                Some(until) => {
+                    let _ = tokio::time::timeout_at(until, refresh).await;
+                }
+                None => refresh.await,
+            }
         }
+        let _ = until;
     }
 
     /// Sends `send` for `job`, renewing its lease in Redis while it runs when it was claimed
@@ -340,13 +373,30 @@ impl Outbox {
     ) -> Option<T> {
         #[cfg(feature = "redis")]
         if let (Job::Shared(claimed), Some(shared)) = (job, &self.shared) {
+            // Held until the lease last granted ends (counted from before the command that
+            // granted it), less a margin: past that, another instance may have claimed the
+            // report, so the send is abandoned, whether Redis refused the renewal or did not
+            // answer it.
             let renew = async {
-                let every = shared.lease() / 3;
+                let lease = shared.lease();
+                let margin = lease / 10;
+                let mut held_until = claimed.asked_at + lease;
                 loop {
-                    tokio::time::sleep(every).await;
-                    if shared.renew_lease(&claimed.id, false).await == Ok(false) {
-                        tracing::error!(id = claimed.id, "the lease on a report being sent from the shared queue was lost; the send is abandoned");
+                    let deadline = held_until.checked_sub(margin).unwrap_or(held_until);
+                    let next = (tokio::time::Instant::now() + lease / 3).min(deadline.into());
+                    tokio::time::sleep_until(next).await;
+                    if std::time::Instant::now() >= deadline {
+                        tracing::error!(id = claimed.id, "the lease on a report being sent from the shared queue ran out without Redis renewing it; the send is abandoned");
                         return;
+                    }
+                    let asked = std::time::Instant::now();
+                    match shared.renew_lease(&claimed.id, false).await {
+                        Ok(true) => held_until = asked + lease,
+                        Ok(false) => {
+                            tracing::error!(id = claimed.id, "the lease on a report being sent from the shared queue was lost; the send is abandoned");
+                            return;
+                        }
+                        Err(_) => {}
                     }
                 }
             };
@@ -375,9 +425,10 @@ impl Outbox {
             }
             return match shared.claim(max).await {
                 Ok(claim) => Claim {
-                    exhausted: claim.claimed.is_empty(),
+                    exhausted: !claim.picked_any,
                     jobs: claim.claimed.into_iter().map(Job::Shared).collect(),
                     unconfirmed: claim.unconfirmed,
+                    dropped: claim.dropped,
                 },
                 Err(_) => Claim {
                     exhausted: true,
@@ -405,16 +456,28 @@ impl Outbox {
                         // Its twin waits in Redis: the lane waits until it is delivered.
                         Some(Adopted::InRedis) => return Go::Park,
                         Some(Adopted::Settled) => return Go::HandedOver,
-                        // Redis must answer first, however long that takes; meanwhile the
-                        // other lanes go on.
-                        None if taken.report.counts_twice() => return Go::Park,
-                        None => {}
+                        // Redis must answer first, however long that takes (its copy may be
+                        // delivered from there); meanwhile the other lanes go on.
+                        None => return Go::Park,
                     }
                 }
-                // Reports of its lane this instance put in Redis earlier go first.
+                // Reports of its lane waiting in Redis go first, whoever put them there (this
+                // process before a restart, too). Unanswered, what this process knows it put
+                // there decides: Redis failing must not stop the local queue.
                 #[cfg(feature = "redis")]
-                if let Report::Usage(_) = &taken.report {
-                    if self.held_in_redis(&taken.report).await {
+                if let (Report::Usage(_), Some(shared)) = (&taken.report, &self.shared) {
+                    let lane = taken.report.lane_name("");
+                    let held = match shared.lane_waiting(&lane).await {
+                        Ok(waiting) => {
+                            self.unverified().remove(&lane);
+                            waiting
+                        }
+                        Err(_) => {
+                            self.unverified().contains(&lane)
+                                || self.held_in_redis(&taken.report).await
+                        }
+                    };
+                    if held {
                         return Go::Park;
                     }
                 }

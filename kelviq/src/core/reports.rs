@@ -291,7 +291,7 @@ impl Core {
             return pass;
         };
         outbox.queue.unpark();
-        outbox.refresh_shared().await;
+        outbox.refresh_shared(until).await;
         // Each send runs as a task of its own, detached: a pass that is dropped (a cancelled
         // flush, a `select!`) leaves its sends to finish and settle their reports.
         let mut sending = futures_util::stream::FuturesUnordered::new();
@@ -315,9 +315,14 @@ impl Core {
                     let claim = outbox.claim_shared(room - jobs.len()).await;
                     shared_exhausted = claim.exhausted;
                     // Logged by the claim, one by one.
-                    let lost = claim.unconfirmed as usize;
+                    let (lost, unreadable) = (claim.unconfirmed as usize, claim.dropped as usize);
                     pass.report.unconfirmed += lost;
                     outbox.totals.unconfirmed.fetch_add(lost, Ordering::Relaxed);
+                    pass.report.dropped += unreadable;
+                    outbox
+                        .totals
+                        .dropped
+                        .fetch_add(unreadable, Ordering::Relaxed);
                     jobs.extend(claim.jobs);
                 }
                 for job in jobs {

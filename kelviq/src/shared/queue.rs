@@ -47,6 +47,8 @@ use crate::queue::Report;
 pub(crate) struct Claimed {
     pub(crate) id: String,
     pub(crate) report: Report,
+    /// When the claim was asked for: its lease ends no later than a lease after this.
+    pub(crate) asked_at: std::time::Instant,
 }
 
 /// What one claim brought.
@@ -56,6 +58,11 @@ pub(crate) struct Claim {
     /// How many `DELTA` reports whose claimer vanished while sending them were taken out
     /// (never resent) and logged.
     pub(crate) unconfirmed: u64,
+    /// Reports that could not be read (written by a newer SDK, or damaged): settled as
+    /// dropped, and logged, so that their lanes go on.
+    pub(crate) dropped: u64,
+    /// Whether Redis handed over anything at all.
+    pub(crate) picked_any: bool,
 }
 
 /// Removes a settled report, hands its lane on to the next report of the lane, and records
@@ -179,8 +186,11 @@ static SENDING: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
 static ACK: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
     settling(
         r"
-        -- ARGV: owner id
-        if redis.call('HGET', KEYS[5], ARGV[2]) ~= ARGV[1] then return 0 end
+        -- ARGV: owner id. 2: settled already (an earlier attempt whose answer was lost)
+        if redis.call('HGET', KEYS[5], ARGV[2]) ~= ARGV[1] then
+            if redis.call('ZSCORE', KEYS[7], ARGV[2]) and redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 then return 2 end
+            return 0
+        end
         local lease = redis.call('ZSCORE', KEYS[4], ARGV[2])
         if not lease or tonumber(lease) < now then return 0 end
         settle(ARGV[2], now)
@@ -421,6 +431,7 @@ impl SharedQueue {
     /// way leaves them there to be logged by the next claim.
     pub(crate) async fn claim(&self, max: usize) -> Result<Claim, Failure> {
         let lease = self.lease.as_millis() as u64;
+        let asked_at = std::time::Instant::now();
         let (picked, lost): (Vec<Vec<u8>>, Vec<Vec<u8>>) = self
             .redis
             .run("claim queued reports", |mut connection| async move {
@@ -434,15 +445,31 @@ impl SharedQueue {
                     .await
             })
             .await?;
-        let mut claim = Claim::default();
+        let mut claim = Claim {
+            picked_any: !picked.is_empty(),
+            ..Claim::default()
+        };
         for pair in picked.chunks(2) {
             let [id, body] = pair else { continue };
             let id = String::from_utf8_lossy(id).into_owned();
             match serde_json::from_slice(body) {
-                Ok(report) => claim.claimed.push(Claimed { id, report }),
+                Ok(report) => claim.claimed.push(Claimed {
+                    id,
+                    report,
+                    asked_at,
+                }),
                 Err(error) => {
-                    tracing::error!(id, %error, "a report in the shared queue could not be read; left there");
-                    self.release(&id).await;
+                    // Left there, it would head its lane for ever, and every claim would
+                    // bring it back.
+                    tracing::error!(
+                        id,
+                        %error,
+                        body = %String::from_utf8_lossy(body),
+                        "a report in the shared queue could not be read (written by a newer \
+                         SDK, or damaged); dropped so that the reports behind it go on"
+                    );
+                    self.ack(&id).await;
+                    claim.dropped += 1;
                 }
             }
         }
@@ -525,8 +552,16 @@ impl SharedQueue {
             .await
     }
 
-    /// Settles a report: delivered, or given up on.
+    /// Settles a report: delivered, or given up on. Unanswered, it is tried again before
+    /// the next claim.
     pub(crate) async fn ack(&self, id: &str) {
+        if !self.ack_once(id).await {
+            self.retry_later(id, Settle::Ack);
+        }
+    }
+
+    /// One attempt at [`ack`](Self::ack); whether Redis answered.
+    async fn ack_once(&self, id: &str) -> bool {
         let acked = self
             .redis
             .run_settling("settle a queued report", |mut connection| async move {
@@ -548,16 +583,20 @@ impl SharedQueue {
                  marked as sending is taken out as unconfirmed when its lease ends)"
             );
         }
-        if acked.is_err() {
-            self.retry_later(id, Settle::Ack);
-        }
+        acked.is_ok()
     }
 
     /// Hands a claimed report back, for this instance or another to send later. Unanswered,
-    /// the lease hands it back when it ends.
+    /// it is tried again before the next claim (and the lease hands it back when it ends).
     pub(crate) async fn release(&self, id: &str) {
-        let released = self
-            .redis
+        if !self.release_once(id).await {
+            self.retry_later(id, Settle::Release);
+        }
+    }
+
+    /// One attempt at [`release`](Self::release); whether Redis answered.
+    async fn release_once(&self, id: &str) -> bool {
+        self.redis
             .run_settling("release a queued report", |mut connection| async move {
                 self.settling_keys(&RELEASE)
                     .arg(&self.owner)
@@ -565,37 +604,64 @@ impl SharedQueue {
                     .invoke_async::<i64>(&mut connection)
                     .await
             })
-            .await;
-        if released.is_err() {
-            self.retry_later(id, Settle::Release);
-        }
+            .await
+            .is_ok()
     }
 
     /// Remembers a settlement Redis did not take, to be carried out before the next claim:
     /// a release skipped while Redis rested would otherwise leave a `DELTA` marked as
     /// sending, taken out as unconfirmed when its lease ends although it was never sent.
     fn retry_later(&self, id: &str, settle: Settle) {
+        let mut pending = self
+            .unsettled_here
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if !pending.iter().any(|(pending, _)| pending == id) {
+            pending.push((id.to_owned(), settle));
+        }
+    }
+
+    /// Carries out the settlements Redis did not take earlier, all at once (so one time-out
+    /// bounds them); those it still does not take wait for the next pass. Cancel-safe: a
+    /// settlement leaves the list only once Redis has answered it (each is safe to repeat).
+    pub(crate) async fn settle_pending(&self) {
+        let pending = self
+            .unsettled_here
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if pending.is_empty() {
+            return;
+        }
+        let attempts = pending.iter().map(|(id, settle)| async move {
+            let answered = match settle {
+                Settle::Ack => self.ack_once(id).await,
+                Settle::Release => self.release_once(id).await,
+            };
+            answered.then_some(id)
+        });
+        let answered: Vec<&String> = futures_util::future::join_all(attempts)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         self.unsettled_here
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((id.to_owned(), settle));
+            .retain(|(id, _)| !answered.contains(&id));
     }
 
-    /// Carries out the settlements Redis did not take earlier; those it still does not take
-    /// wait for the next pass.
-    pub(crate) async fn settle_pending(&self) {
-        let pending = std::mem::take(
-            &mut *self
-                .unsettled_here
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
-        for (id, settle) in pending {
-            match settle {
-                Settle::Ack => self.ack(&id).await,
-                Settle::Release => self.release(&id).await,
-            }
-        }
+    /// Whether reports of `lane` wait in Redis, whoever put them there.
+    pub(crate) async fn lane_waiting(&self, lane: &str) -> Result<bool, Failure> {
+        self.redis
+            .run("look up a lane", |mut connection| async move {
+                redis::cmd("HEXISTS")
+                    .arg(&self.head)
+                    .arg(lane)
+                    .query_async::<bool>(&mut connection)
+                    .await
+            })
+            .await
     }
 
     /// For a local copy of a report whose push here had an unknown outcome: true when Redis
