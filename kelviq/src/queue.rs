@@ -70,6 +70,9 @@ pub(crate) struct Taken {
     queue: Option<std::sync::Arc<ReportQueue>>,
     /// It may be on its way to the service now.
     sending: std::sync::atomic::AtomicBool,
+    /// Its fate is settled (delivered, or refused for good): dropped while its file catches
+    /// up, it leaves the queue rather than go again.
+    leaving: std::sync::atomic::AtomicBool,
     /// The report's number, which the durable store keys it by.
     #[cfg_attr(not(feature = "durable-queue"), allow(dead_code))]
     pub(crate) id: u64,
@@ -85,6 +88,11 @@ impl Taken {
     pub(crate) fn set_sending(&self, sending: bool) {
         self.sending.store(sending, Ordering::Release);
     }
+
+    /// Records that it leaves the queue, whatever happens to the caller from here on.
+    pub(crate) fn set_leaving(&self) {
+        self.leaving.store(true, Ordering::Release);
+    }
 }
 
 impl Drop for Taken {
@@ -92,6 +100,11 @@ impl Drop for Taken {
         let Some(queue) = self.queue.take() else {
             return;
         };
+        if self.leaving.load(Ordering::Acquire) {
+            queue.hand_back(&self.lane, true);
+            queue.settled.notify_waiters();
+            return;
+        }
         let sending = self.sending.load(Ordering::Acquire);
         if sending {
             tracing::error!(
@@ -261,6 +274,7 @@ impl ReportQueue {
                 lane,
                 queue: Some(self.clone()),
                 sending: Default::default(),
+                leaving: Default::default(),
                 id: entry.id,
                 report: entry.report,
                 shared_id: entry.shared_id,

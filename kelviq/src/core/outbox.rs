@@ -523,6 +523,11 @@ impl Outbox {
             Job::Local(taken) => {
                 // The file changes before the lane moves on: the next report of the lane is
                 // not sent while the file could still send this one again after a crash.
+                if done {
+                    // The removal below is handed to the file's writer at once: cancelled
+                    // while it waits for the commit, the report must not go again.
+                    taken.set_leaving();
+                }
                 #[cfg(feature = "durable-queue")]
                 if let Some(store) = &self.store {
                     if done {
