@@ -666,3 +666,40 @@ async fn a_late_ack_from_an_expired_claimer_is_refused_and_counted() {
     assert_eq!(second.remaining, 0, "{second:?}");
     assert_eq!(used(&server, CUSTOMER), 5);
 }
+
+/// Found by the soak test: looking up one lane in Redis forgot what this instance knew of
+/// its other lanes there, so the next `SET` of another lane went directly, ahead of the
+/// earlier `SET` of its lane waiting in Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn looking_up_one_lane_in_redis_does_not_forget_the_others() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let client = client(&server, &redis);
+    let later = FaultKind::Status {
+        status: 429,
+        retry_after: Some(3600),
+        body: None,
+        after_ms: None,
+    };
+    server
+        .inject(Fault::new("reportUsage", 1, later.clone()))
+        .unwrap();
+    assert!(report(&client, CUSTOMER, 1, Behaviour::Set)
+        .await
+        .is_queued());
+    server.inject(Fault::new("reportUsage", 1, later)).unwrap();
+    assert!(report(&client, OTHER, 1, Behaviour::Set).await.is_queued());
+    // The other lane is looked up (it waits in Redis)...
+    assert!(report(&client, OTHER, 2, Behaviour::Set).await.is_queued());
+    // ...and the first lane's next SET still waits behind its first.
+    assert!(report(&client, CUSTOMER, 2, Behaviour::Set)
+        .await
+        .is_queued());
+    let flushed = client.flush().await;
+    assert_eq!(flushed.remaining, 0, "{flushed:?}");
+    assert_eq!(
+        (used(&server, CUSTOMER), used(&server, OTHER)),
+        (2, 2),
+        "each lane's last SET is applied last"
+    );
+}

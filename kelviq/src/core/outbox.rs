@@ -335,10 +335,13 @@ impl Outbox {
             return true;
         };
         let waiting: std::collections::HashSet<String> = waiting.into_iter().collect();
+        let asked: std::collections::HashSet<&String> = ids.iter().collect();
         let mut lanes = self.lanes_in_redis();
-        lanes.retain(|_, ids| {
-            ids.retain(|id| waiting.contains(id));
-            !ids.is_empty()
+        // Only what was asked about is forgotten: other lanes, and ids pushed while the
+        // question was out, stay known.
+        lanes.retain(|_, kept| {
+            kept.retain(|id| !asked.contains(id) || waiting.contains(id));
+            !kept.is_empty()
         });
         lane.is_some_and(|lane| lanes.contains_key(lane))
     }
