@@ -12,6 +12,7 @@
 //! | `GET` or `POST /_mock/checkout/{sessionId}` | complete a checkout (any tenant's); answers the new subscription |
 //! | `GET /_mock/requests`, `DELETE /_mock/requests` | read or clear the log of API requests |
 //! | `GET /_mock/customers/{customerId}/usage` | the customer's usage per feature this month |
+//! | `GET /_mock/usage/applied` | every usage report applied, in order, every tenant (see [`AppliedUsage`](crate::AppliedUsage)) |
 //! | `GET /_mock/customers/{customerId}/subscriptions` | the customer's subscriptions |
 //! | `GET /_mock/customers/{customerId}/orders` | the customer's orders (to refund) |
 //! | `GET /_mock/customers/{customerId}/licenses` | the customer's license keys |
@@ -44,6 +45,7 @@ pub(crate) fn router(app: App) -> Router {
         )
         .route("/_mock/requests", get(requests).delete(clear_requests))
         .route("/_mock/customers/{customer_id}/usage", get(usage))
+        .route("/_mock/usage/applied", get(applied_usage))
         .route(
             "/_mock/customers/{customer_id}/subscriptions",
             get(subscriptions),
@@ -113,6 +115,10 @@ async fn requests(State(app): State<App>) -> Response {
 async fn clear_requests(State(app): State<App>) -> StatusCode {
     app.store().log.clear();
     StatusCode::NO_CONTENT
+}
+
+async fn applied_usage(State(app): State<App>) -> Response {
+    Json(app.store().applied_usage.to_vec()).into_response()
 }
 
 async fn usage(

@@ -53,7 +53,7 @@ use tokio::net::TcpListener;
 pub use catalogue::Catalogue;
 pub use error::ApiError;
 pub use faults::{Fault, FaultKind, UnknownOperation};
-pub use log::{LoggedRequest, LoggedResponse, RequestLog};
+pub use log::{AppliedUsage, LoggedRequest, LoggedResponse, RequestLog};
 pub use outage::{BlackHole, SilentServer};
 pub use state::{CompletedCheckout, Grant, Store, Tenant};
 pub use webhooks::{Delivery, Endpoint};
@@ -293,6 +293,12 @@ impl MockServer {
     /// [`MockConfig::log_capacity`] of them).
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.app.store().log.to_vec()
+    }
+
+    /// Every usage report applied so far, in the order applied (the last
+    /// [`MockConfig::log_capacity`] of them): see [`AppliedUsage`].
+    pub fn applied_usage(&self) -> Vec<AppliedUsage> {
+        self.app.store().applied_usage.to_vec()
     }
 
     /// Empties the request log.

@@ -99,6 +99,37 @@ pub struct LoggedRequest {
     pub response: Option<LoggedResponse>,
 }
 
+/// A usage report the emulator applied to a meter, in the order applied: one entry per
+/// `POST /api/v1/report/usage/` that changed the usage, also when an injected fault then
+/// replaced or withheld its answer (`applyThenStatus`, `applyThenDrop`, `delayAnswer`), and
+/// none for a request a fault answered without serving it.
+///
+/// With a unique value per report, this log proves what a client's queue did: whether a
+/// report was applied twice, not at all, or after a later one of the same meter.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let server = kelviq_mock::MockServer::start().await.unwrap();
+/// // … a client reports usage to `server.url()` …
+/// for applied in server.applied_usage() {
+///     println!("{} {} {} {}", applied.customer_id, applied.feature_id, applied.behaviour, applied.value);
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedUsage {
+    /// The customer.
+    pub customer_id: String,
+    /// The feature.
+    pub feature_id: String,
+    /// `SET` or `DELTA`.
+    pub behaviour: String,
+    /// The value reported.
+    pub value: i64,
+}
+
 /// The answer to a logged request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

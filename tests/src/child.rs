@@ -1,7 +1,7 @@
 //! Client processes to kill: the `kelviq_child` binary of this package, run as a real child
 //! process, killed with SIGKILL when a test is about surviving a crash.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -11,19 +11,39 @@ use std::time::Duration;
 /// emulator.
 pub const API_KEY: &str = "sk_test_child";
 
+/// The customers the `soak` children report for (`tests/tests/soak.rs`).
+pub const SOAK_CUSTOMERS: [&str; 3] = ["soak-a", "soak-b", "soak-c"];
+
+/// The metered features the `soak` children report for: with [`SOAK_CUSTOMERS`], lane
+/// `customer * 2 + feature`.
+pub const SOAK_FEATURES: [&str; 2] = ["calls", "seats"];
+
 /// A running child; killed when dropped.
 #[derive(Debug)]
 pub struct Child {
     process: std::process::Child,
     lines: mpsc::Receiver<String>,
+    /// Its standard input, when it was started with [`Child::spawn_listening`].
+    stdin: Option<std::process::ChildStdin>,
 }
 
 impl Child {
     /// Starts the `kelviq_child` at `program` (a test has its path as
     /// `env!("CARGO_BIN_EXE_kelviq_child")`) with `args`.
     pub fn spawn(program: &str, args: &[&str]) -> Self {
+        Self::spawn_with(program, args, Stdio::inherit())
+    }
+
+    /// Like [`spawn`](Self::spawn), with its standard input a pipe that
+    /// [`say`](Self::say) writes lines to.
+    pub fn spawn_listening(program: &str, args: &[&str]) -> Self {
+        Self::spawn_with(program, args, Stdio::piped())
+    }
+
+    fn spawn_with(program: &str, args: &[&str], stdin: Stdio) -> Self {
         let mut process = Command::new(program)
             .args(args)
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -38,7 +58,62 @@ impl Child {
                 }
             }
         });
-        Self { process, lines }
+        let stdin = process.stdin.take();
+        Self {
+            process,
+            lines,
+            stdin,
+        }
+    }
+
+    /// Writes `line` to its standard input (started with
+    /// [`spawn_listening`](Self::spawn_listening)); false when it cannot be written.
+    pub fn say(&mut self, line: &str) -> bool {
+        self.stdin.as_mut().is_some_and(|stdin| {
+            writeln!(stdin, "{line}")
+                .and_then(|()| stdin.flush())
+                .is_ok()
+        })
+    }
+
+    /// Every line it printed that was not read yet, without waiting.
+    pub fn printed(&mut self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+
+    /// Every line it printed that was not read yet, until its output closes (it exited or
+    /// was killed) or `within` has passed.
+    pub fn printed_to_the_end(&mut self, within: Duration) -> Vec<String> {
+        let until = std::time::Instant::now() + within;
+        let mut lines = Vec::new();
+        while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(_) => break,
+            }
+        }
+        lines
+    }
+
+    /// Waits at most `within` for it to exit on its own: whether it succeeded, or `None` if it
+    /// still runs.
+    pub fn wait_within(&mut self, within: Duration) -> Option<bool> {
+        let until = std::time::Instant::now() + within;
+        loop {
+            match self.process.try_wait() {
+                Ok(Some(status)) => return Some(status.success()),
+                Ok(None) if std::time::Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Ok(None) => return None,
+                Err(_) => return Some(false),
+            }
+        }
+    }
+
+    /// Whether it exited on its own (or was killed) already.
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.process.try_wait(), Ok(None))
     }
 
     /// The next line it prints, waiting at most `within`.

@@ -1,6 +1,7 @@
 //! A real `redis-server`, started on a free loopback port for one test and killed after it.
 
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,8 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     process: Option<std::process::Child>,
     port: u16,
+    /// Where it keeps its append-only file, when it keeps one.
+    dir: Option<PathBuf>,
 }
 
 /// Set (to anything) to make a missing `redis-server` fail the Redis tests; CI sets it.
@@ -20,6 +23,12 @@ impl RedisServer {
     /// prints that the Redis tests were skipped). With the variable set, a missing server
     /// fails the test.
     pub fn start_or_skip() -> Option<Self> {
+        Self::installed_or_skip().then(Self::start)
+    }
+
+    /// Whether `redis-server` can be run; when not, says so (and panics when
+    /// [`REQUIRE_VAR`] is set, as [`start_or_skip`](Self::start_or_skip) documents).
+    fn installed_or_skip() -> bool {
         let installed = Command::new("redis-server")
             .arg("--version")
             .stdout(Stdio::null())
@@ -35,14 +44,18 @@ impl RedisServer {
                 "SKIPPED: redis-server is not installed (apt-get install redis-server); \
                  set {REQUIRE_VAR}=1 to make this a failure"
             );
-            return None;
+            return false;
         }
-        Some(Self::start())
+        true
     }
 
     /// Starts one on a free port and waits until it answers. Panics with what to install
     /// when `redis-server` is not on the `PATH`.
     pub fn start() -> Self {
+        Self::start_in(None)
+    }
+
+    fn start_in(dir: Option<PathBuf>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -50,23 +63,40 @@ impl RedisServer {
         let mut server = Self {
             process: None,
             port,
+            dir,
         };
         server.run();
         server
     }
 
+    /// Like [`start_or_skip`](Self::start_or_skip), with an append-only file in `dir` synced
+    /// on every write (`appendfsync always`): the configuration the shared queue's promises
+    /// need, so that a kill and [`start_again`](Self::start_again) lose nothing.
+    pub fn start_persistent_or_skip(dir: &Path) -> Option<Self> {
+        if !Self::installed_or_skip() {
+            return None;
+        }
+        std::fs::create_dir_all(dir).expect("the Redis folder can be made");
+        Some(Self::start_in(Some(dir.to_owned())))
+    }
+
     fn run(&mut self) {
-        let process = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
+        let port = self.port.to_string();
+        let mut args = vec!["--port", &port, "--bind", "127.0.0.1", "--save", ""];
+        let dir = self.dir.as_ref().map(|d| d.display().to_string());
+        match &dir {
+            Some(dir) => args.extend([
                 "--appendonly",
-                "no",
-            ])
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                dir,
+            ]),
+            None => args.extend(["--appendonly", "no"]),
+        }
+        let process = Command::new("redis-server")
+            .args(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -139,10 +169,24 @@ impl RedisServer {
         }
     }
 
-    /// Starts it again on the same port, empty.
+    /// Starts it again on the same port, empty (or with what its append-only file kept, when
+    /// started with [`start_persistent_or_skip`](Self::start_persistent_or_skip)).
     pub fn restart(&mut self) {
         self.kill();
         self.run();
+    }
+
+    /// Whether it runs (it was not [`kill`](Self::kill)ed).
+    pub fn is_running(&self) -> bool {
+        self.process.is_some()
+    }
+
+    /// Starts it again on the same port after a [`kill`](Self::kill); does nothing while it
+    /// runs.
+    pub fn start_again(&mut self) {
+        if self.process.is_none() {
+            self.run();
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::catalogue::{Catalogue, FeatureKind};
 use crate::faults::Fault;
-use crate::log::RequestLog;
+use crate::log::{AppliedUsage, RequestLog};
 use crate::webhooks::{Delivery, Endpoint, Event};
 
 pub use checkout::CompletedCheckout;
@@ -51,6 +51,8 @@ pub struct Store {
     pub faults: Vec<Fault>,
     /// Webhook deliveries made, oldest first, bounded.
     pub deliveries: RequestLog<Delivery>,
+    /// Usage reports applied, in the order applied, bounded.
+    pub applied_usage: RequestLog<AppliedUsage>,
 }
 
 /// One tenant's state: what one API key sees.
@@ -100,10 +102,12 @@ impl Store {
             log: RequestLog::new(log_capacity),
             faults: Vec::new(),
             deliveries: RequestLog::new(log_capacity),
+            applied_usage: RequestLog::new(log_capacity),
         }
     }
 
-    /// Forgets every tenant, logged request, delivery and fault; keeps the catalogue.
+    /// Forgets every tenant, logged request, delivery, applied report and fault; keeps the
+    /// catalogue.
     pub fn reset(&mut self) {
         let capacity = self.log.capacity();
         *self = Self::new(std::mem::take(&mut self.catalogue), capacity);
