@@ -101,18 +101,27 @@ pub(crate) fn section(
         );
         return;
     };
-    let client = |redis_url: Option<&str>, namespace: &str| {
+    let client = |redis: Option<RedisConfig>, namespace: &str| {
         let builder = Kelviq::builder("sk_bench").base_url(server.url());
-        let builder = match redis_url {
-            Some(url) => builder.redis(RedisConfig::new(url).namespace(namespace)),
+        let builder = match redis {
+            Some(redis) => builder.redis(redis.namespace(namespace)),
             None => builder,
         };
         runtime.block_on(async { builder.build().expect("a client") })
+    };
+    let node = || Some(RedisConfig::new(redis.url()));
+    // A Redis Cluster (three primaries, a replica each), when it can be started.
+    let cluster = kelviq_tests::redis_deploy::RedisCluster::start_or_skip();
+    let on_cluster = || {
+        cluster
+            .as_ref()
+            .map(|cluster| RedisConfig::cluster(cluster.urls()))
     };
 
     // Each round: a client without Redis asks the edge host for 2,000 customers; a client
     // with Redis fills it with the same; a third, its memory empty, reads them from Redis.
     let (mut edge, mut shared, mut through) = (Vec::new(), Vec::new(), Vec::new());
+    let mut clustered = Vec::new();
     for round in 0..ROUNDS {
         let namespace = format!("bench-{round}");
         let from = round * MISSES;
@@ -121,15 +130,26 @@ pub(crate) fn section(
             &client(None, &namespace),
             from,
         )));
-        let filler = client(Some(&redis.url()), &namespace);
+        let filler = client(node(), &namespace);
         through.push(percentiles(misses(runtime, &filler, from)));
-        let reader = client(Some(&redis.url()), &namespace);
+        let reader = client(node(), &namespace);
         shared.push(percentiles(misses(runtime, &reader, from)));
         let stats = reader.redis_stats().expect("a Redis tier");
         assert_eq!(
             stats.cache_hits as usize, MISSES,
             "every call answered from Redis"
         );
+        if on_cluster().is_some() {
+            let filler = client(on_cluster(), &namespace);
+            let _ = misses(runtime, &filler, from);
+            let reader = client(on_cluster(), &namespace);
+            clustered.push(percentiles(misses(runtime, &reader, from)));
+            let stats = reader.redis_stats().expect("a Redis tier");
+            assert_eq!(
+                stats.cache_hits as usize, MISSES,
+                "every call answered from the cluster"
+            );
+        }
     }
     let p = |rows: &[(f64, f64, f64)], i: usize| {
         median(
@@ -154,6 +174,18 @@ pub(crate) fn section(
             shared99 / edge99
         ),
     );
+    if !clustered.is_empty() {
+        let (c50, c99) = (p(&clustered, 0), p(&clustered, 1));
+        table.add(
+            "`has_access`, a miss in memory answered from a Redis Cluster (3 primaries): p50 / p99",
+            format!("{c50:.1} / {c99:.1} µs"),
+            format!(
+                "{:.2}x / {:.2}x one node's, in the same run",
+                c50 / shared50,
+                c99 / shared99
+            ),
+        );
+    }
     table.add(
         "`has_access`, a miss in memory and in Redis: edge host, then the set written to Redis: p50 / p99",
         format!("{:.1} / {:.1} µs", p(&through, 0), p(&through, 1)),
@@ -163,7 +195,7 @@ pub(crate) fn section(
     // Keeping a report while the API host refuses connections, in each queue.
     server.go_offline();
     let dir = std::env::temp_dir().join(format!("kelviq-bench-{}", std::process::id()));
-    let keep = |queue: QueueConfig, redis_url: Option<&str>, tasks: usize| {
+    let keep = |queue: QueueConfig, redis: Option<RedisConfig>, tasks: usize| {
         let builder = Kelviq::builder("sk_bench")
             .base_url(server.url())
             .offline_queue(
@@ -171,8 +203,8 @@ pub(crate) fn section(
                     .capacity(REPORTS * 2)
                     .retry_interval(Duration::from_secs(3600)),
             );
-        let builder = match redis_url {
-            Some(url) => builder.redis(RedisConfig::new(url).namespace("bench-queue")),
+        let builder = match redis {
+            Some(redis) => builder.redis(redis.namespace("bench-queue")),
             None => builder,
         };
         runtime.block_on(async {
@@ -210,14 +242,19 @@ pub(crate) fn section(
             (percentiles(took), rate)
         })
     };
-    for queue in [
+    let mut queues = vec![
         "in memory",
         "in the durable file (redb, synced)",
         "in Redis",
-    ] {
+    ];
+    if cluster.is_some() {
+        queues.push("in a Redis Cluster (3 primaries)");
+    }
+    for queue in queues {
         let measure = |tasks: usize| match queue {
             "in memory" => keep(QueueConfig::default(), None, tasks),
-            "in Redis" => keep(QueueConfig::default(), Some(&redis.url()), tasks),
+            "in Redis" => keep(QueueConfig::default(), node(), tasks),
+            "in a Redis Cluster (3 primaries)" => keep(QueueConfig::default(), on_cluster(), tasks),
             _ => {
                 let path = dir.join(format!("queue-{tasks}.redb"));
                 keep(QueueConfig::default().durable_at(path), None, tasks)

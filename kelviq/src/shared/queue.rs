@@ -110,25 +110,27 @@ fn settling(body: &str) -> Script {
     Script::new(&format!("{SETTLE_LUA}\n{body}"))
 }
 
+/// On every report queued while Kelviq is unreachable: kept to the few commands it needs
+/// (no clock, none of the settling functions).
 static PUSH: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
-    settling(
+    Script::new(
         r"
-        -- ARGV: id report lane seq-key
-        if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 or redis.call('ZSCORE', KEYS[7], ARGV[1]) then
+        -- KEYS: order body lane settled seq ready head tail next; ARGV: id report lane
+        if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 or redis.call('ZSCORE', KEYS[4], ARGV[1]) then
             return redis.call('ZCARD', KEYS[1])
         end
-        local seq = redis.call('INCR', KEYS[12])
+        local seq = redis.call('INCR', KEYS[5])
         redis.call('ZADD', KEYS[1], seq, ARGV[1])
         redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
         redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
-        local tail = redis.call('HGET', KEYS[10], ARGV[3])
+        local tail = redis.call('HGET', KEYS[8], ARGV[3])
         if tail then
-            redis.call('HSET', KEYS[11], tail, ARGV[1])
+            redis.call('HSET', KEYS[9], tail, ARGV[1])
         else
-            redis.call('HSET', KEYS[9], ARGV[3], ARGV[1])
-            redis.call('ZADD', KEYS[8], seq, ARGV[3])
+            redis.call('HSET', KEYS[7], ARGV[3], ARGV[1])
+            redis.call('ZADD', KEYS[6], seq, ARGV[3])
         end
-        redis.call('HSET', KEYS[10], ARGV[3], ARGV[1])
+        redis.call('HSET', KEYS[8], ARGV[3], ARGV[1])
         return redis.call('ZCARD', KEYS[1])
         ",
     )
@@ -414,8 +416,15 @@ impl SharedQueue {
         let lane = &report.lane_name(id);
         self.redis
             .run("queue a report", |mut connection| async move {
-                self.settling_keys(&PUSH)
+                PUSH.key(&self.order)
+                    .key(&self.body)
+                    .key(&self.lane)
+                    .key(&self.settled)
                     .key(&self.seq)
+                    .key(&self.ready)
+                    .key(&self.head)
+                    .key(&self.tail)
+                    .key(&self.next)
                     .arg(id)
                     .arg(body)
                     .arg(lane)
