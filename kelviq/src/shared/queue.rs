@@ -116,12 +116,13 @@ static PUSH: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
     Script::new(
         r"
         -- KEYS: order body lane settled seq ready head tail next; ARGV: id report lane
-        if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 or redis.call('ZSCORE', KEYS[4], ARGV[1]) then
+        -- Kept once (a retried push names the same id), and never after it was settled.
+        if redis.call('ZSCORE', KEYS[4], ARGV[1])
+            or redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
             return redis.call('ZCARD', KEYS[1])
         end
         local seq = redis.call('INCR', KEYS[5])
         redis.call('ZADD', KEYS[1], seq, ARGV[1])
-        redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
         redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
         local tail = redis.call('HGET', KEYS[8], ARGV[3])
         if tail then
