@@ -280,12 +280,13 @@ pub(crate) struct SharedQueue {
     sending: String,
     settled: String,
     adopted: String,
-    seq: String,
     ready: String,
     head: String,
     tail: String,
     next: String,
     lost: String,
+    /// PUSH's keys, encoded once.
+    push_keys: Vec<Vec<u8>>,
     /// Settlements Redis did not take, carried out before the next claim.
     unsettled_here: std::sync::Mutex<Vec<(String, Settle)>>,
     /// When the eviction policy was last read, and whether it keeps the queue's keys.
@@ -301,7 +302,14 @@ enum Settle {
 
 impl SharedQueue {
     pub(crate) fn new(redis: Arc<Redis>, lease: Duration) -> Self {
+        let push_keys = [
+            "order", "body", "lane", "settled", "seq", "ready", "head", "tail", "next",
+        ]
+        .iter()
+        .map(|name| redis.key(&format!("queue:{name}")).into_bytes())
+        .collect();
         Self {
+            push_keys,
             order: redis.key("queue:order"),
             body: redis.key("queue:body"),
             lane: redis.key("queue:lane"),
@@ -310,7 +318,6 @@ impl SharedQueue {
             sending: redis.key("queue:sending"),
             settled: redis.key("queue:settled"),
             adopted: redis.key("queue:adopted"),
-            seq: redis.key("queue:seq"),
             ready: redis.key("queue:ready"),
             head: redis.key("queue:head"),
             tail: redis.key("queue:tail"),
@@ -417,15 +424,7 @@ impl SharedQueue {
         let lane = &report.lane_name(id);
         self.redis
             .run("queue a report", |mut connection| async move {
-                PUSH.key(&self.order)
-                    .key(&self.body)
-                    .key(&self.lane)
-                    .key(&self.settled)
-                    .key(&self.seq)
-                    .key(&self.ready)
-                    .key(&self.head)
-                    .key(&self.tail)
-                    .key(&self.next)
+                PUSH.with_keys(&self.push_keys)
                     .arg(id)
                     .arg(body)
                     .arg(lane)

@@ -25,7 +25,17 @@ impl Script {
     pub(crate) fn prepare_invoke(&self) -> Invocation<'_> {
         Invocation {
             script: self,
-            keys: Vec::new(),
+            keys: std::borrow::Cow::Owned(Vec::new()),
+            args: Vec::new(),
+        }
+    }
+
+    /// An invocation with keys encoded once, ahead of time (for a script run on every
+    /// report).
+    pub(crate) fn with_keys<'a>(&'a self, keys: &'a [Vec<u8>]) -> Invocation<'a> {
+        Invocation {
+            script: self,
+            keys: std::borrow::Cow::Borrowed(keys),
             args: Vec::new(),
         }
     }
@@ -41,13 +51,13 @@ impl Script {
 /// A script with its keys and arguments.
 pub(crate) struct Invocation<'a> {
     script: &'a Script,
-    keys: Vec<Vec<u8>>,
+    keys: std::borrow::Cow<'a, [Vec<u8>]>,
     args: Vec<Vec<u8>>,
 }
 
 impl Invocation<'_> {
     pub(crate) fn key<T: ToRedisArgs>(&mut self, key: T) -> &mut Self {
-        self.keys.extend(key.to_redis_args());
+        self.keys.to_mut().extend(key.to_redis_args());
         self
     }
 
@@ -61,7 +71,7 @@ impl Invocation<'_> {
         command
             .arg(script)
             .arg(self.keys.len())
-            .arg(&self.keys)
+            .arg(&*self.keys)
             .arg(&self.args);
         command
     }
