@@ -257,3 +257,176 @@ async fn a_cluster_primary_killed_mid_run_loses_no_report_and_counts_none_twice(
     assert_eq!(requests(&server, "reportUsage"), 90);
     drop(cluster);
 }
+
+/// Redis as a test names it: how a client configures it, and how a `kelviq_child` process
+/// is told of it (`URL`, `URL1,URL2,…` for a cluster, `|CA_FILE` after either).
+struct Deployment {
+    config: Box<dyn Fn() -> RedisConfig + Send + Sync>,
+    child: String,
+}
+
+impl Deployment {
+    fn node(redis: &RedisServer) -> Self {
+        let url = redis.url();
+        Self {
+            child: url.clone(),
+            config: Box::new(move || RedisConfig::new(url.clone())),
+        }
+    }
+
+    fn tls(redis: &TlsRedis) -> Self {
+        let (url, ca) = (redis.url(), redis.ca_file());
+        Self {
+            child: format!("{url}|{}", ca.display()),
+            config: Box::new(move || RedisConfig::new(url.clone()).ca_file(ca.clone())),
+        }
+    }
+
+    fn cluster(cluster: &RedisCluster) -> Self {
+        let urls = cluster.urls();
+        Self {
+            child: urls.join(","),
+            config: Box::new(move || RedisConfig::cluster(urls.clone())),
+        }
+    }
+}
+
+const CHILD: &str = env!("CARGO_BIN_EXE_kelviq_child");
+
+/// The shared-queue scenarios of `redis.rs` that do not depend on one node's faults, one
+/// after the other on `deployment`: a killed process's reports delivered by another; a dead
+/// claimer's reports taken over after its lease, its `DELTA` in flight not resent; two
+/// clients flushing one queue at once; the blocking client reading what the async one shared.
+async fn passes_the_shared_queue_scenarios(deployment: Deployment) {
+    use kelviq_mock::{Fault, FaultKind};
+    use kelviq_tests::child::{deliver, queue, Keep};
+
+    // A killed process's reports, delivered once by another.
+    let server = emulator().await;
+    server.go_offline();
+    let mut child = queue(
+        CHILD,
+        &server.url(),
+        Keep::Redis(&deployment.child),
+        (CUSTOMER, FEATURE),
+        25,
+        3_600_000,
+    );
+    child.kill();
+    server.go_online().await.unwrap();
+    let outcome = deliver(CHILD, &server.url(), Keep::Redis(&deployment.child)).await;
+    assert_eq!(outcome, "delivered=25 dropped=0 unconfirmed=0 remaining=0");
+    assert_eq!(server.usage(CUSTOMER).get(FEATURE), Some(&25));
+    assert_eq!(requests(&server, "reportUsage"), 25);
+
+    // A dead claimer: its DELTA in flight is taken out, the rest delivered.
+    let server = emulator().await;
+    server.go_offline();
+    let mut child = queue(
+        CHILD,
+        &server.url(),
+        Keep::Redis(&deployment.child),
+        (CUSTOMER, FEATURE),
+        5,
+        50,
+    );
+    server
+        .inject(Fault::new(
+            "reportUsage",
+            1,
+            FaultKind::DelayAnswer { ms: 60_000 },
+        ))
+        .unwrap();
+    server.go_online().await.unwrap();
+    let started = Instant::now();
+    while server.usage(CUSTOMER).get(FEATURE) != Some(&1) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the child never sent"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill();
+    server.clear_faults();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let outcome = deliver(CHILD, &server.url(), Keep::Redis(&deployment.child)).await;
+    assert_eq!(outcome, "delivered=4 dropped=0 unconfirmed=1 remaining=0");
+    assert_eq!(server.usage(CUSTOMER).get(FEATURE), Some(&5));
+    assert_eq!(requests(&server, "reportUsage"), 5);
+
+    // Two clients flushing one shared queue at once.
+    let server = emulator().await;
+    offline(&server).await;
+    let queuer = client(&server, (deployment.config)());
+    queue_deltas(&queuer, 60).await;
+    assert_eq!(queuer.queued_reports(), 0, "kept in Redis");
+    drop(queuer);
+    server.go_online().await.unwrap();
+    let (first, second) = (
+        client(&server, (deployment.config)()),
+        client(&server, (deployment.config)()),
+    );
+    let (a, b) = tokio::join!(first.flush(), second.flush());
+    let rest = first.shutdown(Duration::from_secs(10)).await;
+    assert_eq!(
+        (a.delivered + b.delivered + rest.delivered, rest.remaining),
+        (60, 0),
+        "{a:?} {b:?} {rest:?}"
+    );
+    assert_eq!(requests(&server, "reportUsage"), 60, "none sent twice");
+    assert_eq!(server.usage(CUSTOMER).get(FEATURE), Some(&60));
+
+    // The blocking client reads what the async client put in Redis.
+    let server = emulator().await;
+    let config = || (deployment.config)().namespace("blocking");
+    let first = client(&server, config());
+    assert!(first
+        .entitlements()
+        .has_access(CUSTOMER, "seats")
+        .send()
+        .await
+        .unwrap());
+    let (url, redis) = (server.url(), config());
+    let (allowed, hits) = tokio::task::spawn_blocking(move || {
+        let blocking = Kelviq::builder(API_KEY)
+            .base_url(url)
+            .redis(redis)
+            .build_blocking()
+            .unwrap();
+        let allowed = blocking
+            .entitlements()
+            .has_access(CUSTOMER, "seats")
+            .send()
+            .unwrap();
+        (allowed, blocking.redis_stats().unwrap().cache_hits)
+    })
+    .await
+    .unwrap();
+    assert!(allowed);
+    assert_eq!(hits, 1);
+    assert_eq!(requests(&server, "getEntitlements"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_plain_node_passes_the_shared_queue_scenarios() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    passes_the_shared_queue_scenarios(Deployment::node(&redis)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tls_node_passes_the_shared_queue_scenarios() {
+    let Some(redis) = TlsRedis::start_or_skip() else {
+        return;
+    };
+    passes_the_shared_queue_scenarios(Deployment::tls(&redis)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cluster_passes_the_shared_queue_scenarios() {
+    let Some(cluster) = RedisCluster::start_or_skip() else {
+        return;
+    };
+    passes_the_shared_queue_scenarios(Deployment::cluster(&cluster)).await;
+}

@@ -150,6 +150,11 @@ impl Target {
         }
     }
 
+    /// Whether it is a cluster.
+    pub(crate) fn is_cluster(&self) -> bool {
+        self.cluster.is_some()
+    }
+
     /// The node to subscribe on next.
     pub(crate) fn subscriber(&self) -> &redis::Client {
         let next = self.next_node.fetch_add(1, Ordering::Relaxed);

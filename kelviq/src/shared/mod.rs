@@ -251,7 +251,11 @@ impl Redis {
                 Ok(value)
             }
             Ok(Err(error)) => {
+                // A cluster connection retries inside the command (following MOVED, after a
+                // broken connection): an earlier attempt may have run whatever the last one
+                // met, so nothing it reports proves the command was not carried out.
                 let failure = if !maybe
+                    && !self.target.is_cluster()
                     && (error.is_connection_refusal() || refused_before_running(&error))
                 {
                     Failure::NotSent

@@ -107,11 +107,25 @@ fn main() {
     });
 }
 
+/// `redis=URL`, `redis=URL1,URL2,…` for a cluster, either followed by `|CA_FILE` for TLS
+/// with a private CA.
 fn with_redis(builder: kelviq::ClientBuilder, redis: Option<String>) -> kelviq::ClientBuilder {
-    match redis {
-        Some(url) => builder.redis(kelviq::RedisConfig::new(url).lease(Duration::from_secs(1))),
-        None => builder,
+    let Some(spec) = redis else {
+        return builder;
+    };
+    let (urls, ca) = match spec.split_once('|') {
+        Some((urls, ca)) => (urls.to_owned(), Some(ca.to_owned())),
+        None => (spec, None),
+    };
+    let mut config = if urls.contains(',') {
+        kelviq::RedisConfig::cluster(urls.split(','))
+    } else {
+        kelviq::RedisConfig::new(urls)
+    };
+    if let Some(ca) = ca {
+        config = config.ca_file(ca);
     }
+    builder.redis(config.lease(Duration::from_secs(1)))
 }
 
 /// The `soak` mode; see the crate docs.
