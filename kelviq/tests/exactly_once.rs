@@ -319,15 +319,18 @@ async fn shutdown_returns_within_its_deadline_while_another_pass_is_sending() {
     stuck.abort();
 }
 
-/// Issue 14, finding 3: the runtime the background sender runs on shuts down while it
-/// sends. The report it was sending is handed back (a `SET`, which may go again), not left
-/// in a lane marked busy for ever: a shutdown on another runtime delivers it.
-#[test]
-fn a_runtime_shut_down_mid_send_leaves_the_queue_usable() {
+/// A report made with `behaviour` on a client whose background sender runs on a runtime of
+/// its own, sent by that sender to an emulator that answers as `fault`; once the send is
+/// under way that runtime shuts down. Returns the runtime left, the emulator and the client.
+fn sent_when_its_runtime_shuts_down(
+    behaviour: Behaviour,
+    fault: FaultKind,
+) -> (tokio::runtime::Runtime, MockServer, Client) {
     let main = tokio::runtime::Runtime::new().unwrap();
     let server = main.block_on(MockServer::start()).unwrap();
     let doomed = tokio::runtime::Runtime::new().unwrap();
     let client = doomed.block_on(async {
+        // Connections the dead runtime drove fail on first use: the next pass comes soon.
         let client = Kelviq::builder(API_KEY)
             .base_url(server.url())
             .retry_policy(RetryPolicy::none())
@@ -338,21 +341,27 @@ fn a_runtime_shut_down_mid_send_leaves_the_queue_usable() {
         client.customers().create("cust").send().await.unwrap();
         offline(&server).await;
         // Queued: the background sender starts on this runtime.
-        assert!(report(&client, "cust", 4, Behaviour::Set).await.is_queued());
-        server
-            .inject(Fault::new("reportUsage", 1, FaultKind::Delay { ms: 3_000 }))
-            .unwrap();
+        assert!(report(&client, "cust", 4, behaviour).await.is_queued());
+        server.inject(Fault::new("reportUsage", 1, fault)).unwrap();
         server.go_online().await.unwrap();
         client
     });
-    // The background sender sends it (slowly) on the doomed runtime, which then goes away.
     let started = Instant::now();
     while reports(&server).is_empty() {
         assert!(started.elapsed() < Duration::from_secs(10), "never sent");
         std::thread::sleep(Duration::from_millis(10));
     }
     doomed.shutdown_timeout(Duration::ZERO);
+    (main, server, client)
+}
 
+/// Issue 14, finding 3: the runtime the background sender runs on shuts down while it
+/// sends. The report it was sending is handed back (a `SET`, which may go again), not left
+/// in a lane marked busy for ever: a shutdown on another runtime delivers it.
+#[test]
+fn a_runtime_shut_down_mid_send_leaves_the_queue_usable() {
+    let (main, server, client) =
+        sent_when_its_runtime_shuts_down(Behaviour::Set, FaultKind::Delay { ms: 3_000 });
     let report = main.block_on(client.shutdown(Duration::from_secs(5)));
     assert_eq!(
         (report.delivered, report.remaining),
@@ -366,39 +375,8 @@ fn a_runtime_shut_down_mid_send_leaves_the_queue_usable() {
 /// unconfirmed in the client's totals, and never sent again.
 #[test]
 fn a_delta_whose_runtime_shut_down_mid_send_is_counted_unconfirmed_not_resent() {
-    let main = tokio::runtime::Runtime::new().unwrap();
-    let server = main.block_on(MockServer::start()).unwrap();
-    let doomed = tokio::runtime::Runtime::new().unwrap();
-    let client = doomed.block_on(async {
-        let client = Kelviq::builder(API_KEY)
-            .base_url(server.url())
-            .retry_policy(RetryPolicy::none())
-            .connect_timeout(Duration::from_millis(300))
-            .offline_queue(QueueConfig::default().retry_interval(Duration::from_millis(100)))
-            .build()
-            .unwrap();
-        client.customers().create("cust").send().await.unwrap();
-        offline(&server).await;
-        assert!(report(&client, "cust", 4, Behaviour::Delta)
-            .await
-            .is_queued());
-        server
-            .inject(Fault::new(
-                "reportUsage",
-                1,
-                FaultKind::DelayAnswer { ms: 3_000 },
-            ))
-            .unwrap();
-        server.go_online().await.unwrap();
-        client
-    });
-    let started = Instant::now();
-    while reports(&server).is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(10), "never sent");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    doomed.shutdown_timeout(Duration::ZERO);
-
+    let (main, server, client) =
+        sent_when_its_runtime_shuts_down(Behaviour::Delta, FaultKind::DelayAnswer { ms: 3_000 });
     let report = main.block_on(client.shutdown(Duration::from_secs(2)));
     assert_eq!(report.remaining, 0, "{report:?}");
     let totals = main.block_on(client.queue_totals());

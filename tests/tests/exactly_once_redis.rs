@@ -79,6 +79,16 @@ async fn report(client: &Client, customer: &str, value: i64, behaviour: Behaviou
     }
 }
 
+/// A 429 asking to come back in an hour: the report is queued (in Redis when it can be).
+fn retry_much_later() -> FaultKind {
+    FaultKind::Status {
+        status: 429,
+        retry_after: Some(3600),
+        body: None,
+        after_ms: None,
+    }
+}
+
 fn used(server: &MockServer, customer: &str) -> i64 {
     server.usage(customer).get(FEATURE).copied().unwrap_or(0)
 }
@@ -144,16 +154,7 @@ async fn lane_order_with_redis_a_set_queued_after_a_429_is_not_overtaken() {
     let server = emulator().await;
     let client = client(&server, &redis);
     server
-        .inject(Fault::new(
-            "reportUsage",
-            1,
-            FaultKind::Status {
-                status: 429,
-                retry_after: Some(3600),
-                body: None,
-                after_ms: None,
-            },
-        ))
+        .inject(Fault::new("reportUsage", 1, retry_much_later()))
         .unwrap();
     assert!(report(&client, CUSTOMER, 5, Behaviour::Set)
         .await
@@ -500,16 +501,7 @@ async fn one_busy_lane_with_many_reports_does_not_starve_the_others() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Another lane's report, queued behind the 200 (a 429 sends it to Redis).
     server
-        .inject(Fault::new(
-            "reportUsage",
-            1,
-            FaultKind::Status {
-                status: 429,
-                retry_after: Some(3600),
-                body: None,
-                after_ms: None,
-            },
-        ))
+        .inject(Fault::new("reportUsage", 1, retry_much_later()))
         .unwrap();
     let queued = report(&second, OTHER, 1, Behaviour::Delta).await;
     assert!(
@@ -684,12 +676,7 @@ async fn looking_up_one_lane_in_redis_does_not_forget_the_others() {
         &server,
         RedisConfig::new(redis.url()).timeout(Duration::from_secs(2)),
     );
-    let later = FaultKind::Status {
-        status: 429,
-        retry_after: Some(3600),
-        body: None,
-        after_ms: None,
-    };
+    let later = retry_much_later();
     server
         .inject(Fault::new("reportUsage", 1, later.clone()))
         .unwrap();
@@ -837,16 +824,7 @@ async fn review_shutdown_keeps_its_deadline_with_settlements_pending_and_redis_s
     // Queued after a 429, so that the client does not take the service for down (and sends
     // the three side by side).
     server
-        .inject(Fault::new(
-            "reportUsage",
-            3,
-            FaultKind::Status {
-                status: 429,
-                retry_after: Some(3600),
-                body: None,
-                after_ms: None,
-            },
-        ))
+        .inject(Fault::new("reportUsage", 3, retry_much_later()))
         .unwrap();
     for customer in [CUSTOMER, OTHER, THIRD] {
         assert!(report(&client, customer, 4, Behaviour::Set)
