@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 mod tiers;
+mod tls;
 
 use kelviq::{Behaviour, CacheConfig, Kelviq, QueueConfig, RetryPolicy};
 use kelviq_mock::catalogue::FeatureKind;
@@ -188,7 +189,7 @@ fn main() {
     let features: Vec<String> = (0..FEATURES_PER_CUSTOMER).map(feature).collect();
     let keys = random_keys(&customers, &features, CALLS);
 
-    // `KELVIQ_BENCH=report` (or `cached`, `maps`, `uncached`, `python`, `outage`, `tiers`) runs one section,
+    // `KELVIQ_BENCH=report` (or `cached`, `maps`, `uncached`, `python`, `outage`, `tls`, `tiers`) runs one section,
     // for profiling; the table then lacks the others.
     let only = std::env::var("KELVIQ_BENCH").ok();
     let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
@@ -237,6 +238,10 @@ fn main() {
     if run("outage") {
         eprintln!("\nwhile the service fails:");
         outage(&mut table, &runtime, &server_runtime, &server);
+    }
+    if run("tls") {
+        eprintln!("\nTLS crypto providers (HTTPS on loopback):");
+        tls::section(&mut table, &runtime, &server_runtime);
     }
     if run("tiers") {
         eprintln!("\nthe second tiers (Redis, the durable file):");

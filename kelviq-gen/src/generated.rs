@@ -284,7 +284,7 @@ customer bodies, as the service's reference writes them.
         pub city: ::std::option::Option<::std::string::String>,
         ///The country, as an ISO 3166-1 alpha-2 code.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub country: ::std::option::Option<BillingAddressCountry>,
+        pub country: ::std::option::Option<::std::string::String>,
         ///Address line 1.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub line1: ::std::option::Option<::std::string::String>,
@@ -304,62 +304,6 @@ customer bodies, as the service's reference writes them.
     impl BillingAddress {
         pub fn builder() -> builder::BillingAddress {
             Default::default()
-        }
-    }
-    ///The country, as an ISO 3166-1 alpha-2 code.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct BillingAddressCountry(::std::string::String);
-    impl ::std::ops::Deref for BillingAddressCountry {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<BillingAddressCountry> for ::std::string::String {
-        fn from(value: BillingAddressCountry) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for BillingAddressCountry {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[A-Z]{2}$").unwrap() });
-            if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[A-Z]{2}$\"".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for BillingAddressCountry {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for BillingAddressCountry {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for BillingAddressCountry {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
         }
     }
     ///`CancelSubscriptionRequest`
@@ -708,7 +652,7 @@ the product documentation lists.
     pub struct CreateChargeRequest {
         pub charge_period: OneTimeChargePeriod,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub currency_code: ::std::option::Option<CreateChargeRequestCurrencyCode>,
+        pub currency_code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub custom_amount: ::std::option::Option<f64>,
         pub customer_id: CreateChargeRequestCustomerId,
@@ -723,64 +667,6 @@ the product documentation lists.
     impl CreateChargeRequest {
         pub fn builder() -> builder::CreateChargeRequest {
             Default::default()
-        }
-    }
-    ///`CreateChargeRequestCurrencyCode`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct CreateChargeRequestCurrencyCode(::std::string::String);
-    impl ::std::ops::Deref for CreateChargeRequestCurrencyCode {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<CreateChargeRequestCurrencyCode>
-    for ::std::string::String {
-        fn from(value: CreateChargeRequestCurrencyCode) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for CreateChargeRequestCurrencyCode {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[A-Za-z]{3}$").unwrap() });
-            if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[A-Za-z]{3}$\"".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for CreateChargeRequestCurrencyCode {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for CreateChargeRequestCurrencyCode {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for CreateChargeRequestCurrencyCode {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
         }
     }
     ///`CreateChargeRequestCustomerId`
@@ -910,9 +796,7 @@ the product documentation lists.
             rename = "currencyCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub currency_code: ::std::option::Option<
-            CreateCheckoutSessionRequestCurrencyCode,
-        >,
+        pub currency_code: ::std::option::Option<::std::string::String>,
         ///A custom amount to charge instead of the plan's price; needs `taxBehavior` and `currencyCode`.
         #[serde(
             rename = "customAmount",
@@ -931,9 +815,7 @@ the product documentation lists.
             rename = "defaultBillingCountry",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub default_billing_country: ::std::option::Option<
-            CreateCheckoutSessionRequestDefaultBillingCountry,
-        >,
+        pub default_billing_country: ::std::option::Option<::std::string::String>,
         ///A discount code applied to the checkout.
         #[serde(
             rename = "discountCode",
@@ -1010,64 +892,6 @@ the product documentation lists.
             Default::default()
         }
     }
-    ///The currency (ISO 4217, such as `USD`). Required with `customAmount`.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct CreateCheckoutSessionRequestCurrencyCode(::std::string::String);
-    impl ::std::ops::Deref for CreateCheckoutSessionRequestCurrencyCode {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<CreateCheckoutSessionRequestCurrencyCode>
-    for ::std::string::String {
-        fn from(value: CreateCheckoutSessionRequestCurrencyCode) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for CreateCheckoutSessionRequestCurrencyCode {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[A-Za-z]{3}$").unwrap() });
-            if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[A-Za-z]{3}$\"".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for CreateCheckoutSessionRequestCurrencyCode {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for CreateCheckoutSessionRequestCurrencyCode {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for CreateCheckoutSessionRequestCurrencyCode {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
     /**The customer buying. Recommended: when absent, a new customer is created.
 */
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1114,66 +938,6 @@ the product documentation lists.
         }
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCheckoutSessionRequestCustomerId {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
-    ///ISO 3166-1 alpha-2 code pre-filled as the billing country.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct CreateCheckoutSessionRequestDefaultBillingCountry(::std::string::String);
-    impl ::std::ops::Deref for CreateCheckoutSessionRequestDefaultBillingCountry {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<CreateCheckoutSessionRequestDefaultBillingCountry>
-    for ::std::string::String {
-        fn from(value: CreateCheckoutSessionRequestDefaultBillingCountry) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for CreateCheckoutSessionRequestDefaultBillingCountry {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[A-Z]{2}$").unwrap() });
-            if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[A-Z]{2}$\"".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str>
-    for CreateCheckoutSessionRequestDefaultBillingCountry {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for CreateCheckoutSessionRequestDefaultBillingCountry {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de>
-    for CreateCheckoutSessionRequestDefaultBillingCountry {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -3131,7 +2895,7 @@ service adds later does not break clients.
         )]
         pub resource_id: ::std::option::Option<::std::string::String>,
         ///When the event occurred, UTC, formatted `%Y-%m-%d %H:%M:%S.%f`.
-        pub timestamp: ReportEventRequestTimestamp,
+        pub timestamp: ::std::string::String,
     }
     impl ReportEventRequest {
         pub fn builder() -> builder::ReportEventRequest {
@@ -3292,70 +3056,6 @@ service adds later does not break clients.
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ReportEventRequestIdempotencyKey {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
-    ///When the event occurred, UTC, formatted `%Y-%m-%d %H:%M:%S.%f`.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct ReportEventRequestTimestamp(::std::string::String);
-    impl ::std::ops::Deref for ReportEventRequestTimestamp {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<ReportEventRequestTimestamp> for ::std::string::String {
-        fn from(value: ReportEventRequestTimestamp) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for ReportEventRequestTimestamp {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            {
-                ::regress::Regex::new(
-                        "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}$",
-                    )
-                    .unwrap()
-            });
-            if PATTERN.find(value).is_none() {
-                return Err(
-                    "doesn't match pattern \"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}$\""
-                        .into(),
-                );
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ReportEventRequestTimestamp {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ReportEventRequestTimestamp {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ReportEventRequestTimestamp {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -4712,7 +4412,7 @@ service adds later does not break clients.
                 ::std::string::String,
             >,
             country: ::std::result::Result<
-                ::std::option::Option<super::BillingAddressCountry>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             line1: ::std::result::Result<
@@ -4759,9 +4459,7 @@ service adds later does not break clients.
             }
             pub fn country<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::BillingAddressCountry>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.country = value
@@ -5040,7 +4738,7 @@ service adds later does not break clients.
                 ::std::string::String,
             >,
             currency_code: ::std::result::Result<
-                ::std::option::Option<super::CreateChargeRequestCurrencyCode>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             custom_amount: ::std::result::Result<
@@ -5101,9 +4799,7 @@ service adds later does not break clients.
             }
             pub fn currency_code<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::CreateChargeRequestCurrencyCode>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.currency_code = value
@@ -5231,7 +4927,7 @@ service adds later does not break clients.
                 ::std::string::String,
             >,
             currency_code: ::std::result::Result<
-                ::std::option::Option<super::CreateCheckoutSessionRequestCurrencyCode>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             custom_amount: ::std::result::Result<
@@ -5243,9 +4939,7 @@ service adds later does not break clients.
                 ::std::string::String,
             >,
             default_billing_country: ::std::result::Result<
-                ::std::option::Option<
-                    super::CreateCheckoutSessionRequestDefaultBillingCountry,
-                >,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             discount_code: ::std::result::Result<
@@ -5362,11 +5056,7 @@ service adds later does not break clients.
             }
             pub fn currency_code<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        super::CreateCheckoutSessionRequestCurrencyCode,
-                    >,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.currency_code = value
@@ -5404,11 +5094,7 @@ service adds later does not break clients.
             }
             pub fn default_billing_country<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        super::CreateCheckoutSessionRequestDefaultBillingCountry,
-                    >,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.default_billing_country = value
@@ -8984,7 +8670,7 @@ service adds later does not break clients.
                 ::std::string::String,
             >,
             timestamp: ::std::result::Result<
-                super::ReportEventRequestTimestamp,
+                ::std::string::String,
                 ::std::string::String,
             >,
         }
@@ -9069,7 +8755,7 @@ service adds later does not break clients.
             }
             pub fn timestamp<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ReportEventRequestTimestamp>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.timestamp = value

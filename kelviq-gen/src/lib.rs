@@ -8,7 +8,10 @@
 //!
 //! Most users want the `kelviq` crate instead, which wraps this one.
 //!
-//! ```
+//! (Not run: in this workspace kelviq's default features turn on reqwest's provider-less
+//! rustls, and the default transport's client then needs a process crypto provider.)
+//!
+//! ```no_run
 //! let client = kelviq_gen::Client::new("https://api.kelviq.com", kelviq_gen::Transport::default());
 //! let request = client.create_customer().body(kelviq_gen::types::CreateCustomerRequest {
 //!     customer_id: "unique-customer-id-123".parse().unwrap(),

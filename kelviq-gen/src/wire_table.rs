@@ -38,6 +38,9 @@ pub enum Shape {
     Object(&'static [Field]),
     /// An array of objects with these fields.
     ArrayOf(&'static [Field]),
+    /// A string that must match this pattern (ECMA-262, as the document writes it). The
+    /// generated client is built without patterns; the emulator checks them from here.
+    Pattern(&'static str),
 }
 
 /// Every operation of the document, in its order.
@@ -60,7 +63,7 @@ pub const OPERATIONS: &[Operation] = &[
             Field { name: "email", required: false, nullable: false, shape: Shape::Value },
             Field { name: "metadata", required: false, nullable: false, shape: Shape::Value },
             Field { name: "billingAddress", required: false, nullable: false, shape: Shape::Object(&[
-                    Field { name: "country", required: false, nullable: false, shape: Shape::Value },
+                    Field { name: "country", required: false, nullable: false, shape: Shape::Pattern("^[A-Z]{2}$") },
                     Field { name: "line1", required: false, nullable: false, shape: Shape::Value },
                     Field { name: "line2", required: false, nullable: true, shape: Shape::Value },
                     Field { name: "postalCode", required: false, nullable: false, shape: Shape::Value },
@@ -93,7 +96,7 @@ pub const OPERATIONS: &[Operation] = &[
             Field { name: "email", required: false, nullable: false, shape: Shape::Value },
             Field { name: "metadata", required: false, nullable: false, shape: Shape::Value },
             Field { name: "billingAddress", required: false, nullable: false, shape: Shape::Object(&[
-                    Field { name: "country", required: false, nullable: false, shape: Shape::Value },
+                    Field { name: "country", required: false, nullable: false, shape: Shape::Pattern("^[A-Z]{2}$") },
                     Field { name: "line1", required: false, nullable: false, shape: Shape::Value },
                     Field { name: "line2", required: false, nullable: true, shape: Shape::Value },
                     Field { name: "postalCode", required: false, nullable: false, shape: Shape::Value },
@@ -123,13 +126,13 @@ pub const OPERATIONS: &[Operation] = &[
             Field { name: "trialPeriod", required: false, nullable: false, shape: Shape::Value },
             Field { name: "cancelUrl", required: false, nullable: false, shape: Shape::Value },
             Field { name: "plansEnabled", required: false, nullable: false, shape: Shape::Value },
-            Field { name: "currencyCode", required: false, nullable: false, shape: Shape::Value },
+            Field { name: "currencyCode", required: false, nullable: false, shape: Shape::Pattern("^[A-Za-z]{3}$") },
             Field { name: "customAmount", required: false, nullable: false, shape: Shape::Value },
             Field { name: "taxBehavior", required: false, nullable: false, shape: Shape::Value },
             Field { name: "discountsEnabled", required: false, nullable: false, shape: Shape::Value },
             Field { name: "discountCode", required: false, nullable: false, shape: Shape::Value },
             Field { name: "lockEmail", required: false, nullable: false, shape: Shape::Value },
-            Field { name: "defaultBillingCountry", required: false, nullable: false, shape: Shape::Value },
+            Field { name: "defaultBillingCountry", required: false, nullable: false, shape: Shape::Pattern("^[A-Z]{2}$") },
             Field { name: "metadata", required: false, nullable: false, shape: Shape::Value },
         ]),
     },
@@ -162,7 +165,7 @@ pub const OPERATIONS: &[Operation] = &[
             Field { name: "customerId", required: true, nullable: false, shape: Shape::Value },
             Field { name: "eventName", required: true, nullable: false, shape: Shape::Value },
             Field { name: "idempotencyKey", required: true, nullable: false, shape: Shape::Value },
-            Field { name: "timestamp", required: true, nullable: false, shape: Shape::Value },
+            Field { name: "timestamp", required: true, nullable: false, shape: Shape::Pattern("^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}$") },
             Field { name: "properties", required: false, nullable: false, shape: Shape::Value },
             Field { name: "resourceId", required: false, nullable: false, shape: Shape::Value },
         ]),
@@ -302,7 +305,7 @@ pub const OPERATIONS: &[Operation] = &[
                     Field { name: "identifier", required: true, nullable: false, shape: Shape::Value },
                     Field { name: "quantity", required: true, nullable: false, shape: Shape::Value },
                 ]) },
-            Field { name: "currency_code", required: false, nullable: false, shape: Shape::Value },
+            Field { name: "currency_code", required: false, nullable: false, shape: Shape::Pattern("^[A-Za-z]{3}$") },
             Field { name: "custom_amount", required: false, nullable: false, shape: Shape::Value },
             Field { name: "tax_behavior", required: false, nullable: false, shape: Shape::Value },
             Field { name: "ip_address", required: false, nullable: false, shape: Shape::Value },

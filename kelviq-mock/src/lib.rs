@@ -158,10 +158,13 @@ impl MockServer {
             api_key: config.api_key.map(Arc::from),
             lenient: config.lenient,
             runtime: runtime.clone(),
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(5))
-                .build()
-                .map_err(std::io::Error::other)?,
+            http: {
+                ensure_crypto_provider();
+                reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(5))
+                    .build()
+                    .map_err(std::io::Error::other)?
+            },
         };
         let task = runtime.spawn(server::serve(listener, router(app.clone())));
         Ok(Self {
@@ -356,5 +359,18 @@ async fn bind_again(addr: SocketAddr) -> std::io::Result<TcpListener> {
             }
             other => return other,
         }
+    }
+}
+
+/// Installs ring as the process's rustls provider when none is installed.
+///
+/// The emulator's own HTTP client (webhook deliveries) speaks plain HTTP, but in a build where
+/// another crate turned on reqwest's provider-less rustls (kelviq's default `rustls` feature
+/// does), reqwest refuses to build a client without a process provider. Installing one only
+/// when none is keeps an application's own choice.
+pub fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another installer is fine: then there is one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }

@@ -79,7 +79,7 @@ impl<M> CreateCharge<M> {
                 currency_code: amount
                     .currency_code
                     .as_deref()
-                    .map(|code| validate::identifier("currency_code", code))
+                    .map(|code| validate::currency_code("currency_code", code))
                     .transpose()?,
                 custom_amount: amount.custom_amount,
                 tax_behavior: amount.tax_behavior.map(|t| t.to_wire()),

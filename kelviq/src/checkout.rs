@@ -209,7 +209,7 @@ impl<M> CreateCheckoutSession<M> {
             currency_code: amount
                 .currency_code
                 .as_deref()
-                .map(|code| validate::identifier("currency_code", code))
+                .map(|code| validate::currency_code("currency_code", code))
                 .transpose()?,
             custom_amount: amount.custom_amount,
             tax_behavior: amount.tax_behavior.map(|t| t.to_wire()),
@@ -219,15 +219,7 @@ impl<M> CreateCheckoutSession<M> {
             default_billing_country: page
                 .default_billing_country
                 .as_deref()
-                .map(|country| {
-                    country.parse().map_err(|_| {
-                        ValidationError::new(
-                            "default_billing_country",
-                            country,
-                            "an ISO 3166-1 alpha-2 country code such as IN",
-                        )
-                    })
-                })
+                .map(|country| validate::country_code("default_billing_country", country))
                 .transpose()?,
             metadata: page.metadata.clone().map(wire::CheckoutMetadata),
         })

@@ -169,6 +169,8 @@ mod validate;
 // Settings.
 mod config;
 // One call on the wire.
+#[cfg(feature = "__rustls")]
+mod tls;
 mod transport;
 // Owned public types, and the data structures over them.
 mod cache;

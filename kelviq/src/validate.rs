@@ -23,6 +23,32 @@ where
         .map_err(|_| ValidationError::new(field, value, "a non-empty identifier"))
 }
 
+/// An ISO 4217 currency code: three ASCII letters (the document's `^[A-Za-z]{3}$`).
+pub(crate) fn currency_code(field: &'static str, value: &str) -> Result<String, ValidationError> {
+    if value.len() == 3 && value.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Ok(value.to_owned())
+    } else {
+        Err(ValidationError::new(
+            field,
+            value,
+            "an ISO 4217 currency code of three letters such as USD",
+        ))
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code: two upper-case ASCII letters (`^[A-Z]{2}$`).
+pub(crate) fn country_code(field: &'static str, value: &str) -> Result<String, ValidationError> {
+    if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(value.to_owned())
+    } else {
+        Err(ValidationError::new(
+            field,
+            value,
+            "an ISO 3166-1 alpha-2 country code such as IN",
+        ))
+    }
+}
+
 /// An identifier sent in a body that later names a path segment (a new customer's id): not
 /// empty, and not `.` or `..`, which no path can carry.
 pub(crate) fn path_identifier<T>(field: &'static str, value: &str) -> Result<T, ValidationError>

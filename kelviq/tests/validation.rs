@@ -454,3 +454,51 @@ fn a_backslash_path_cannot_reach_another_customer() {
         .unwrap();
     assert_eq!(still.name.as_deref(), Some("original"), "untouched");
 }
+
+/// The document's patterns for currencies and countries are checked by the crate itself (the
+/// generated client is built without them), naming the field.
+#[test]
+fn currency_and_country_codes_are_checked_by_shape() {
+    let h = Harness::new();
+    let c = &h.blocking;
+    for bad in ["US", "USDT", "U$D", "", "ÜSD"] {
+        assert_refused(
+            &h,
+            c.checkout()
+                .create_session("plan", ChargePeriod::OneTime, "https://example.com/ok")
+                .currency_code(bad)
+                .send(),
+            "currency_code",
+            bad,
+        );
+        assert_refused(
+            &h,
+            c.charges().create("cust", "plan").currency_code(bad).send(),
+            "currency_code",
+            bad,
+        );
+    }
+    for bad in ["in", "IND", "I", "", "I1"] {
+        assert_refused(
+            &h,
+            c.checkout()
+                .create_session("plan", ChargePeriod::OneTime, "https://example.com/ok")
+                .default_billing_country(bad)
+                .send(),
+            "default_billing_country",
+            bad,
+        );
+    }
+    // Well-formed codes pass the check (lower-case currencies too, as the document allows).
+    c.checkout()
+        .create_session("plan", ChargePeriod::OneTime, "https://example.com/ok")
+        .currency_code("usd")
+        .default_billing_country("IN")
+        .send()
+        .ok();
+    assert_eq!(
+        h.take_requests().len(),
+        1,
+        "the well-formed request was sent"
+    );
+}

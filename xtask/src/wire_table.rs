@@ -91,6 +91,9 @@ pub enum Shape {
     Object(&'static [Field]),
     /// An array of objects with these fields.
     ArrayOf(&'static [Field]),
+    /// A string that must match this pattern (ECMA-262, as the document writes it). The
+    /// generated client is built without patterns; the emulator checks them from here.
+    Pattern(&'static str),
 }
 
 "#;
@@ -174,6 +177,10 @@ fn fields(spec: &OpenAPI, schema: &Schema, depth: usize) -> Result<String> {
                         _ => "Shape::Value".to_owned(),
                     }
                 }
+                None => "Shape::Value".to_owned(),
+            },
+            SchemaKind::Type(Type::String(text)) => match &text.pattern {
+                Some(pattern) => format!("Shape::Pattern({pattern:?})"),
                 None => "Shape::Value".to_owned(),
             },
             _ => "Shape::Value".to_owned(),

@@ -50,6 +50,16 @@ pub(crate) fn conform(
         } else {
             match field.shape {
                 Shape::Value => {}
+                Shape::Pattern(pattern) => {
+                    if let Value::String(text) = &item {
+                        if !matches(pattern, text) {
+                            return Err(ApiError::field(
+                                name,
+                                format!("{text:?} does not match the pattern {pattern}."),
+                            ));
+                        }
+                    }
+                }
                 Shape::Object(inner) => conform(inner, &mut item, lenient, &format!("{name}."))?,
                 Shape::ArrayOf(inner) => {
                     if let Value::Array(items) = &mut item {
@@ -64,6 +74,12 @@ pub(crate) fn conform(
     }
     *given = kept;
     Ok(())
+}
+
+/// Whether `text` matches the document's `pattern` (ECMA-262, which `regress` implements).
+/// A pattern that does not compile matches everything: the document is checked elsewhere.
+fn matches(pattern: &str, text: &str) -> bool {
+    regress::Regex::new(pattern).map_or(true, |regex| regex.find(text).is_some())
 }
 
 /// `customer_id` for `customerId` and the other way round.

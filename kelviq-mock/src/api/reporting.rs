@@ -49,6 +49,7 @@ mod tests {
     #[tokio::test]
     async fn applied_reports_are_logged_in_order_whatever_the_answer() {
         let server = MockServer::start().await.unwrap();
+        // After the server: it installs a crypto provider where a build needs one.
         let http = reqwest::Client::new();
         let post = |path: &str, body: serde_json::Value| {
             http.post(format!("{}{path}", server.url()))

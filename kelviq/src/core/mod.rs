@@ -108,12 +108,22 @@ impl Core {
         })?;
         let http = match settings.http_client {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(settings.timeouts.connect)
-                // Like the official client: a redirect is an answer, not something to follow.
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?,
+            None => {
+                let builder = reqwest::Client::builder()
+                    .connect_timeout(settings.timeouts.connect)
+                    // Like the official client: a redirect is an answer, not something to follow.
+                    .redirect(reqwest::redirect::Policy::none());
+                #[cfg(feature = "__rustls")]
+                crate::tls::ensure_process_default();
+                #[cfg(feature = "__rustls")]
+                let builder =
+                    builder.tls_backend_preconfigured(crate::tls::http_config().map_err(|e| {
+                        Error::config(format!("could not set up TLS for the HTTP client: {e}"))
+                    })?);
+                builder
+                    .build()
+                    .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?
+            }
         };
         #[cfg(feature = "redis")]
         let (redis, shared_cache, shared_queue) = match &settings.redis {

@@ -82,6 +82,11 @@ impl Target {
         let Some(first) = config.urls.first() else {
             return Err(Error::config(format!("no Redis URL was given: {expected}")));
         };
+        // The redis crate's rustls reads the process-wide provider when it connects.
+        #[cfg(feature = "__rustls")]
+        if config.urls.iter().any(|url| url.starts_with("rediss:")) {
+            crate::tls::ensure_process_default();
+        }
         let certificates = match &config.ca_file {
             Some(path) => {
                 let pem = std::fs::read(path).map_err(|e| {
@@ -162,12 +167,12 @@ impl Target {
     }
 }
 
-#[cfg(any(feature = "rustls", feature = "native-tls"))]
+#[cfg(any(feature = "__rustls", feature = "native-tls"))]
 type Certificates = redis::TlsCertificates;
-#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+#[cfg(not(any(feature = "__rustls", feature = "native-tls")))]
 type Certificates = std::convert::Infallible;
 
-#[cfg(any(feature = "rustls", feature = "native-tls"))]
+#[cfg(any(feature = "__rustls", feature = "native-tls"))]
 fn certificates(pem: Vec<u8>, _config: &RedisConfig) -> Result<Certificates> {
     Ok(redis::TlsCertificates {
         client_tls: None,
@@ -175,7 +180,7 @@ fn certificates(pem: Vec<u8>, _config: &RedisConfig) -> Result<Certificates> {
     })
 }
 
-#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+#[cfg(not(any(feature = "__rustls", feature = "native-tls")))]
 fn certificates(_pem: Vec<u8>, _config: &RedisConfig) -> Result<Certificates> {
     Err(Error::config(
         "a Redis CA file needs TLS: build kelviq with the rustls or native-tls feature",
@@ -187,9 +192,9 @@ fn node_client(
     certificates: Option<&Certificates>,
 ) -> redis::RedisResult<redis::Client> {
     match certificates {
-        #[cfg(any(feature = "rustls", feature = "native-tls"))]
+        #[cfg(any(feature = "__rustls", feature = "native-tls"))]
         Some(certificates) => redis::Client::build_with_tls(url, certificates.clone()),
-        #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+        #[cfg(not(any(feature = "__rustls", feature = "native-tls")))]
         Some(never) => match *never {},
         None => redis::Client::open(url),
     }
@@ -208,16 +213,16 @@ fn cluster_client(
         .connection_timeout(config.timeout)
         .response_timeout(config.timeout);
     let builder = match certificates {
-        #[cfg(feature = "rustls")]
+        #[cfg(feature = "__rustls")]
         Some(certificates) => builder.certs(certificates),
-        #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+        #[cfg(all(feature = "native-tls", not(feature = "__rustls")))]
         Some(_) => {
             return Err(redis::RedisError::from((
                 redis::ErrorKind::InvalidClientConfig,
                 "a CA file for a Redis Cluster needs the rustls feature",
             )))
         }
-        #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+        #[cfg(not(any(feature = "__rustls", feature = "native-tls")))]
         Some(never) => match never {},
         None => builder,
     };
