@@ -78,7 +78,13 @@ pub fn section(
             .expect("TLS versions")
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let builder = reqwest::Client::builder().tls_backend_preconfigured(config);
+        // Straight to the port: no name lookup in the figure.
+        let builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(config)
+            .resolve(
+                "localhost",
+                std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            );
         let builder = if keep_alive {
             builder
         } else {

@@ -42,6 +42,60 @@ use std::sync::Arc;
 mod generated;
 pub use generated::*;
 
+/// The families beyond the official clients' operations, each generated from the document
+/// filtered to the operations marked `x-kelviq-family: <family>`, behind a feature of the same
+/// name so that a build that does not ask for one compiles none of it.
+macro_rules! family {
+    ($(#[$doc:meta])* $feature:literal, $module:ident, $file:literal) => {
+        $(#[$doc])*
+        #[cfg(feature = $feature)]
+        #[allow(
+            rustdoc::broken_intra_doc_links,
+            missing_docs,
+            missing_debug_implementations,
+            unused_imports,
+            clippy::all,
+            clippy::pedantic
+        )]
+        #[rustfmt::skip]
+        #[path = $file]
+        pub mod $module;
+
+        #[cfg(feature = $feature)]
+        impl progenitor_client::ClientHooks<Transport> for $module::Client {
+            async fn exec(
+                &self,
+                request: reqwest::Request,
+                info: &progenitor_client::OperationInfo,
+            ) -> reqwest::Result<reqwest::Response> {
+                send(self, request, info).await
+            }
+        }
+    };
+}
+
+family!(
+    /// The catalog: products and their settings and images, features, plans with their
+    /// drafts, prices, entitlements and files, media uploads, the product offering and
+    /// promotions. Feature `catalog`.
+    "catalog",
+    catalog,
+    "generated_catalog.rs"
+);
+family!(
+    /// Partner organizations, authenticated with `X-Kelviq-Partner-Key`. Feature `partner`.
+    "partner",
+    partner,
+    "generated_partner.rs"
+);
+family!(
+    /// Orders and their events, checkout sessions and their events, webhook logs and the
+    /// customer list. Feature `admin`.
+    "admin",
+    admin,
+    "generated_admin.rs"
+);
+
 /// Every operation of the document, with the fields of its JSON body: generated from
 /// `openapi/kelviq.yaml` like the client, for tools that check bodies against the document
 /// (the emulator does).
@@ -93,14 +147,25 @@ impl progenitor_client::ClientHooks<Transport> for Client {
         request: reqwest::Request,
         info: &progenitor_client::OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        use progenitor_client::ClientInfo;
-        match &self.inner().0 {
-            Some(execute) => {
-                execute
-                    .execute(self.client(), request, info.operation_id)
-                    .await
-            }
-            None => self.client().execute(request).await,
+        send(self, request, info).await
+    }
+}
+
+/// Every family's client sends the same way: through its [`Transport`].
+async fn send<C>(
+    client: &C,
+    request: reqwest::Request,
+    info: &progenitor_client::OperationInfo,
+) -> reqwest::Result<reqwest::Response>
+where
+    C: progenitor_client::ClientInfo<Transport>,
+{
+    match &client.inner().0 {
+        Some(execute) => {
+            execute
+                .execute(client.client(), request, info.operation_id)
+                .await
         }
+        None => client.client().execute(request).await,
     }
 }

@@ -59,15 +59,25 @@ fn workspace_root() -> PathBuf {
 fn codegen(check: bool) -> Result<ExitCode> {
     let root = workspace_root();
     let spec = read_spec(&root.join(SPEC))?;
-    let outputs = [
-        (
-            GENERATED,
-            generate(&read_spec_for_client(&root.join(SPEC))?)?,
-        ),
-        (WIRE_TABLE, wire_table::generate(&spec, SPEC)?),
-    ];
+    let for_client = read_spec_for_client(&root.join(SPEC))?;
+    // One generated module per family: the default one (the operations of the official
+    // clients, no `x-kelviq-family`) and one per family, each from the document filtered to
+    // its operations and the schemas they reach, so that a family left out of the build
+    // compiles nothing.
+    let mut outputs = vec![(
+        GENERATED.to_owned(),
+        generate(&family_document(&for_client, None)?)?,
+    )];
+    for family in FAMILIES {
+        outputs.push((
+            format!("kelviq-gen/src/generated_{family}.rs"),
+            generate(&family_document(&for_client, Some(family))?)?,
+        ));
+    }
+    outputs.push((WIRE_TABLE.to_owned(), wire_table::generate(&spec, SPEC)?));
     let mut stale = false;
     for (file, generated) in outputs {
+        let file = file.as_str();
         let target = root.join(file);
         if check {
             let committed = std::fs::read_to_string(&target).unwrap_or_default();
@@ -104,13 +114,95 @@ fn read_spec(spec_path: &Path) -> Result<openapiv3::OpenAPI> {
 /// kelviq-gen then compiles (3 s of a cold build, on the critical path) for five patterns that
 /// the `kelviq` crate checks by hand anyway (`validate.rs`), naming the field. The document
 /// keeps them for other languages' generators and validators.
-fn read_spec_for_client(spec_path: &Path) -> Result<openapiv3::OpenAPI> {
+fn read_spec_for_client(spec_path: &Path) -> Result<serde_yaml_ng::Value> {
     let text = std::fs::read_to_string(spec_path)
         .with_context(|| format!("reading {}", spec_path.display()))?;
     let mut value: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(&text).with_context(|| format!("parsing {SPEC}"))?;
     strip_string_patterns(&mut value);
-    serde_yaml_ng::from_value(value).with_context(|| format!("reading {SPEC} as OpenAPI"))
+    Ok(value)
+}
+
+/// The families of operations behind cargo features of `kelviq-gen` (and `kelviq`), named
+/// by each operation's `x-kelviq-family`; operations without one are the default family.
+const FAMILIES: [&str; 3] = ["catalog", "partner", "admin"];
+
+/// The document with only the operations of `family` (`None`: those without a family) and
+/// the components they reach through `$ref`, directly or through other components.
+fn family_document(
+    document: &serde_yaml_ng::Value,
+    family: Option<&str>,
+) -> Result<openapiv3::OpenAPI> {
+    use serde_yaml_ng::Value;
+    let mut document = document.clone();
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    if let Some(Value::Mapping(paths)) = document.get_mut("paths") {
+        for (_, item) in paths.iter_mut() {
+            if let Value::Mapping(item) = item {
+                item.retain(|key, operation| {
+                    let is_method = key.as_str().is_some_and(|k| METHODS.contains(&k));
+                    !is_method || operation.get("x-kelviq-family").and_then(Value::as_str) == family
+                });
+            }
+        }
+        paths.retain(|_, item| {
+            item.as_mapping().is_some_and(|item| {
+                item.keys()
+                    .any(|k| k.as_str().is_some_and(|k| METHODS.contains(&k)))
+            })
+        });
+    }
+    // Which components the remaining operations reach.
+    let mut reached = std::collections::BTreeSet::new();
+    let mut pending = Vec::new();
+    collect_refs(document.get("paths").unwrap_or(&Value::Null), &mut pending);
+    while let Some(reference) = pending.pop() {
+        if !reached.insert(reference.clone()) {
+            continue;
+        }
+        if let Some(component) = component(&document, &reference) {
+            collect_refs(component, &mut pending);
+        }
+    }
+    if let Some(Value::Mapping(components)) = document.get_mut("components") {
+        for kind in ["schemas", "responses", "parameters", "requestBodies"] {
+            if let Some(Value::Mapping(named)) = components.get_mut(kind) {
+                named.retain(|name, _| {
+                    name.as_str().is_some_and(|name| {
+                        reached.contains(&format!("#/components/{kind}/{name}"))
+                    })
+                });
+            }
+        }
+    }
+    serde_yaml_ng::from_value(document).with_context(|| format!("reading {SPEC} as OpenAPI"))
+}
+
+fn collect_refs(value: &serde_yaml_ng::Value, into: &mut Vec<String>) {
+    use serde_yaml_ng::Value;
+    match value {
+        Value::Mapping(map) => {
+            for (key, nested) in map {
+                match (key.as_str(), nested) {
+                    (Some("$ref"), Value::String(reference)) => into.push(reference.clone()),
+                    _ => collect_refs(nested, into),
+                }
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|item| collect_refs(item, into)),
+        _ => {}
+    }
+}
+
+fn component<'a>(
+    document: &'a serde_yaml_ng::Value,
+    reference: &str,
+) -> Option<&'a serde_yaml_ng::Value> {
+    let mut parts = reference.strip_prefix("#/components/")?.split('/');
+    let (kind, name) = (parts.next()?, parts.next()?);
+    document.get("components")?.get(kind)?.get(name)
 }
 
 /// Removes `pattern` from every schema of `type: string`, wherever it is nested.
