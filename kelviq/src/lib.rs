@@ -101,15 +101,24 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `rustls` | yes | TLS through rustls |
+//! | `rustls` | yes | TLS through rustls with the ring crypto provider |
+//! | `rustls-aws-lc` | no | rustls with aws-lc-rs instead (a FIPS mode; a longer build) |
 //! | `native-tls` | no | TLS through the platform's library instead |
 //! | `blocking` | yes | the blocking client, [`blocking`] |
 //! | `durable-queue` | no | `QueueConfig::durable_at(path)`: queued reports kept in a file (redb) across crashes and deploys |
 //! | `redis` | no | `ClientBuilder::redis`: entitlement sets and queued reports shared by every instance through Redis |
+//! | `catalog`, `partner`, `admin` | no | the published reference's families beyond the official clients' operations (generated; typed wrappers follow) |
+//! | `full` | no | all of the above but the TLS alternatives |
 //!
 //! The entitlement cache and the offline queue are always built in; the two opt-in tiers
-//! behind them are the last two features (the README says when to use which, with figures).
-//! Without a TLS feature only `http://` hosts (an emulator) can be reached.
+//! behind them are `durable-queue` and `redis` (the README says when to use which, with
+//! figures). Without a TLS feature only `http://` hosts (an emulator) can be reached.
+//!
+//! With `rustls` (or `rustls-aws-lc`), kelviq's own HTTP client uses the provider its
+//! features name, unless the application installed a process default first, which wins.
+//! Since these features turn on reqwest's provider-less rustls for the whole build, other
+//! `reqwest::Client`s in the process need a process-wide provider too: building a kelviq
+//! client installs kelviq's as the process default when none is installed.
 //!
 //! # On the day the network fails
 //!
