@@ -31,6 +31,8 @@ struct Shared {
     stopped: AtomicBool,
     /// How many answers were cut.
     cut: std::sync::atomic::AtomicUsize,
+    /// How long each new connection waits before it reaches the server, in milliseconds.
+    connect_delay_ms: std::sync::atomic::AtomicU64,
 }
 
 impl CuttingProxy {
@@ -56,6 +58,13 @@ impl CuttingProxy {
     /// connection closed; from then on the port refuses connections.
     pub fn cut_next_answer(&self) {
         self.shared.mode.store(CUT_NEXT_ANSWER, Ordering::SeqCst);
+    }
+
+    /// Each connection made from now on reaches the server only after `delay`: a server
+    /// that is slow to accept, while the connections already open stay fast.
+    pub fn delay_new_connections(&self, delay: std::time::Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.connect_delay_ms.store(ms, Ordering::SeqCst);
     }
 
     /// How many answers were cut so far.
@@ -107,6 +116,10 @@ impl Drop for CuttingProxy {
 }
 
 async fn relay(client: TcpStream, upstream: SocketAddr, shared: Arc<Shared>) {
+    let delay = shared.connect_delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
     let Ok(server) = TcpStream::connect(upstream).await else {
         return;
     };

@@ -1,6 +1,8 @@
 //! Every operation of the product docs is in `openapi/kelviq.yaml` exactly as
 //! `shared/kelviq-wire.md` says it travels: method, path (trailing slash included), host,
 //! query names, body field names with their casing, which of them are required, and enums.
+//! So is every other operation of Kelviq's published API reference (kelviq/docs
+//! `api-reference/openapi.json`, whose paths lack the `/api/v1` prefix), with its family.
 
 use std::collections::BTreeSet;
 
@@ -17,6 +19,9 @@ enum Host {
 struct WireOperation {
     operation_id: &'static str,
     tag: &'static str,
+    /// `x-kelviq-family`: `None` for the operations of the official clients (the default
+    /// family), else `catalog`, `partner` or `admin`.
+    family: Option<&'static str>,
     method: &'static str,
     path: &'static str,
     host: Host,
@@ -29,6 +34,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "createCustomer",
         tag: "customers",
+        family: None,
         method: "post",
         path: "/api/v1/customers/",
         host: Host::Api,
@@ -45,6 +51,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "updateCustomer",
         tag: "customers",
+        family: None,
         method: "patch",
         path: "/api/v1/customers/{customerId}/",
         host: Host::Api,
@@ -55,6 +62,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "createCheckoutSession",
         tag: "checkout",
+        family: None,
         method: "post",
         path: "/api/v1/checkout/",
         host: Host::Api,
@@ -86,6 +94,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "getEntitlements",
         tag: "entitlements",
+        family: None,
         method: "get",
         path: "/api/v1/entitlements",
         host: Host::Edge,
@@ -96,6 +105,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "reportUsage",
         tag: "reporting",
+        family: None,
         method: "post",
         path: "/api/v1/report/usage/",
         host: Host::Api,
@@ -112,6 +122,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "reportEvent",
         tag: "reporting",
+        family: None,
         method: "post",
         path: "/api/v1/report/event/",
         host: Host::Api,
@@ -129,6 +140,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "updateSubscription",
         tag: "subscriptions",
+        family: None,
         method: "post",
         path: "/api/v1/subscriptions/{subscriptionId}/update/",
         host: Host::Api,
@@ -150,6 +162,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "cancelSubscription",
         tag: "subscriptions",
+        family: None,
         method: "post",
         path: "/api/v1/subscriptions/{subscriptionId}/cancel/",
         host: Host::Api,
@@ -167,6 +180,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "listCustomers",
         tag: "customers",
+        family: None,
         method: "get",
         path: "/api/v1/customers/",
         host: Host::Api,
@@ -177,6 +191,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "retrieveCustomer",
         tag: "customers",
+        family: None,
         method: "get",
         path: "/api/v1/customers/{customerId}/",
         host: Host::Api,
@@ -187,6 +202,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "archiveCustomer",
         tag: "customers",
+        family: None,
         method: "delete",
         path: "/api/v1/customers/{customerId}/",
         host: Host::Api,
@@ -197,6 +213,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "listSubscriptions",
         tag: "subscriptions",
+        family: None,
         method: "get",
         path: "/api/v1/subscriptions/",
         host: Host::Api,
@@ -216,6 +233,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "createSubscription",
         tag: "subscriptions",
+        family: None,
         method: "post",
         path: "/api/v1/subscriptions/create/",
         host: Host::Api,
@@ -233,6 +251,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "retrieveSubscription",
         tag: "subscriptions",
+        family: None,
         method: "get",
         path: "/api/v1/subscriptions/{subscriptionId}/",
         host: Host::Api,
@@ -243,6 +262,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "previewSubscriptionUpdate",
         tag: "subscriptions",
+        family: None,
         method: "post",
         path: "/api/v1/subscriptions/{subscriptionId}/update/preview/",
         host: Host::Api,
@@ -260,6 +280,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "createPortalSession",
         tag: "portal",
+        family: None,
         method: "post",
         path: "/api/v1/portal/session/",
         host: Host::Api,
@@ -270,6 +291,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "activateLicense",
         tag: "licenses",
+        family: None,
         method: "post",
         path: "/api/v1/license/activate/",
         host: Host::Api,
@@ -280,6 +302,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "deactivateLicense",
         tag: "licenses",
+        family: None,
         method: "post",
         path: "/api/v1/license/deactivate/",
         host: Host::Api,
@@ -290,6 +313,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "validateLicense",
         tag: "licenses",
+        family: None,
         method: "post",
         path: "/api/v1/license/validate/",
         host: Host::Api,
@@ -300,6 +324,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "createCharge",
         tag: "charges",
+        family: None,
         method: "post",
         path: "/api/v1/charges/",
         host: Host::Api,
@@ -319,6 +344,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "listRefunds",
         tag: "refunds",
+        family: None,
         method: "get",
         path: "/api/v1/refunds/",
         host: Host::Api,
@@ -336,6 +362,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "createRefund",
         tag: "refunds",
+        family: None,
         method: "post",
         path: "/api/v1/refunds/",
         host: Host::Api,
@@ -352,6 +379,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "retrieveRefund",
         tag: "refunds",
+        family: None,
         method: "get",
         path: "/api/v1/refunds/{refundId}/",
         host: Host::Api,
@@ -362,6 +390,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "listTransactions",
         tag: "transactions",
+        family: None,
         method: "get",
         path: "/api/v1/transaction/",
         host: Host::Api,
@@ -379,6 +408,7 @@ const WIRE: &[WireOperation] = &[
     WireOperation {
         operation_id: "listPaymentMethods",
         tag: "payment-methods",
+        family: None,
         method: "get",
         path: "/api/v1/payment-methods/",
         host: Host::Api,
@@ -386,7 +416,544 @@ const WIRE: &[WireOperation] = &[
         query: &["customer_id?", "customer_email?", "page?", "page_size?"],
         body: &[],
     },
+    // The rest of Kelviq's published API reference (kelviq/docs `api-reference/openapi.json`),
+    // each operation marked with its family.
+    WireOperation {
+        operation_id: "listCheckoutSessions",
+        tag: "checkout-sessions",
+        family: Some("admin"),
+        method: "get",
+        path: "/api/v1/checkout/sessions/",
+        host: Host::Api,
+        path_params: &[],
+        query: &[
+            "search?",
+            "status?",
+            "start_date?",
+            "end_date?",
+            "page_size?",
+            "page?",
+        ],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "retrieveCheckoutSession",
+        tag: "checkout-sessions",
+        family: Some("admin"),
+        method: "get",
+        path: "/api/v1/checkout/sessions/{session_id}/",
+        host: Host::Api,
+        path_params: &["session_id"],
+        query: &[],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "listCheckoutSessionEvents",
+        tag: "checkout-session-events",
+        family: Some("admin"),
+        method: "get",
+        path: "/api/v1/checkout/sessions/{session_id}/events/",
+        host: Host::Api,
+        path_params: &["session_id"],
+        query: &["page_size?", "page?"],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "listOrders",
+        tag: "orders",
+        family: Some("admin"),
+        method: "get",
+        path: "/api/v1/orders/",
+        host: Host::Api,
+        path_params: &[],
+        query: &[
+            "search?",
+            "status?",
+            "billing_type?",
+            "is_renewal?",
+            "start_date?",
+            "end_date?",
+            "page_size?",
+            "page?",
+        ],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "retrieveOrder",
+        tag: "orders",
+        family: Some("admin"),
+        method: "get",
+        path: "/api/v1/orders/{id}/",
+        host: Host::Api,
+        path_params: &["id"],
+        query: &[],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "listOrderEvents",
+        tag: "order-events",
+        family: Some("admin"),
+        method: "get",
+        path: "/api/v1/orders/{id}/events/",
+        host: Host::Api,
+        path_params: &["id"],
+        query: &["page_size?", "page?"],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "listWebhookEventLogs",
+        tag: "webhooks",
+        family: Some("admin"),
+        method: "get",
+        path: "/api/v1/webhook/logs/",
+        host: Host::Api,
+        path_params: &[],
+        query: &["start_date?", "end_date?", "page_size?", "page?"],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "getProductOffering",
+        tag: "monetization",
+        family: Some("catalog"),
+        method: "get",
+        path: "/api/v1/monetization/product-offering/{product_id}/",
+        host: Host::Api,
+        path_params: &["product_id"],
+        query: &["customer_id?", "plans_enabled?", "ip_address?"],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "getPromotion",
+        tag: "promotions",
+        family: Some("catalog"),
+        method: "get",
+        path: "/api/v1/promotions",
+        host: Host::Edge,
+        path_params: &[],
+        query: &["promotion_id"],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "listCatalogProducts",
+        tag: "products",
+        family: Some("catalog"),
+        method: "get",
+        path: "/api/v1/catalog/products/",
+        host: Host::Api,
+        path_params: &[],
+        query: &["search?", "page?", "page_size?"],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "createCatalogProduct",
+        tag: "products",
+        family: Some("catalog"),
+        method: "post",
+        path: "/api/v1/catalog/products/",
+        host: Host::Api,
+        path_params: &[],
+        query: &[],
+        body: &[
+            "name",
+            "identifier?",
+            "description?",
+            "taxCode",
+            "imageKeys?",
+        ],
+    },
+    WireOperation {
+        operation_id: "retrieveCatalogProduct",
+        tag: "products",
+        family: Some("catalog"),
+        method: "get",
+        path: "/api/v1/catalog/products/{pk}/",
+        host: Host::Api,
+        path_params: &["pk"],
+        query: &[],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "updateCatalogProduct",
+        tag: "products",
+        family: Some("catalog"),
+        method: "patch",
+        path: "/api/v1/catalog/products/{pk}/",
+        host: Host::Api,
+        path_params: &["pk"],
+        query: &[],
+        body: &[
+            "name?",
+            "description?",
+            "taxCode?",
+            "imageKeys?",
+            "fileKeys?",
+        ],
+    },
+    WireOperation {
+        operation_id: "deleteCatalogProduct",
+        tag: "products",
+        family: Some("catalog"),
+        method: "delete",
+        path: "/api/v1/catalog/products/{pk}/",
+        host: Host::Api,
+        path_params: &["pk"],
+        query: &[],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "getCatalogProductSettings",
+        tag: "product-settings",
+        family: Some("catalog"),
+        method: "get",
+        path: "/api/v1/catalog/products/{pk}/settings/",
+        host: Host::Api,
+        path_params: &["pk"],
+        query: &[],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "updateCatalogProductSettings",
+        tag: "product-settings",
+        family: Some("catalog"),
+        method: "patch",
+        path: "/api/v1/catalog/products/{pk}/settings/",
+        host: Host::Api,
+        path_params: &["pk"],
+        query: &[],
+        body: &["vpn?", "tor?", "proxy?", "currency?", "productUrl?"],
+    },
+    WireOperation {
+        operation_id: "updateCatalogProductImage",
+        tag: "product-images",
+        family: Some("catalog"),
+        method: "patch",
+        path: "/api/v1/catalog/products/{product_pk}/image/{pk}/",
+        host: Host::Api,
+        path_params: &["product_pk", "pk"],
+        query: &[],
+        body: &["name?", "ordering?", "thumbnail?", "enabled?"],
+    },
+    WireOperation {
+        operation_id: "deleteCatalogProductImage",
+        tag: "product-images",
+        family: Some("catalog"),
+        method: "delete",
+        path: "/api/v1/catalog/products/{product_pk}/image/{pk}/",
+        host: Host::Api,
+        path_params: &["product_pk", "pk"],
+        query: &[],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "listCatalogFeatures",
+        tag: "features",
+        family: Some("catalog"),
+        method: "get",
+        path: "/api/v1/catalog/features/",
+        host: Host::Api,
+        path_params: &[],
+        query: &["search?", "page?", "page_size?"],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "createCatalogFeature",
+        tag: "features",
+        family: Some("catalog"),
+        method: "post",
+        path: "/api/v1/catalog/features/",
+        host: Host::Api,
+        path_params: &[],
+        query: &[],
+        body: &[
+            "name",
+            "identifier?",
+            "description?",
+            "featureType",
+            "featureDetails?",
+            "meter?",
+            "metadata?",
+        ],
+    },
+    WireOperation {
+        operation_id: "retrieveCatalogFeature",
+        tag: "features",
+        family: Some("catalog"),
+        method: "get",
+        path: "/api/v1/catalog/features/{pk}/",
+        host: Host::Api,
+        path_params: &["pk"],
+        query: &[],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "deleteCatalogFeature",
+        tag: "features",
+        family: Some("catalog"),
+        method: "delete",
+        path: "/api/v1/catalog/features/{pk}/",
+        host: Host::Api,
+        path_params: &["pk"],
+        query: &[],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "listCatalogPlans",
+        tag: "plans",
+        family: Some("catalog"),
+        method: "get",
+        path: "/api/v1/catalog/plans/",
+        host: Host::Api,
+        path_params: &[],
+        query: &["page?", "page_size?"],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "createCatalogPlan",
+        tag: "plans",
+        family: Some("catalog"),
+        method: "post",
+        path: "/api/v1/catalog/plans/",
+        host: Host::Api,
+        path_params: &[],
+        query: &[],
+        body: &[
+            "name",
+            "identifier?",
+            "description?",
+            "product",
+            "metadata?",
+            "isVisible?",
+            "license?",
+            "links?",
+            "fileKeys?",
+            "ordering?",
+        ],
+    },
+    WireOperation {
+        operation_id: "retrieveCatalogPlan",
+        tag: "plans",
+        family: Some("catalog"),
+        method: "get",
+        path: "/api/v1/catalog/plans/{identifier}/",
+        host: Host::Api,
+        path_params: &["identifier"],
+        query: &["version?"],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "updateCatalogPlan",
+        tag: "plans",
+        family: Some("catalog"),
+        method: "patch",
+        path: "/api/v1/catalog/plans/{identifier}/",
+        host: Host::Api,
+        path_params: &["identifier"],
+        query: &["version?"],
+        body: &[
+            "name?",
+            "description?",
+            "metadata?",
+            "isVisible?",
+            "license?",
+            "links?",
+            "fileKeys?",
+        ],
+    },
+    WireOperation {
+        operation_id: "deleteCatalogPlan",
+        tag: "plans",
+        family: Some("catalog"),
+        method: "delete",
+        path: "/api/v1/catalog/plans/{identifier}/",
+        host: Host::Api,
+        path_params: &["identifier"],
+        query: &["version?"],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "publishCatalogPlan",
+        tag: "plans",
+        family: Some("catalog"),
+        method: "post",
+        path: "/api/v1/catalog/plans/{identifier}/publish/",
+        host: Host::Api,
+        path_params: &["identifier"],
+        query: &[],
+        body: &["updateFeatures?", "updatePricing?"],
+    },
+    WireOperation {
+        operation_id: "discardCatalogPlanDraft",
+        tag: "plans",
+        family: Some("catalog"),
+        method: "delete",
+        path: "/api/v1/catalog/plans/{identifier}/discard/",
+        host: Host::Api,
+        path_params: &["identifier"],
+        query: &[],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "listCatalogPlanPrices",
+        tag: "plans",
+        family: Some("catalog"),
+        method: "get",
+        path: "/api/v1/catalog/plans/{identifier}/prices/",
+        host: Host::Api,
+        path_params: &["identifier"],
+        query: &["version?"],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "bulkSetCatalogPlanPrices",
+        tag: "plans",
+        family: Some("catalog"),
+        method: "post",
+        path: "/api/v1/catalog/plans/{identifier}/prices/bulk/",
+        host: Host::Api,
+        path_params: &["identifier"],
+        query: &[],
+        body: &["prices"],
+    },
+    WireOperation {
+        operation_id: "listCatalogPlanFeatures",
+        tag: "plan-entitlements",
+        family: Some("catalog"),
+        method: "get",
+        path: "/api/v1/catalog/plans/{identifier}/features/",
+        host: Host::Api,
+        path_params: &["identifier"],
+        query: &["version?"],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "addCatalogPlanFeatures",
+        tag: "plan-entitlements",
+        family: Some("catalog"),
+        method: "post",
+        path: "/api/v1/catalog/plans/{identifier}/features/",
+        host: Host::Api,
+        path_params: &["identifier"],
+        // The reference declares `version` on the path but says it is for listing only.
+        query: &[],
+        body: &["planEntitlements"],
+    },
+    WireOperation {
+        operation_id: "updateCatalogPlanFeature",
+        tag: "plan-entitlements",
+        family: Some("catalog"),
+        method: "patch",
+        path: "/api/v1/catalog/plans/{identifier}/features/{feature_id}/",
+        host: Host::Api,
+        path_params: &["identifier", "feature_id"],
+        query: &[],
+        body: &["details"],
+    },
+    WireOperation {
+        operation_id: "deleteCatalogPlanFeature",
+        tag: "plan-entitlements",
+        family: Some("catalog"),
+        method: "delete",
+        path: "/api/v1/catalog/plans/{identifier}/features/{feature_id}/",
+        host: Host::Api,
+        path_params: &["identifier", "feature_id"],
+        query: &[],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "updateCatalogPlanFile",
+        tag: "plan-files",
+        family: Some("catalog"),
+        method: "patch",
+        path: "/api/v1/catalog/plans/{identifier}/file/{pk}/",
+        host: Host::Api,
+        path_params: &["identifier", "pk"],
+        query: &[],
+        body: &["name?", "ordering?", "enabled?"],
+    },
+    WireOperation {
+        operation_id: "deleteCatalogPlanFile",
+        tag: "plan-files",
+        family: Some("catalog"),
+        method: "delete",
+        path: "/api/v1/catalog/plans/{identifier}/file/{pk}/",
+        host: Host::Api,
+        path_params: &["identifier", "pk"],
+        query: &[],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "downloadCatalogPlanFile",
+        tag: "plan-files",
+        family: Some("catalog"),
+        method: "get",
+        path: "/api/v1/catalog/plans/{identifier}/file/{pk}/download/",
+        host: Host::Api,
+        path_params: &["identifier", "pk"],
+        query: &[],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "createPresignedUploadUrl",
+        tag: "media",
+        family: Some("catalog"),
+        method: "post",
+        path: "/api/v1/media/",
+        host: Host::Api,
+        path_params: &[],
+        query: &[],
+        body: &["fileName", "fileType"],
+    },
+    WireOperation {
+        operation_id: "provisionPartnerOrganization",
+        tag: "partner",
+        family: Some("partner"),
+        method: "post",
+        path: "/api/v1/partner/organizations/",
+        host: Host::Api,
+        path_params: &[],
+        query: &[],
+        body: &["externalId", "email", "businessName?"],
+    },
+    WireOperation {
+        operation_id: "listPartnerOrganizations",
+        tag: "partner",
+        family: Some("partner"),
+        method: "get",
+        path: "/api/v1/partner/organizations/",
+        host: Host::Api,
+        path_params: &[],
+        query: &["external_id?"],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "retrievePartnerOrganization",
+        tag: "partner",
+        family: Some("partner"),
+        method: "get",
+        path: "/api/v1/partner/organizations/{identifier}/",
+        host: Host::Api,
+        path_params: &["identifier"],
+        query: &[],
+        body: &[],
+    },
+    WireOperation {
+        operation_id: "retrievePartnerOrganizationByExternalId",
+        tag: "partner",
+        family: Some("partner"),
+        method: "get",
+        path: "/api/v1/partner/organizations/by-external-id/{externalId}/",
+        host: Host::Api,
+        path_params: &["externalId"],
+        query: &[],
+        body: &[],
+    },
 ];
+
+/// Operations whose request body may be left out (the service's reference says so).
+const OPTIONAL_BODIES: &[&str] = &["publishCatalogPlan"];
+
+/// The families an operation may name in `x-kelviq-family`.
+const FAMILIES: &[&str] = &["catalog", "partner", "admin"];
 
 const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -459,6 +1026,12 @@ fn every_documented_operation_travels_as_the_wire_table_says() {
             wire.method, wire.path
         );
         assert_eq!(op["tags"], serde_json::json!([wire.tag]), "{id}: one tag");
+        assert_eq!(
+            op.get("x-kelviq-family")
+                .map(|f| f.as_str().expect("a string")),
+            wire.family,
+            "{id}: x-kelviq-family"
+        );
         assert!(
             op["summary"].is_string() && op["description"].is_string(),
             "{id}: summary and description"
@@ -512,7 +1085,11 @@ fn every_documented_operation_travels_as_the_wire_table_says() {
         match op.get("requestBody") {
             None => assert!(body.is_empty(), "{id}: a body is expected"),
             Some(request_body) => {
-                assert_eq!(request_body["required"], true, "{id}: the body is required");
+                let optional = OPTIONAL_BODIES.contains(&id);
+                assert_eq!(
+                    request_body["required"], !optional,
+                    "{id}: the body is required (or, for {OPTIONAL_BODIES:?}, optional)"
+                );
                 let content = request_body["content"].as_object().unwrap();
                 assert_eq!(
                     content.keys().collect::<Vec<_>>(),
@@ -535,13 +1112,67 @@ fn every_documented_operation_travels_as_the_wire_table_says() {
             }
         }
 
-        for status in ["400", "401", "403", "429", "5XX"] {
+        // An operation without authentication (`security: []`) cannot answer 401 or 403.
+        let public = op.get("security") == Some(&serde_json::json!([]));
+        let statuses: &[&str] = if public {
+            &["400", "429", "5XX"]
+        } else {
+            &["400", "401", "403", "429", "5XX"]
+        };
+        for status in statuses {
             assert!(
-                op["responses"].get(status).is_some(),
+                op["responses"].get(*status).is_some(),
                 "{id}: documents {status}"
             );
         }
+        // Every error status shares the `ApiError` schema (progenitor takes one error type).
+        for (status, response) in op["responses"].as_object().unwrap() {
+            if status.starts_with('4') || status.starts_with('5') {
+                let response = resolve(&doc, response);
+                let schema = &response["content"]["application/json"]["schema"];
+                assert_eq!(
+                    schema["$ref"], "#/components/schemas/ApiError",
+                    "{id}: {status} answers ApiError"
+                );
+            }
+        }
     }
+}
+
+#[test]
+fn families_and_their_authentication() {
+    let doc = openapi_document();
+    let mut counts = std::collections::BTreeMap::new();
+    for wire in WIRE {
+        let (_, op) = operation(&doc, wire);
+        let id = wire.operation_id;
+        if let Some(family) = wire.family {
+            assert!(FAMILIES.contains(&family), "{id}: unknown family {family}");
+        }
+        *counts.entry(wire.family.unwrap_or("default")).or_insert(0) += 1;
+        let security = op.get("security");
+        match wire.family {
+            // The partner key, in its own header, and nothing else.
+            Some("partner") => assert_eq!(
+                security,
+                Some(&serde_json::json!([{"partnerKey": []}])),
+                "{id}: partner operations use the partner key"
+            ),
+            // The organisation's bearer key (the document's default), except the public
+            // download of a plan file.
+            _ if id == "downloadCatalogPlanFile" => {
+                assert_eq!(security, Some(&serde_json::json!([])), "{id}: public")
+            }
+            _ => assert!(security.is_none(), "{id}: the document's bearer security"),
+        }
+    }
+    assert_eq!(counts.get("catalog"), Some(&32));
+    assert_eq!(counts.get("partner"), Some(&4));
+    assert_eq!(counts.get("admin"), Some(&7));
+    let partner = &doc["components"]["securitySchemes"]["partnerKey"];
+    assert_eq!(partner["type"], "apiKey");
+    assert_eq!(partner["in"], "header");
+    assert_eq!(partner["name"], "X-Kelviq-Partner-Key");
 }
 
 #[test]
@@ -621,6 +1252,64 @@ fn enums_hold_exactly_the_documented_values() {
     );
     expect("TransactionStatus", &["success", "failure", "pending"]);
 
+    // The published reference's enums of what is sent (bodies and query parameters).
+    expect(
+        "OrderStatus",
+        &[
+            "PENDING",
+            "COMPLETE",
+            "FAILED",
+            "REFUNDED",
+            "PARTIAL_REFUND",
+            "CANCELLED",
+            "FRAUDULENT",
+        ],
+    );
+    expect("BillingType", &["ONE_TIME", "SUBSCRIPTION"]);
+    expect(
+        "TaxCode",
+        &[
+            "saas",
+            "saas_business",
+            "software",
+            "videocontent",
+            "informationservice",
+            "ebook",
+            "digitalgraphic",
+            "videogame",
+            "eservice",
+            "training",
+        ],
+    );
+    expect("CatalogFeatureType", &["BOOLEAN", "CUSTOMIZABLE", "METER"]);
+    expect("LicenseDurationUnit", &["DAY", "MONTH", "YEAR"]);
+    expect("PriceType", &["FREE", "PAID", "CUSTOM"]);
+    expect(
+        "PriceTaxBehavior",
+        &["INCLUSIVE", "EXCLUSIVE", "UNSPECIFIED"],
+    );
+    expect(
+        "PriceModel",
+        &["FLAT", "PACKAGE", "TIERED", "VOLUME", "STAIRSTEP"],
+    );
+    expect(
+        "UsageReset",
+        &[
+            "NEVER",
+            "EVERY_DAY",
+            "EVERY_28_DAYS",
+            "EVERY_MONTH",
+            "EVERY_QUARTER",
+            "EVERY_YEAR",
+        ],
+    );
+    expect("PaymentType", &["ADVANCE_COMMITMENT", "PAY_AS_YOU_GO"]);
+    expect("UsageAlertThresholdType", &["PERCENTAGE", "BALANCE"]);
+    expect(
+        "PlanChargePeriod",
+        &["ONE_TIME", "DAILY", "MONTHLY", "QUARTERLY", "YEARLY"],
+    );
+
     // What the service sends back stays open, so a new value never breaks a client.
     let feature_type = &schemas["Entitlement"]["properties"]["featureType"];
     assert_eq!(feature_type["type"], "string");
@@ -628,6 +1317,29 @@ fn enums_hold_exactly_the_documented_values() {
         feature_type.get("enum").is_none(),
         "featureType must stay an open string"
     );
+    // Likewise the reference's enums on answers: the values are in the descriptions.
+    for (schema, field) in [
+        ("Order", "status"),
+        ("Order", "billingType"),
+        ("OrderEvent", "status"),
+        ("CheckoutSessionEvent", "status"),
+        ("CatalogProduct", "taxCode"),
+        ("CatalogFeature", "featureType"),
+        ("CatalogPlanPrice", "priceType"),
+        ("CatalogPlanPrice", "taxBehavior"),
+        ("CatalogPlanFeaturePrice", "priceModel"),
+        ("CatalogPlanCharge", "chargePeriod"),
+        ("PlanEntitlementDetails", "reset"),
+        ("PlanLicense", "durationUnit"),
+        ("PromotionWidget", "placement"),
+    ] {
+        let field_schema = &schemas[schema]["properties"][field];
+        assert_eq!(field_schema["type"], "string", "{schema}.{field}");
+        assert!(
+            field_schema.get("enum").is_none(),
+            "{schema}.{field} must stay an open string"
+        );
+    }
 }
 
 #[test]
@@ -665,6 +1377,41 @@ fn formats_and_patterns_are_where_the_service_uses_them() {
         r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}$"
     );
     assert_eq!(s["FeatureQuantity"]["properties"]["quantity"]["minimum"], 1);
+
+    // Formats of the published reference.
+    for (schema, field, format) in [
+        ("CatalogProduct", "id", "uuid"),
+        ("CatalogProduct", "modifiedOn", "date-time"),
+        ("CatalogPlan", "product", "uuid"),
+        ("CreateCatalogPlanRequest", "product", "uuid"),
+        ("CatalogPlanEntitlementInput", "feature", "uuid"),
+        ("CatalogProductSettings", "productUrl", "uri"),
+        ("PresignedUpload", "url", "uri"),
+        ("OrderList", "next", "uri"),
+        ("Order", "paidAt", "date-time"),
+        ("WebhookEventLog", "eventId", "uuid"),
+        ("WebhookEventLog", "lastAttempt", "date-time"),
+        ("PartnerOrganization", "organizationIdentifier", "uuid"),
+        ("ProvisionPartnerOrganizationRequest", "email", "email"),
+    ] {
+        assert_eq!(
+            s[schema]["properties"][field]["format"], format,
+            "{schema}.{field}"
+        );
+    }
+    // Sent as null when unknown: nullable.
+    for (schema, field) in [
+        ("WebhookEventLog", "statusCode"),
+        ("Order", "paidAt"),
+        ("CatalogProductSettings", "productUrl"),
+        ("CatalogPlanFeaturePriceInput", "feature"),
+        ("PartnerOrganization", "serverKey"),
+    ] {
+        assert_eq!(
+            s[schema]["properties"][field]["nullable"], true,
+            "{schema}.{field}"
+        );
+    }
 }
 
 #[test]
@@ -685,14 +1432,21 @@ fn servers_and_security_name_every_environment() {
             "https://stagingapi.kelviq.com"
         ]
     );
-    assert_eq!(
-        urls(&doc["paths"]["/api/v1/entitlements"]["servers"]),
-        [
-            "https://edge.api.kelviq.com",
-            "https://edge.sandboxapi.kelviq.com",
-            "https://edge.stagingapi.kelviq.com"
-        ]
-    );
+    for edge_path in ["/api/v1/entitlements", "/api/v1/promotions"] {
+        assert_eq!(
+            urls(&doc["paths"][edge_path]["servers"]),
+            [
+                "https://edge.api.kelviq.com",
+                "https://edge.sandboxapi.kelviq.com",
+                "https://edge.stagingapi.kelviq.com"
+            ],
+            "{edge_path}"
+        );
+        assert_eq!(
+            doc["paths"][edge_path]["x-kelviq-host"], "edge",
+            "{edge_path}"
+        );
+    }
     assert_eq!(
         doc["components"]["securitySchemes"]["bearerAuth"]["scheme"],
         "bearer"

@@ -559,3 +559,64 @@ async fn a_delta_waiting_on_a_dead_redis_holds_back_its_lane_only() {
     assert_eq!(other.values().sum::<i64>(), 21, "{other:?}");
     assert_eq!(requests(&server, "reportUsage"), 24);
 }
+
+/// Finding 12c: what was published before an instance's first subscription is unknown to it,
+/// so the first subscription retires its memory, even when nothing failed. Here Redis is slow
+/// to accept the instance's connections (a proxy holds each new one 600 ms): the instance
+/// reads a set from the edge (its Redis read times out) while its subscription is still on
+/// its way, and another instance, connected directly, invalidates that customer before the
+/// subscription lands. Without the retirement, the first instance answers its old set for the
+/// whole `ttl`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidation_published_before_the_first_subscription_is_not_missed() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let server = emulator(&["seats"]).await;
+    // `redis://127.0.0.1:<port>/0`
+    let upstream: std::net::SocketAddr = redis.url()["redis://".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let proxy = kelviq_tests::proxy::CuttingProxy::start(upstream).await;
+    proxy.delay_new_connections(Duration::from_millis(600));
+    let first = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .redis(RedisConfig::new(format!("redis://{}", proxy.addr())))
+        .build()
+        .unwrap();
+    assert!(!first
+        .entitlements()
+        .has_access(CUSTOMER, "reports")
+        .send()
+        .await
+        .unwrap());
+    server.grant(Grant {
+        customer_id: CUSTOMER.into(),
+        feature_id: "reports".into(),
+        feature_type: FeatureKind::Boolean,
+        usage_limit: None,
+        hard_limit: None,
+    });
+    let second = client(&server, &redis);
+    second.invalidate_entitlements(CUSTOMER);
+    let started = Instant::now();
+    loop {
+        let allowed = first
+            .entitlements()
+            .has_access(CUSTOMER, "reports")
+            .send()
+            .await
+            .unwrap();
+        if allowed {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the first instance kept the set it read before it subscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
