@@ -2395,23 +2395,38 @@ service adds later does not break clients.
             Default::default()
         }
     }
-    ///`PlanFile`
+    ///A file a plan delivers to its buyers.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct PlanFile {
-        ///Where the file can be downloaded.
+        /**The file's public download link (`downloadCatalogPlanFile`), which redirects to a
+short-lived URL.
+*/
+        #[serde(
+            rename = "downloadUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub download_url: ::std::option::Option<::std::string::String>,
+        ///Whether the file is offered.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        ///Where the file is stored.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<::std::string::String>,
+        ///The file's identifier (a UUID).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The file's position among the plan's files.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ordering: ::std::option::Option<i64>,
     }
     impl PlanFile {
         pub fn builder() -> builder::PlanFile {
             Default::default()
         }
     }
-    ///`PlanLink`
+    ///A link a plan shows its buyers.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct PlanLink {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7732,6 +7747,14 @@ service adds later does not break clients.
         }
         #[derive(Clone, Debug)]
         pub struct PlanFile {
+            download_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
             file: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -7744,17 +7767,48 @@ service adds later does not break clients.
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            ordering: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for PlanFile {
             fn default() -> Self {
                 Self {
+                    download_url: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
                     file: Ok(Default::default()),
                     id: Ok(Default::default()),
                     name: Ok(Default::default()),
+                    ordering: Ok(Default::default()),
                 }
             }
         }
         impl PlanFile {
+            pub fn download_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.download_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for download_url: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
             pub fn file<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7789,6 +7843,18 @@ service adds later does not break clients.
                     });
                 self
             }
+            pub fn ordering<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ordering = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ordering: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<PlanFile> for super::PlanFile {
             type Error = super::error::ConversionError;
@@ -7796,18 +7862,24 @@ service adds later does not break clients.
                 value: PlanFile,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    download_url: value.download_url?,
+                    enabled: value.enabled?,
                     file: value.file?,
                     id: value.id?,
                     name: value.name?,
+                    ordering: value.ordering?,
                 })
             }
         }
         impl ::std::convert::From<super::PlanFile> for PlanFile {
             fn from(value: super::PlanFile) -> Self {
                 Self {
+                    download_url: Ok(value.download_url),
+                    enabled: Ok(value.enabled),
                     file: Ok(value.file),
                     id: Ok(value.id),
                     name: Ok(value.name),
+                    ordering: Ok(value.ordering),
                 }
             }
         }
@@ -11137,12 +11209,18 @@ service adds later does not break clients.
 
 Kelviq is a pricing, entitlements and usage-billing service. This document describes the
 operations of the Kelviq server SDKs: customers, checkout, entitlements, usage and event
-reporting, and subscriptions.
+reporting, and subscriptions; and, marked with `x-kelviq-family`, the rest of Kelviq's
+published API reference: the catalog (`catalog`: products, features, plans with their
+prices, entitlements and files, uploads, product offerings, promotions), the records of
+the organisation (`admin`: orders, checkout sessions, webhook logs) and partner
+provisioning (`partner`).
 
 Every request is authenticated with the organisation's Server API Key as a bearer token
-(Settings > Developers in the Kelviq application). Entitlement checks are served by a
-separate edge host (see the `servers` of `/api/v1/entitlements`); every other operation
-is served by the API host.
+(Settings > Developers in the Kelviq application), except the partner operations (the
+partner's key in `X-Kelviq-Partner-Key`), promotions (the organisation's Client API Key as
+the bearer token) and plan file downloads (none). Entitlement checks and promotions are
+served by a separate edge host (see the `servers` of `/api/v1/entitlements` and
+`/api/v1/promotions`); every other operation is served by the API host.
 
 Optional request fields that are not given are left out of the body, never sent as
 `null`. Responses may grow new fields at any time: clients must ignore keys they do not

@@ -8,6 +8,5911 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    /**The error body shared by every error status (named `ApiError`, not `Error`, so that
+it does not shadow the `Error` type of the languages clients are generated in).
+`detail` says what went wrong; on 400, `errors` maps each field at fault to its
+messages. The service also answers field errors at the top level
+(`{"licenseKey": ["This field is required."]}`) and `{"error": "..."}` on some
+operations: clients should keep the body as it came.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ApiError {
+        ///A human-readable description of the error.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub detail: ::std::option::Option<::std::string::String>,
+        ///The fields at fault, each with its messages.
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
+        pub errors: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::vec::Vec<::std::string::String>,
+        >,
+    }
+    impl ApiError {
+        pub fn builder() -> builder::ApiError {
+            Default::default()
+        }
+    }
+    /**A billing address. Its keys are camelCase (`postalCode`), also in the snake_case
+customer bodies, as the service's reference writes them.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct BillingAddress {
+        ///The city.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub city: ::std::option::Option<::std::string::String>,
+        ///The country, as an ISO 3166-1 alpha-2 code.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub country: ::std::option::Option<::std::string::String>,
+        ///Address line 1.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub line1: ::std::option::Option<::std::string::String>,
+        ///Address line 2.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub line2: ::std::option::Option<::std::string::String>,
+        ///The postal or ZIP code.
+        #[serde(
+            rename = "postalCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub postal_code: ::std::option::Option<::std::string::String>,
+        ///The state or province.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+    }
+    impl BillingAddress {
+        pub fn builder() -> builder::BillingAddress {
+            Default::default()
+        }
+    }
+    ///`ONE_TIME` for a single purchase, `SUBSCRIPTION` for a recurring one.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum BillingType {
+        #[serde(rename = "ONE_TIME")]
+        OneTime,
+        #[serde(rename = "SUBSCRIPTION")]
+        Subscription,
+    }
+    impl ::std::fmt::Display for BillingType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::OneTime => f.write_str("ONE_TIME"),
+                Self::Subscription => f.write_str("SUBSCRIPTION"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for BillingType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ONE_TIME" => Ok(Self::OneTime),
+                "SUBSCRIPTION" => Ok(Self::Subscription),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BillingType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for BillingType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**One version of a plan. A change to the published version makes a new draft version;
+`isLatest` is true for the published version only.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogPlan {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub countries: ::std::vec::Vec<::std::string::String>,
+        #[serde(
+            rename = "createdOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_on: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///The billing provider's identifiers (such as `stripeProductId`).
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub details: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub files: ::std::vec::Vec<PlanFile>,
+        ///The plan's URL-safe identifier, the same for all its versions.
+        pub identifier: ::std::string::String,
+        #[serde(
+            rename = "isImported",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_imported: ::std::option::Option<bool>,
+        ///True for the published version only.
+        #[serde(rename = "isLatest")]
+        pub is_latest: bool,
+        #[serde(
+            rename = "isVisible",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_visible: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub license: ::std::option::Option<PlanLicense>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub links: ::std::vec::Vec<PlanLink>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(
+            rename = "modifiedOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub modified_on: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ordering: ::std::option::Option<i64>,
+        ///The UUID of the plan's product.
+        pub product: ::uuid::Uuid,
+        pub version: i64,
+    }
+    impl CatalogPlan {
+        pub fn builder() -> builder::CatalogPlan {
+            Default::default()
+        }
+    }
+    /**A product of the catalog, with its plans, images and files. `taxCode` is an open
+string in answers (see `TaxCode`).
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogProduct {
+        ///The name of the user who created the product.
+        #[serde(
+            rename = "createdBy",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_by: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub id: ::uuid::Uuid,
+        ///The product's URL-safe identifier.
+        pub identifier: ::std::string::String,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub images: ::std::vec::Vec<CatalogProductImage>,
+        #[serde(
+            rename = "modifiedOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub modified_on: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        pub name: ::std::string::String,
+        ///The product's tax category (see `TaxCode`; open).
+        #[serde(
+            rename = "taxCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tax_code: ::std::option::Option<::std::string::String>,
+    }
+    impl CatalogProduct {
+        pub fn builder() -> builder::CatalogProduct {
+            Default::default()
+        }
+    }
+    ///An image of a product.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogProductImage {
+        ///Whether the image is shown publicly.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        pub id: ::uuid::Uuid,
+        ///Where the image is stored (a storage key or URL).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub image: ::std::option::Option<::std::string::String>,
+        ///The file name or display name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The image's position in the gallery.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ordering: ::std::option::Option<i64>,
+        ///Whether this is the product's thumbnail (one image at most).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub thumbnail: ::std::option::Option<bool>,
+    }
+    impl CatalogProductImage {
+        pub fn builder() -> builder::CatalogProductImage {
+            Default::default()
+        }
+    }
+    ///A checkout session with the order, subscription and payment method it produced.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CheckoutSessionDetail {
+        #[serde(
+            rename = "billingAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_address: ::std::option::Option<BillingAddress>,
+        #[serde(rename = "createdOn")]
+        pub created_on: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "currencySymbol",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub currency_symbol: ::std::option::Option<::std::string::String>,
+        ///The customer's answers to the checkout's custom fields.
+        #[serde(
+            rename = "customFieldsData",
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty"
+        )]
+        pub custom_fields_data: ::serde_json::Map<
+            ::std::string::String,
+            ::serde_json::Value,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub customer: ::std::option::Option<OrderCustomer>,
+        ///The page customisation given when the session was created.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub customization: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(
+            rename = "discountCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub discount_code: ::std::option::Option<::std::string::String>,
+        ///The session's identifier.
+        pub id: ::std::string::String,
+        ///The `metadata` given when the session was created.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///The offering (product and plans) the session showed.
+        #[serde(
+            rename = "offeringData",
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty"
+        )]
+        pub offering_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///The session's first order; null until there is one.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub order: ::std::option::Option<CheckoutSessionOrder>,
+        ///The payment method of the order's first successful payment; null before one.
+        #[serde(
+            rename = "paymentMethod",
+            deserialize_with = "::std::option::Option::deserialize"
+        )]
+        pub payment_method: ::std::option::Option<OrderPaymentMethod>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub product: ::std::option::Option<CatalogProduct>,
+        ///The plan and add-ons selected in the session.
+        #[serde(
+            rename = "selectedData",
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty"
+        )]
+        pub selected_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///`open`, `processing`, `success`, `expired`, ... (open).
+        pub status: ::std::string::String,
+        ///The subscription of that order; null when it has none.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub subscription: ::std::option::Option<CheckoutSessionSubscription>,
+        #[serde(
+            rename = "taxId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tax_id: ::std::option::Option<::std::string::String>,
+        ///Trial days.
+        #[serde(
+            rename = "trialPeriod",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trial_period: ::std::option::Option<i64>,
+    }
+    impl CheckoutSessionDetail {
+        pub fn builder() -> builder::CheckoutSessionDetail {
+            Default::default()
+        }
+    }
+    ///One entry of a checkout session's timeline.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CheckoutSessionEvent {
+        ///The event, as a code such as `checkout_session.created` (an open set).
+        pub code: ::std::string::String,
+        pub id: i64,
+        ///More about the event; its keys depend on `code`.
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///`pending`, `success` or `failed` (open).
+        pub status: ::std::string::String,
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub title: ::std::string::String,
+    }
+    impl CheckoutSessionEvent {
+        pub fn builder() -> builder::CheckoutSessionEvent {
+            Default::default()
+        }
+    }
+    ///One page of a checkout session's events.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CheckoutSessionEventList {
+        pub count: i64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<CheckoutSessionEvent>,
+    }
+    impl CheckoutSessionEventList {
+        pub fn builder() -> builder::CheckoutSessionEventList {
+            Default::default()
+        }
+    }
+    ///One page of checkout sessions.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CheckoutSessionList {
+        pub count: i64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<CheckoutSessionRecord>,
+    }
+    impl CheckoutSessionList {
+        pub fn builder() -> builder::CheckoutSessionList {
+            Default::default()
+        }
+    }
+    ///The first order of a checkout session, in brief.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct CheckoutSessionOrder {
+        ///A decimal string.
+        #[serde(
+            rename = "amountDiscount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_discount: ::std::option::Option<::std::string::String>,
+        ///A decimal string.
+        #[serde(
+            rename = "amountSubtotal",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_subtotal: ::std::option::Option<::std::string::String>,
+        ///A decimal string.
+        #[serde(
+            rename = "amountTax",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_tax: ::std::option::Option<::std::string::String>,
+        ///A decimal string.
+        #[serde(
+            rename = "amountTotal",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_total: ::std::option::Option<::std::string::String>,
+        ///`ONE_TIME` or `SUBSCRIPTION` (open).
+        #[serde(
+            rename = "billingType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_type: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "createdOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_on: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "invoiceId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub invoice_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "isTrial",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_trial: ::std::option::Option<bool>,
+        #[serde(
+            rename = "paidAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub paid_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(
+            rename = "saleCurrency",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sale_currency: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "saleCurrencySymbol",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sale_currency_symbol: ::std::option::Option<::std::string::String>,
+        ///An order status (see `OrderStatus`; open).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+    }
+    impl CheckoutSessionOrder {
+        pub fn builder() -> builder::CheckoutSessionOrder {
+            Default::default()
+        }
+    }
+    /**A checkout session as the list of sessions shows it. (`CheckoutSession` is the answer
+of `createCheckoutSession`.)
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CheckoutSessionRecord {
+        #[serde(
+            rename = "billingAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_address: ::std::option::Option<BillingAddress>,
+        #[serde(rename = "createdOn")]
+        pub created_on: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "currencySymbol",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub currency_symbol: ::std::option::Option<::std::string::String>,
+        ///The customer's answers to the checkout's custom fields.
+        #[serde(
+            rename = "customFieldsData",
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty"
+        )]
+        pub custom_fields_data: ::serde_json::Map<
+            ::std::string::String,
+            ::serde_json::Value,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub customer: ::std::option::Option<OrderCustomer>,
+        ///The page customisation given when the session was created.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub customization: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(
+            rename = "discountCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub discount_code: ::std::option::Option<::std::string::String>,
+        ///The session's identifier.
+        pub id: ::std::string::String,
+        ///The `metadata` given when the session was created.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///The offering (product and plans) the session showed.
+        #[serde(
+            rename = "offeringData",
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty"
+        )]
+        pub offering_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub product: ::std::option::Option<CatalogProduct>,
+        ///The plan and add-ons selected in the session.
+        #[serde(
+            rename = "selectedData",
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty"
+        )]
+        pub selected_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///`open`, `processing`, `success`, `expired`, ... (open).
+        pub status: ::std::string::String,
+        #[serde(
+            rename = "taxId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tax_id: ::std::option::Option<::std::string::String>,
+        ///Trial days.
+        #[serde(
+            rename = "trialPeriod",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trial_period: ::std::option::Option<i64>,
+    }
+    impl CheckoutSessionRecord {
+        pub fn builder() -> builder::CheckoutSessionRecord {
+            Default::default()
+        }
+    }
+    ///The subscription a checkout session's order started, in brief.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct CheckoutSessionSubscription {
+        ///A decimal string.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub amount: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "billingPeriodEndTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_period_end_time: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        #[serde(
+            rename = "billingPeriodStartTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_period_start_time: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///`ONE_TIME` or `SUBSCRIPTION` (open).
+        #[serde(
+            rename = "billingType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_type: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "endDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub end_date: ::std::option::Option<::chrono::naive::NaiveDate>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub recurrence: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "recurrenceType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub recurrence_type: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "recurrenceUnit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub recurrence_unit: ::std::option::Option<i64>,
+        #[serde(
+            rename = "startDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub start_date: ::std::option::Option<::chrono::naive::NaiveDate>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "trialDaysRemaining",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trial_days_remaining: ::std::option::Option<i64>,
+    }
+    impl CheckoutSessionSubscription {
+        pub fn builder() -> builder::CheckoutSessionSubscription {
+            Default::default()
+        }
+    }
+    ///`ListCheckoutSessionEventsSessionId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ListCheckoutSessionEventsSessionId(::std::string::String);
+    impl ::std::ops::Deref for ListCheckoutSessionEventsSessionId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListCheckoutSessionEventsSessionId>
+    for ::std::string::String {
+        fn from(value: ListCheckoutSessionEventsSessionId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListCheckoutSessionEventsSessionId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListCheckoutSessionEventsSessionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ListCheckoutSessionEventsSessionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListCheckoutSessionEventsSessionId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ListOrderEventsId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ListOrderEventsId(::std::string::String);
+    impl ::std::ops::Deref for ListOrderEventsId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListOrderEventsId> for ::std::string::String {
+        fn from(value: ListOrderEventsId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListOrderEventsId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListOrderEventsId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ListOrderEventsId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListOrderEventsId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**An order: one payment (or attempt) of a checkout, a subscription renewal or a charge.
+Amounts come twice: as decimal strings (`amountTotal`: `"261.00"`, never a JSON
+number) and in the currency's smallest unit (`amountTotalUnits`: 26100). `status` and
+`billingType` are open strings, so that a value the service adds does not break
+clients.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Order {
+        ///The discount, as a decimal string.
+        #[serde(
+            rename = "amountDiscount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_discount: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "amountDiscountUnits",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_discount_units: ::std::option::Option<i64>,
+        ///The amount before discount and tax, as a decimal string.
+        #[serde(
+            rename = "amountSubtotal",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_subtotal: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "amountSubtotalUnits",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_subtotal_units: ::std::option::Option<i64>,
+        ///The tax, as a decimal string.
+        #[serde(
+            rename = "amountTax",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_tax: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "amountTaxUnits",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_tax_units: ::std::option::Option<i64>,
+        ///The amount paid, as a decimal string.
+        #[serde(
+            rename = "amountTotal",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_total: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "amountTotalUnits",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_total_units: ::std::option::Option<i64>,
+        ///The billing address given with the order.
+        #[serde(
+            rename = "billingAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_address: ::std::option::Option<BillingAddress>,
+        ///`ONE_TIME` or `SUBSCRIPTION` (see `BillingType`).
+        #[serde(
+            rename = "billingType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_type: ::std::option::Option<::std::string::String>,
+        ///The customer's answers to the checkout's custom fields.
+        #[serde(
+            rename = "customFieldsData",
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty"
+        )]
+        pub custom_fields_data: ::serde_json::Map<
+            ::std::string::String,
+            ::serde_json::Value,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub customer: ::std::option::Option<OrderCustomer>,
+        ///The order's identifier.
+        pub id: ::std::string::String,
+        #[serde(
+            rename = "invoiceId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub invoice_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "isTrial",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_trial: ::std::option::Option<bool>,
+        ///The licenses issued for the order's subscription, when its plan issues them.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub license: ::std::vec::Vec<SubscriptionLicense>,
+        #[serde(
+            rename = "paidAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub paid_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The payment method of the first successful payment; null before one.
+        #[serde(
+            rename = "paymentMethod",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub payment_method: ::std::option::Option<OrderPaymentMethod>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub plan: ::std::option::Option<CatalogPlan>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub product: ::std::option::Option<CatalogProduct>,
+        ///How much of the order was refunded, in the currency's smallest unit.
+        #[serde(
+            rename = "refundedTotalUnits",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refunded_total_units: ::std::option::Option<i64>,
+        ///The currency of the sale, such as `USD`.
+        #[serde(
+            rename = "saleCurrency",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sale_currency: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "saleCurrencySymbol",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sale_currency_symbol: ::std::option::Option<::std::string::String>,
+        /**`PENDING`, `COMPLETE`, `FAILED`, `REFUNDED`, `PARTIAL_REFUND`, `CANCELLED` or
+`FRAUDULENT` (see `OrderStatus`); never `PENDING` in what this API answers.
+*/
+        pub status: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub subscription: ::std::option::Option<OrderSubscriptionSummary>,
+    }
+    impl Order {
+        pub fn builder() -> builder::Order {
+            Default::default()
+        }
+    }
+    ///The customer of an order or checkout session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct OrderCustomer {
+        ///The identifier you gave the customer.
+        #[serde(
+            rename = "customerId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub customer_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+    impl OrderCustomer {
+        pub fn builder() -> builder::OrderCustomer {
+            Default::default()
+        }
+    }
+    ///One entry of an order's timeline.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct OrderEvent {
+        ///The event, as a code such as `order.completed` (an open set).
+        pub code: ::std::string::String,
+        pub id: i64,
+        ///More about the event (amounts, card, failure reason); its keys depend on `code`.
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///The order the event belongs to.
+        pub order: ::std::string::String,
+        ///`pending`, `success` or `failed` (open).
+        pub status: ::std::string::String,
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The event, in words.
+        pub title: ::std::string::String,
+    }
+    impl OrderEvent {
+        pub fn builder() -> builder::OrderEvent {
+            Default::default()
+        }
+    }
+    ///One page of an order's events.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct OrderEventList {
+        pub count: i64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<OrderEvent>,
+    }
+    impl OrderEventList {
+        pub fn builder() -> builder::OrderEventList {
+            Default::default()
+        }
+    }
+    ///One page of orders.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct OrderList {
+        ///How many orders the whole list holds.
+        pub count: i64,
+        ///The URL of the next page; null on the last.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        ///The URL of the previous page; null on the first.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<Order>,
+    }
+    impl OrderList {
+        pub fn builder() -> builder::OrderList {
+            Default::default()
+        }
+    }
+    ///The payment method of an order's first successful payment.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct OrderPaymentMethod {
+        ///The last four digits of a card.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last4: ::std::option::Option<::std::string::String>,
+        ///The brand or name of the method, such as `visa`.
+        #[serde(
+            rename = "paymentMethodName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub payment_method_name: ::std::option::Option<::std::string::String>,
+        ///The kind of payment method, such as `card`.
+        #[serde(
+            rename = "paymentMethodType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub payment_method_type: ::std::option::Option<::std::string::String>,
+    }
+    impl OrderPaymentMethod {
+        pub fn builder() -> builder::OrderPaymentMethod {
+            Default::default()
+        }
+    }
+    ///The state of an order.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OrderStatus {
+        #[serde(rename = "PENDING")]
+        Pending,
+        #[serde(rename = "COMPLETE")]
+        Complete,
+        #[serde(rename = "FAILED")]
+        Failed,
+        #[serde(rename = "REFUNDED")]
+        Refunded,
+        #[serde(rename = "PARTIAL_REFUND")]
+        PartialRefund,
+        #[serde(rename = "CANCELLED")]
+        Cancelled,
+        #[serde(rename = "FRAUDULENT")]
+        Fraudulent,
+    }
+    impl ::std::fmt::Display for OrderStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Pending => f.write_str("PENDING"),
+                Self::Complete => f.write_str("COMPLETE"),
+                Self::Failed => f.write_str("FAILED"),
+                Self::Refunded => f.write_str("REFUNDED"),
+                Self::PartialRefund => f.write_str("PARTIAL_REFUND"),
+                Self::Cancelled => f.write_str("CANCELLED"),
+                Self::Fraudulent => f.write_str("FRAUDULENT"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for OrderStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "PENDING" => Ok(Self::Pending),
+                "COMPLETE" => Ok(Self::Complete),
+                "FAILED" => Ok(Self::Failed),
+                "REFUNDED" => Ok(Self::Refunded),
+                "PARTIAL_REFUND" => Ok(Self::PartialRefund),
+                "CANCELLED" => Ok(Self::Cancelled),
+                "FRAUDULENT" => Ok(Self::Fraudulent),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OrderStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for OrderStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**The subscription an order belongs to, in brief; `{}` (no keys at all) when the order
+has none.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct OrderSubscriptionSummary {
+        ///The recurring amount, as a decimal string (`"261.00"`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub amount: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "currencySymbol",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub currency_symbol: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::uuid::Uuid>,
+        ///The billing interval, such as `month` or `year`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub interval: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "nextInvoiceDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub next_invoice_date: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///`active`, `trialing`, `canceled`, ... (open).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+    }
+    impl OrderSubscriptionSummary {
+        pub fn builder() -> builder::OrderSubscriptionSummary {
+            Default::default()
+        }
+    }
+    ///A file a plan delivers to its buyers.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PlanFile {
+        /**The file's public download link (`downloadCatalogPlanFile`), which redirects to a
+short-lived URL.
+*/
+        #[serde(
+            rename = "downloadUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub download_url: ::std::option::Option<::std::string::String>,
+        ///Whether the file is offered.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        ///Where the file is stored.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub file: ::std::option::Option<::std::string::String>,
+        ///The file's identifier (a UUID).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The file's position among the plan's files.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ordering: ::std::option::Option<i64>,
+    }
+    impl PlanFile {
+        pub fn builder() -> builder::PlanFile {
+            Default::default()
+        }
+    }
+    ///How the licenses a plan issues behave (answered; `durationUnit` is open).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PlanLicense {
+        #[serde(
+            rename = "activationLimit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activation_limit: ::std::option::Option<i64>,
+        #[serde(
+            rename = "activationLimitEnabled",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activation_limit_enabled: ::std::option::Option<bool>,
+        ///`DAY`, `MONTH` or `YEAR` (open).
+        #[serde(
+            rename = "durationUnit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub duration_unit: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "durationValue",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub duration_value: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "hasExpiry",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub has_expiry: ::std::option::Option<bool>,
+    }
+    impl PlanLicense {
+        pub fn builder() -> builder::PlanLicense {
+            Default::default()
+        }
+    }
+    ///A link a plan shows its buyers.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PlanLink {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    impl PlanLink {
+        pub fn builder() -> builder::PlanLink {
+            Default::default()
+        }
+    }
+    ///`RetrieveCheckoutSessionSessionId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct RetrieveCheckoutSessionSessionId(::std::string::String);
+    impl ::std::ops::Deref for RetrieveCheckoutSessionSessionId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<RetrieveCheckoutSessionSessionId>
+    for ::std::string::String {
+        fn from(value: RetrieveCheckoutSessionSessionId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for RetrieveCheckoutSessionSessionId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RetrieveCheckoutSessionSessionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for RetrieveCheckoutSessionSessionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RetrieveCheckoutSessionSessionId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`RetrieveOrderId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct RetrieveOrderId(::std::string::String);
+    impl ::std::ops::Deref for RetrieveOrderId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<RetrieveOrderId> for ::std::string::String {
+        fn from(value: RetrieveOrderId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for RetrieveOrderId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RetrieveOrderId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RetrieveOrderId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RetrieveOrderId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`SubscriptionLicense`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct SubscriptionLicense {
+        #[serde(
+            rename = "activatedOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activated_on: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "activationLimit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activation_limit: ::std::option::Option<i64>,
+        #[serde(
+            rename = "activationUsage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activation_usage: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "expiresOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub expires_on: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "licenseKey",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub license_key: ::std::option::Option<::std::string::String>,
+    }
+    impl SubscriptionLicense {
+        pub fn builder() -> builder::SubscriptionLicense {
+            Default::default()
+        }
+    }
+    ///One delivery attempt of a webhook event (each retry is an attempt of its own).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct WebhookEventLog {
+        ///When the event was created, not when this attempt was made.
+        #[serde(rename = "createdOn")]
+        pub created_on: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The webhook endpoint the attempt was sent to.
+        pub endpoint: ::uuid::Uuid,
+        ///The event's identifier, the same for every attempt of one event.
+        #[serde(rename = "eventId")]
+        pub event_id: ::uuid::Uuid,
+        ///The event's type, such as `order.created` (an open set).
+        #[serde(rename = "eventType")]
+        pub event_type: ::std::string::String,
+        ///The attempt's identifier.
+        pub id: ::uuid::Uuid,
+        #[serde(rename = "isSuccess")]
+        pub is_success: bool,
+        ///When this attempt was made (what `start_date` and `end_date` bound).
+        #[serde(rename = "lastAttempt")]
+        pub last_attempt: ::chrono::DateTime<::chrono::offset::Utc>,
+        /**The event body as sent. For the `invoice.*` events, `data.object.payment_link` is a
+signed link where the customer can pay the invoice.
+*/
+        pub payload: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///How many attempts came before this one (0 for the first).
+        #[serde(rename = "retryCount")]
+        pub retry_count: i64,
+        ///The HTTP status the endpoint answered; null when it did not answer.
+        #[serde(
+            rename = "statusCode",
+            deserialize_with = "::std::option::Option::deserialize"
+        )]
+        pub status_code: ::std::option::Option<i64>,
+    }
+    impl WebhookEventLog {
+        pub fn builder() -> builder::WebhookEventLog {
+            Default::default()
+        }
+    }
+    ///One page of webhook delivery attempts.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct WebhookEventLogList {
+        pub count: i64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<WebhookEventLog>,
+    }
+    impl WebhookEventLogList {
+        pub fn builder() -> builder::WebhookEventLogList {
+            Default::default()
+        }
+    }
+    /// Types for composing complex structures.
+    pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct ApiError {
+            detail: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            errors: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<::std::string::String>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ApiError {
+            fn default() -> Self {
+                Self {
+                    detail: Ok(Default::default()),
+                    errors: Ok(Default::default()),
+                }
+            }
+        }
+        impl ApiError {
+            pub fn detail<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.detail = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for detail: {e}")
+                    });
+                self
+            }
+            pub fn errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<::std::string::String>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ApiError> for super::ApiError {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ApiError,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    detail: value.detail?,
+                    errors: value.errors?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ApiError> for ApiError {
+            fn from(value: super::ApiError) -> Self {
+                Self {
+                    detail: Ok(value.detail),
+                    errors: Ok(value.errors),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BillingAddress {
+            city: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            country: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            line1: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            line2: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            postal_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            state: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for BillingAddress {
+            fn default() -> Self {
+                Self {
+                    city: Ok(Default::default()),
+                    country: Ok(Default::default()),
+                    line1: Ok(Default::default()),
+                    line2: Ok(Default::default()),
+                    postal_code: Ok(Default::default()),
+                    state: Ok(Default::default()),
+                }
+            }
+        }
+        impl BillingAddress {
+            pub fn city<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.city = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for city: {e}")
+                    });
+                self
+            }
+            pub fn country<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
+                self
+            }
+            pub fn line1<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.line1 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for line1: {e}")
+                    });
+                self
+            }
+            pub fn line2<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.line2 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for line2: {e}")
+                    });
+                self
+            }
+            pub fn postal_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.postal_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for postal_code: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BillingAddress> for super::BillingAddress {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BillingAddress,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    city: value.city?,
+                    country: value.country?,
+                    line1: value.line1?,
+                    line2: value.line2?,
+                    postal_code: value.postal_code?,
+                    state: value.state?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BillingAddress> for BillingAddress {
+            fn from(value: super::BillingAddress) -> Self {
+                Self {
+                    city: Ok(value.city),
+                    country: Ok(value.country),
+                    line1: Ok(value.line1),
+                    line2: Ok(value.line2),
+                    postal_code: Ok(value.postal_code),
+                    state: Ok(value.state),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlan {
+            countries: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_on: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            details: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            files: ::std::result::Result<
+                ::std::vec::Vec<super::PlanFile>,
+                ::std::string::String,
+            >,
+            identifier: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            is_imported: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            is_latest: ::std::result::Result<bool, ::std::string::String>,
+            is_visible: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            license: ::std::result::Result<
+                ::std::option::Option<super::PlanLicense>,
+                ::std::string::String,
+            >,
+            links: ::std::result::Result<
+                ::std::vec::Vec<super::PlanLink>,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            modified_on: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ordering: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            product: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            version: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for CatalogPlan {
+            fn default() -> Self {
+                Self {
+                    countries: Ok(Default::default()),
+                    created_on: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    details: Ok(Default::default()),
+                    files: Ok(Default::default()),
+                    identifier: Err("no value supplied for identifier".to_string()),
+                    is_imported: Ok(Default::default()),
+                    is_latest: Err("no value supplied for is_latest".to_string()),
+                    is_visible: Ok(Default::default()),
+                    license: Ok(Default::default()),
+                    links: Ok(Default::default()),
+                    metadata: Ok(Default::default()),
+                    modified_on: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    ordering: Ok(Default::default()),
+                    product: Err("no value supplied for product".to_string()),
+                    version: Err("no value supplied for version".to_string()),
+                }
+            }
+        }
+        impl CatalogPlan {
+            pub fn countries<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.countries = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for countries: {e}")
+                    });
+                self
+            }
+            pub fn created_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_on: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for details: {e}")
+                    });
+                self
+            }
+            pub fn files<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PlanFile>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.files = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for files: {e}")
+                    });
+                self
+            }
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn is_imported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_imported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_imported: {e}")
+                    });
+                self
+            }
+            pub fn is_latest<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_latest = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_latest: {e}")
+                    });
+                self
+            }
+            pub fn is_visible<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_visible = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_visible: {e}")
+                    });
+                self
+            }
+            pub fn license<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PlanLicense>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license: {e}")
+                    });
+                self
+            }
+            pub fn links<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PlanLink>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.links = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn modified_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.modified_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for modified_on: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn ordering<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ordering = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ordering: {e}")
+                    });
+                self
+            }
+            pub fn product<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlan> for super::CatalogPlan {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlan,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    countries: value.countries?,
+                    created_on: value.created_on?,
+                    description: value.description?,
+                    details: value.details?,
+                    files: value.files?,
+                    identifier: value.identifier?,
+                    is_imported: value.is_imported?,
+                    is_latest: value.is_latest?,
+                    is_visible: value.is_visible?,
+                    license: value.license?,
+                    links: value.links?,
+                    metadata: value.metadata?,
+                    modified_on: value.modified_on?,
+                    name: value.name?,
+                    ordering: value.ordering?,
+                    product: value.product?,
+                    version: value.version?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlan> for CatalogPlan {
+            fn from(value: super::CatalogPlan) -> Self {
+                Self {
+                    countries: Ok(value.countries),
+                    created_on: Ok(value.created_on),
+                    description: Ok(value.description),
+                    details: Ok(value.details),
+                    files: Ok(value.files),
+                    identifier: Ok(value.identifier),
+                    is_imported: Ok(value.is_imported),
+                    is_latest: Ok(value.is_latest),
+                    is_visible: Ok(value.is_visible),
+                    license: Ok(value.license),
+                    links: Ok(value.links),
+                    metadata: Ok(value.metadata),
+                    modified_on: Ok(value.modified_on),
+                    name: Ok(value.name),
+                    ordering: Ok(value.ordering),
+                    product: Ok(value.product),
+                    version: Ok(value.version),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogProduct {
+            created_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            identifier: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            images: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogProductImage>,
+                ::std::string::String,
+            >,
+            modified_on: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tax_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogProduct {
+            fn default() -> Self {
+                Self {
+                    created_by: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    identifier: Err("no value supplied for identifier".to_string()),
+                    images: Ok(Default::default()),
+                    modified_on: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    tax_code: Ok(Default::default()),
+                }
+            }
+        }
+        impl CatalogProduct {
+            pub fn created_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_by: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn images<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CatalogProductImage>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.images = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for images: {e}")
+                    });
+                self
+            }
+            pub fn modified_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.modified_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for modified_on: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn tax_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tax_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tax_code: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogProduct> for super::CatalogProduct {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogProduct,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_by: value.created_by?,
+                    description: value.description?,
+                    id: value.id?,
+                    identifier: value.identifier?,
+                    images: value.images?,
+                    modified_on: value.modified_on?,
+                    name: value.name?,
+                    tax_code: value.tax_code?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogProduct> for CatalogProduct {
+            fn from(value: super::CatalogProduct) -> Self {
+                Self {
+                    created_by: Ok(value.created_by),
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    identifier: Ok(value.identifier),
+                    images: Ok(value.images),
+                    modified_on: Ok(value.modified_on),
+                    name: Ok(value.name),
+                    tax_code: Ok(value.tax_code),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogProductImage {
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            image: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ordering: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            thumbnail: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogProductImage {
+            fn default() -> Self {
+                Self {
+                    enabled: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    image: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    ordering: Ok(Default::default()),
+                    thumbnail: Ok(Default::default()),
+                }
+            }
+        }
+        impl CatalogProductImage {
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn image<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.image = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for image: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn ordering<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ordering = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ordering: {e}")
+                    });
+                self
+            }
+            pub fn thumbnail<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.thumbnail = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for thumbnail: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogProductImage>
+        for super::CatalogProductImage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogProductImage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    enabled: value.enabled?,
+                    id: value.id?,
+                    image: value.image?,
+                    name: value.name?,
+                    ordering: value.ordering?,
+                    thumbnail: value.thumbnail?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogProductImage> for CatalogProductImage {
+            fn from(value: super::CatalogProductImage) -> Self {
+                Self {
+                    enabled: Ok(value.enabled),
+                    id: Ok(value.id),
+                    image: Ok(value.image),
+                    name: Ok(value.name),
+                    ordering: Ok(value.ordering),
+                    thumbnail: Ok(value.thumbnail),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CheckoutSessionDetail {
+            billing_address: ::std::result::Result<
+                ::std::option::Option<super::BillingAddress>,
+                ::std::string::String,
+            >,
+            created_on: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            currency_symbol: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            custom_fields_data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            customer: ::std::result::Result<
+                ::std::option::Option<super::OrderCustomer>,
+                ::std::string::String,
+            >,
+            customization: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            discount_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            offering_data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            order: ::std::result::Result<
+                ::std::option::Option<super::CheckoutSessionOrder>,
+                ::std::string::String,
+            >,
+            payment_method: ::std::result::Result<
+                ::std::option::Option<super::OrderPaymentMethod>,
+                ::std::string::String,
+            >,
+            product: ::std::result::Result<
+                ::std::option::Option<super::CatalogProduct>,
+                ::std::string::String,
+            >,
+            selected_data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+            subscription: ::std::result::Result<
+                ::std::option::Option<super::CheckoutSessionSubscription>,
+                ::std::string::String,
+            >,
+            tax_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trial_period: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CheckoutSessionDetail {
+            fn default() -> Self {
+                Self {
+                    billing_address: Ok(Default::default()),
+                    created_on: Err("no value supplied for created_on".to_string()),
+                    currency: Ok(Default::default()),
+                    currency_symbol: Ok(Default::default()),
+                    custom_fields_data: Ok(Default::default()),
+                    customer: Ok(Default::default()),
+                    customization: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    discount_code: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    metadata: Ok(Default::default()),
+                    offering_data: Ok(Default::default()),
+                    order: Err("no value supplied for order".to_string()),
+                    payment_method: Err(
+                        "no value supplied for payment_method".to_string(),
+                    ),
+                    product: Ok(Default::default()),
+                    selected_data: Ok(Default::default()),
+                    status: Err("no value supplied for status".to_string()),
+                    subscription: Err("no value supplied for subscription".to_string()),
+                    tax_id: Ok(Default::default()),
+                    trial_period: Ok(Default::default()),
+                }
+            }
+        }
+        impl CheckoutSessionDetail {
+            pub fn billing_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::BillingAddress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for billing_address: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn created_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_on: {e}")
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn currency_symbol<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency_symbol = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for currency_symbol: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn custom_fields_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.custom_fields_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for custom_fields_data: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn customer<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::OrderCustomer>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer: {e}")
+                    });
+                self
+            }
+            pub fn customization<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customization = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customization: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn discount_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.discount_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for discount_code: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn offering_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offering_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offering_data: {e}")
+                    });
+                self
+            }
+            pub fn order<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CheckoutSessionOrder>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order: {e}")
+                    });
+                self
+            }
+            pub fn payment_method<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OrderPaymentMethod>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payment_method = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for payment_method: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn product<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::CatalogProduct>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product: {e}")
+                    });
+                self
+            }
+            pub fn selected_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.selected_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for selected_data: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn subscription<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CheckoutSessionSubscription>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subscription = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for subscription: {e}")
+                    });
+                self
+            }
+            pub fn tax_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tax_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tax_id: {e}")
+                    });
+                self
+            }
+            pub fn trial_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trial_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for trial_period: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CheckoutSessionDetail>
+        for super::CheckoutSessionDetail {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CheckoutSessionDetail,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    billing_address: value.billing_address?,
+                    created_on: value.created_on?,
+                    currency: value.currency?,
+                    currency_symbol: value.currency_symbol?,
+                    custom_fields_data: value.custom_fields_data?,
+                    customer: value.customer?,
+                    customization: value.customization?,
+                    data: value.data?,
+                    discount_code: value.discount_code?,
+                    id: value.id?,
+                    metadata: value.metadata?,
+                    offering_data: value.offering_data?,
+                    order: value.order?,
+                    payment_method: value.payment_method?,
+                    product: value.product?,
+                    selected_data: value.selected_data?,
+                    status: value.status?,
+                    subscription: value.subscription?,
+                    tax_id: value.tax_id?,
+                    trial_period: value.trial_period?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CheckoutSessionDetail>
+        for CheckoutSessionDetail {
+            fn from(value: super::CheckoutSessionDetail) -> Self {
+                Self {
+                    billing_address: Ok(value.billing_address),
+                    created_on: Ok(value.created_on),
+                    currency: Ok(value.currency),
+                    currency_symbol: Ok(value.currency_symbol),
+                    custom_fields_data: Ok(value.custom_fields_data),
+                    customer: Ok(value.customer),
+                    customization: Ok(value.customization),
+                    data: Ok(value.data),
+                    discount_code: Ok(value.discount_code),
+                    id: Ok(value.id),
+                    metadata: Ok(value.metadata),
+                    offering_data: Ok(value.offering_data),
+                    order: Ok(value.order),
+                    payment_method: Ok(value.payment_method),
+                    product: Ok(value.product),
+                    selected_data: Ok(value.selected_data),
+                    status: Ok(value.status),
+                    subscription: Ok(value.subscription),
+                    tax_id: Ok(value.tax_id),
+                    trial_period: Ok(value.trial_period),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CheckoutSessionEvent {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<i64, ::std::string::String>,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            title: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for CheckoutSessionEvent {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    metadata: Err("no value supplied for metadata".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    title: Err("no value supplied for title".to_string()),
+                }
+            }
+        }
+        impl CheckoutSessionEvent {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CheckoutSessionEvent>
+        for super::CheckoutSessionEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CheckoutSessionEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    id: value.id?,
+                    metadata: value.metadata?,
+                    status: value.status?,
+                    timestamp: value.timestamp?,
+                    title: value.title?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CheckoutSessionEvent> for CheckoutSessionEvent {
+            fn from(value: super::CheckoutSessionEvent) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    id: Ok(value.id),
+                    metadata: Ok(value.metadata),
+                    status: Ok(value.status),
+                    timestamp: Ok(value.timestamp),
+                    title: Ok(value.title),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CheckoutSessionEventList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::CheckoutSessionEvent>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CheckoutSessionEventList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl CheckoutSessionEventList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CheckoutSessionEvent>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CheckoutSessionEventList>
+        for super::CheckoutSessionEventList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CheckoutSessionEventList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CheckoutSessionEventList>
+        for CheckoutSessionEventList {
+            fn from(value: super::CheckoutSessionEventList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CheckoutSessionList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::CheckoutSessionRecord>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CheckoutSessionList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl CheckoutSessionList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::CheckoutSessionRecord>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CheckoutSessionList>
+        for super::CheckoutSessionList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CheckoutSessionList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CheckoutSessionList> for CheckoutSessionList {
+            fn from(value: super::CheckoutSessionList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CheckoutSessionOrder {
+            amount_discount: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            amount_subtotal: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            amount_tax: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            amount_total: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            billing_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_on: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            invoice_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            is_trial: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            paid_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            sale_currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sale_currency_symbol: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CheckoutSessionOrder {
+            fn default() -> Self {
+                Self {
+                    amount_discount: Ok(Default::default()),
+                    amount_subtotal: Ok(Default::default()),
+                    amount_tax: Ok(Default::default()),
+                    amount_total: Ok(Default::default()),
+                    billing_type: Ok(Default::default()),
+                    created_on: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    invoice_id: Ok(Default::default()),
+                    is_trial: Ok(Default::default()),
+                    paid_at: Ok(Default::default()),
+                    sale_currency: Ok(Default::default()),
+                    sale_currency_symbol: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl CheckoutSessionOrder {
+            pub fn amount_discount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_discount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_discount: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn amount_subtotal<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_subtotal = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_subtotal: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn amount_tax<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_tax = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_tax: {e}")
+                    });
+                self
+            }
+            pub fn amount_total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_total = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_total: {e}")
+                    });
+                self
+            }
+            pub fn billing_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for billing_type: {e}")
+                    });
+                self
+            }
+            pub fn created_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_on: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn invoice_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invoice_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for invoice_id: {e}")
+                    });
+                self
+            }
+            pub fn is_trial<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_trial = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_trial: {e}")
+                    });
+                self
+            }
+            pub fn paid_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.paid_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for paid_at: {e}")
+                    });
+                self
+            }
+            pub fn sale_currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sale_currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sale_currency: {e}")
+                    });
+                self
+            }
+            pub fn sale_currency_symbol<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sale_currency_symbol = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for sale_currency_symbol: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CheckoutSessionOrder>
+        for super::CheckoutSessionOrder {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CheckoutSessionOrder,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount_discount: value.amount_discount?,
+                    amount_subtotal: value.amount_subtotal?,
+                    amount_tax: value.amount_tax?,
+                    amount_total: value.amount_total?,
+                    billing_type: value.billing_type?,
+                    created_on: value.created_on?,
+                    id: value.id?,
+                    invoice_id: value.invoice_id?,
+                    is_trial: value.is_trial?,
+                    paid_at: value.paid_at?,
+                    sale_currency: value.sale_currency?,
+                    sale_currency_symbol: value.sale_currency_symbol?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CheckoutSessionOrder> for CheckoutSessionOrder {
+            fn from(value: super::CheckoutSessionOrder) -> Self {
+                Self {
+                    amount_discount: Ok(value.amount_discount),
+                    amount_subtotal: Ok(value.amount_subtotal),
+                    amount_tax: Ok(value.amount_tax),
+                    amount_total: Ok(value.amount_total),
+                    billing_type: Ok(value.billing_type),
+                    created_on: Ok(value.created_on),
+                    id: Ok(value.id),
+                    invoice_id: Ok(value.invoice_id),
+                    is_trial: Ok(value.is_trial),
+                    paid_at: Ok(value.paid_at),
+                    sale_currency: Ok(value.sale_currency),
+                    sale_currency_symbol: Ok(value.sale_currency_symbol),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CheckoutSessionRecord {
+            billing_address: ::std::result::Result<
+                ::std::option::Option<super::BillingAddress>,
+                ::std::string::String,
+            >,
+            created_on: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            currency_symbol: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            custom_fields_data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            customer: ::std::result::Result<
+                ::std::option::Option<super::OrderCustomer>,
+                ::std::string::String,
+            >,
+            customization: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            discount_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            offering_data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            product: ::std::result::Result<
+                ::std::option::Option<super::CatalogProduct>,
+                ::std::string::String,
+            >,
+            selected_data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tax_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trial_period: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CheckoutSessionRecord {
+            fn default() -> Self {
+                Self {
+                    billing_address: Ok(Default::default()),
+                    created_on: Err("no value supplied for created_on".to_string()),
+                    currency: Ok(Default::default()),
+                    currency_symbol: Ok(Default::default()),
+                    custom_fields_data: Ok(Default::default()),
+                    customer: Ok(Default::default()),
+                    customization: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    discount_code: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    metadata: Ok(Default::default()),
+                    offering_data: Ok(Default::default()),
+                    product: Ok(Default::default()),
+                    selected_data: Ok(Default::default()),
+                    status: Err("no value supplied for status".to_string()),
+                    tax_id: Ok(Default::default()),
+                    trial_period: Ok(Default::default()),
+                }
+            }
+        }
+        impl CheckoutSessionRecord {
+            pub fn billing_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::BillingAddress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for billing_address: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn created_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_on: {e}")
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn currency_symbol<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency_symbol = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for currency_symbol: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn custom_fields_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.custom_fields_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for custom_fields_data: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn customer<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::OrderCustomer>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer: {e}")
+                    });
+                self
+            }
+            pub fn customization<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customization = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customization: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn discount_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.discount_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for discount_code: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn offering_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offering_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offering_data: {e}")
+                    });
+                self
+            }
+            pub fn product<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::CatalogProduct>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product: {e}")
+                    });
+                self
+            }
+            pub fn selected_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.selected_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for selected_data: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn tax_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tax_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tax_id: {e}")
+                    });
+                self
+            }
+            pub fn trial_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trial_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for trial_period: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CheckoutSessionRecord>
+        for super::CheckoutSessionRecord {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CheckoutSessionRecord,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    billing_address: value.billing_address?,
+                    created_on: value.created_on?,
+                    currency: value.currency?,
+                    currency_symbol: value.currency_symbol?,
+                    custom_fields_data: value.custom_fields_data?,
+                    customer: value.customer?,
+                    customization: value.customization?,
+                    data: value.data?,
+                    discount_code: value.discount_code?,
+                    id: value.id?,
+                    metadata: value.metadata?,
+                    offering_data: value.offering_data?,
+                    product: value.product?,
+                    selected_data: value.selected_data?,
+                    status: value.status?,
+                    tax_id: value.tax_id?,
+                    trial_period: value.trial_period?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CheckoutSessionRecord>
+        for CheckoutSessionRecord {
+            fn from(value: super::CheckoutSessionRecord) -> Self {
+                Self {
+                    billing_address: Ok(value.billing_address),
+                    created_on: Ok(value.created_on),
+                    currency: Ok(value.currency),
+                    currency_symbol: Ok(value.currency_symbol),
+                    custom_fields_data: Ok(value.custom_fields_data),
+                    customer: Ok(value.customer),
+                    customization: Ok(value.customization),
+                    data: Ok(value.data),
+                    discount_code: Ok(value.discount_code),
+                    id: Ok(value.id),
+                    metadata: Ok(value.metadata),
+                    offering_data: Ok(value.offering_data),
+                    product: Ok(value.product),
+                    selected_data: Ok(value.selected_data),
+                    status: Ok(value.status),
+                    tax_id: Ok(value.tax_id),
+                    trial_period: Ok(value.trial_period),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CheckoutSessionSubscription {
+            amount: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            billing_period_end_time: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            billing_period_start_time: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            billing_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            end_date: ::std::result::Result<
+                ::std::option::Option<::chrono::naive::NaiveDate>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            recurrence: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            recurrence_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            recurrence_unit: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            start_date: ::std::result::Result<
+                ::std::option::Option<::chrono::naive::NaiveDate>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trial_days_remaining: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CheckoutSessionSubscription {
+            fn default() -> Self {
+                Self {
+                    amount: Ok(Default::default()),
+                    billing_period_end_time: Ok(Default::default()),
+                    billing_period_start_time: Ok(Default::default()),
+                    billing_type: Ok(Default::default()),
+                    currency: Ok(Default::default()),
+                    end_date: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    recurrence: Ok(Default::default()),
+                    recurrence_type: Ok(Default::default()),
+                    recurrence_unit: Ok(Default::default()),
+                    start_date: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                    trial_days_remaining: Ok(Default::default()),
+                }
+            }
+        }
+        impl CheckoutSessionSubscription {
+            pub fn amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount: {e}")
+                    });
+                self
+            }
+            pub fn billing_period_end_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_period_end_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for billing_period_end_time: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn billing_period_start_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_period_start_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for billing_period_start_time: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn billing_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for billing_type: {e}")
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn end_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::naive::NaiveDate>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.end_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for end_date: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn recurrence<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recurrence = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for recurrence: {e}")
+                    });
+                self
+            }
+            pub fn recurrence_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recurrence_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for recurrence_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn recurrence_unit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recurrence_unit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for recurrence_unit: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn start_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::naive::NaiveDate>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.start_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for start_date: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn trial_days_remaining<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trial_days_remaining = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trial_days_remaining: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CheckoutSessionSubscription>
+        for super::CheckoutSessionSubscription {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CheckoutSessionSubscription,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount: value.amount?,
+                    billing_period_end_time: value.billing_period_end_time?,
+                    billing_period_start_time: value.billing_period_start_time?,
+                    billing_type: value.billing_type?,
+                    currency: value.currency?,
+                    end_date: value.end_date?,
+                    id: value.id?,
+                    recurrence: value.recurrence?,
+                    recurrence_type: value.recurrence_type?,
+                    recurrence_unit: value.recurrence_unit?,
+                    start_date: value.start_date?,
+                    status: value.status?,
+                    trial_days_remaining: value.trial_days_remaining?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CheckoutSessionSubscription>
+        for CheckoutSessionSubscription {
+            fn from(value: super::CheckoutSessionSubscription) -> Self {
+                Self {
+                    amount: Ok(value.amount),
+                    billing_period_end_time: Ok(value.billing_period_end_time),
+                    billing_period_start_time: Ok(value.billing_period_start_time),
+                    billing_type: Ok(value.billing_type),
+                    currency: Ok(value.currency),
+                    end_date: Ok(value.end_date),
+                    id: Ok(value.id),
+                    recurrence: Ok(value.recurrence),
+                    recurrence_type: Ok(value.recurrence_type),
+                    recurrence_unit: Ok(value.recurrence_unit),
+                    start_date: Ok(value.start_date),
+                    status: Ok(value.status),
+                    trial_days_remaining: Ok(value.trial_days_remaining),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Order {
+            amount_discount: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            amount_discount_units: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            amount_subtotal: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            amount_subtotal_units: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            amount_tax: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            amount_tax_units: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            amount_total: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            amount_total_units: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            billing_address: ::std::result::Result<
+                ::std::option::Option<super::BillingAddress>,
+                ::std::string::String,
+            >,
+            billing_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            custom_fields_data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            customer: ::std::result::Result<
+                ::std::option::Option<super::OrderCustomer>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            invoice_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            is_trial: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            license: ::std::result::Result<
+                ::std::vec::Vec<super::SubscriptionLicense>,
+                ::std::string::String,
+            >,
+            paid_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            payment_method: ::std::result::Result<
+                ::std::option::Option<super::OrderPaymentMethod>,
+                ::std::string::String,
+            >,
+            plan: ::std::result::Result<
+                ::std::option::Option<super::CatalogPlan>,
+                ::std::string::String,
+            >,
+            product: ::std::result::Result<
+                ::std::option::Option<super::CatalogProduct>,
+                ::std::string::String,
+            >,
+            refunded_total_units: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            sale_currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sale_currency_symbol: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+            subscription: ::std::result::Result<
+                ::std::option::Option<super::OrderSubscriptionSummary>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Order {
+            fn default() -> Self {
+                Self {
+                    amount_discount: Ok(Default::default()),
+                    amount_discount_units: Ok(Default::default()),
+                    amount_subtotal: Ok(Default::default()),
+                    amount_subtotal_units: Ok(Default::default()),
+                    amount_tax: Ok(Default::default()),
+                    amount_tax_units: Ok(Default::default()),
+                    amount_total: Ok(Default::default()),
+                    amount_total_units: Ok(Default::default()),
+                    billing_address: Ok(Default::default()),
+                    billing_type: Ok(Default::default()),
+                    custom_fields_data: Ok(Default::default()),
+                    customer: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    invoice_id: Ok(Default::default()),
+                    is_trial: Ok(Default::default()),
+                    license: Ok(Default::default()),
+                    paid_at: Ok(Default::default()),
+                    payment_method: Ok(Default::default()),
+                    plan: Ok(Default::default()),
+                    product: Ok(Default::default()),
+                    refunded_total_units: Ok(Default::default()),
+                    sale_currency: Ok(Default::default()),
+                    sale_currency_symbol: Ok(Default::default()),
+                    status: Err("no value supplied for status".to_string()),
+                    subscription: Ok(Default::default()),
+                }
+            }
+        }
+        impl Order {
+            pub fn amount_discount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_discount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_discount: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn amount_discount_units<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_discount_units = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_discount_units: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn amount_subtotal<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_subtotal = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_subtotal: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn amount_subtotal_units<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_subtotal_units = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_subtotal_units: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn amount_tax<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_tax = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_tax: {e}")
+                    });
+                self
+            }
+            pub fn amount_tax_units<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_tax_units = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_tax_units: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn amount_total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_total = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_total: {e}")
+                    });
+                self
+            }
+            pub fn amount_total_units<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_total_units = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_total_units: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn billing_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::BillingAddress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for billing_address: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn billing_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for billing_type: {e}")
+                    });
+                self
+            }
+            pub fn custom_fields_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.custom_fields_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for custom_fields_data: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn customer<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::OrderCustomer>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn invoice_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invoice_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for invoice_id: {e}")
+                    });
+                self
+            }
+            pub fn is_trial<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_trial = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_trial: {e}")
+                    });
+                self
+            }
+            pub fn license<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SubscriptionLicense>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license: {e}")
+                    });
+                self
+            }
+            pub fn paid_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.paid_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for paid_at: {e}")
+                    });
+                self
+            }
+            pub fn payment_method<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OrderPaymentMethod>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payment_method = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for payment_method: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn plan<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::CatalogPlan>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.plan = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for plan: {e}")
+                    });
+                self
+            }
+            pub fn product<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::CatalogProduct>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product: {e}")
+                    });
+                self
+            }
+            pub fn refunded_total_units<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refunded_total_units = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refunded_total_units: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sale_currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sale_currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sale_currency: {e}")
+                    });
+                self
+            }
+            pub fn sale_currency_symbol<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sale_currency_symbol = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for sale_currency_symbol: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn subscription<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OrderSubscriptionSummary>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subscription = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for subscription: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Order> for super::Order {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Order,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount_discount: value.amount_discount?,
+                    amount_discount_units: value.amount_discount_units?,
+                    amount_subtotal: value.amount_subtotal?,
+                    amount_subtotal_units: value.amount_subtotal_units?,
+                    amount_tax: value.amount_tax?,
+                    amount_tax_units: value.amount_tax_units?,
+                    amount_total: value.amount_total?,
+                    amount_total_units: value.amount_total_units?,
+                    billing_address: value.billing_address?,
+                    billing_type: value.billing_type?,
+                    custom_fields_data: value.custom_fields_data?,
+                    customer: value.customer?,
+                    id: value.id?,
+                    invoice_id: value.invoice_id?,
+                    is_trial: value.is_trial?,
+                    license: value.license?,
+                    paid_at: value.paid_at?,
+                    payment_method: value.payment_method?,
+                    plan: value.plan?,
+                    product: value.product?,
+                    refunded_total_units: value.refunded_total_units?,
+                    sale_currency: value.sale_currency?,
+                    sale_currency_symbol: value.sale_currency_symbol?,
+                    status: value.status?,
+                    subscription: value.subscription?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Order> for Order {
+            fn from(value: super::Order) -> Self {
+                Self {
+                    amount_discount: Ok(value.amount_discount),
+                    amount_discount_units: Ok(value.amount_discount_units),
+                    amount_subtotal: Ok(value.amount_subtotal),
+                    amount_subtotal_units: Ok(value.amount_subtotal_units),
+                    amount_tax: Ok(value.amount_tax),
+                    amount_tax_units: Ok(value.amount_tax_units),
+                    amount_total: Ok(value.amount_total),
+                    amount_total_units: Ok(value.amount_total_units),
+                    billing_address: Ok(value.billing_address),
+                    billing_type: Ok(value.billing_type),
+                    custom_fields_data: Ok(value.custom_fields_data),
+                    customer: Ok(value.customer),
+                    id: Ok(value.id),
+                    invoice_id: Ok(value.invoice_id),
+                    is_trial: Ok(value.is_trial),
+                    license: Ok(value.license),
+                    paid_at: Ok(value.paid_at),
+                    payment_method: Ok(value.payment_method),
+                    plan: Ok(value.plan),
+                    product: Ok(value.product),
+                    refunded_total_units: Ok(value.refunded_total_units),
+                    sale_currency: Ok(value.sale_currency),
+                    sale_currency_symbol: Ok(value.sale_currency_symbol),
+                    status: Ok(value.status),
+                    subscription: Ok(value.subscription),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OrderCustomer {
+            customer_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OrderCustomer {
+            fn default() -> Self {
+                Self {
+                    customer_id: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl OrderCustomer {
+            pub fn customer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.customer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OrderCustomer> for super::OrderCustomer {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OrderCustomer,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    customer_id: value.customer_id?,
+                    email: value.email?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OrderCustomer> for OrderCustomer {
+            fn from(value: super::OrderCustomer) -> Self {
+                Self {
+                    customer_id: Ok(value.customer_id),
+                    email: Ok(value.email),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OrderEvent {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<i64, ::std::string::String>,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            order: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            title: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for OrderEvent {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    metadata: Err("no value supplied for metadata".to_string()),
+                    order: Err("no value supplied for order".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    title: Err("no value supplied for title".to_string()),
+                }
+            }
+        }
+        impl OrderEvent {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn order<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OrderEvent> for super::OrderEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OrderEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    id: value.id?,
+                    metadata: value.metadata?,
+                    order: value.order?,
+                    status: value.status?,
+                    timestamp: value.timestamp?,
+                    title: value.title?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OrderEvent> for OrderEvent {
+            fn from(value: super::OrderEvent) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    id: Ok(value.id),
+                    metadata: Ok(value.metadata),
+                    order: Ok(value.order),
+                    status: Ok(value.status),
+                    timestamp: Ok(value.timestamp),
+                    title: Ok(value.title),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OrderEventList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::OrderEvent>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OrderEventList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl OrderEventList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::OrderEvent>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OrderEventList> for super::OrderEventList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OrderEventList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OrderEventList> for OrderEventList {
+            fn from(value: super::OrderEventList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OrderList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::Order>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OrderList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl OrderList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Order>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OrderList> for super::OrderList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OrderList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OrderList> for OrderList {
+            fn from(value: super::OrderList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OrderPaymentMethod {
+            last4: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            payment_method_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            payment_method_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OrderPaymentMethod {
+            fn default() -> Self {
+                Self {
+                    last4: Ok(Default::default()),
+                    payment_method_name: Ok(Default::default()),
+                    payment_method_type: Ok(Default::default()),
+                }
+            }
+        }
+        impl OrderPaymentMethod {
+            pub fn last4<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last4 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last4: {e}")
+                    });
+                self
+            }
+            pub fn payment_method_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payment_method_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for payment_method_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn payment_method_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payment_method_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for payment_method_type: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OrderPaymentMethod> for super::OrderPaymentMethod {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OrderPaymentMethod,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    last4: value.last4?,
+                    payment_method_name: value.payment_method_name?,
+                    payment_method_type: value.payment_method_type?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OrderPaymentMethod> for OrderPaymentMethod {
+            fn from(value: super::OrderPaymentMethod) -> Self {
+                Self {
+                    last4: Ok(value.last4),
+                    payment_method_name: Ok(value.payment_method_name),
+                    payment_method_type: Ok(value.payment_method_type),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OrderSubscriptionSummary {
+            amount: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            currency_symbol: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            interval: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            next_invoice_date: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OrderSubscriptionSummary {
+            fn default() -> Self {
+                Self {
+                    amount: Ok(Default::default()),
+                    currency: Ok(Default::default()),
+                    currency_symbol: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    interval: Ok(Default::default()),
+                    next_invoice_date: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl OrderSubscriptionSummary {
+            pub fn amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount: {e}")
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn currency_symbol<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency_symbol = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for currency_symbol: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn interval<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.interval = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for interval: {e}")
+                    });
+                self
+            }
+            pub fn next_invoice_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_invoice_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for next_invoice_date: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OrderSubscriptionSummary>
+        for super::OrderSubscriptionSummary {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OrderSubscriptionSummary,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount: value.amount?,
+                    currency: value.currency?,
+                    currency_symbol: value.currency_symbol?,
+                    id: value.id?,
+                    interval: value.interval?,
+                    next_invoice_date: value.next_invoice_date?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OrderSubscriptionSummary>
+        for OrderSubscriptionSummary {
+            fn from(value: super::OrderSubscriptionSummary) -> Self {
+                Self {
+                    amount: Ok(value.amount),
+                    currency: Ok(value.currency),
+                    currency_symbol: Ok(value.currency_symbol),
+                    id: Ok(value.id),
+                    interval: Ok(value.interval),
+                    next_invoice_date: Ok(value.next_invoice_date),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PlanFile {
+            download_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            file: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ordering: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PlanFile {
+            fn default() -> Self {
+                Self {
+                    download_url: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    file: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    ordering: Ok(Default::default()),
+                }
+            }
+        }
+        impl PlanFile {
+            pub fn download_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.download_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for download_url: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn file<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn ordering<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ordering = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ordering: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlanFile> for super::PlanFile {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlanFile,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    download_url: value.download_url?,
+                    enabled: value.enabled?,
+                    file: value.file?,
+                    id: value.id?,
+                    name: value.name?,
+                    ordering: value.ordering?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlanFile> for PlanFile {
+            fn from(value: super::PlanFile) -> Self {
+                Self {
+                    download_url: Ok(value.download_url),
+                    enabled: Ok(value.enabled),
+                    file: Ok(value.file),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    ordering: Ok(value.ordering),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PlanLicense {
+            activation_limit: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            activation_limit_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            duration_unit: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            duration_value: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            has_expiry: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PlanLicense {
+            fn default() -> Self {
+                Self {
+                    activation_limit: Ok(Default::default()),
+                    activation_limit_enabled: Ok(Default::default()),
+                    duration_unit: Ok(Default::default()),
+                    duration_value: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    has_expiry: Ok(Default::default()),
+                }
+            }
+        }
+        impl PlanLicense {
+            pub fn activation_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activation_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for activation_limit: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn activation_limit_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activation_limit_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for activation_limit_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn duration_unit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration_unit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for duration_unit: {e}")
+                    });
+                self
+            }
+            pub fn duration_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration_value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for duration_value: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn has_expiry<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_expiry = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for has_expiry: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlanLicense> for super::PlanLicense {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlanLicense,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    activation_limit: value.activation_limit?,
+                    activation_limit_enabled: value.activation_limit_enabled?,
+                    duration_unit: value.duration_unit?,
+                    duration_value: value.duration_value?,
+                    enabled: value.enabled?,
+                    has_expiry: value.has_expiry?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlanLicense> for PlanLicense {
+            fn from(value: super::PlanLicense) -> Self {
+                Self {
+                    activation_limit: Ok(value.activation_limit),
+                    activation_limit_enabled: Ok(value.activation_limit_enabled),
+                    duration_unit: Ok(value.duration_unit),
+                    duration_value: Ok(value.duration_value),
+                    enabled: Ok(value.enabled),
+                    has_expiry: Ok(value.has_expiry),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PlanLink {
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PlanLink {
+            fn default() -> Self {
+                Self {
+                    name: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+        impl PlanLink {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlanLink> for super::PlanLink {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlanLink,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlanLink> for PlanLink {
+            fn from(value: super::PlanLink) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SubscriptionLicense {
+            activated_on: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            activation_limit: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            activation_usage: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            expires_on: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            license_key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SubscriptionLicense {
+            fn default() -> Self {
+                Self {
+                    activated_on: Ok(Default::default()),
+                    activation_limit: Ok(Default::default()),
+                    activation_usage: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    expires_on: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    license_key: Ok(Default::default()),
+                }
+            }
+        }
+        impl SubscriptionLicense {
+            pub fn activated_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activated_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for activated_on: {e}")
+                    });
+                self
+            }
+            pub fn activation_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activation_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for activation_limit: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn activation_usage<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activation_usage = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for activation_usage: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn expires_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_on: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn license_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license_key: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SubscriptionLicense>
+        for super::SubscriptionLicense {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SubscriptionLicense,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    activated_on: value.activated_on?,
+                    activation_limit: value.activation_limit?,
+                    activation_usage: value.activation_usage?,
+                    enabled: value.enabled?,
+                    expires_on: value.expires_on?,
+                    id: value.id?,
+                    license_key: value.license_key?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SubscriptionLicense> for SubscriptionLicense {
+            fn from(value: super::SubscriptionLicense) -> Self {
+                Self {
+                    activated_on: Ok(value.activated_on),
+                    activation_limit: Ok(value.activation_limit),
+                    activation_usage: Ok(value.activation_usage),
+                    enabled: Ok(value.enabled),
+                    expires_on: Ok(value.expires_on),
+                    id: Ok(value.id),
+                    license_key: Ok(value.license_key),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookEventLog {
+            created_on: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            endpoint: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            event_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            event_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            is_success: ::std::result::Result<bool, ::std::string::String>,
+            last_attempt: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            payload: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            retry_count: ::std::result::Result<i64, ::std::string::String>,
+            status_code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WebhookEventLog {
+            fn default() -> Self {
+                Self {
+                    created_on: Err("no value supplied for created_on".to_string()),
+                    endpoint: Err("no value supplied for endpoint".to_string()),
+                    event_id: Err("no value supplied for event_id".to_string()),
+                    event_type: Err("no value supplied for event_type".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_success: Err("no value supplied for is_success".to_string()),
+                    last_attempt: Err("no value supplied for last_attempt".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    retry_count: Err("no value supplied for retry_count".to_string()),
+                    status_code: Err("no value supplied for status_code".to_string()),
+                }
+            }
+        }
+        impl WebhookEventLog {
+            pub fn created_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_on: {e}")
+                    });
+                self
+            }
+            pub fn endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.endpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for endpoint: {e}")
+                    });
+                self
+            }
+            pub fn event_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_id: {e}")
+                    });
+                self
+            }
+            pub fn event_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_type: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_success<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_success = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_success: {e}")
+                    });
+                self
+            }
+            pub fn last_attempt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_attempt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_attempt: {e}")
+                    });
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn retry_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.retry_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for retry_count: {e}")
+                    });
+                self
+            }
+            pub fn status_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status_code: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookEventLog> for super::WebhookEventLog {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookEventLog,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_on: value.created_on?,
+                    endpoint: value.endpoint?,
+                    event_id: value.event_id?,
+                    event_type: value.event_type?,
+                    id: value.id?,
+                    is_success: value.is_success?,
+                    last_attempt: value.last_attempt?,
+                    payload: value.payload?,
+                    retry_count: value.retry_count?,
+                    status_code: value.status_code?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookEventLog> for WebhookEventLog {
+            fn from(value: super::WebhookEventLog) -> Self {
+                Self {
+                    created_on: Ok(value.created_on),
+                    endpoint: Ok(value.endpoint),
+                    event_id: Ok(value.event_id),
+                    event_type: Ok(value.event_type),
+                    id: Ok(value.id),
+                    is_success: Ok(value.is_success),
+                    last_attempt: Ok(value.last_attempt),
+                    payload: Ok(value.payload),
+                    retry_count: Ok(value.retry_count),
+                    status_code: Ok(value.status_code),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookEventLogList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::WebhookEventLog>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WebhookEventLogList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl WebhookEventLogList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::WebhookEventLog>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookEventLogList>
+        for super::WebhookEventLogList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookEventLogList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookEventLogList> for WebhookEventLogList {
+            fn from(value: super::WebhookEventLogList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+    }
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
@@ -46,12 +5951,18 @@ pub mod types {
 
 Kelviq is a pricing, entitlements and usage-billing service. This document describes the
 operations of the Kelviq server SDKs: customers, checkout, entitlements, usage and event
-reporting, and subscriptions.
+reporting, and subscriptions; and, marked with `x-kelviq-family`, the rest of Kelviq's
+published API reference: the catalog (`catalog`: products, features, plans with their
+prices, entitlements and files, uploads, product offerings, promotions), the records of
+the organisation (`admin`: orders, checkout sessions, webhook logs) and partner
+provisioning (`partner`).
 
 Every request is authenticated with the organisation's Server API Key as a bearer token
-(Settings > Developers in the Kelviq application). Entitlement checks are served by a
-separate edge host (see the `servers` of `/api/v1/entitlements`); every other operation
-is served by the API host.
+(Settings > Developers in the Kelviq application), except the partner operations (the
+partner's key in `X-Kelviq-Partner-Key`), promotions (the organisation's Client API Key as
+the bearer token) and plan file downloads (none). Entitlement checks and promotions are
+served by a separate edge host (see the `servers` of `/api/v1/entitlements` and
+`/api/v1/promotions`); every other operation is served by the API host.
 
 Optional request fields that are not given are left out of the body, never sent as
 `null`. Responses may grow new fields at any time: clients must ignore keys they do not
@@ -119,7 +6030,209 @@ const _: () = {
         Client: ClientHooks<crate::Transport>,
     {}
 };
-impl Client {}
+impl Client {
+    /**List checkout sessions
+
+Lists the organisation's checkout sessions a page at a time, newest first, optionally
+narrowed by a search text (matched against the session id, the customer's name, e-mail
+and identifier, and the product's name), a status and a creation date range.
+
+The emulator matches `status` exactly against the session's status (an open string:
+`open`, `processing`, `success`, `expired`, ...), and answers 10 sessions a page when
+`page_size` is absent.
+
+
+Sends a `GET` request to `/api/v1/checkout/sessions/`
+
+Arguments:
+- `end_date`: Only items created on or before this day.
+- `page`: The page to read, from 1.
+- `page_size`: How many items a page holds, 1 to 100 (the service's default when absent).
+- `search`: Narrows the list to items whose text fields contain this.
+- `start_date`: Only items created on or after this day.
+- `status`: Only sessions in this status, such as `open` (an open set of values).
+```ignore
+let response = client.list_checkout_sessions()
+    .end_date(end_date)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .start_date(start_date)
+    .status(status)
+    .send()
+    .await;
+```*/
+    pub fn list_checkout_sessions(&self) -> builder::ListCheckoutSessions<'_> {
+        builder::ListCheckoutSessions::new(self)
+    }
+    /**Retrieve a checkout session
+
+Reads one checkout session with what it produced: its first order, the subscription
+of that order, and the payment method of the order's first successful payment (each
+null while there is none).
+
+
+Sends a `GET` request to `/api/v1/checkout/sessions/{session_id}/`
+
+Arguments:
+- `session_id`: The identifier of the checkout session (`checkoutSessionId` when it was created), as
+one percent-encoded path segment.
+
+```ignore
+let response = client.retrieve_checkout_session()
+    .session_id(session_id)
+    .send()
+    .await;
+```*/
+    pub fn retrieve_checkout_session(&self) -> builder::RetrieveCheckoutSession<'_> {
+        builder::RetrieveCheckoutSession::new(self)
+    }
+    /**List a checkout session's events
+
+Lists the timeline of one checkout session (created, details entered, payment tried,
+payment done, ...) a page at a time, newest first.
+
+The emulator answers 10 events a page when `page_size` is absent.
+
+
+Sends a `GET` request to `/api/v1/checkout/sessions/{session_id}/events/`
+
+Arguments:
+- `session_id`: The identifier of the checkout session (`checkoutSessionId` when it was created), as
+one percent-encoded path segment.
+
+- `page`: The page to read, from 1.
+- `page_size`: How many items a page holds, 1 to 100 (the service's default when absent).
+```ignore
+let response = client.list_checkout_session_events()
+    .session_id(session_id)
+    .page(page)
+    .page_size(page_size)
+    .send()
+    .await;
+```*/
+    pub fn list_checkout_session_events(
+        &self,
+    ) -> builder::ListCheckoutSessionEvents<'_> {
+        builder::ListCheckoutSessionEvents::new(self)
+    }
+    /**List orders
+
+Lists the organisation's orders a page at a time, most recently paid first. Orders
+still `PENDING` (no payment was completed or tried) and orders without a customer are
+never listed. `search` is matched against the order id and the customer's name,
+e-mail and identifier; `start_date` and `end_date` bound the day the order was paid.
+
+The emulator answers 10 orders a page when `page_size` is absent; a `status` of
+`PENDING` therefore matches nothing.
+
+
+Sends a `GET` request to `/api/v1/orders/`
+
+Arguments:
+- `billing_type`: Only one-time orders, or only subscription orders.
+- `end_date`: Only orders paid on or before this day.
+- `is_renewal`: `true`: only the renewal charges of subscriptions; `false`: only first purchases
+(sign-ups and one-time purchases).
+
+- `page`: The page to read, from 1.
+- `page_size`: How many items a page holds, 1 to 100 (the service's default when absent).
+- `search`: Narrows the list to items whose text fields contain this.
+- `start_date`: Only orders paid on or after this day.
+- `status`: Only orders in this status.
+```ignore
+let response = client.list_orders()
+    .billing_type(billing_type)
+    .end_date(end_date)
+    .is_renewal(is_renewal)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .start_date(start_date)
+    .status(status)
+    .send()
+    .await;
+```*/
+    pub fn list_orders(&self) -> builder::ListOrders<'_> {
+        builder::ListOrders::new(self)
+    }
+    /**Retrieve an order
+
+Reads one order. A `PENDING` order, or one without a customer, is answered 404 like an
+order that does not exist.
+
+
+Sends a `GET` request to `/api/v1/orders/{id}/`
+
+Arguments:
+- `id`: The identifier of the order, as one percent-encoded path segment.
+```ignore
+let response = client.retrieve_order()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn retrieve_order(&self) -> builder::RetrieveOrder<'_> {
+        builder::RetrieveOrder::new(self)
+    }
+    /**List an order's events
+
+Lists the timeline of an order (created, completed, receipt sent, invoice paid, ...)
+a page at a time, newest first. The timeline covers every order of the same
+subscription, not only the order named in the path; each event's `order` says which.
+
+The emulator answers 10 events a page when `page_size` is absent.
+
+
+Sends a `GET` request to `/api/v1/orders/{id}/events/`
+
+Arguments:
+- `id`: The identifier of the order, as one percent-encoded path segment.
+- `page`: The page to read, from 1.
+- `page_size`: How many items a page holds, 1 to 100 (the service's default when absent).
+```ignore
+let response = client.list_order_events()
+    .id(id)
+    .page(page)
+    .page_size(page_size)
+    .send()
+    .await;
+```*/
+    pub fn list_order_events(&self) -> builder::ListOrderEvents<'_> {
+        builder::ListOrderEvents::new(self)
+    }
+    /**List webhook delivery logs
+
+Lists webhook delivery attempts, retries included, a page at a time, newest first.
+Only the last 30 days are ever listed: `start_date` and `end_date` can narrow that
+window, not widen it (an earlier `start_date` counts as 30 days ago). The dates bound
+`lastAttempt`, the time of the attempt, not `createdOn`, the time the event was first
+created; the two differ for retries.
+
+The emulator counts the 30 days back from the current UTC day, and answers 10 attempts
+a page when `page_size` is absent.
+
+
+Sends a `GET` request to `/api/v1/webhook/logs/`
+
+Arguments:
+- `end_date`: Only attempts made on or before this day.
+- `page`: The page to read, from 1.
+- `page_size`: How many items a page holds, 1 to 100 (the service's default when absent).
+- `start_date`: Only attempts made on or after this day (never more than 30 days ago).
+```ignore
+let response = client.list_webhook_event_logs()
+    .end_date(end_date)
+    .page(page)
+    .page_size(page_size)
+    .start_date(start_date)
+    .send()
+    .await;
+```*/
+    pub fn list_webhook_event_logs(&self) -> builder::ListWebhookEventLogs<'_> {
+        builder::ListWebhookEventLogs::new(self)
+    }
+}
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
@@ -129,6 +6242,1085 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
+    /**Builder for [`Client::list_checkout_sessions`]
+
+[`Client::list_checkout_sessions`]: super::Client::list_checkout_sessions*/
+    #[derive(Debug, Clone)]
+    pub struct ListCheckoutSessions<'a> {
+        client: &'a super::Client,
+        end_date: Result<Option<::chrono::naive::NaiveDate>, String>,
+        page: Result<Option<::std::num::NonZeroU64>, String>,
+        page_size: Result<Option<::std::num::NonZeroU64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+        start_date: Result<Option<::chrono::naive::NaiveDate>, String>,
+        status: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ListCheckoutSessions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                end_date: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+                start_date: Ok(None),
+                status: Ok(None),
+            }
+        }
+        pub fn end_date<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::naive::NaiveDate>,
+        {
+            self.end_date = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: naive :: NaiveDate` for end_date failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn start_date<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::naive::NaiveDate>,
+        {
+            self.start_date = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: naive :: NaiveDate` for start_date failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn status<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.status = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for status failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/checkout/sessions/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CheckoutSessionList>, Error<types::ApiError>> {
+            let Self { client, end_date, page, page_size, search, start_date, status } = self;
+            let end_date = end_date.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let start_date = start_date.map_err(Error::InvalidRequest)?;
+            let status = status.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/checkout/sessions/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("end_date", &end_date))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .query(&progenitor_client::QueryParam::new("start_date", &start_date))
+                .query(&progenitor_client::QueryParam::new("status", &status))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_checkout_sessions",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::retrieve_checkout_session`]
+
+[`Client::retrieve_checkout_session`]: super::Client::retrieve_checkout_session*/
+    #[derive(Debug, Clone)]
+    pub struct RetrieveCheckoutSession<'a> {
+        client: &'a super::Client,
+        session_id: Result<types::RetrieveCheckoutSessionSessionId, String>,
+    }
+    impl<'a> RetrieveCheckoutSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::RetrieveCheckoutSessionSessionId>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `RetrieveCheckoutSessionSessionId` for session_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/checkout/sessions/{session_id}/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CheckoutSessionDetail>,
+            Error<types::ApiError>,
+        > {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/checkout/sessions/{}/", client.baseurl, encode_path(&
+                session_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "retrieve_checkout_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_checkout_session_events`]
+
+[`Client::list_checkout_session_events`]: super::Client::list_checkout_session_events*/
+    #[derive(Debug, Clone)]
+    pub struct ListCheckoutSessionEvents<'a> {
+        client: &'a super::Client,
+        session_id: Result<types::ListCheckoutSessionEventsSessionId, String>,
+        page: Result<Option<::std::num::NonZeroU64>, String>,
+        page_size: Result<Option<::std::num::NonZeroU64>, String>,
+    }
+    impl<'a> ListCheckoutSessionEvents<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+                page: Ok(None),
+                page_size: Ok(None),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ListCheckoutSessionEventsSessionId>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `ListCheckoutSessionEventsSessionId` for session_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/checkout/sessions/{session_id}/events/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CheckoutSessionEventList>,
+            Error<types::ApiError>,
+        > {
+            let Self { client, session_id, page, page_size } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/checkout/sessions/{}/events/", client.baseurl, encode_path(&
+                session_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_checkout_session_events",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_orders`]
+
+[`Client::list_orders`]: super::Client::list_orders*/
+    #[derive(Debug, Clone)]
+    pub struct ListOrders<'a> {
+        client: &'a super::Client,
+        billing_type: Result<Option<types::BillingType>, String>,
+        end_date: Result<Option<::chrono::naive::NaiveDate>, String>,
+        is_renewal: Result<Option<bool>, String>,
+        page: Result<Option<::std::num::NonZeroU64>, String>,
+        page_size: Result<Option<::std::num::NonZeroU64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+        start_date: Result<Option<::chrono::naive::NaiveDate>, String>,
+        status: Result<Option<types::OrderStatus>, String>,
+    }
+    impl<'a> ListOrders<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                billing_type: Ok(None),
+                end_date: Ok(None),
+                is_renewal: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+                start_date: Ok(None),
+                status: Ok(None),
+            }
+        }
+        pub fn billing_type<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::BillingType>,
+        {
+            self.billing_type = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `BillingType` for billing_type failed".to_string()
+                });
+            self
+        }
+        pub fn end_date<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::naive::NaiveDate>,
+        {
+            self.end_date = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: naive :: NaiveDate` for end_date failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn is_renewal<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.is_renewal = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for is_renewal failed".to_string());
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn start_date<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::naive::NaiveDate>,
+        {
+            self.start_date = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: naive :: NaiveDate` for start_date failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn status<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OrderStatus>,
+        {
+            self.status = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `OrderStatus` for status failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/orders/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::OrderList>, Error<types::ApiError>> {
+            let Self {
+                client,
+                billing_type,
+                end_date,
+                is_renewal,
+                page,
+                page_size,
+                search,
+                start_date,
+                status,
+            } = self;
+            let billing_type = billing_type.map_err(Error::InvalidRequest)?;
+            let end_date = end_date.map_err(Error::InvalidRequest)?;
+            let is_renewal = is_renewal.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let start_date = start_date.map_err(Error::InvalidRequest)?;
+            let status = status.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/orders/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("billing_type", &billing_type),
+                )
+                .query(&progenitor_client::QueryParam::new("end_date", &end_date))
+                .query(&progenitor_client::QueryParam::new("is_renewal", &is_renewal))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .query(&progenitor_client::QueryParam::new("start_date", &start_date))
+                .query(&progenitor_client::QueryParam::new("status", &status))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_orders",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::retrieve_order`]
+
+[`Client::retrieve_order`]: super::Client::retrieve_order*/
+    #[derive(Debug, Clone)]
+    pub struct RetrieveOrder<'a> {
+        client: &'a super::Client,
+        id: Result<types::RetrieveOrderId, String>,
+    }
+    impl<'a> RetrieveOrder<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::RetrieveOrderId>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `RetrieveOrderId` for id failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/orders/{id}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Order>, Error<types::ApiError>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/orders/{}/", client.baseurl, encode_path(& id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "retrieve_order",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_order_events`]
+
+[`Client::list_order_events`]: super::Client::list_order_events*/
+    #[derive(Debug, Clone)]
+    pub struct ListOrderEvents<'a> {
+        client: &'a super::Client,
+        id: Result<types::ListOrderEventsId, String>,
+        page: Result<Option<::std::num::NonZeroU64>, String>,
+        page_size: Result<Option<::std::num::NonZeroU64>, String>,
+    }
+    impl<'a> ListOrderEvents<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                page: Ok(None),
+                page_size: Ok(None),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ListOrderEventsId>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `ListOrderEventsId` for id failed".to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/orders/{id}/events/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::OrderEventList>, Error<types::ApiError>> {
+            let Self { client, id, page, page_size } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/orders/{}/events/", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_order_events",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_webhook_event_logs`]
+
+[`Client::list_webhook_event_logs`]: super::Client::list_webhook_event_logs*/
+    #[derive(Debug, Clone)]
+    pub struct ListWebhookEventLogs<'a> {
+        client: &'a super::Client,
+        end_date: Result<Option<::chrono::naive::NaiveDate>, String>,
+        page: Result<Option<::std::num::NonZeroU64>, String>,
+        page_size: Result<Option<::std::num::NonZeroU64>, String>,
+        start_date: Result<Option<::chrono::naive::NaiveDate>, String>,
+    }
+    impl<'a> ListWebhookEventLogs<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                end_date: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                start_date: Ok(None),
+            }
+        }
+        pub fn end_date<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::naive::NaiveDate>,
+        {
+            self.end_date = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: naive :: NaiveDate` for end_date failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn start_date<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::naive::NaiveDate>,
+        {
+            self.start_date = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: naive :: NaiveDate` for start_date failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/webhook/logs/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookEventLogList>, Error<types::ApiError>> {
+            let Self { client, end_date, page, page_size, start_date } = self;
+            let end_date = end_date.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let start_date = start_date.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/webhook/logs/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("end_date", &end_date))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("start_date", &start_date))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_webhook_event_logs",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {

@@ -8,6 +8,11134 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///`AddCatalogPlanFeaturesIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct AddCatalogPlanFeaturesIdentifier(::std::string::String);
+    impl ::std::ops::Deref for AddCatalogPlanFeaturesIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AddCatalogPlanFeaturesIdentifier>
+    for ::std::string::String {
+        fn from(value: AddCatalogPlanFeaturesIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for AddCatalogPlanFeaturesIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AddCatalogPlanFeaturesIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for AddCatalogPlanFeaturesIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AddCatalogPlanFeaturesIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`AddCatalogPlanFeaturesRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct AddCatalogPlanFeaturesRequest {
+        #[serde(rename = "planEntitlements")]
+        pub plan_entitlements: ::std::vec::Vec<CatalogPlanEntitlementInput>,
+    }
+    impl AddCatalogPlanFeaturesRequest {
+        pub fn builder() -> builder::AddCatalogPlanFeaturesRequest {
+            Default::default()
+        }
+    }
+    /**The error body shared by every error status (named `ApiError`, not `Error`, so that
+it does not shadow the `Error` type of the languages clients are generated in).
+`detail` says what went wrong; on 400, `errors` maps each field at fault to its
+messages. The service also answers field errors at the top level
+(`{"licenseKey": ["This field is required."]}`) and `{"error": "..."}` on some
+operations: clients should keep the body as it came.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ApiError {
+        ///A human-readable description of the error.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub detail: ::std::option::Option<::std::string::String>,
+        ///The fields at fault, each with its messages.
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
+        pub errors: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::vec::Vec<::std::string::String>,
+        >,
+    }
+    impl ApiError {
+        pub fn builder() -> builder::ApiError {
+            Default::default()
+        }
+    }
+    ///`BulkSetCatalogPlanPricesIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct BulkSetCatalogPlanPricesIdentifier(::std::string::String);
+    impl ::std::ops::Deref for BulkSetCatalogPlanPricesIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<BulkSetCatalogPlanPricesIdentifier>
+    for ::std::string::String {
+        fn from(value: BulkSetCatalogPlanPricesIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for BulkSetCatalogPlanPricesIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BulkSetCatalogPlanPricesIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for BulkSetCatalogPlanPricesIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkSetCatalogPlanPricesIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**A feature of the catalog, granted by plans. `featureType` is an open string in
+answers (see `CatalogFeatureType`).
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogFeature {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///What the service adds (read-only).
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub details: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        /**The feature's configuration; for a meter `featureSubType`
+(`PRE_AGGREGATED_USAGE` or `RAW_EVENTS`), `units` and optionally `customerUnit`.
+*/
+        #[serde(
+            rename = "featureDetails",
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty"
+        )]
+        pub feature_details: ::serde_json::Map<
+            ::std::string::String,
+            ::serde_json::Value,
+        >,
+        ///`BOOLEAN`, `CUSTOMIZABLE` or `METER` (open).
+        #[serde(rename = "featureType")]
+        pub feature_type: ::std::string::String,
+        pub id: ::uuid::Uuid,
+        ///The feature's URL-safe identifier.
+        pub identifier: ::std::string::String,
+        #[serde(
+            rename = "isArchived",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_archived: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///A `RAW_EVENTS` meter's `aggregation` and `filters`.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub meter: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(
+            rename = "modifiedOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub modified_on: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        pub name: ::std::string::String,
+    }
+    impl CatalogFeature {
+        pub fn builder() -> builder::CatalogFeature {
+            Default::default()
+        }
+    }
+    ///One page of features.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogFeatureList {
+        pub count: i64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<CatalogFeature>,
+    }
+    impl CatalogFeatureList {
+        pub fn builder() -> builder::CatalogFeatureList {
+            Default::default()
+        }
+    }
+    /**`BOOLEAN`: on or off. `CUSTOMIZABLE`: a number the plan sets (seats, projects).
+`METER`: measured usage.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CatalogFeatureType {
+        #[serde(rename = "BOOLEAN")]
+        Boolean,
+        #[serde(rename = "CUSTOMIZABLE")]
+        Customizable,
+        #[serde(rename = "METER")]
+        Meter,
+    }
+    impl ::std::fmt::Display for CatalogFeatureType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Boolean => f.write_str("BOOLEAN"),
+                Self::Customizable => f.write_str("CUSTOMIZABLE"),
+                Self::Meter => f.write_str("METER"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CatalogFeatureType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "BOOLEAN" => Ok(Self::Boolean),
+                "CUSTOMIZABLE" => Ok(Self::Customizable),
+                "METER" => Ok(Self::Meter),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CatalogFeatureType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CatalogFeatureType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**One version of a plan. A change to the published version makes a new draft version;
+`isLatest` is true for the published version only.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogPlan {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub countries: ::std::vec::Vec<::std::string::String>,
+        #[serde(
+            rename = "createdOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_on: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///The billing provider's identifiers (such as `stripeProductId`).
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub details: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub files: ::std::vec::Vec<PlanFile>,
+        ///The plan's URL-safe identifier, the same for all its versions.
+        pub identifier: ::std::string::String,
+        #[serde(
+            rename = "isImported",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_imported: ::std::option::Option<bool>,
+        ///True for the published version only.
+        #[serde(rename = "isLatest")]
+        pub is_latest: bool,
+        #[serde(
+            rename = "isVisible",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_visible: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub license: ::std::option::Option<PlanLicense>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub links: ::std::vec::Vec<PlanLink>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(
+            rename = "modifiedOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub modified_on: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ordering: ::std::option::Option<i64>,
+        ///The UUID of the plan's product.
+        pub product: ::uuid::Uuid,
+        pub version: i64,
+    }
+    impl CatalogPlan {
+        pub fn builder() -> builder::CatalogPlan {
+            Default::default()
+        }
+    }
+    ///One charge of a feature's price (answered; `chargePeriod` is open).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct CatalogPlanCharge {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub advanced: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///`ONE_TIME`, `DAILY`, `MONTHLY`, `QUARTERLY` or `YEARLY` (open).
+        #[serde(
+            rename = "chargePeriod",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub charge_period: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "priceData",
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty"
+        )]
+        pub price_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub tiers: ::std::vec::Vec<PriceTier>,
+    }
+    impl CatalogPlanCharge {
+        pub fn builder() -> builder::CatalogPlanCharge {
+            Default::default()
+        }
+    }
+    ///One charge of a feature's price (sent).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct CatalogPlanChargeInput {
+        ///`{min_quantity, max_quantity}`, for a `FLAT` price of a feature.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub advanced: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(
+            rename = "chargePeriod",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub charge_period: ::std::option::Option<PlanChargePeriod>,
+        ///`FLAT` and `PACKAGE`: `{amount, block_size?}`; the tiered models: `{currency}`.
+        #[serde(
+            rename = "priceData",
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty"
+        )]
+        pub price_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub tiers: ::std::vec::Vec<PriceTier>,
+    }
+    impl CatalogPlanChargeInput {
+        pub fn builder() -> builder::CatalogPlanChargeInput {
+            Default::default()
+        }
+    }
+    ///One feature a plan grants.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogPlanEntitlement {
+        pub details: PlanEntitlementDetails,
+        pub feature: CatalogFeature,
+    }
+    impl CatalogPlanEntitlement {
+        pub fn builder() -> builder::CatalogPlanEntitlement {
+            Default::default()
+        }
+    }
+    ///`CatalogPlanEntitlementInput`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogPlanEntitlementInput {
+        pub details: PlanEntitlementDetailsInput,
+        ///The feature's UUID.
+        pub feature: ::uuid::Uuid,
+    }
+    impl CatalogPlanEntitlementInput {
+        pub fn builder() -> builder::CatalogPlanEntitlementInput {
+            Default::default()
+        }
+    }
+    ///A plan version's entitlements, as one page.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogPlanEntitlementList {
+        pub count: i64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<CatalogPlanEntitlement>,
+    }
+    impl CatalogPlanEntitlementList {
+        pub fn builder() -> builder::CatalogPlanEntitlementList {
+            Default::default()
+        }
+    }
+    ///`CatalogPlanEntitlementUpdated`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogPlanEntitlementUpdated {
+        pub details: PlanEntitlementDetails,
+    }
+    impl CatalogPlanEntitlementUpdated {
+        pub fn builder() -> builder::CatalogPlanEntitlementUpdated {
+            Default::default()
+        }
+    }
+    ///The price of one feature, or of the plan itself when `feature` is null (answered).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct CatalogPlanFeaturePrice {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub charges: ::std::vec::Vec<CatalogPlanCharge>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub feature: ::std::option::Option<::uuid::Uuid>,
+        #[serde(
+            rename = "hasUnlimitedUsage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub has_unlimited_usage: ::std::option::Option<bool>,
+        ///`ADVANCE_COMMITMENT` or `PAY_AS_YOU_GO` (open).
+        #[serde(
+            rename = "paymentType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub payment_type: ::std::option::Option<::std::string::String>,
+        ///`FLAT`, `PACKAGE`, `TIERED`, `VOLUME` or `STAIRSTEP` (open).
+        #[serde(
+            rename = "priceModel",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub price_model: ::std::option::Option<::std::string::String>,
+        ///A `UsageReset` value (open).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reset: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "resetTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub reset_time: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub rollover: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(
+            rename = "usageAlerts",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub usage_alerts: ::std::option::Option<UsageAlerts>,
+    }
+    impl CatalogPlanFeaturePrice {
+        pub fn builder() -> builder::CatalogPlanFeaturePrice {
+            Default::default()
+        }
+    }
+    ///The price of one feature, or of the plan itself when `feature` is null (sent).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct CatalogPlanFeaturePriceInput {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub charges: ::std::vec::Vec<CatalogPlanChargeInput>,
+        ///The feature's UUID; needed by every model but `FLAT`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub feature: ::std::option::Option<::uuid::Uuid>,
+        #[serde(
+            rename = "hasUnlimitedUsage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub has_unlimited_usage: ::std::option::Option<bool>,
+        #[serde(
+            rename = "paymentType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub payment_type: ::std::option::Option<PaymentType>,
+        #[serde(
+            rename = "priceModel",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub price_model: ::std::option::Option<PriceModel>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reset: ::std::option::Option<UsageReset>,
+        ///When in the period the reset happens, such as `BEGINNING_OF_PERIOD`.
+        #[serde(
+            rename = "resetTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub reset_time: ::std::option::Option<::std::string::String>,
+        ///`{enabled, percentage, limit}`: unused quantity carried to the next period.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub rollover: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(
+            rename = "usageAlerts",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub usage_alerts: ::std::option::Option<UsageAlertsInput>,
+    }
+    impl CatalogPlanFeaturePriceInput {
+        pub fn builder() -> builder::CatalogPlanFeaturePriceInput {
+            Default::default()
+        }
+    }
+    ///One page of plans (the most recent version of each).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogPlanList {
+        pub count: i64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<CatalogPlan>,
+    }
+    impl CatalogPlanList {
+        pub fn builder() -> builder::CatalogPlanList {
+            Default::default()
+        }
+    }
+    ///One price of a plan, in one currency (answered; `priceType` and `taxBehavior` are open).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogPlanPrice {
+        #[serde(
+            rename = "chargeCatalogPrice",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub charge_catalog_price: ::std::vec::Vec<CatalogPlanFeaturePrice>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "freeTrial",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub free_trial: ::std::option::Option<bool>,
+        pub id: ::uuid::Uuid,
+        ///`FREE`, `PAID` or `CUSTOM` (open).
+        #[serde(rename = "priceType")]
+        pub price_type: ::std::string::String,
+        ///`INCLUSIVE`, `EXCLUSIVE` or `UNSPECIFIED` (open).
+        #[serde(
+            rename = "taxBehavior",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tax_behavior: ::std::option::Option<::std::string::String>,
+        ///Trial days.
+        #[serde(
+            rename = "trialPeriod",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trial_period: ::std::option::Option<i64>,
+    }
+    impl CatalogPlanPrice {
+        pub fn builder() -> builder::CatalogPlanPrice {
+            Default::default()
+        }
+    }
+    ///One price of a plan, in one currency (sent).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogPlanPriceInput {
+        #[serde(
+            rename = "chargeCatalogPrice",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub charge_catalog_price: ::std::vec::Vec<CatalogPlanFeaturePriceInput>,
+        ///The currency (ISO 4217).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "freeTrial",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub free_trial: ::std::option::Option<bool>,
+        #[serde(rename = "priceType")]
+        pub price_type: PriceType,
+        #[serde(
+            rename = "taxBehavior",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tax_behavior: ::std::option::Option<PriceTaxBehavior>,
+        ///Trial days.
+        #[serde(
+            rename = "trialPeriod",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trial_period: ::std::option::Option<i64>,
+    }
+    impl CatalogPlanPriceInput {
+        pub fn builder() -> builder::CatalogPlanPriceInput {
+            Default::default()
+        }
+    }
+    ///A plan version's prices, as one page.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogPlanPriceList {
+        pub count: i64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<CatalogPlanPrice>,
+    }
+    impl CatalogPlanPriceList {
+        pub fn builder() -> builder::CatalogPlanPriceList {
+            Default::default()
+        }
+    }
+    ///`CatalogPlanPricesSet`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogPlanPricesSet {
+        pub prices: ::std::vec::Vec<CatalogPlanPrice>,
+    }
+    impl CatalogPlanPricesSet {
+        pub fn builder() -> builder::CatalogPlanPricesSet {
+            Default::default()
+        }
+    }
+    ///`CatalogPlanPublished`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogPlanPublished {
+        ///`published`.
+        pub status: ::std::string::String,
+    }
+    impl CatalogPlanPublished {
+        pub fn builder() -> builder::CatalogPlanPublished {
+            Default::default()
+        }
+    }
+    /**A product of the catalog, with its plans, images and files. `taxCode` is an open
+string in answers (see `TaxCode`).
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogProduct {
+        ///The name of the user who created the product.
+        #[serde(
+            rename = "createdBy",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_by: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub id: ::uuid::Uuid,
+        ///The product's URL-safe identifier.
+        pub identifier: ::std::string::String,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub images: ::std::vec::Vec<CatalogProductImage>,
+        #[serde(
+            rename = "modifiedOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub modified_on: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        pub name: ::std::string::String,
+        ///The product's tax category (see `TaxCode`; open).
+        #[serde(
+            rename = "taxCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tax_code: ::std::option::Option<::std::string::String>,
+    }
+    impl CatalogProduct {
+        pub fn builder() -> builder::CatalogProduct {
+            Default::default()
+        }
+    }
+    ///A product with the identifiers of its published plans.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogProductDetail {
+        ///The name of the user who created the product.
+        #[serde(
+            rename = "createdBy",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_by: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub id: ::uuid::Uuid,
+        ///The product's URL-safe identifier.
+        pub identifier: ::std::string::String,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub images: ::std::vec::Vec<CatalogProductImage>,
+        #[serde(
+            rename = "modifiedOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub modified_on: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        pub name: ::std::string::String,
+        ///The identifiers of the product's published, not archived plans.
+        pub plans: ::std::vec::Vec<::std::string::String>,
+        ///The product's tax category (see `TaxCode`; open).
+        #[serde(
+            rename = "taxCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tax_code: ::std::option::Option<::std::string::String>,
+    }
+    impl CatalogProductDetail {
+        pub fn builder() -> builder::CatalogProductDetail {
+            Default::default()
+        }
+    }
+    ///An image of a product.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogProductImage {
+        ///Whether the image is shown publicly.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        pub id: ::uuid::Uuid,
+        ///Where the image is stored (a storage key or URL).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub image: ::std::option::Option<::std::string::String>,
+        ///The file name or display name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The image's position in the gallery.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ordering: ::std::option::Option<i64>,
+        ///Whether this is the product's thumbnail (one image at most).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub thumbnail: ::std::option::Option<bool>,
+    }
+    impl CatalogProductImage {
+        pub fn builder() -> builder::CatalogProductImage {
+            Default::default()
+        }
+    }
+    ///One page of products.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogProductList {
+        pub count: i64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<CatalogProduct>,
+    }
+    impl CatalogProductList {
+        pub fn builder() -> builder::CatalogProductList {
+            Default::default()
+        }
+    }
+    ///A product's settings.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogProductSettings {
+        ///The product's default currency (ISO 4217).
+        pub currency: ::std::string::String,
+        ///The product's public URL.
+        #[serde(
+            rename = "productUrl",
+            deserialize_with = "::std::option::Option::deserialize"
+        )]
+        pub product_url: ::std::option::Option<::std::string::String>,
+        ///Whether proxy traffic is let through.
+        pub proxy: bool,
+        ///Whether Tor traffic is let through.
+        pub tor: bool,
+        ///Whether visitors behind a VPN are let through.
+        pub vpn: bool,
+    }
+    impl CatalogProductSettings {
+        pub fn builder() -> builder::CatalogProductSettings {
+            Default::default()
+        }
+    }
+    ///`CreateCatalogFeatureRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CreateCatalogFeatureRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        /**Required for a meter: `featureSubType` (`PRE_AGGREGATED_USAGE` or `RAW_EVENTS`)
+and `units` (`{"singular": ..., "plural": ...}`).
+*/
+        #[serde(
+            rename = "featureDetails",
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty"
+        )]
+        pub feature_details: ::serde_json::Map<
+            ::std::string::String,
+            ::serde_json::Value,
+        >,
+        #[serde(rename = "featureType")]
+        pub feature_type: CatalogFeatureType,
+        ///A URL-safe identifier; made from `name` when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub identifier: ::std::option::Option<CreateCatalogFeatureRequestIdentifier>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Required for a `RAW_EVENTS` meter, with its `aggregation` and `filters`.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub meter: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub name: CreateCatalogFeatureRequestName,
+    }
+    impl CreateCatalogFeatureRequest {
+        pub fn builder() -> builder::CreateCatalogFeatureRequest {
+            Default::default()
+        }
+    }
+    ///A URL-safe identifier; made from `name` when absent.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateCatalogFeatureRequestIdentifier(::std::string::String);
+    impl ::std::ops::Deref for CreateCatalogFeatureRequestIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateCatalogFeatureRequestIdentifier>
+    for ::std::string::String {
+        fn from(value: CreateCatalogFeatureRequestIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateCatalogFeatureRequestIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateCatalogFeatureRequestIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCatalogFeatureRequestIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCatalogFeatureRequestIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CreateCatalogFeatureRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateCatalogFeatureRequestName(::std::string::String);
+    impl ::std::ops::Deref for CreateCatalogFeatureRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateCatalogFeatureRequestName>
+    for ::std::string::String {
+        fn from(value: CreateCatalogFeatureRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateCatalogFeatureRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateCatalogFeatureRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCatalogFeatureRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCatalogFeatureRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CreateCatalogPlanRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CreateCatalogPlanRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///`fileKey`s of uploads that become the plan's files.
+        #[serde(
+            rename = "fileKeys",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub file_keys: ::std::vec::Vec<::std::string::String>,
+        ///A URL-safe identifier; made from `name` when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub identifier: ::std::option::Option<CreateCatalogPlanRequestIdentifier>,
+        #[serde(
+            rename = "isVisible",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_visible: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub license: ::std::option::Option<LicenseConfig>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub links: ::std::vec::Vec<PlanLink>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub name: CreateCatalogPlanRequestName,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ordering: ::std::option::Option<i64>,
+        ///The UUID of the plan's product.
+        pub product: ::uuid::Uuid,
+    }
+    impl CreateCatalogPlanRequest {
+        pub fn builder() -> builder::CreateCatalogPlanRequest {
+            Default::default()
+        }
+    }
+    ///A URL-safe identifier; made from `name` when absent.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateCatalogPlanRequestIdentifier(::std::string::String);
+    impl ::std::ops::Deref for CreateCatalogPlanRequestIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateCatalogPlanRequestIdentifier>
+    for ::std::string::String {
+        fn from(value: CreateCatalogPlanRequestIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateCatalogPlanRequestIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateCatalogPlanRequestIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCatalogPlanRequestIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCatalogPlanRequestIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CreateCatalogPlanRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateCatalogPlanRequestName(::std::string::String);
+    impl ::std::ops::Deref for CreateCatalogPlanRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateCatalogPlanRequestName> for ::std::string::String {
+        fn from(value: CreateCatalogPlanRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateCatalogPlanRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateCatalogPlanRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCatalogPlanRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCatalogPlanRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CreateCatalogProductRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CreateCatalogProductRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///A URL-safe identifier; made from `name` when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub identifier: ::std::option::Option<CreateCatalogProductRequestIdentifier>,
+        ///`fileKey`s of uploads (`tmp/<uuid>/<file name>`) that become the product's images.
+        #[serde(
+            rename = "imageKeys",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub image_keys: ::std::vec::Vec<::std::string::String>,
+        pub name: CreateCatalogProductRequestName,
+        #[serde(rename = "taxCode")]
+        pub tax_code: TaxCode,
+    }
+    impl CreateCatalogProductRequest {
+        pub fn builder() -> builder::CreateCatalogProductRequest {
+            Default::default()
+        }
+    }
+    ///A URL-safe identifier; made from `name` when absent.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateCatalogProductRequestIdentifier(::std::string::String);
+    impl ::std::ops::Deref for CreateCatalogProductRequestIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateCatalogProductRequestIdentifier>
+    for ::std::string::String {
+        fn from(value: CreateCatalogProductRequestIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateCatalogProductRequestIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateCatalogProductRequestIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCatalogProductRequestIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCatalogProductRequestIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CreateCatalogProductRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateCatalogProductRequestName(::std::string::String);
+    impl ::std::ops::Deref for CreateCatalogProductRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateCatalogProductRequestName>
+    for ::std::string::String {
+        fn from(value: CreateCatalogProductRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateCatalogProductRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateCatalogProductRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCatalogProductRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCatalogProductRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CreatePresignedUploadRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CreatePresignedUploadRequest {
+        ///The file's name; it ends the `fileKey`.
+        #[serde(rename = "fileName")]
+        pub file_name: CreatePresignedUploadRequestFileName,
+        ///The file's MIME type; the upload must have it.
+        #[serde(rename = "fileType")]
+        pub file_type: CreatePresignedUploadRequestFileType,
+    }
+    impl CreatePresignedUploadRequest {
+        pub fn builder() -> builder::CreatePresignedUploadRequest {
+            Default::default()
+        }
+    }
+    ///The file's name; it ends the `fileKey`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreatePresignedUploadRequestFileName(::std::string::String);
+    impl ::std::ops::Deref for CreatePresignedUploadRequestFileName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreatePresignedUploadRequestFileName>
+    for ::std::string::String {
+        fn from(value: CreatePresignedUploadRequestFileName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreatePresignedUploadRequestFileName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreatePresignedUploadRequestFileName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreatePresignedUploadRequestFileName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreatePresignedUploadRequestFileName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///The file's MIME type; the upload must have it.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreatePresignedUploadRequestFileType(::std::string::String);
+    impl ::std::ops::Deref for CreatePresignedUploadRequestFileType {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreatePresignedUploadRequestFileType>
+    for ::std::string::String {
+        fn from(value: CreatePresignedUploadRequestFileType) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreatePresignedUploadRequestFileType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreatePresignedUploadRequestFileType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreatePresignedUploadRequestFileType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreatePresignedUploadRequestFileType {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`DeleteCatalogPlanFeatureFeatureId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeleteCatalogPlanFeatureFeatureId(::std::string::String);
+    impl ::std::ops::Deref for DeleteCatalogPlanFeatureFeatureId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeleteCatalogPlanFeatureFeatureId>
+    for ::std::string::String {
+        fn from(value: DeleteCatalogPlanFeatureFeatureId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeleteCatalogPlanFeatureFeatureId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeleteCatalogPlanFeatureFeatureId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeleteCatalogPlanFeatureFeatureId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteCatalogPlanFeatureFeatureId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`DeleteCatalogPlanFeatureIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeleteCatalogPlanFeatureIdentifier(::std::string::String);
+    impl ::std::ops::Deref for DeleteCatalogPlanFeatureIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeleteCatalogPlanFeatureIdentifier>
+    for ::std::string::String {
+        fn from(value: DeleteCatalogPlanFeatureIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeleteCatalogPlanFeatureIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeleteCatalogPlanFeatureIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeleteCatalogPlanFeatureIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteCatalogPlanFeatureIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`DeleteCatalogPlanFileIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeleteCatalogPlanFileIdentifier(::std::string::String);
+    impl ::std::ops::Deref for DeleteCatalogPlanFileIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeleteCatalogPlanFileIdentifier>
+    for ::std::string::String {
+        fn from(value: DeleteCatalogPlanFileIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeleteCatalogPlanFileIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeleteCatalogPlanFileIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeleteCatalogPlanFileIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteCatalogPlanFileIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`DeleteCatalogPlanIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeleteCatalogPlanIdentifier(::std::string::String);
+    impl ::std::ops::Deref for DeleteCatalogPlanIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeleteCatalogPlanIdentifier> for ::std::string::String {
+        fn from(value: DeleteCatalogPlanIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeleteCatalogPlanIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeleteCatalogPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeleteCatalogPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteCatalogPlanIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`DiscardCatalogPlanDraftIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DiscardCatalogPlanDraftIdentifier(::std::string::String);
+    impl ::std::ops::Deref for DiscardCatalogPlanDraftIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DiscardCatalogPlanDraftIdentifier>
+    for ::std::string::String {
+        fn from(value: DiscardCatalogPlanDraftIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DiscardCatalogPlanDraftIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DiscardCatalogPlanDraftIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DiscardCatalogPlanDraftIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DiscardCatalogPlanDraftIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`DownloadCatalogPlanFileIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DownloadCatalogPlanFileIdentifier(::std::string::String);
+    impl ::std::ops::Deref for DownloadCatalogPlanFileIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DownloadCatalogPlanFileIdentifier>
+    for ::std::string::String {
+        fn from(value: DownloadCatalogPlanFileIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DownloadCatalogPlanFileIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DownloadCatalogPlanFileIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DownloadCatalogPlanFileIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DownloadCatalogPlanFileIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`BOOLEAN`: a boolean; `CUSTOMIZABLE` and `METER`: a number.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(untagged)]
+    pub enum EntitlementValue {
+        Boolean(bool),
+        Number(f64),
+    }
+    impl ::std::fmt::Display for EntitlementValue {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match self {
+                Self::Boolean(x) => x.fmt(f),
+                Self::Number(x) => x.fmt(f),
+            }
+        }
+    }
+    impl ::std::str::FromStr for EntitlementValue {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if let Ok(v) = value.parse() {
+                Ok(Self::Boolean(v))
+            } else if let Ok(v) = value.parse() {
+                Ok(Self::Number(v))
+            } else {
+                Err("string conversion failed for all variants".into())
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for EntitlementValue {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for EntitlementValue {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::From<bool> for EntitlementValue {
+        fn from(value: bool) -> Self {
+            Self::Boolean(value)
+        }
+    }
+    impl ::std::convert::From<f64> for EntitlementValue {
+        fn from(value: f64) -> Self {
+            Self::Number(value)
+        }
+    }
+    ///`GetProductOfferingCustomerId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct GetProductOfferingCustomerId(::std::string::String);
+    impl ::std::ops::Deref for GetProductOfferingCustomerId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GetProductOfferingCustomerId> for ::std::string::String {
+        fn from(value: GetProductOfferingCustomerId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GetProductOfferingCustomerId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetProductOfferingCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for GetProductOfferingCustomerId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetProductOfferingCustomerId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`GetPromotionPromotionId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct GetPromotionPromotionId(::std::string::String);
+    impl ::std::ops::Deref for GetPromotionPromotionId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GetPromotionPromotionId> for ::std::string::String {
+        fn from(value: GetPromotionPromotionId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GetPromotionPromotionId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetPromotionPromotionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GetPromotionPromotionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetPromotionPromotionId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///How the licenses a plan issues behave (sent).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct LicenseConfig {
+        #[serde(
+            rename = "activationLimit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activation_limit: ::std::option::Option<::std::num::NonZeroU64>,
+        #[serde(
+            rename = "activationLimitEnabled",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activation_limit_enabled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "durationUnit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub duration_unit: ::std::option::Option<LicenseDurationUnit>,
+        #[serde(
+            rename = "durationValue",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub duration_value: ::std::option::Option<::std::num::NonZeroU64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "hasExpiry",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub has_expiry: ::std::option::Option<bool>,
+    }
+    impl LicenseConfig {
+        pub fn builder() -> builder::LicenseConfig {
+            Default::default()
+        }
+    }
+    ///The unit of a license's duration.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum LicenseDurationUnit {
+        #[serde(rename = "DAY")]
+        Day,
+        #[serde(rename = "MONTH")]
+        Month,
+        #[serde(rename = "YEAR")]
+        Year,
+    }
+    impl ::std::fmt::Display for LicenseDurationUnit {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Day => f.write_str("DAY"),
+                Self::Month => f.write_str("MONTH"),
+                Self::Year => f.write_str("YEAR"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for LicenseDurationUnit {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "DAY" => Ok(Self::Day),
+                "MONTH" => Ok(Self::Month),
+                "YEAR" => Ok(Self::Year),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for LicenseDurationUnit {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for LicenseDurationUnit {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`ListCatalogPlanFeaturesIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ListCatalogPlanFeaturesIdentifier(::std::string::String);
+    impl ::std::ops::Deref for ListCatalogPlanFeaturesIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListCatalogPlanFeaturesIdentifier>
+    for ::std::string::String {
+        fn from(value: ListCatalogPlanFeaturesIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListCatalogPlanFeaturesIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListCatalogPlanFeaturesIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ListCatalogPlanFeaturesIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListCatalogPlanFeaturesIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ListCatalogPlanPricesIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ListCatalogPlanPricesIdentifier(::std::string::String);
+    impl ::std::ops::Deref for ListCatalogPlanPricesIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListCatalogPlanPricesIdentifier>
+    for ::std::string::String {
+        fn from(value: ListCatalogPlanPricesIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListCatalogPlanPricesIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListCatalogPlanPricesIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ListCatalogPlanPricesIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListCatalogPlanPricesIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///A billing period a pricing page offers.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct OfferingBillingPeriod {
+        ///A charge period such as `MONTHLY` (open).
+        #[serde(
+            rename = "chargePeriod",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub charge_period: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "defaultSelected",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub default_selected: ::std::option::Option<bool>,
+        #[serde(
+            rename = "displayName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "promoCaption",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub promo_caption: ::std::option::Option<::std::string::String>,
+    }
+    impl OfferingBillingPeriod {
+        pub fn builder() -> builder::OfferingBillingPeriod {
+            Default::default()
+        }
+    }
+    ///One charge of a price on a pricing page.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct OfferingCharge {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub advanced: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///A charge period such as `MONTHLY` (open).
+        #[serde(
+            rename = "chargePeriod",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub charge_period: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub details: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(
+            rename = "featureQuantityPrice",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub feature_quantity_price: ::std::option::Option<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::uuid::Uuid>,
+        #[serde(
+            rename = "priceData",
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty"
+        )]
+        pub price_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub tiers: ::std::vec::Vec<::serde_json::Value>,
+    }
+    impl OfferingCharge {
+        pub fn builder() -> builder::OfferingCharge {
+            Default::default()
+        }
+    }
+    ///A plan as a pricing page shows it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct OfferingPlan {
+        ///The plan this one builds on, when there is one (its shape is the service's).
+        #[serde(
+            rename = "basePlan",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub base_plan: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub details: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(
+            rename = "displayDescription",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub display_description: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "displayName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        ///The plan's features as the page shows them (their shape is the service's).
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub features: ::std::vec::Vec<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub identifier: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub includes: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "isVisible",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_visible: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The base amount per charge period (`{"MONTHLY": 19.0, "YEARLY": 190.0}`).
+        #[serde(
+            rename = "originalPrice",
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
+        pub original_price: ::std::collections::HashMap<::std::string::String, f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub price: ::std::option::Option<OfferingPrice>,
+        #[serde(
+            rename = "shouldHighlight",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub should_highlight: ::std::option::Option<bool>,
+    }
+    impl OfferingPlan {
+        pub fn builder() -> builder::OfferingPlan {
+            Default::default()
+        }
+    }
+    ///The price of a plan on a pricing page.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct OfferingPrice {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub charges: ::std::vec::Vec<OfferingCharge>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "freeTrial",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub free_trial: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::uuid::Uuid>,
+        ///`FREE`, `PAID` or `CUSTOM` (open).
+        #[serde(
+            rename = "priceType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub price_type: ::std::option::Option<::std::string::String>,
+        ///Trial days.
+        #[serde(
+            rename = "trialPeriod",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trial_period: ::std::option::Option<i64>,
+    }
+    impl OfferingPrice {
+        pub fn builder() -> builder::OfferingPrice {
+            Default::default()
+        }
+    }
+    ///The customer's subscription to the product, when `customer_id` was given.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct OfferingSubscription {
+        #[serde(
+            rename = "chargePeriod",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub charge_period: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "hasPreviousSubscription",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub has_previous_subscription: ::std::option::Option<bool>,
+        #[serde(
+            rename = "planIdentifier",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub plan_identifier: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "subscriptionId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub subscription_id: ::std::option::Option<::uuid::Uuid>,
+    }
+    impl OfferingSubscription {
+        pub fn builder() -> builder::OfferingSubscription {
+            Default::default()
+        }
+    }
+    ///`ADVANCE_COMMITMENT`: paid ahead for a quantity. `PAY_AS_YOU_GO`: paid for what was used.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PaymentType {
+        #[serde(rename = "ADVANCE_COMMITMENT")]
+        AdvanceCommitment,
+        #[serde(rename = "PAY_AS_YOU_GO")]
+        PayAsYouGo,
+    }
+    impl ::std::fmt::Display for PaymentType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AdvanceCommitment => f.write_str("ADVANCE_COMMITMENT"),
+                Self::PayAsYouGo => f.write_str("PAY_AS_YOU_GO"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PaymentType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ADVANCE_COMMITMENT" => Ok(Self::AdvanceCommitment),
+                "PAY_AS_YOU_GO" => Ok(Self::PayAsYouGo),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PaymentType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///How often a catalog price's charge recurs.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PlanChargePeriod {
+        #[serde(rename = "ONE_TIME")]
+        OneTime,
+        #[serde(rename = "DAILY")]
+        Daily,
+        #[serde(rename = "MONTHLY")]
+        Monthly,
+        #[serde(rename = "QUARTERLY")]
+        Quarterly,
+        #[serde(rename = "YEARLY")]
+        Yearly,
+    }
+    impl ::std::fmt::Display for PlanChargePeriod {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::OneTime => f.write_str("ONE_TIME"),
+                Self::Daily => f.write_str("DAILY"),
+                Self::Monthly => f.write_str("MONTHLY"),
+                Self::Quarterly => f.write_str("QUARTERLY"),
+                Self::Yearly => f.write_str("YEARLY"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PlanChargePeriod {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ONE_TIME" => Ok(Self::OneTime),
+                "DAILY" => Ok(Self::Daily),
+                "MONTHLY" => Ok(Self::Monthly),
+                "QUARTERLY" => Ok(Self::Quarterly),
+                "YEARLY" => Ok(Self::Yearly),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PlanChargePeriod {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PlanChargePeriod {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///What a plan grants of one feature (answered; `reset` is open, other keys may appear).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PlanEntitlementDetails {
+        #[serde(
+            rename = "hardLimit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub hard_limit: ::std::option::Option<bool>,
+        #[serde(
+            rename = "hasUnlimitedUsage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub has_unlimited_usage: ::std::option::Option<bool>,
+        #[serde(
+            rename = "isInherited",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_inherited: ::std::option::Option<bool>,
+        #[serde(
+            rename = "isValueOverridden",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_value_overridden: ::std::option::Option<bool>,
+        ///A `UsageReset` value (open).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reset: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "resetTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub reset_time: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub rollover: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(
+            rename = "usageAlerts",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub usage_alerts: ::std::option::Option<UsageAlerts>,
+        ///`BOOLEAN`: a boolean; `CUSTOMIZABLE` and `METER`: a number.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub value: ::std::option::Option<::serde_json::Value>,
+    }
+    impl PlanEntitlementDetails {
+        pub fn builder() -> builder::PlanEntitlementDetails {
+            Default::default()
+        }
+    }
+    /**What a plan grants of one feature (sent); the keys that matter depend on the feature's
+type, and other keys are passed through.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PlanEntitlementDetailsInput {
+        #[serde(
+            rename = "hardLimit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub hard_limit: ::std::option::Option<bool>,
+        #[serde(
+            rename = "hasUnlimitedUsage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub has_unlimited_usage: ::std::option::Option<bool>,
+        #[serde(
+            rename = "isInherited",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_inherited: ::std::option::Option<bool>,
+        #[serde(
+            rename = "isValueOverridden",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_value_overridden: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reset: ::std::option::Option<UsageReset>,
+        ///When in the period the reset happens, such as `BEGINNING_OF_PERIOD`.
+        #[serde(
+            rename = "resetTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub reset_time: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub rollover: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(
+            rename = "usageAlerts",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub usage_alerts: ::std::option::Option<UsageAlertsInput>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub value: ::std::option::Option<EntitlementValue>,
+    }
+    impl PlanEntitlementDetailsInput {
+        pub fn builder() -> builder::PlanEntitlementDetailsInput {
+            Default::default()
+        }
+    }
+    ///A file a plan delivers to its buyers.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PlanFile {
+        /**The file's public download link (`downloadCatalogPlanFile`), which redirects to a
+short-lived URL.
+*/
+        #[serde(
+            rename = "downloadUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub download_url: ::std::option::Option<::std::string::String>,
+        ///Whether the file is offered.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        ///Where the file is stored.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub file: ::std::option::Option<::std::string::String>,
+        ///The file's identifier (a UUID).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The file's position among the plan's files.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ordering: ::std::option::Option<i64>,
+    }
+    impl PlanFile {
+        pub fn builder() -> builder::PlanFile {
+            Default::default()
+        }
+    }
+    ///How the licenses a plan issues behave (answered; `durationUnit` is open).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PlanLicense {
+        #[serde(
+            rename = "activationLimit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activation_limit: ::std::option::Option<i64>,
+        #[serde(
+            rename = "activationLimitEnabled",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub activation_limit_enabled: ::std::option::Option<bool>,
+        ///`DAY`, `MONTH` or `YEAR` (open).
+        #[serde(
+            rename = "durationUnit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub duration_unit: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "durationValue",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub duration_value: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "hasExpiry",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub has_expiry: ::std::option::Option<bool>,
+    }
+    impl PlanLicense {
+        pub fn builder() -> builder::PlanLicense {
+            Default::default()
+        }
+    }
+    ///A link a plan shows its buyers.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PlanLink {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    impl PlanLink {
+        pub fn builder() -> builder::PlanLink {
+            Default::default()
+        }
+    }
+    /**A presigned upload: POST a `multipart/form-data` form to `url` with every entry of
+`fields`, then the file as `file`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PresignedUpload {
+        ///The form fields to send, exactly as given.
+        pub fields: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
+        ///The upload's temporary key (`tmp/<uuid>/<file name>`), for `imageKeys` and `fileKeys`.
+        #[serde(rename = "fileKey")]
+        pub file_key: ::std::string::String,
+        ///Where to POST the form.
+        pub url: ::std::string::String,
+    }
+    impl PresignedUpload {
+        pub fn builder() -> builder::PresignedUpload {
+            Default::default()
+        }
+    }
+    ///How a feature's charge is computed from the quantity.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PriceModel {
+        #[serde(rename = "FLAT")]
+        Flat,
+        #[serde(rename = "PACKAGE")]
+        Package,
+        #[serde(rename = "TIERED")]
+        Tiered,
+        #[serde(rename = "VOLUME")]
+        Volume,
+        #[serde(rename = "STAIRSTEP")]
+        Stairstep,
+    }
+    impl ::std::fmt::Display for PriceModel {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Flat => f.write_str("FLAT"),
+                Self::Package => f.write_str("PACKAGE"),
+                Self::Tiered => f.write_str("TIERED"),
+                Self::Volume => f.write_str("VOLUME"),
+                Self::Stairstep => f.write_str("STAIRSTEP"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PriceModel {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "FLAT" => Ok(Self::Flat),
+                "PACKAGE" => Ok(Self::Package),
+                "TIERED" => Ok(Self::Tiered),
+                "VOLUME" => Ok(Self::Volume),
+                "STAIRSTEP" => Ok(Self::Stairstep),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PriceModel {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PriceModel {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Whether a price includes tax, excludes it, or leaves it to the organisation's default.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PriceTaxBehavior {
+        #[serde(rename = "INCLUSIVE")]
+        Inclusive,
+        #[serde(rename = "EXCLUSIVE")]
+        Exclusive,
+        #[serde(rename = "UNSPECIFIED")]
+        Unspecified,
+    }
+    impl ::std::fmt::Display for PriceTaxBehavior {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Inclusive => f.write_str("INCLUSIVE"),
+                Self::Exclusive => f.write_str("EXCLUSIVE"),
+                Self::Unspecified => f.write_str("UNSPECIFIED"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PriceTaxBehavior {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "INCLUSIVE" => Ok(Self::Inclusive),
+                "EXCLUSIVE" => Ok(Self::Exclusive),
+                "UNSPECIFIED" => Ok(Self::Unspecified),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PriceTaxBehavior {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PriceTaxBehavior {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///One tier of a tiered, volume or stair-step price.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PriceTier {
+        ///A fixed amount for the tier.
+        #[serde(
+            rename = "flatAmount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub flat_amount: ::std::option::Option<f64>,
+        ///The amount per unit in the tier.
+        #[serde(
+            rename = "unitAmount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub unit_amount: ::std::option::Option<f64>,
+        ///The tier's upper bound; the string `inf` for the last, unbounded tier.
+        #[serde(rename = "upTo", skip_serializing_if = "::std::option::Option::is_none")]
+        pub up_to: ::std::option::Option<PriceTierUpTo>,
+    }
+    impl PriceTier {
+        pub fn builder() -> builder::PriceTier {
+            Default::default()
+        }
+    }
+    ///`PriceTierUpTo`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(untagged)]
+    pub enum PriceTierUpTo {
+        Int64(i64),
+        String(::std::string::String),
+    }
+    impl ::std::fmt::Display for PriceTierUpTo {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match self {
+                Self::Int64(x) => x.fmt(f),
+                Self::String(x) => x.fmt(f),
+            }
+        }
+    }
+    impl ::std::convert::From<i64> for PriceTierUpTo {
+        fn from(value: i64) -> Self {
+            Self::Int64(value)
+        }
+    }
+    ///`FREE`, `PAID`, or `CUSTOM` (the price is agreed with the customer).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PriceType {
+        #[serde(rename = "FREE")]
+        Free,
+        #[serde(rename = "PAID")]
+        Paid,
+        #[serde(rename = "CUSTOM")]
+        Custom,
+    }
+    impl ::std::fmt::Display for PriceType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Free => f.write_str("FREE"),
+                Self::Paid => f.write_str("PAID"),
+                Self::Custom => f.write_str("CUSTOM"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PriceType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "FREE" => Ok(Self::Free),
+                "PAID" => Ok(Self::Paid),
+                "CUSTOM" => Ok(Self::Custom),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PriceType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PriceType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**What a pricing page of one product shows, priced for the visitor's location. Every
+amount is in `currencyCode`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ProductOffering {
+        #[serde(
+            rename = "baseCurrencyCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub base_currency_code: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "baseCurrencySymbol",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub base_currency_symbol: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "billingPeriods",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub billing_periods: ::std::vec::Vec<OfferingBillingPeriod>,
+        ///The visitor's country (ISO 3166-1 alpha-2).
+        #[serde(
+            rename = "countryCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub country_code: ::std::option::Option<::std::string::String>,
+        ///The currency of the prices (ISO 4217).
+        #[serde(
+            rename = "currencyCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub currency_code: ::std::option::Option<::std::string::String>,
+        ///The rate from the base currency to `currencyCode`.
+        #[serde(
+            rename = "currencyConversionRate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub currency_conversion_rate: ::std::option::Option<f64>,
+        #[serde(
+            rename = "currencySymbol",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub currency_symbol: ::std::option::Option<::std::string::String>,
+        ///Whether `customer_id` names a customer (false without one).
+        #[serde(
+            rename = "isCustomerExists",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_customer_exists: ::std::option::Option<bool>,
+        ///The organisation's internal number.
+        #[serde(
+            rename = "organizationId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub organization_id: ::std::option::Option<i64>,
+        pub plans: ::std::vec::Vec<OfferingPlan>,
+        ///The locale prices are formatted for (BCP 47, such as `en-US`).
+        #[serde(
+            rename = "pricingLocale",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub pricing_locale: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub subscription: ::std::option::Option<OfferingSubscription>,
+    }
+    impl ProductOffering {
+        pub fn builder() -> builder::ProductOffering {
+            Default::default()
+        }
+    }
+    ///The promotion for the caller's location.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Promotion {
+        ///The coupon code to apply at checkout.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::std::string::String>,
+        ///The caller's country, by name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub country: ::std::option::Option<::std::string::String>,
+        ///The caller's country (ISO 3166-1 alpha-2).
+        #[serde(
+            rename = "countryCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub country_code: ::std::option::Option<::std::string::String>,
+        ///A plain message, usually empty (the banner's text is in `widgets`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message: ::std::option::Option<::std::string::String>,
+        ///The discount in per cent; 0 when the location has none.
+        pub percentage: f64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub security: ::std::option::Option<PromotionSecurity>,
+        ///What to show; today one `BANNER`.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub widgets: ::std::vec::Vec<PromotionWidget>,
+    }
+    impl Promotion {
+        pub fn builder() -> builder::Promotion {
+            Default::default()
+        }
+    }
+    ///What the location checks found; true means flagged.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PromotionSecurity {
+        ///A bot or crawler.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub crawler: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub proxy: ::std::option::Option<bool>,
+        ///Apple Private Relay.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub relay: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tor: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub vpn: ::std::option::Option<bool>,
+    }
+    impl PromotionSecurity {
+        pub fn builder() -> builder::PromotionSecurity {
+            Default::default()
+        }
+    }
+    ///How a promotion's banner looks.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PromotionWidget {
+        #[serde(
+            rename = "addCloseIcon",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub add_close_icon: ::std::option::Option<bool>,
+        ///A CSS colour.
+        #[serde(
+            rename = "backgroundColor",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub background_color: ::std::option::Option<::std::string::String>,
+        ///A CSS size.
+        #[serde(
+            rename = "borderRadius",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub border_radius: ::std::option::Option<::std::string::String>,
+        /**The banner's text, HTML allowed, with the placeholders `{country}`,
+`{country_flag}`, `{coupon_code}` and `{discount_percentage}`.
+*/
+        #[serde(
+            rename = "countryMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub country_message: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "fontColor",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub font_color: ::std::option::Option<::std::string::String>,
+        ///A CSS size.
+        #[serde(
+            rename = "fontSize",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub font_size: ::std::option::Option<::std::string::String>,
+        ///The colour of the emphasised text (the discount, the code).
+        #[serde(
+            rename = "highlightFontColor",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub highlight_font_color: ::std::option::Option<::std::string::String>,
+        ///`top` or `bottom` of the page (open).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub placement: ::std::option::Option<::std::string::String>,
+        ///`BANNER` (open).
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<::std::string::String>,
+        ///When true, the banner comes without default styles.
+        #[serde(
+            rename = "unStyled",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub un_styled: ::std::option::Option<bool>,
+    }
+    impl PromotionWidget {
+        pub fn builder() -> builder::PromotionWidget {
+            Default::default()
+        }
+    }
+    ///`PublishCatalogPlanIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PublishCatalogPlanIdentifier(::std::string::String);
+    impl ::std::ops::Deref for PublishCatalogPlanIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PublishCatalogPlanIdentifier> for ::std::string::String {
+        fn from(value: PublishCatalogPlanIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PublishCatalogPlanIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PublishCatalogPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PublishCatalogPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PublishCatalogPlanIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///How publishing treats existing customers (both false when absent).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PublishCatalogPlanRequest {
+        ///Move existing customers to the new version's entitlements.
+        #[serde(
+            rename = "updateFeatures",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub update_features: ::std::option::Option<bool>,
+        ///Move existing customers to the new version's prices.
+        #[serde(
+            rename = "updatePricing",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub update_pricing: ::std::option::Option<bool>,
+    }
+    impl PublishCatalogPlanRequest {
+        pub fn builder() -> builder::PublishCatalogPlanRequest {
+            Default::default()
+        }
+    }
+    ///`RetrieveCatalogPlanIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct RetrieveCatalogPlanIdentifier(::std::string::String);
+    impl ::std::ops::Deref for RetrieveCatalogPlanIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<RetrieveCatalogPlanIdentifier> for ::std::string::String {
+        fn from(value: RetrieveCatalogPlanIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for RetrieveCatalogPlanIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RetrieveCatalogPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for RetrieveCatalogPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RetrieveCatalogPlanIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///All the plan's prices; at most one `PAID` price per currency.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SetCatalogPlanPricesRequest {
+        pub prices: ::std::vec::Vec<CatalogPlanPriceInput>,
+    }
+    impl SetCatalogPlanPricesRequest {
+        pub fn builder() -> builder::SetCatalogPlanPricesRequest {
+            Default::default()
+        }
+    }
+    ///The tax category of a product.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum TaxCode {
+        #[serde(rename = "saas")]
+        Saas,
+        #[serde(rename = "saas_business")]
+        SaasBusiness,
+        #[serde(rename = "software")]
+        Software,
+        #[serde(rename = "videocontent")]
+        Videocontent,
+        #[serde(rename = "informationservice")]
+        Informationservice,
+        #[serde(rename = "ebook")]
+        Ebook,
+        #[serde(rename = "digitalgraphic")]
+        Digitalgraphic,
+        #[serde(rename = "videogame")]
+        Videogame,
+        #[serde(rename = "eservice")]
+        Eservice,
+        #[serde(rename = "training")]
+        Training,
+    }
+    impl ::std::fmt::Display for TaxCode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Saas => f.write_str("saas"),
+                Self::SaasBusiness => f.write_str("saas_business"),
+                Self::Software => f.write_str("software"),
+                Self::Videocontent => f.write_str("videocontent"),
+                Self::Informationservice => f.write_str("informationservice"),
+                Self::Ebook => f.write_str("ebook"),
+                Self::Digitalgraphic => f.write_str("digitalgraphic"),
+                Self::Videogame => f.write_str("videogame"),
+                Self::Eservice => f.write_str("eservice"),
+                Self::Training => f.write_str("training"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for TaxCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "saas" => Ok(Self::Saas),
+                "saas_business" => Ok(Self::SaasBusiness),
+                "software" => Ok(Self::Software),
+                "videocontent" => Ok(Self::Videocontent),
+                "informationservice" => Ok(Self::Informationservice),
+                "ebook" => Ok(Self::Ebook),
+                "digitalgraphic" => Ok(Self::Digitalgraphic),
+                "videogame" => Ok(Self::Videogame),
+                "eservice" => Ok(Self::Eservice),
+                "training" => Ok(Self::Training),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TaxCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for TaxCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`UpdateCatalogPlanFeatureFeatureId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateCatalogPlanFeatureFeatureId(::std::string::String);
+    impl ::std::ops::Deref for UpdateCatalogPlanFeatureFeatureId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateCatalogPlanFeatureFeatureId>
+    for ::std::string::String {
+        fn from(value: UpdateCatalogPlanFeatureFeatureId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateCatalogPlanFeatureFeatureId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateCatalogPlanFeatureFeatureId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UpdateCatalogPlanFeatureFeatureId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCatalogPlanFeatureFeatureId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`UpdateCatalogPlanFeatureIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateCatalogPlanFeatureIdentifier(::std::string::String);
+    impl ::std::ops::Deref for UpdateCatalogPlanFeatureIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateCatalogPlanFeatureIdentifier>
+    for ::std::string::String {
+        fn from(value: UpdateCatalogPlanFeatureIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateCatalogPlanFeatureIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateCatalogPlanFeatureIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UpdateCatalogPlanFeatureIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCatalogPlanFeatureIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`UpdateCatalogPlanFeatureRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct UpdateCatalogPlanFeatureRequest {
+        pub details: PlanEntitlementDetailsInput,
+    }
+    impl UpdateCatalogPlanFeatureRequest {
+        pub fn builder() -> builder::UpdateCatalogPlanFeatureRequest {
+            Default::default()
+        }
+    }
+    ///`UpdateCatalogPlanFileIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateCatalogPlanFileIdentifier(::std::string::String);
+    impl ::std::ops::Deref for UpdateCatalogPlanFileIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateCatalogPlanFileIdentifier>
+    for ::std::string::String {
+        fn from(value: UpdateCatalogPlanFileIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateCatalogPlanFileIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateCatalogPlanFileIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UpdateCatalogPlanFileIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCatalogPlanFileIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Only the fields present change; the file itself cannot.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct UpdateCatalogPlanFileRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ordering: ::std::option::Option<i64>,
+    }
+    impl UpdateCatalogPlanFileRequest {
+        pub fn builder() -> builder::UpdateCatalogPlanFileRequest {
+            Default::default()
+        }
+    }
+    ///`UpdateCatalogPlanIdentifier`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateCatalogPlanIdentifier(::std::string::String);
+    impl ::std::ops::Deref for UpdateCatalogPlanIdentifier {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateCatalogPlanIdentifier> for ::std::string::String {
+        fn from(value: UpdateCatalogPlanIdentifier) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateCatalogPlanIdentifier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateCatalogPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateCatalogPlanIdentifier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCatalogPlanIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Only the fields present change.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct UpdateCatalogPlanRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///`fileKey`s of uploads added to the plan's files (none is removed).
+        #[serde(
+            rename = "fileKeys",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub file_keys: ::std::vec::Vec<::std::string::String>,
+        #[serde(
+            rename = "isVisible",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_visible: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub license: ::std::option::Option<LicenseConfig>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub links: ::std::vec::Vec<PlanLink>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<UpdateCatalogPlanRequestName>,
+    }
+    impl UpdateCatalogPlanRequest {
+        pub fn builder() -> builder::UpdateCatalogPlanRequest {
+            Default::default()
+        }
+    }
+    ///`UpdateCatalogPlanRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateCatalogPlanRequestName(::std::string::String);
+    impl ::std::ops::Deref for UpdateCatalogPlanRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateCatalogPlanRequestName> for ::std::string::String {
+        fn from(value: UpdateCatalogPlanRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateCatalogPlanRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateCatalogPlanRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UpdateCatalogPlanRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCatalogPlanRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Only the fields present change; the image itself cannot.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct UpdateCatalogProductImageRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The new position in the gallery.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ordering: ::std::option::Option<i64>,
+        ///True makes this image the thumbnail (and no other).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub thumbnail: ::std::option::Option<bool>,
+    }
+    impl UpdateCatalogProductImageRequest {
+        pub fn builder() -> builder::UpdateCatalogProductImageRequest {
+            Default::default()
+        }
+    }
+    ///Only the fields present change.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct UpdateCatalogProductRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///`fileKey`s of uploads added to the product's files.
+        #[serde(
+            rename = "fileKeys",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub file_keys: ::std::vec::Vec<::std::string::String>,
+        ///`fileKey`s of uploads added to the product's images.
+        #[serde(
+            rename = "imageKeys",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub image_keys: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<UpdateCatalogProductRequestName>,
+        #[serde(
+            rename = "taxCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tax_code: ::std::option::Option<TaxCode>,
+    }
+    impl UpdateCatalogProductRequest {
+        pub fn builder() -> builder::UpdateCatalogProductRequest {
+            Default::default()
+        }
+    }
+    ///`UpdateCatalogProductRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateCatalogProductRequestName(::std::string::String);
+    impl ::std::ops::Deref for UpdateCatalogProductRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateCatalogProductRequestName>
+    for ::std::string::String {
+        fn from(value: UpdateCatalogProductRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateCatalogProductRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateCatalogProductRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UpdateCatalogProductRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Only the fields present change.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct UpdateCatalogProductSettingsRequest {
+        ///The new default currency (ISO 4217).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "productUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub product_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub proxy: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tor: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub vpn: ::std::option::Option<bool>,
+    }
+    impl UpdateCatalogProductSettingsRequest {
+        pub fn builder() -> builder::UpdateCatalogProductSettingsRequest {
+            Default::default()
+        }
+    }
+    ///`PERCENTAGE`: thresholds are 1 to 100 (per cent of the limit). `BALANCE`: thresholds are usage values.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum UsageAlertThresholdType {
+        #[serde(rename = "PERCENTAGE")]
+        Percentage,
+        #[serde(rename = "BALANCE")]
+        Balance,
+    }
+    impl ::std::fmt::Display for UsageAlertThresholdType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Percentage => f.write_str("PERCENTAGE"),
+                Self::Balance => f.write_str("BALANCE"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for UsageAlertThresholdType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "PERCENTAGE" => Ok(Self::Percentage),
+                "BALANCE" => Ok(Self::Balance),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UsageAlertThresholdType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UsageAlertThresholdType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Alerts sent as usage approaches the limit (answered; `thresholdType` is open).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct UsageAlerts {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        ///`PERCENTAGE` or `BALANCE` (open).
+        #[serde(
+            rename = "thresholdType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub threshold_type: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub thresholds: ::std::vec::Vec<f64>,
+    }
+    impl UsageAlerts {
+        pub fn builder() -> builder::UsageAlerts {
+            Default::default()
+        }
+    }
+    ///Alerts sent as usage approaches the limit (sent).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct UsageAlertsInput {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "thresholdType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub threshold_type: ::std::option::Option<UsageAlertThresholdType>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub thresholds: ::std::vec::Vec<f64>,
+    }
+    impl UsageAlertsInput {
+        pub fn builder() -> builder::UsageAlertsInput {
+            Default::default()
+        }
+    }
+    ///When a usage counter starts again from zero.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum UsageReset {
+        #[serde(rename = "NEVER")]
+        Never,
+        #[serde(rename = "EVERY_DAY")]
+        EveryDay,
+        #[serde(rename = "EVERY_28_DAYS")]
+        Every28Days,
+        #[serde(rename = "EVERY_MONTH")]
+        EveryMonth,
+        #[serde(rename = "EVERY_QUARTER")]
+        EveryQuarter,
+        #[serde(rename = "EVERY_YEAR")]
+        EveryYear,
+    }
+    impl ::std::fmt::Display for UsageReset {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Never => f.write_str("NEVER"),
+                Self::EveryDay => f.write_str("EVERY_DAY"),
+                Self::Every28Days => f.write_str("EVERY_28_DAYS"),
+                Self::EveryMonth => f.write_str("EVERY_MONTH"),
+                Self::EveryQuarter => f.write_str("EVERY_QUARTER"),
+                Self::EveryYear => f.write_str("EVERY_YEAR"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for UsageReset {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "NEVER" => Ok(Self::Never),
+                "EVERY_DAY" => Ok(Self::EveryDay),
+                "EVERY_28_DAYS" => Ok(Self::Every28Days),
+                "EVERY_MONTH" => Ok(Self::EveryMonth),
+                "EVERY_QUARTER" => Ok(Self::EveryQuarter),
+                "EVERY_YEAR" => Ok(Self::EveryYear),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UsageReset {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UsageReset {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /// Types for composing complex structures.
+    pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct AddCatalogPlanFeaturesRequest {
+            plan_entitlements: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogPlanEntitlementInput>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AddCatalogPlanFeaturesRequest {
+            fn default() -> Self {
+                Self {
+                    plan_entitlements: Err(
+                        "no value supplied for plan_entitlements".to_string(),
+                    ),
+                }
+            }
+        }
+        impl AddCatalogPlanFeaturesRequest {
+            pub fn plan_entitlements<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::CatalogPlanEntitlementInput>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.plan_entitlements = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for plan_entitlements: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AddCatalogPlanFeaturesRequest>
+        for super::AddCatalogPlanFeaturesRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AddCatalogPlanFeaturesRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    plan_entitlements: value.plan_entitlements?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AddCatalogPlanFeaturesRequest>
+        for AddCatalogPlanFeaturesRequest {
+            fn from(value: super::AddCatalogPlanFeaturesRequest) -> Self {
+                Self {
+                    plan_entitlements: Ok(value.plan_entitlements),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ApiError {
+            detail: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            errors: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<::std::string::String>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ApiError {
+            fn default() -> Self {
+                Self {
+                    detail: Ok(Default::default()),
+                    errors: Ok(Default::default()),
+                }
+            }
+        }
+        impl ApiError {
+            pub fn detail<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.detail = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for detail: {e}")
+                    });
+                self
+            }
+            pub fn errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<::std::string::String>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ApiError> for super::ApiError {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ApiError,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    detail: value.detail?,
+                    errors: value.errors?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ApiError> for ApiError {
+            fn from(value: super::ApiError) -> Self {
+                Self {
+                    detail: Ok(value.detail),
+                    errors: Ok(value.errors),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogFeature {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            details: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            feature_details: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            feature_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            identifier: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            is_archived: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            meter: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            modified_on: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for CatalogFeature {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    details: Ok(Default::default()),
+                    feature_details: Ok(Default::default()),
+                    feature_type: Err("no value supplied for feature_type".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    identifier: Err("no value supplied for identifier".to_string()),
+                    is_archived: Ok(Default::default()),
+                    metadata: Ok(Default::default()),
+                    meter: Ok(Default::default()),
+                    modified_on: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl CatalogFeature {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for details: {e}")
+                    });
+                self
+            }
+            pub fn feature_details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.feature_details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for feature_details: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn feature_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.feature_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for feature_type: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn is_archived<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_archived = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_archived: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn meter<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meter = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meter: {e}")
+                    });
+                self
+            }
+            pub fn modified_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.modified_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for modified_on: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogFeature> for super::CatalogFeature {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogFeature,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    details: value.details?,
+                    feature_details: value.feature_details?,
+                    feature_type: value.feature_type?,
+                    id: value.id?,
+                    identifier: value.identifier?,
+                    is_archived: value.is_archived?,
+                    metadata: value.metadata?,
+                    meter: value.meter?,
+                    modified_on: value.modified_on?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogFeature> for CatalogFeature {
+            fn from(value: super::CatalogFeature) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    details: Ok(value.details),
+                    feature_details: Ok(value.feature_details),
+                    feature_type: Ok(value.feature_type),
+                    id: Ok(value.id),
+                    identifier: Ok(value.identifier),
+                    is_archived: Ok(value.is_archived),
+                    metadata: Ok(value.metadata),
+                    meter: Ok(value.meter),
+                    modified_on: Ok(value.modified_on),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogFeatureList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogFeature>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogFeatureList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl CatalogFeatureList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CatalogFeature>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogFeatureList> for super::CatalogFeatureList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogFeatureList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogFeatureList> for CatalogFeatureList {
+            fn from(value: super::CatalogFeatureList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlan {
+            countries: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_on: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            details: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            files: ::std::result::Result<
+                ::std::vec::Vec<super::PlanFile>,
+                ::std::string::String,
+            >,
+            identifier: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            is_imported: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            is_latest: ::std::result::Result<bool, ::std::string::String>,
+            is_visible: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            license: ::std::result::Result<
+                ::std::option::Option<super::PlanLicense>,
+                ::std::string::String,
+            >,
+            links: ::std::result::Result<
+                ::std::vec::Vec<super::PlanLink>,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            modified_on: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ordering: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            product: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            version: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for CatalogPlan {
+            fn default() -> Self {
+                Self {
+                    countries: Ok(Default::default()),
+                    created_on: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    details: Ok(Default::default()),
+                    files: Ok(Default::default()),
+                    identifier: Err("no value supplied for identifier".to_string()),
+                    is_imported: Ok(Default::default()),
+                    is_latest: Err("no value supplied for is_latest".to_string()),
+                    is_visible: Ok(Default::default()),
+                    license: Ok(Default::default()),
+                    links: Ok(Default::default()),
+                    metadata: Ok(Default::default()),
+                    modified_on: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    ordering: Ok(Default::default()),
+                    product: Err("no value supplied for product".to_string()),
+                    version: Err("no value supplied for version".to_string()),
+                }
+            }
+        }
+        impl CatalogPlan {
+            pub fn countries<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.countries = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for countries: {e}")
+                    });
+                self
+            }
+            pub fn created_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_on: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for details: {e}")
+                    });
+                self
+            }
+            pub fn files<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PlanFile>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.files = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for files: {e}")
+                    });
+                self
+            }
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn is_imported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_imported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_imported: {e}")
+                    });
+                self
+            }
+            pub fn is_latest<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_latest = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_latest: {e}")
+                    });
+                self
+            }
+            pub fn is_visible<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_visible = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_visible: {e}")
+                    });
+                self
+            }
+            pub fn license<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PlanLicense>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license: {e}")
+                    });
+                self
+            }
+            pub fn links<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PlanLink>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.links = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn modified_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.modified_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for modified_on: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn ordering<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ordering = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ordering: {e}")
+                    });
+                self
+            }
+            pub fn product<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlan> for super::CatalogPlan {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlan,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    countries: value.countries?,
+                    created_on: value.created_on?,
+                    description: value.description?,
+                    details: value.details?,
+                    files: value.files?,
+                    identifier: value.identifier?,
+                    is_imported: value.is_imported?,
+                    is_latest: value.is_latest?,
+                    is_visible: value.is_visible?,
+                    license: value.license?,
+                    links: value.links?,
+                    metadata: value.metadata?,
+                    modified_on: value.modified_on?,
+                    name: value.name?,
+                    ordering: value.ordering?,
+                    product: value.product?,
+                    version: value.version?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlan> for CatalogPlan {
+            fn from(value: super::CatalogPlan) -> Self {
+                Self {
+                    countries: Ok(value.countries),
+                    created_on: Ok(value.created_on),
+                    description: Ok(value.description),
+                    details: Ok(value.details),
+                    files: Ok(value.files),
+                    identifier: Ok(value.identifier),
+                    is_imported: Ok(value.is_imported),
+                    is_latest: Ok(value.is_latest),
+                    is_visible: Ok(value.is_visible),
+                    license: Ok(value.license),
+                    links: Ok(value.links),
+                    metadata: Ok(value.metadata),
+                    modified_on: Ok(value.modified_on),
+                    name: Ok(value.name),
+                    ordering: Ok(value.ordering),
+                    product: Ok(value.product),
+                    version: Ok(value.version),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanCharge {
+            advanced: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            charge_period: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            price_data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            tiers: ::std::result::Result<
+                ::std::vec::Vec<super::PriceTier>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogPlanCharge {
+            fn default() -> Self {
+                Self {
+                    advanced: Ok(Default::default()),
+                    charge_period: Ok(Default::default()),
+                    price_data: Ok(Default::default()),
+                    tiers: Ok(Default::default()),
+                }
+            }
+        }
+        impl CatalogPlanCharge {
+            pub fn advanced<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.advanced = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for advanced: {e}")
+                    });
+                self
+            }
+            pub fn charge_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.charge_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for charge_period: {e}")
+                    });
+                self
+            }
+            pub fn price_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_data: {e}")
+                    });
+                self
+            }
+            pub fn tiers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PriceTier>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tiers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tiers: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanCharge> for super::CatalogPlanCharge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanCharge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    advanced: value.advanced?,
+                    charge_period: value.charge_period?,
+                    price_data: value.price_data?,
+                    tiers: value.tiers?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanCharge> for CatalogPlanCharge {
+            fn from(value: super::CatalogPlanCharge) -> Self {
+                Self {
+                    advanced: Ok(value.advanced),
+                    charge_period: Ok(value.charge_period),
+                    price_data: Ok(value.price_data),
+                    tiers: Ok(value.tiers),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanChargeInput {
+            advanced: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            charge_period: ::std::result::Result<
+                ::std::option::Option<super::PlanChargePeriod>,
+                ::std::string::String,
+            >,
+            price_data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            tiers: ::std::result::Result<
+                ::std::vec::Vec<super::PriceTier>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogPlanChargeInput {
+            fn default() -> Self {
+                Self {
+                    advanced: Ok(Default::default()),
+                    charge_period: Ok(Default::default()),
+                    price_data: Ok(Default::default()),
+                    tiers: Ok(Default::default()),
+                }
+            }
+        }
+        impl CatalogPlanChargeInput {
+            pub fn advanced<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.advanced = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for advanced: {e}")
+                    });
+                self
+            }
+            pub fn charge_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PlanChargePeriod>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.charge_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for charge_period: {e}")
+                    });
+                self
+            }
+            pub fn price_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_data: {e}")
+                    });
+                self
+            }
+            pub fn tiers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PriceTier>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tiers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tiers: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanChargeInput>
+        for super::CatalogPlanChargeInput {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanChargeInput,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    advanced: value.advanced?,
+                    charge_period: value.charge_period?,
+                    price_data: value.price_data?,
+                    tiers: value.tiers?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanChargeInput>
+        for CatalogPlanChargeInput {
+            fn from(value: super::CatalogPlanChargeInput) -> Self {
+                Self {
+                    advanced: Ok(value.advanced),
+                    charge_period: Ok(value.charge_period),
+                    price_data: Ok(value.price_data),
+                    tiers: Ok(value.tiers),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanEntitlement {
+            details: ::std::result::Result<
+                super::PlanEntitlementDetails,
+                ::std::string::String,
+            >,
+            feature: ::std::result::Result<super::CatalogFeature, ::std::string::String>,
+        }
+        impl ::std::default::Default for CatalogPlanEntitlement {
+            fn default() -> Self {
+                Self {
+                    details: Err("no value supplied for details".to_string()),
+                    feature: Err("no value supplied for feature".to_string()),
+                }
+            }
+        }
+        impl CatalogPlanEntitlement {
+            pub fn details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PlanEntitlementDetails>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for details: {e}")
+                    });
+                self
+            }
+            pub fn feature<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CatalogFeature>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.feature = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for feature: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanEntitlement>
+        for super::CatalogPlanEntitlement {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanEntitlement,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    details: value.details?,
+                    feature: value.feature?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanEntitlement>
+        for CatalogPlanEntitlement {
+            fn from(value: super::CatalogPlanEntitlement) -> Self {
+                Self {
+                    details: Ok(value.details),
+                    feature: Ok(value.feature),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanEntitlementInput {
+            details: ::std::result::Result<
+                super::PlanEntitlementDetailsInput,
+                ::std::string::String,
+            >,
+            feature: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+        }
+        impl ::std::default::Default for CatalogPlanEntitlementInput {
+            fn default() -> Self {
+                Self {
+                    details: Err("no value supplied for details".to_string()),
+                    feature: Err("no value supplied for feature".to_string()),
+                }
+            }
+        }
+        impl CatalogPlanEntitlementInput {
+            pub fn details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PlanEntitlementDetailsInput>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for details: {e}")
+                    });
+                self
+            }
+            pub fn feature<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.feature = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for feature: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanEntitlementInput>
+        for super::CatalogPlanEntitlementInput {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanEntitlementInput,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    details: value.details?,
+                    feature: value.feature?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanEntitlementInput>
+        for CatalogPlanEntitlementInput {
+            fn from(value: super::CatalogPlanEntitlementInput) -> Self {
+                Self {
+                    details: Ok(value.details),
+                    feature: Ok(value.feature),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanEntitlementList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogPlanEntitlement>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogPlanEntitlementList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl CatalogPlanEntitlementList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::CatalogPlanEntitlement>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanEntitlementList>
+        for super::CatalogPlanEntitlementList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanEntitlementList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanEntitlementList>
+        for CatalogPlanEntitlementList {
+            fn from(value: super::CatalogPlanEntitlementList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanEntitlementUpdated {
+            details: ::std::result::Result<
+                super::PlanEntitlementDetails,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogPlanEntitlementUpdated {
+            fn default() -> Self {
+                Self {
+                    details: Err("no value supplied for details".to_string()),
+                }
+            }
+        }
+        impl CatalogPlanEntitlementUpdated {
+            pub fn details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PlanEntitlementDetails>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for details: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanEntitlementUpdated>
+        for super::CatalogPlanEntitlementUpdated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanEntitlementUpdated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { details: value.details? })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanEntitlementUpdated>
+        for CatalogPlanEntitlementUpdated {
+            fn from(value: super::CatalogPlanEntitlementUpdated) -> Self {
+                Self { details: Ok(value.details) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanFeaturePrice {
+            charges: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogPlanCharge>,
+                ::std::string::String,
+            >,
+            feature: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            has_unlimited_usage: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            payment_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            price_model: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            reset: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            reset_time: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            rollover: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            usage_alerts: ::std::result::Result<
+                ::std::option::Option<super::UsageAlerts>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogPlanFeaturePrice {
+            fn default() -> Self {
+                Self {
+                    charges: Ok(Default::default()),
+                    feature: Ok(Default::default()),
+                    has_unlimited_usage: Ok(Default::default()),
+                    payment_type: Ok(Default::default()),
+                    price_model: Ok(Default::default()),
+                    reset: Ok(Default::default()),
+                    reset_time: Ok(Default::default()),
+                    rollover: Ok(Default::default()),
+                    usage_alerts: Ok(Default::default()),
+                }
+            }
+        }
+        impl CatalogPlanFeaturePrice {
+            pub fn charges<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CatalogPlanCharge>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.charges = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for charges: {e}")
+                    });
+                self
+            }
+            pub fn feature<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.feature = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for feature: {e}")
+                    });
+                self
+            }
+            pub fn has_unlimited_usage<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_unlimited_usage = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for has_unlimited_usage: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn payment_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payment_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payment_type: {e}")
+                    });
+                self
+            }
+            pub fn price_model<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_model = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_model: {e}")
+                    });
+                self
+            }
+            pub fn reset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reset = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reset: {e}")
+                    });
+                self
+            }
+            pub fn reset_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reset_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reset_time: {e}")
+                    });
+                self
+            }
+            pub fn rollover<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rollover = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for rollover: {e}")
+                    });
+                self
+            }
+            pub fn usage_alerts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::UsageAlerts>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.usage_alerts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for usage_alerts: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanFeaturePrice>
+        for super::CatalogPlanFeaturePrice {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanFeaturePrice,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    charges: value.charges?,
+                    feature: value.feature?,
+                    has_unlimited_usage: value.has_unlimited_usage?,
+                    payment_type: value.payment_type?,
+                    price_model: value.price_model?,
+                    reset: value.reset?,
+                    reset_time: value.reset_time?,
+                    rollover: value.rollover?,
+                    usage_alerts: value.usage_alerts?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanFeaturePrice>
+        for CatalogPlanFeaturePrice {
+            fn from(value: super::CatalogPlanFeaturePrice) -> Self {
+                Self {
+                    charges: Ok(value.charges),
+                    feature: Ok(value.feature),
+                    has_unlimited_usage: Ok(value.has_unlimited_usage),
+                    payment_type: Ok(value.payment_type),
+                    price_model: Ok(value.price_model),
+                    reset: Ok(value.reset),
+                    reset_time: Ok(value.reset_time),
+                    rollover: Ok(value.rollover),
+                    usage_alerts: Ok(value.usage_alerts),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanFeaturePriceInput {
+            charges: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogPlanChargeInput>,
+                ::std::string::String,
+            >,
+            feature: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            has_unlimited_usage: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            payment_type: ::std::result::Result<
+                ::std::option::Option<super::PaymentType>,
+                ::std::string::String,
+            >,
+            price_model: ::std::result::Result<
+                ::std::option::Option<super::PriceModel>,
+                ::std::string::String,
+            >,
+            reset: ::std::result::Result<
+                ::std::option::Option<super::UsageReset>,
+                ::std::string::String,
+            >,
+            reset_time: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            rollover: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            usage_alerts: ::std::result::Result<
+                ::std::option::Option<super::UsageAlertsInput>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogPlanFeaturePriceInput {
+            fn default() -> Self {
+                Self {
+                    charges: Ok(Default::default()),
+                    feature: Ok(Default::default()),
+                    has_unlimited_usage: Ok(Default::default()),
+                    payment_type: Ok(Default::default()),
+                    price_model: Ok(Default::default()),
+                    reset: Ok(Default::default()),
+                    reset_time: Ok(Default::default()),
+                    rollover: Ok(Default::default()),
+                    usage_alerts: Ok(Default::default()),
+                }
+            }
+        }
+        impl CatalogPlanFeaturePriceInput {
+            pub fn charges<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::CatalogPlanChargeInput>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.charges = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for charges: {e}")
+                    });
+                self
+            }
+            pub fn feature<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.feature = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for feature: {e}")
+                    });
+                self
+            }
+            pub fn has_unlimited_usage<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_unlimited_usage = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for has_unlimited_usage: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn payment_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PaymentType>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payment_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payment_type: {e}")
+                    });
+                self
+            }
+            pub fn price_model<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PriceModel>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_model = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_model: {e}")
+                    });
+                self
+            }
+            pub fn reset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::UsageReset>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reset = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reset: {e}")
+                    });
+                self
+            }
+            pub fn reset_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reset_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reset_time: {e}")
+                    });
+                self
+            }
+            pub fn rollover<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rollover = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for rollover: {e}")
+                    });
+                self
+            }
+            pub fn usage_alerts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UsageAlertsInput>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.usage_alerts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for usage_alerts: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanFeaturePriceInput>
+        for super::CatalogPlanFeaturePriceInput {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanFeaturePriceInput,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    charges: value.charges?,
+                    feature: value.feature?,
+                    has_unlimited_usage: value.has_unlimited_usage?,
+                    payment_type: value.payment_type?,
+                    price_model: value.price_model?,
+                    reset: value.reset?,
+                    reset_time: value.reset_time?,
+                    rollover: value.rollover?,
+                    usage_alerts: value.usage_alerts?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanFeaturePriceInput>
+        for CatalogPlanFeaturePriceInput {
+            fn from(value: super::CatalogPlanFeaturePriceInput) -> Self {
+                Self {
+                    charges: Ok(value.charges),
+                    feature: Ok(value.feature),
+                    has_unlimited_usage: Ok(value.has_unlimited_usage),
+                    payment_type: Ok(value.payment_type),
+                    price_model: Ok(value.price_model),
+                    reset: Ok(value.reset),
+                    reset_time: Ok(value.reset_time),
+                    rollover: Ok(value.rollover),
+                    usage_alerts: Ok(value.usage_alerts),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogPlan>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogPlanList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl CatalogPlanList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CatalogPlan>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanList> for super::CatalogPlanList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanList> for CatalogPlanList {
+            fn from(value: super::CatalogPlanList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanPrice {
+            charge_catalog_price: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogPlanFeaturePrice>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            free_trial: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            price_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            tax_behavior: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trial_period: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogPlanPrice {
+            fn default() -> Self {
+                Self {
+                    charge_catalog_price: Ok(Default::default()),
+                    currency: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    free_trial: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    price_type: Err("no value supplied for price_type".to_string()),
+                    tax_behavior: Ok(Default::default()),
+                    trial_period: Ok(Default::default()),
+                }
+            }
+        }
+        impl CatalogPlanPrice {
+            pub fn charge_catalog_price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::CatalogPlanFeaturePrice>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.charge_catalog_price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for charge_catalog_price: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn free_trial<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.free_trial = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for free_trial: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn price_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_type: {e}")
+                    });
+                self
+            }
+            pub fn tax_behavior<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tax_behavior = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tax_behavior: {e}")
+                    });
+                self
+            }
+            pub fn trial_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trial_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for trial_period: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanPrice> for super::CatalogPlanPrice {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanPrice,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    charge_catalog_price: value.charge_catalog_price?,
+                    currency: value.currency?,
+                    enabled: value.enabled?,
+                    free_trial: value.free_trial?,
+                    id: value.id?,
+                    price_type: value.price_type?,
+                    tax_behavior: value.tax_behavior?,
+                    trial_period: value.trial_period?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanPrice> for CatalogPlanPrice {
+            fn from(value: super::CatalogPlanPrice) -> Self {
+                Self {
+                    charge_catalog_price: Ok(value.charge_catalog_price),
+                    currency: Ok(value.currency),
+                    enabled: Ok(value.enabled),
+                    free_trial: Ok(value.free_trial),
+                    id: Ok(value.id),
+                    price_type: Ok(value.price_type),
+                    tax_behavior: Ok(value.tax_behavior),
+                    trial_period: Ok(value.trial_period),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanPriceInput {
+            charge_catalog_price: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogPlanFeaturePriceInput>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            free_trial: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            price_type: ::std::result::Result<super::PriceType, ::std::string::String>,
+            tax_behavior: ::std::result::Result<
+                ::std::option::Option<super::PriceTaxBehavior>,
+                ::std::string::String,
+            >,
+            trial_period: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogPlanPriceInput {
+            fn default() -> Self {
+                Self {
+                    charge_catalog_price: Ok(Default::default()),
+                    currency: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    free_trial: Ok(Default::default()),
+                    price_type: Err("no value supplied for price_type".to_string()),
+                    tax_behavior: Ok(Default::default()),
+                    trial_period: Ok(Default::default()),
+                }
+            }
+        }
+        impl CatalogPlanPriceInput {
+            pub fn charge_catalog_price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::CatalogPlanFeaturePriceInput>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.charge_catalog_price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for charge_catalog_price: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn free_trial<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.free_trial = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for free_trial: {e}")
+                    });
+                self
+            }
+            pub fn price_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PriceType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_type: {e}")
+                    });
+                self
+            }
+            pub fn tax_behavior<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PriceTaxBehavior>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tax_behavior = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tax_behavior: {e}")
+                    });
+                self
+            }
+            pub fn trial_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trial_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for trial_period: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanPriceInput>
+        for super::CatalogPlanPriceInput {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanPriceInput,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    charge_catalog_price: value.charge_catalog_price?,
+                    currency: value.currency?,
+                    enabled: value.enabled?,
+                    free_trial: value.free_trial?,
+                    price_type: value.price_type?,
+                    tax_behavior: value.tax_behavior?,
+                    trial_period: value.trial_period?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanPriceInput>
+        for CatalogPlanPriceInput {
+            fn from(value: super::CatalogPlanPriceInput) -> Self {
+                Self {
+                    charge_catalog_price: Ok(value.charge_catalog_price),
+                    currency: Ok(value.currency),
+                    enabled: Ok(value.enabled),
+                    free_trial: Ok(value.free_trial),
+                    price_type: Ok(value.price_type),
+                    tax_behavior: Ok(value.tax_behavior),
+                    trial_period: Ok(value.trial_period),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanPriceList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogPlanPrice>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogPlanPriceList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl CatalogPlanPriceList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CatalogPlanPrice>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanPriceList>
+        for super::CatalogPlanPriceList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanPriceList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanPriceList> for CatalogPlanPriceList {
+            fn from(value: super::CatalogPlanPriceList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanPricesSet {
+            prices: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogPlanPrice>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogPlanPricesSet {
+            fn default() -> Self {
+                Self {
+                    prices: Err("no value supplied for prices".to_string()),
+                }
+            }
+        }
+        impl CatalogPlanPricesSet {
+            pub fn prices<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CatalogPlanPrice>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prices = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prices: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanPricesSet>
+        for super::CatalogPlanPricesSet {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanPricesSet,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { prices: value.prices? })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanPricesSet> for CatalogPlanPricesSet {
+            fn from(value: super::CatalogPlanPricesSet) -> Self {
+                Self { prices: Ok(value.prices) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogPlanPublished {
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for CatalogPlanPublished {
+            fn default() -> Self {
+                Self {
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl CatalogPlanPublished {
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogPlanPublished>
+        for super::CatalogPlanPublished {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogPlanPublished,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { status: value.status? })
+            }
+        }
+        impl ::std::convert::From<super::CatalogPlanPublished> for CatalogPlanPublished {
+            fn from(value: super::CatalogPlanPublished) -> Self {
+                Self { status: Ok(value.status) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogProduct {
+            created_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            identifier: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            images: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogProductImage>,
+                ::std::string::String,
+            >,
+            modified_on: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tax_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogProduct {
+            fn default() -> Self {
+                Self {
+                    created_by: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    identifier: Err("no value supplied for identifier".to_string()),
+                    images: Ok(Default::default()),
+                    modified_on: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    tax_code: Ok(Default::default()),
+                }
+            }
+        }
+        impl CatalogProduct {
+            pub fn created_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_by: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn images<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CatalogProductImage>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.images = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for images: {e}")
+                    });
+                self
+            }
+            pub fn modified_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.modified_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for modified_on: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn tax_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tax_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tax_code: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogProduct> for super::CatalogProduct {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogProduct,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_by: value.created_by?,
+                    description: value.description?,
+                    id: value.id?,
+                    identifier: value.identifier?,
+                    images: value.images?,
+                    modified_on: value.modified_on?,
+                    name: value.name?,
+                    tax_code: value.tax_code?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogProduct> for CatalogProduct {
+            fn from(value: super::CatalogProduct) -> Self {
+                Self {
+                    created_by: Ok(value.created_by),
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    identifier: Ok(value.identifier),
+                    images: Ok(value.images),
+                    modified_on: Ok(value.modified_on),
+                    name: Ok(value.name),
+                    tax_code: Ok(value.tax_code),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogProductDetail {
+            created_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            identifier: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            images: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogProductImage>,
+                ::std::string::String,
+            >,
+            modified_on: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            plans: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            tax_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogProductDetail {
+            fn default() -> Self {
+                Self {
+                    created_by: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    identifier: Err("no value supplied for identifier".to_string()),
+                    images: Ok(Default::default()),
+                    modified_on: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    plans: Err("no value supplied for plans".to_string()),
+                    tax_code: Ok(Default::default()),
+                }
+            }
+        }
+        impl CatalogProductDetail {
+            pub fn created_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_by: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn images<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CatalogProductImage>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.images = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for images: {e}")
+                    });
+                self
+            }
+            pub fn modified_on<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.modified_on = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for modified_on: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn plans<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.plans = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for plans: {e}")
+                    });
+                self
+            }
+            pub fn tax_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tax_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tax_code: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogProductDetail>
+        for super::CatalogProductDetail {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogProductDetail,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_by: value.created_by?,
+                    description: value.description?,
+                    id: value.id?,
+                    identifier: value.identifier?,
+                    images: value.images?,
+                    modified_on: value.modified_on?,
+                    name: value.name?,
+                    plans: value.plans?,
+                    tax_code: value.tax_code?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogProductDetail> for CatalogProductDetail {
+            fn from(value: super::CatalogProductDetail) -> Self {
+                Self {
+                    created_by: Ok(value.created_by),
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    identifier: Ok(value.identifier),
+                    images: Ok(value.images),
+                    modified_on: Ok(value.modified_on),
+                    name: Ok(value.name),
+                    plans: Ok(value.plans),
+                    tax_code: Ok(value.tax_code),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogProductImage {
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            image: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ordering: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            thumbnail: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogProductImage {
+            fn default() -> Self {
+                Self {
+                    enabled: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    image: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    ordering: Ok(Default::default()),
+                    thumbnail: Ok(Default::default()),
+                }
+            }
+        }
+        impl CatalogProductImage {
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn image<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.image = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for image: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn ordering<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ordering = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ordering: {e}")
+                    });
+                self
+            }
+            pub fn thumbnail<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.thumbnail = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for thumbnail: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogProductImage>
+        for super::CatalogProductImage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogProductImage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    enabled: value.enabled?,
+                    id: value.id?,
+                    image: value.image?,
+                    name: value.name?,
+                    ordering: value.ordering?,
+                    thumbnail: value.thumbnail?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogProductImage> for CatalogProductImage {
+            fn from(value: super::CatalogProductImage) -> Self {
+                Self {
+                    enabled: Ok(value.enabled),
+                    id: Ok(value.id),
+                    image: Ok(value.image),
+                    name: Ok(value.name),
+                    ordering: Ok(value.ordering),
+                    thumbnail: Ok(value.thumbnail),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogProductList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogProduct>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogProductList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl CatalogProductList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for previous: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CatalogProduct>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogProductList> for super::CatalogProductList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogProductList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    next: value.next?,
+                    previous: value.previous?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogProductList> for CatalogProductList {
+            fn from(value: super::CatalogProductList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    next: Ok(value.next),
+                    previous: Ok(value.previous),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogProductSettings {
+            currency: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            product_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            proxy: ::std::result::Result<bool, ::std::string::String>,
+            tor: ::std::result::Result<bool, ::std::string::String>,
+            vpn: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for CatalogProductSettings {
+            fn default() -> Self {
+                Self {
+                    currency: Err("no value supplied for currency".to_string()),
+                    product_url: Err("no value supplied for product_url".to_string()),
+                    proxy: Err("no value supplied for proxy".to_string()),
+                    tor: Err("no value supplied for tor".to_string()),
+                    vpn: Err("no value supplied for vpn".to_string()),
+                }
+            }
+        }
+        impl CatalogProductSettings {
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn product_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product_url: {e}")
+                    });
+                self
+            }
+            pub fn proxy<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.proxy = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for proxy: {e}")
+                    });
+                self
+            }
+            pub fn tor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tor: {e}")
+                    });
+                self
+            }
+            pub fn vpn<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.vpn = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for vpn: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogProductSettings>
+        for super::CatalogProductSettings {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogProductSettings,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    currency: value.currency?,
+                    product_url: value.product_url?,
+                    proxy: value.proxy?,
+                    tor: value.tor?,
+                    vpn: value.vpn?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogProductSettings>
+        for CatalogProductSettings {
+            fn from(value: super::CatalogProductSettings) -> Self {
+                Self {
+                    currency: Ok(value.currency),
+                    product_url: Ok(value.product_url),
+                    proxy: Ok(value.proxy),
+                    tor: Ok(value.tor),
+                    vpn: Ok(value.vpn),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CreateCatalogFeatureRequest {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            feature_details: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            feature_type: ::std::result::Result<
+                super::CatalogFeatureType,
+                ::std::string::String,
+            >,
+            identifier: ::std::result::Result<
+                ::std::option::Option<super::CreateCatalogFeatureRequestIdentifier>,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            meter: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                super::CreateCatalogFeatureRequestName,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CreateCatalogFeatureRequest {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    feature_details: Ok(Default::default()),
+                    feature_type: Err("no value supplied for feature_type".to_string()),
+                    identifier: Ok(Default::default()),
+                    metadata: Ok(Default::default()),
+                    meter: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl CreateCatalogFeatureRequest {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn feature_details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.feature_details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for feature_details: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn feature_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CatalogFeatureType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.feature_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for feature_type: {e}")
+                    });
+                self
+            }
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CreateCatalogFeatureRequestIdentifier>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn meter<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meter = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meter: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CreateCatalogFeatureRequestName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateCatalogFeatureRequest>
+        for super::CreateCatalogFeatureRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateCatalogFeatureRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    feature_details: value.feature_details?,
+                    feature_type: value.feature_type?,
+                    identifier: value.identifier?,
+                    metadata: value.metadata?,
+                    meter: value.meter?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateCatalogFeatureRequest>
+        for CreateCatalogFeatureRequest {
+            fn from(value: super::CreateCatalogFeatureRequest) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    feature_details: Ok(value.feature_details),
+                    feature_type: Ok(value.feature_type),
+                    identifier: Ok(value.identifier),
+                    metadata: Ok(value.metadata),
+                    meter: Ok(value.meter),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CreateCatalogPlanRequest {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            file_keys: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            identifier: ::std::result::Result<
+                ::std::option::Option<super::CreateCatalogPlanRequestIdentifier>,
+                ::std::string::String,
+            >,
+            is_visible: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            license: ::std::result::Result<
+                ::std::option::Option<super::LicenseConfig>,
+                ::std::string::String,
+            >,
+            links: ::std::result::Result<
+                ::std::vec::Vec<super::PlanLink>,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                super::CreateCatalogPlanRequestName,
+                ::std::string::String,
+            >,
+            ordering: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            product: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+        }
+        impl ::std::default::Default for CreateCatalogPlanRequest {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    file_keys: Ok(Default::default()),
+                    identifier: Ok(Default::default()),
+                    is_visible: Ok(Default::default()),
+                    license: Ok(Default::default()),
+                    links: Ok(Default::default()),
+                    metadata: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    ordering: Ok(Default::default()),
+                    product: Err("no value supplied for product".to_string()),
+                }
+            }
+        }
+        impl CreateCatalogPlanRequest {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn file_keys<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_keys = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_keys: {e}")
+                    });
+                self
+            }
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CreateCatalogPlanRequestIdentifier>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn is_visible<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_visible = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_visible: {e}")
+                    });
+                self
+            }
+            pub fn license<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::LicenseConfig>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license: {e}")
+                    });
+                self
+            }
+            pub fn links<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PlanLink>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.links = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CreateCatalogPlanRequestName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn ordering<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ordering = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ordering: {e}")
+                    });
+                self
+            }
+            pub fn product<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateCatalogPlanRequest>
+        for super::CreateCatalogPlanRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateCatalogPlanRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    file_keys: value.file_keys?,
+                    identifier: value.identifier?,
+                    is_visible: value.is_visible?,
+                    license: value.license?,
+                    links: value.links?,
+                    metadata: value.metadata?,
+                    name: value.name?,
+                    ordering: value.ordering?,
+                    product: value.product?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateCatalogPlanRequest>
+        for CreateCatalogPlanRequest {
+            fn from(value: super::CreateCatalogPlanRequest) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    file_keys: Ok(value.file_keys),
+                    identifier: Ok(value.identifier),
+                    is_visible: Ok(value.is_visible),
+                    license: Ok(value.license),
+                    links: Ok(value.links),
+                    metadata: Ok(value.metadata),
+                    name: Ok(value.name),
+                    ordering: Ok(value.ordering),
+                    product: Ok(value.product),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CreateCatalogProductRequest {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            identifier: ::std::result::Result<
+                ::std::option::Option<super::CreateCatalogProductRequestIdentifier>,
+                ::std::string::String,
+            >,
+            image_keys: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                super::CreateCatalogProductRequestName,
+                ::std::string::String,
+            >,
+            tax_code: ::std::result::Result<super::TaxCode, ::std::string::String>,
+        }
+        impl ::std::default::Default for CreateCatalogProductRequest {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    identifier: Ok(Default::default()),
+                    image_keys: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    tax_code: Err("no value supplied for tax_code".to_string()),
+                }
+            }
+        }
+        impl CreateCatalogProductRequest {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CreateCatalogProductRequestIdentifier>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn image_keys<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.image_keys = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for image_keys: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CreateCatalogProductRequestName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn tax_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::TaxCode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tax_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tax_code: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateCatalogProductRequest>
+        for super::CreateCatalogProductRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateCatalogProductRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    identifier: value.identifier?,
+                    image_keys: value.image_keys?,
+                    name: value.name?,
+                    tax_code: value.tax_code?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateCatalogProductRequest>
+        for CreateCatalogProductRequest {
+            fn from(value: super::CreateCatalogProductRequest) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    identifier: Ok(value.identifier),
+                    image_keys: Ok(value.image_keys),
+                    name: Ok(value.name),
+                    tax_code: Ok(value.tax_code),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CreatePresignedUploadRequest {
+            file_name: ::std::result::Result<
+                super::CreatePresignedUploadRequestFileName,
+                ::std::string::String,
+            >,
+            file_type: ::std::result::Result<
+                super::CreatePresignedUploadRequestFileType,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CreatePresignedUploadRequest {
+            fn default() -> Self {
+                Self {
+                    file_name: Err("no value supplied for file_name".to_string()),
+                    file_type: Err("no value supplied for file_type".to_string()),
+                }
+            }
+        }
+        impl CreatePresignedUploadRequest {
+            pub fn file_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CreatePresignedUploadRequestFileName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_name: {e}")
+                    });
+                self
+            }
+            pub fn file_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CreatePresignedUploadRequestFileType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_type: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreatePresignedUploadRequest>
+        for super::CreatePresignedUploadRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreatePresignedUploadRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    file_name: value.file_name?,
+                    file_type: value.file_type?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreatePresignedUploadRequest>
+        for CreatePresignedUploadRequest {
+            fn from(value: super::CreatePresignedUploadRequest) -> Self {
+                Self {
+                    file_name: Ok(value.file_name),
+                    file_type: Ok(value.file_type),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LicenseConfig {
+            activation_limit: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
+            activation_limit_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            duration_unit: ::std::result::Result<
+                ::std::option::Option<super::LicenseDurationUnit>,
+                ::std::string::String,
+            >,
+            duration_value: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            has_expiry: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LicenseConfig {
+            fn default() -> Self {
+                Self {
+                    activation_limit: Ok(Default::default()),
+                    activation_limit_enabled: Ok(Default::default()),
+                    duration_unit: Ok(Default::default()),
+                    duration_value: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    has_expiry: Ok(Default::default()),
+                }
+            }
+        }
+        impl LicenseConfig {
+            pub fn activation_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activation_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for activation_limit: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn activation_limit_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activation_limit_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for activation_limit_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn duration_unit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::LicenseDurationUnit>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration_unit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for duration_unit: {e}")
+                    });
+                self
+            }
+            pub fn duration_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration_value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for duration_value: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn has_expiry<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_expiry = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for has_expiry: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LicenseConfig> for super::LicenseConfig {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LicenseConfig,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    activation_limit: value.activation_limit?,
+                    activation_limit_enabled: value.activation_limit_enabled?,
+                    duration_unit: value.duration_unit?,
+                    duration_value: value.duration_value?,
+                    enabled: value.enabled?,
+                    has_expiry: value.has_expiry?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LicenseConfig> for LicenseConfig {
+            fn from(value: super::LicenseConfig) -> Self {
+                Self {
+                    activation_limit: Ok(value.activation_limit),
+                    activation_limit_enabled: Ok(value.activation_limit_enabled),
+                    duration_unit: Ok(value.duration_unit),
+                    duration_value: Ok(value.duration_value),
+                    enabled: Ok(value.enabled),
+                    has_expiry: Ok(value.has_expiry),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OfferingBillingPeriod {
+            charge_period: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            default_selected: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            display_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            promo_caption: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OfferingBillingPeriod {
+            fn default() -> Self {
+                Self {
+                    charge_period: Ok(Default::default()),
+                    default_selected: Ok(Default::default()),
+                    display_name: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    promo_caption: Ok(Default::default()),
+                }
+            }
+        }
+        impl OfferingBillingPeriod {
+            pub fn charge_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.charge_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for charge_period: {e}")
+                    });
+                self
+            }
+            pub fn default_selected<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.default_selected = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for default_selected: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn promo_caption<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.promo_caption = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for promo_caption: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OfferingBillingPeriod>
+        for super::OfferingBillingPeriod {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OfferingBillingPeriod,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    charge_period: value.charge_period?,
+                    default_selected: value.default_selected?,
+                    display_name: value.display_name?,
+                    enabled: value.enabled?,
+                    promo_caption: value.promo_caption?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OfferingBillingPeriod>
+        for OfferingBillingPeriod {
+            fn from(value: super::OfferingBillingPeriod) -> Self {
+                Self {
+                    charge_period: Ok(value.charge_period),
+                    default_selected: Ok(value.default_selected),
+                    display_name: Ok(value.display_name),
+                    enabled: Ok(value.enabled),
+                    promo_caption: Ok(value.promo_caption),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OfferingCharge {
+            advanced: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            charge_period: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            details: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            feature_quantity_price: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            price_data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            tiers: ::std::result::Result<
+                ::std::vec::Vec<::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OfferingCharge {
+            fn default() -> Self {
+                Self {
+                    advanced: Ok(Default::default()),
+                    charge_period: Ok(Default::default()),
+                    details: Ok(Default::default()),
+                    feature_quantity_price: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    price_data: Ok(Default::default()),
+                    tiers: Ok(Default::default()),
+                }
+            }
+        }
+        impl OfferingCharge {
+            pub fn advanced<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.advanced = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for advanced: {e}")
+                    });
+                self
+            }
+            pub fn charge_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.charge_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for charge_period: {e}")
+                    });
+                self
+            }
+            pub fn details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for details: {e}")
+                    });
+                self
+            }
+            pub fn feature_quantity_price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.feature_quantity_price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for feature_quantity_price: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn price_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_data: {e}")
+                    });
+                self
+            }
+            pub fn tiers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tiers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tiers: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OfferingCharge> for super::OfferingCharge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OfferingCharge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    advanced: value.advanced?,
+                    charge_period: value.charge_period?,
+                    details: value.details?,
+                    feature_quantity_price: value.feature_quantity_price?,
+                    id: value.id?,
+                    price_data: value.price_data?,
+                    tiers: value.tiers?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OfferingCharge> for OfferingCharge {
+            fn from(value: super::OfferingCharge) -> Self {
+                Self {
+                    advanced: Ok(value.advanced),
+                    charge_period: Ok(value.charge_period),
+                    details: Ok(value.details),
+                    feature_quantity_price: Ok(value.feature_quantity_price),
+                    id: Ok(value.id),
+                    price_data: Ok(value.price_data),
+                    tiers: Ok(value.tiers),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OfferingPlan {
+            base_plan: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            details: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            display_description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            display_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            features: ::std::result::Result<
+                ::std::vec::Vec<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            identifier: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            includes: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            is_visible: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            original_price: ::std::result::Result<
+                ::std::collections::HashMap<::std::string::String, f64>,
+                ::std::string::String,
+            >,
+            price: ::std::result::Result<
+                ::std::option::Option<super::OfferingPrice>,
+                ::std::string::String,
+            >,
+            should_highlight: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OfferingPlan {
+            fn default() -> Self {
+                Self {
+                    base_plan: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    details: Ok(Default::default()),
+                    display_description: Ok(Default::default()),
+                    display_name: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    features: Ok(Default::default()),
+                    identifier: Ok(Default::default()),
+                    includes: Ok(Default::default()),
+                    is_visible: Ok(Default::default()),
+                    metadata: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    original_price: Ok(Default::default()),
+                    price: Ok(Default::default()),
+                    should_highlight: Ok(Default::default()),
+                }
+            }
+        }
+        impl OfferingPlan {
+            pub fn base_plan<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.base_plan = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for base_plan: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for details: {e}")
+                    });
+                self
+            }
+            pub fn display_description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for display_description: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn features<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.features = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for features: {e}")
+                    });
+                self
+            }
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn includes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.includes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for includes: {e}")
+                    });
+                self
+            }
+            pub fn is_visible<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_visible = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_visible: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn original_price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<::std::string::String, f64>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.original_price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for original_price: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::OfferingPrice>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price: {e}")
+                    });
+                self
+            }
+            pub fn should_highlight<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.should_highlight = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for should_highlight: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OfferingPlan> for super::OfferingPlan {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OfferingPlan,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    base_plan: value.base_plan?,
+                    description: value.description?,
+                    details: value.details?,
+                    display_description: value.display_description?,
+                    display_name: value.display_name?,
+                    enabled: value.enabled?,
+                    features: value.features?,
+                    identifier: value.identifier?,
+                    includes: value.includes?,
+                    is_visible: value.is_visible?,
+                    metadata: value.metadata?,
+                    name: value.name?,
+                    original_price: value.original_price?,
+                    price: value.price?,
+                    should_highlight: value.should_highlight?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OfferingPlan> for OfferingPlan {
+            fn from(value: super::OfferingPlan) -> Self {
+                Self {
+                    base_plan: Ok(value.base_plan),
+                    description: Ok(value.description),
+                    details: Ok(value.details),
+                    display_description: Ok(value.display_description),
+                    display_name: Ok(value.display_name),
+                    enabled: Ok(value.enabled),
+                    features: Ok(value.features),
+                    identifier: Ok(value.identifier),
+                    includes: Ok(value.includes),
+                    is_visible: Ok(value.is_visible),
+                    metadata: Ok(value.metadata),
+                    name: Ok(value.name),
+                    original_price: Ok(value.original_price),
+                    price: Ok(value.price),
+                    should_highlight: Ok(value.should_highlight),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OfferingPrice {
+            charges: ::std::result::Result<
+                ::std::vec::Vec<super::OfferingCharge>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            free_trial: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            price_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trial_period: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OfferingPrice {
+            fn default() -> Self {
+                Self {
+                    charges: Ok(Default::default()),
+                    currency: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    free_trial: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    price_type: Ok(Default::default()),
+                    trial_period: Ok(Default::default()),
+                }
+            }
+        }
+        impl OfferingPrice {
+            pub fn charges<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::OfferingCharge>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.charges = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for charges: {e}")
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn free_trial<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.free_trial = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for free_trial: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn price_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_type: {e}")
+                    });
+                self
+            }
+            pub fn trial_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trial_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for trial_period: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OfferingPrice> for super::OfferingPrice {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OfferingPrice,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    charges: value.charges?,
+                    currency: value.currency?,
+                    enabled: value.enabled?,
+                    free_trial: value.free_trial?,
+                    id: value.id?,
+                    price_type: value.price_type?,
+                    trial_period: value.trial_period?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OfferingPrice> for OfferingPrice {
+            fn from(value: super::OfferingPrice) -> Self {
+                Self {
+                    charges: Ok(value.charges),
+                    currency: Ok(value.currency),
+                    enabled: Ok(value.enabled),
+                    free_trial: Ok(value.free_trial),
+                    id: Ok(value.id),
+                    price_type: Ok(value.price_type),
+                    trial_period: Ok(value.trial_period),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OfferingSubscription {
+            charge_period: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            has_previous_subscription: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            plan_identifier: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            subscription_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OfferingSubscription {
+            fn default() -> Self {
+                Self {
+                    charge_period: Ok(Default::default()),
+                    has_previous_subscription: Ok(Default::default()),
+                    plan_identifier: Ok(Default::default()),
+                    subscription_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl OfferingSubscription {
+            pub fn charge_period<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.charge_period = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for charge_period: {e}")
+                    });
+                self
+            }
+            pub fn has_previous_subscription<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_previous_subscription = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for has_previous_subscription: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn plan_identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.plan_identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for plan_identifier: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn subscription_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subscription_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for subscription_id: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OfferingSubscription>
+        for super::OfferingSubscription {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OfferingSubscription,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    charge_period: value.charge_period?,
+                    has_previous_subscription: value.has_previous_subscription?,
+                    plan_identifier: value.plan_identifier?,
+                    subscription_id: value.subscription_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OfferingSubscription> for OfferingSubscription {
+            fn from(value: super::OfferingSubscription) -> Self {
+                Self {
+                    charge_period: Ok(value.charge_period),
+                    has_previous_subscription: Ok(value.has_previous_subscription),
+                    plan_identifier: Ok(value.plan_identifier),
+                    subscription_id: Ok(value.subscription_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PlanEntitlementDetails {
+            hard_limit: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            has_unlimited_usage: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            is_inherited: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            is_value_overridden: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            reset: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            reset_time: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            rollover: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            usage_alerts: ::std::result::Result<
+                ::std::option::Option<super::UsageAlerts>,
+                ::std::string::String,
+            >,
+            value: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PlanEntitlementDetails {
+            fn default() -> Self {
+                Self {
+                    hard_limit: Ok(Default::default()),
+                    has_unlimited_usage: Ok(Default::default()),
+                    is_inherited: Ok(Default::default()),
+                    is_value_overridden: Ok(Default::default()),
+                    reset: Ok(Default::default()),
+                    reset_time: Ok(Default::default()),
+                    rollover: Ok(Default::default()),
+                    usage_alerts: Ok(Default::default()),
+                    value: Ok(Default::default()),
+                }
+            }
+        }
+        impl PlanEntitlementDetails {
+            pub fn hard_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hard_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for hard_limit: {e}")
+                    });
+                self
+            }
+            pub fn has_unlimited_usage<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_unlimited_usage = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for has_unlimited_usage: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn is_inherited<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_inherited = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_inherited: {e}")
+                    });
+                self
+            }
+            pub fn is_value_overridden<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_value_overridden = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for is_value_overridden: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn reset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reset = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reset: {e}")
+                    });
+                self
+            }
+            pub fn reset_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reset_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reset_time: {e}")
+                    });
+                self
+            }
+            pub fn rollover<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rollover = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for rollover: {e}")
+                    });
+                self
+            }
+            pub fn usage_alerts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::UsageAlerts>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.usage_alerts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for usage_alerts: {e}")
+                    });
+                self
+            }
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlanEntitlementDetails>
+        for super::PlanEntitlementDetails {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlanEntitlementDetails,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    hard_limit: value.hard_limit?,
+                    has_unlimited_usage: value.has_unlimited_usage?,
+                    is_inherited: value.is_inherited?,
+                    is_value_overridden: value.is_value_overridden?,
+                    reset: value.reset?,
+                    reset_time: value.reset_time?,
+                    rollover: value.rollover?,
+                    usage_alerts: value.usage_alerts?,
+                    value: value.value?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlanEntitlementDetails>
+        for PlanEntitlementDetails {
+            fn from(value: super::PlanEntitlementDetails) -> Self {
+                Self {
+                    hard_limit: Ok(value.hard_limit),
+                    has_unlimited_usage: Ok(value.has_unlimited_usage),
+                    is_inherited: Ok(value.is_inherited),
+                    is_value_overridden: Ok(value.is_value_overridden),
+                    reset: Ok(value.reset),
+                    reset_time: Ok(value.reset_time),
+                    rollover: Ok(value.rollover),
+                    usage_alerts: Ok(value.usage_alerts),
+                    value: Ok(value.value),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PlanEntitlementDetailsInput {
+            hard_limit: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            has_unlimited_usage: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            is_inherited: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            is_value_overridden: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            reset: ::std::result::Result<
+                ::std::option::Option<super::UsageReset>,
+                ::std::string::String,
+            >,
+            reset_time: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            rollover: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            usage_alerts: ::std::result::Result<
+                ::std::option::Option<super::UsageAlertsInput>,
+                ::std::string::String,
+            >,
+            value: ::std::result::Result<
+                ::std::option::Option<super::EntitlementValue>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PlanEntitlementDetailsInput {
+            fn default() -> Self {
+                Self {
+                    hard_limit: Ok(Default::default()),
+                    has_unlimited_usage: Ok(Default::default()),
+                    is_inherited: Ok(Default::default()),
+                    is_value_overridden: Ok(Default::default()),
+                    reset: Ok(Default::default()),
+                    reset_time: Ok(Default::default()),
+                    rollover: Ok(Default::default()),
+                    usage_alerts: Ok(Default::default()),
+                    value: Ok(Default::default()),
+                }
+            }
+        }
+        impl PlanEntitlementDetailsInput {
+            pub fn hard_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hard_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for hard_limit: {e}")
+                    });
+                self
+            }
+            pub fn has_unlimited_usage<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_unlimited_usage = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for has_unlimited_usage: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn is_inherited<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_inherited = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_inherited: {e}")
+                    });
+                self
+            }
+            pub fn is_value_overridden<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_value_overridden = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for is_value_overridden: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn reset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::UsageReset>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reset = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reset: {e}")
+                    });
+                self
+            }
+            pub fn reset_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reset_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reset_time: {e}")
+                    });
+                self
+            }
+            pub fn rollover<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rollover = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for rollover: {e}")
+                    });
+                self
+            }
+            pub fn usage_alerts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UsageAlertsInput>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.usage_alerts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for usage_alerts: {e}")
+                    });
+                self
+            }
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::EntitlementValue>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlanEntitlementDetailsInput>
+        for super::PlanEntitlementDetailsInput {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlanEntitlementDetailsInput,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    hard_limit: value.hard_limit?,
+                    has_unlimited_usage: value.has_unlimited_usage?,
+                    is_inherited: value.is_inherited?,
+                    is_value_overridden: value.is_value_overridden?,
+                    reset: value.reset?,
+                    reset_time: value.reset_time?,
+                    rollover: value.rollover?,
+                    usage_alerts: value.usage_alerts?,
+                    value: value.value?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlanEntitlementDetailsInput>
+        for PlanEntitlementDetailsInput {
+            fn from(value: super::PlanEntitlementDetailsInput) -> Self {
+                Self {
+                    hard_limit: Ok(value.hard_limit),
+                    has_unlimited_usage: Ok(value.has_unlimited_usage),
+                    is_inherited: Ok(value.is_inherited),
+                    is_value_overridden: Ok(value.is_value_overridden),
+                    reset: Ok(value.reset),
+                    reset_time: Ok(value.reset_time),
+                    rollover: Ok(value.rollover),
+                    usage_alerts: Ok(value.usage_alerts),
+                    value: Ok(value.value),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PlanFile {
+            download_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            file: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ordering: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PlanFile {
+            fn default() -> Self {
+                Self {
+                    download_url: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    file: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    ordering: Ok(Default::default()),
+                }
+            }
+        }
+        impl PlanFile {
+            pub fn download_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.download_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for download_url: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn file<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn ordering<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ordering = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ordering: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlanFile> for super::PlanFile {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlanFile,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    download_url: value.download_url?,
+                    enabled: value.enabled?,
+                    file: value.file?,
+                    id: value.id?,
+                    name: value.name?,
+                    ordering: value.ordering?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlanFile> for PlanFile {
+            fn from(value: super::PlanFile) -> Self {
+                Self {
+                    download_url: Ok(value.download_url),
+                    enabled: Ok(value.enabled),
+                    file: Ok(value.file),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    ordering: Ok(value.ordering),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PlanLicense {
+            activation_limit: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            activation_limit_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            duration_unit: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            duration_value: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            has_expiry: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PlanLicense {
+            fn default() -> Self {
+                Self {
+                    activation_limit: Ok(Default::default()),
+                    activation_limit_enabled: Ok(Default::default()),
+                    duration_unit: Ok(Default::default()),
+                    duration_value: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    has_expiry: Ok(Default::default()),
+                }
+            }
+        }
+        impl PlanLicense {
+            pub fn activation_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activation_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for activation_limit: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn activation_limit_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.activation_limit_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for activation_limit_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn duration_unit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration_unit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for duration_unit: {e}")
+                    });
+                self
+            }
+            pub fn duration_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration_value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for duration_value: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn has_expiry<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_expiry = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for has_expiry: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlanLicense> for super::PlanLicense {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlanLicense,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    activation_limit: value.activation_limit?,
+                    activation_limit_enabled: value.activation_limit_enabled?,
+                    duration_unit: value.duration_unit?,
+                    duration_value: value.duration_value?,
+                    enabled: value.enabled?,
+                    has_expiry: value.has_expiry?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlanLicense> for PlanLicense {
+            fn from(value: super::PlanLicense) -> Self {
+                Self {
+                    activation_limit: Ok(value.activation_limit),
+                    activation_limit_enabled: Ok(value.activation_limit_enabled),
+                    duration_unit: Ok(value.duration_unit),
+                    duration_value: Ok(value.duration_value),
+                    enabled: Ok(value.enabled),
+                    has_expiry: Ok(value.has_expiry),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PlanLink {
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PlanLink {
+            fn default() -> Self {
+                Self {
+                    name: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+        impl PlanLink {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlanLink> for super::PlanLink {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlanLink,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlanLink> for PlanLink {
+            fn from(value: super::PlanLink) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PresignedUpload {
+            fields: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+                ::std::string::String,
+            >,
+            file_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for PresignedUpload {
+            fn default() -> Self {
+                Self {
+                    fields: Err("no value supplied for fields".to_string()),
+                    file_key: Err("no value supplied for file_key".to_string()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl PresignedUpload {
+            pub fn fields<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fields = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for fields: {e}")
+                    });
+                self
+            }
+            pub fn file_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_key: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PresignedUpload> for super::PresignedUpload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PresignedUpload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    fields: value.fields?,
+                    file_key: value.file_key?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PresignedUpload> for PresignedUpload {
+            fn from(value: super::PresignedUpload) -> Self {
+                Self {
+                    fields: Ok(value.fields),
+                    file_key: Ok(value.file_key),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PriceTier {
+            flat_amount: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            unit_amount: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            up_to: ::std::result::Result<
+                ::std::option::Option<super::PriceTierUpTo>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PriceTier {
+            fn default() -> Self {
+                Self {
+                    flat_amount: Ok(Default::default()),
+                    unit_amount: Ok(Default::default()),
+                    up_to: Ok(Default::default()),
+                }
+            }
+        }
+        impl PriceTier {
+            pub fn flat_amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flat_amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flat_amount: {e}")
+                    });
+                self
+            }
+            pub fn unit_amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.unit_amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for unit_amount: {e}")
+                    });
+                self
+            }
+            pub fn up_to<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PriceTierUpTo>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.up_to = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for up_to: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PriceTier> for super::PriceTier {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PriceTier,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    flat_amount: value.flat_amount?,
+                    unit_amount: value.unit_amount?,
+                    up_to: value.up_to?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PriceTier> for PriceTier {
+            fn from(value: super::PriceTier) -> Self {
+                Self {
+                    flat_amount: Ok(value.flat_amount),
+                    unit_amount: Ok(value.unit_amount),
+                    up_to: Ok(value.up_to),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProductOffering {
+            base_currency_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            base_currency_symbol: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            billing_periods: ::std::result::Result<
+                ::std::vec::Vec<super::OfferingBillingPeriod>,
+                ::std::string::String,
+            >,
+            country_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            currency_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            currency_conversion_rate: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            currency_symbol: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            is_customer_exists: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            organization_id: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            plans: ::std::result::Result<
+                ::std::vec::Vec<super::OfferingPlan>,
+                ::std::string::String,
+            >,
+            pricing_locale: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            subscription: ::std::result::Result<
+                ::std::option::Option<super::OfferingSubscription>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ProductOffering {
+            fn default() -> Self {
+                Self {
+                    base_currency_code: Ok(Default::default()),
+                    base_currency_symbol: Ok(Default::default()),
+                    billing_periods: Ok(Default::default()),
+                    country_code: Ok(Default::default()),
+                    currency_code: Ok(Default::default()),
+                    currency_conversion_rate: Ok(Default::default()),
+                    currency_symbol: Ok(Default::default()),
+                    is_customer_exists: Ok(Default::default()),
+                    organization_id: Ok(Default::default()),
+                    plans: Err("no value supplied for plans".to_string()),
+                    pricing_locale: Ok(Default::default()),
+                    subscription: Ok(Default::default()),
+                }
+            }
+        }
+        impl ProductOffering {
+            pub fn base_currency_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.base_currency_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for base_currency_code: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn base_currency_symbol<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.base_currency_symbol = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for base_currency_symbol: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn billing_periods<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::OfferingBillingPeriod>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_periods = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for billing_periods: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn country_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country_code: {e}")
+                    });
+                self
+            }
+            pub fn currency_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency_code: {e}")
+                    });
+                self
+            }
+            pub fn currency_conversion_rate<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency_conversion_rate = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for currency_conversion_rate: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn currency_symbol<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency_symbol = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for currency_symbol: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn is_customer_exists<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_customer_exists = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for is_customer_exists: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn organization_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.organization_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for organization_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn plans<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::OfferingPlan>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.plans = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for plans: {e}")
+                    });
+                self
+            }
+            pub fn pricing_locale<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pricing_locale = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for pricing_locale: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn subscription<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OfferingSubscription>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subscription = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for subscription: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProductOffering> for super::ProductOffering {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProductOffering,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    base_currency_code: value.base_currency_code?,
+                    base_currency_symbol: value.base_currency_symbol?,
+                    billing_periods: value.billing_periods?,
+                    country_code: value.country_code?,
+                    currency_code: value.currency_code?,
+                    currency_conversion_rate: value.currency_conversion_rate?,
+                    currency_symbol: value.currency_symbol?,
+                    is_customer_exists: value.is_customer_exists?,
+                    organization_id: value.organization_id?,
+                    plans: value.plans?,
+                    pricing_locale: value.pricing_locale?,
+                    subscription: value.subscription?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProductOffering> for ProductOffering {
+            fn from(value: super::ProductOffering) -> Self {
+                Self {
+                    base_currency_code: Ok(value.base_currency_code),
+                    base_currency_symbol: Ok(value.base_currency_symbol),
+                    billing_periods: Ok(value.billing_periods),
+                    country_code: Ok(value.country_code),
+                    currency_code: Ok(value.currency_code),
+                    currency_conversion_rate: Ok(value.currency_conversion_rate),
+                    currency_symbol: Ok(value.currency_symbol),
+                    is_customer_exists: Ok(value.is_customer_exists),
+                    organization_id: Ok(value.organization_id),
+                    plans: Ok(value.plans),
+                    pricing_locale: Ok(value.pricing_locale),
+                    subscription: Ok(value.subscription),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Promotion {
+            code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            country: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            country_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            percentage: ::std::result::Result<f64, ::std::string::String>,
+            security: ::std::result::Result<
+                ::std::option::Option<super::PromotionSecurity>,
+                ::std::string::String,
+            >,
+            widgets: ::std::result::Result<
+                ::std::vec::Vec<super::PromotionWidget>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Promotion {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    country: Ok(Default::default()),
+                    country_code: Ok(Default::default()),
+                    message: Ok(Default::default()),
+                    percentage: Err("no value supplied for percentage".to_string()),
+                    security: Ok(Default::default()),
+                    widgets: Ok(Default::default()),
+                }
+            }
+        }
+        impl Promotion {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn country<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
+                self
+            }
+            pub fn country_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country_code: {e}")
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+            pub fn percentage<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.percentage = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for percentage: {e}")
+                    });
+                self
+            }
+            pub fn security<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PromotionSecurity>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.security = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for security: {e}")
+                    });
+                self
+            }
+            pub fn widgets<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PromotionWidget>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.widgets = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for widgets: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Promotion> for super::Promotion {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Promotion,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    country: value.country?,
+                    country_code: value.country_code?,
+                    message: value.message?,
+                    percentage: value.percentage?,
+                    security: value.security?,
+                    widgets: value.widgets?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Promotion> for Promotion {
+            fn from(value: super::Promotion) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    country: Ok(value.country),
+                    country_code: Ok(value.country_code),
+                    message: Ok(value.message),
+                    percentage: Ok(value.percentage),
+                    security: Ok(value.security),
+                    widgets: Ok(value.widgets),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PromotionSecurity {
+            crawler: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            proxy: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            relay: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            tor: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            vpn: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PromotionSecurity {
+            fn default() -> Self {
+                Self {
+                    crawler: Ok(Default::default()),
+                    proxy: Ok(Default::default()),
+                    relay: Ok(Default::default()),
+                    tor: Ok(Default::default()),
+                    vpn: Ok(Default::default()),
+                }
+            }
+        }
+        impl PromotionSecurity {
+            pub fn crawler<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.crawler = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for crawler: {e}")
+                    });
+                self
+            }
+            pub fn proxy<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.proxy = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for proxy: {e}")
+                    });
+                self
+            }
+            pub fn relay<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.relay = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for relay: {e}")
+                    });
+                self
+            }
+            pub fn tor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tor: {e}")
+                    });
+                self
+            }
+            pub fn vpn<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.vpn = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for vpn: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PromotionSecurity> for super::PromotionSecurity {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PromotionSecurity,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    crawler: value.crawler?,
+                    proxy: value.proxy?,
+                    relay: value.relay?,
+                    tor: value.tor?,
+                    vpn: value.vpn?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PromotionSecurity> for PromotionSecurity {
+            fn from(value: super::PromotionSecurity) -> Self {
+                Self {
+                    crawler: Ok(value.crawler),
+                    proxy: Ok(value.proxy),
+                    relay: Ok(value.relay),
+                    tor: Ok(value.tor),
+                    vpn: Ok(value.vpn),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PromotionWidget {
+            add_close_icon: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            background_color: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            border_radius: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            country_message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            font_color: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            font_size: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            highlight_font_color: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            placement: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            un_styled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PromotionWidget {
+            fn default() -> Self {
+                Self {
+                    add_close_icon: Ok(Default::default()),
+                    background_color: Ok(Default::default()),
+                    border_radius: Ok(Default::default()),
+                    country_message: Ok(Default::default()),
+                    font_color: Ok(Default::default()),
+                    font_size: Ok(Default::default()),
+                    highlight_font_color: Ok(Default::default()),
+                    placement: Ok(Default::default()),
+                    type_: Ok(Default::default()),
+                    un_styled: Ok(Default::default()),
+                }
+            }
+        }
+        impl PromotionWidget {
+            pub fn add_close_icon<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.add_close_icon = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for add_close_icon: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn background_color<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.background_color = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for background_color: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn border_radius<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.border_radius = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for border_radius: {e}")
+                    });
+                self
+            }
+            pub fn country_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for country_message: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn font_color<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.font_color = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for font_color: {e}")
+                    });
+                self
+            }
+            pub fn font_size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.font_size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for font_size: {e}")
+                    });
+                self
+            }
+            pub fn highlight_font_color<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.highlight_font_color = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for highlight_font_color: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn placement<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.placement = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for placement: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn un_styled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.un_styled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for un_styled: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PromotionWidget> for super::PromotionWidget {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PromotionWidget,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    add_close_icon: value.add_close_icon?,
+                    background_color: value.background_color?,
+                    border_radius: value.border_radius?,
+                    country_message: value.country_message?,
+                    font_color: value.font_color?,
+                    font_size: value.font_size?,
+                    highlight_font_color: value.highlight_font_color?,
+                    placement: value.placement?,
+                    type_: value.type_?,
+                    un_styled: value.un_styled?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PromotionWidget> for PromotionWidget {
+            fn from(value: super::PromotionWidget) -> Self {
+                Self {
+                    add_close_icon: Ok(value.add_close_icon),
+                    background_color: Ok(value.background_color),
+                    border_radius: Ok(value.border_radius),
+                    country_message: Ok(value.country_message),
+                    font_color: Ok(value.font_color),
+                    font_size: Ok(value.font_size),
+                    highlight_font_color: Ok(value.highlight_font_color),
+                    placement: Ok(value.placement),
+                    type_: Ok(value.type_),
+                    un_styled: Ok(value.un_styled),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PublishCatalogPlanRequest {
+            update_features: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            update_pricing: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PublishCatalogPlanRequest {
+            fn default() -> Self {
+                Self {
+                    update_features: Ok(Default::default()),
+                    update_pricing: Ok(Default::default()),
+                }
+            }
+        }
+        impl PublishCatalogPlanRequest {
+            pub fn update_features<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.update_features = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for update_features: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn update_pricing<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.update_pricing = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for update_pricing: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PublishCatalogPlanRequest>
+        for super::PublishCatalogPlanRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PublishCatalogPlanRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    update_features: value.update_features?,
+                    update_pricing: value.update_pricing?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PublishCatalogPlanRequest>
+        for PublishCatalogPlanRequest {
+            fn from(value: super::PublishCatalogPlanRequest) -> Self {
+                Self {
+                    update_features: Ok(value.update_features),
+                    update_pricing: Ok(value.update_pricing),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SetCatalogPlanPricesRequest {
+            prices: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogPlanPriceInput>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SetCatalogPlanPricesRequest {
+            fn default() -> Self {
+                Self {
+                    prices: Err("no value supplied for prices".to_string()),
+                }
+            }
+        }
+        impl SetCatalogPlanPricesRequest {
+            pub fn prices<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::CatalogPlanPriceInput>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prices = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prices: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetCatalogPlanPricesRequest>
+        for super::SetCatalogPlanPricesRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetCatalogPlanPricesRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { prices: value.prices? })
+            }
+        }
+        impl ::std::convert::From<super::SetCatalogPlanPricesRequest>
+        for SetCatalogPlanPricesRequest {
+            fn from(value: super::SetCatalogPlanPricesRequest) -> Self {
+                Self { prices: Ok(value.prices) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UpdateCatalogPlanFeatureRequest {
+            details: ::std::result::Result<
+                super::PlanEntitlementDetailsInput,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateCatalogPlanFeatureRequest {
+            fn default() -> Self {
+                Self {
+                    details: Err("no value supplied for details".to_string()),
+                }
+            }
+        }
+        impl UpdateCatalogPlanFeatureRequest {
+            pub fn details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PlanEntitlementDetailsInput>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for details: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateCatalogPlanFeatureRequest>
+        for super::UpdateCatalogPlanFeatureRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateCatalogPlanFeatureRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { details: value.details? })
+            }
+        }
+        impl ::std::convert::From<super::UpdateCatalogPlanFeatureRequest>
+        for UpdateCatalogPlanFeatureRequest {
+            fn from(value: super::UpdateCatalogPlanFeatureRequest) -> Self {
+                Self { details: Ok(value.details) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UpdateCatalogPlanFileRequest {
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ordering: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateCatalogPlanFileRequest {
+            fn default() -> Self {
+                Self {
+                    enabled: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    ordering: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpdateCatalogPlanFileRequest {
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn ordering<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ordering = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ordering: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateCatalogPlanFileRequest>
+        for super::UpdateCatalogPlanFileRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateCatalogPlanFileRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    enabled: value.enabled?,
+                    name: value.name?,
+                    ordering: value.ordering?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpdateCatalogPlanFileRequest>
+        for UpdateCatalogPlanFileRequest {
+            fn from(value: super::UpdateCatalogPlanFileRequest) -> Self {
+                Self {
+                    enabled: Ok(value.enabled),
+                    name: Ok(value.name),
+                    ordering: Ok(value.ordering),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UpdateCatalogPlanRequest {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            file_keys: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            is_visible: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            license: ::std::result::Result<
+                ::std::option::Option<super::LicenseConfig>,
+                ::std::string::String,
+            >,
+            links: ::std::result::Result<
+                ::std::vec::Vec<super::PlanLink>,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::UpdateCatalogPlanRequestName>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateCatalogPlanRequest {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    file_keys: Ok(Default::default()),
+                    is_visible: Ok(Default::default()),
+                    license: Ok(Default::default()),
+                    links: Ok(Default::default()),
+                    metadata: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpdateCatalogPlanRequest {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn file_keys<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_keys = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_keys: {e}")
+                    });
+                self
+            }
+            pub fn is_visible<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_visible = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_visible: {e}")
+                    });
+                self
+            }
+            pub fn license<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::LicenseConfig>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.license = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for license: {e}")
+                    });
+                self
+            }
+            pub fn links<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PlanLink>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.links = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UpdateCatalogPlanRequestName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateCatalogPlanRequest>
+        for super::UpdateCatalogPlanRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateCatalogPlanRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    file_keys: value.file_keys?,
+                    is_visible: value.is_visible?,
+                    license: value.license?,
+                    links: value.links?,
+                    metadata: value.metadata?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpdateCatalogPlanRequest>
+        for UpdateCatalogPlanRequest {
+            fn from(value: super::UpdateCatalogPlanRequest) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    file_keys: Ok(value.file_keys),
+                    is_visible: Ok(value.is_visible),
+                    license: Ok(value.license),
+                    links: Ok(value.links),
+                    metadata: Ok(value.metadata),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UpdateCatalogProductImageRequest {
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ordering: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            thumbnail: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateCatalogProductImageRequest {
+            fn default() -> Self {
+                Self {
+                    enabled: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    ordering: Ok(Default::default()),
+                    thumbnail: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpdateCatalogProductImageRequest {
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn ordering<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ordering = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ordering: {e}")
+                    });
+                self
+            }
+            pub fn thumbnail<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.thumbnail = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for thumbnail: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateCatalogProductImageRequest>
+        for super::UpdateCatalogProductImageRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateCatalogProductImageRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    enabled: value.enabled?,
+                    name: value.name?,
+                    ordering: value.ordering?,
+                    thumbnail: value.thumbnail?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpdateCatalogProductImageRequest>
+        for UpdateCatalogProductImageRequest {
+            fn from(value: super::UpdateCatalogProductImageRequest) -> Self {
+                Self {
+                    enabled: Ok(value.enabled),
+                    name: Ok(value.name),
+                    ordering: Ok(value.ordering),
+                    thumbnail: Ok(value.thumbnail),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UpdateCatalogProductRequest {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            file_keys: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            image_keys: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::UpdateCatalogProductRequestName>,
+                ::std::string::String,
+            >,
+            tax_code: ::std::result::Result<
+                ::std::option::Option<super::TaxCode>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateCatalogProductRequest {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    file_keys: Ok(Default::default()),
+                    image_keys: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    tax_code: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpdateCatalogProductRequest {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn file_keys<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_keys = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_keys: {e}")
+                    });
+                self
+            }
+            pub fn image_keys<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.image_keys = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for image_keys: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UpdateCatalogProductRequestName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn tax_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::TaxCode>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tax_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tax_code: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateCatalogProductRequest>
+        for super::UpdateCatalogProductRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateCatalogProductRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    file_keys: value.file_keys?,
+                    image_keys: value.image_keys?,
+                    name: value.name?,
+                    tax_code: value.tax_code?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpdateCatalogProductRequest>
+        for UpdateCatalogProductRequest {
+            fn from(value: super::UpdateCatalogProductRequest) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    file_keys: Ok(value.file_keys),
+                    image_keys: Ok(value.image_keys),
+                    name: Ok(value.name),
+                    tax_code: Ok(value.tax_code),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UpdateCatalogProductSettingsRequest {
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            product_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            proxy: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            tor: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            vpn: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateCatalogProductSettingsRequest {
+            fn default() -> Self {
+                Self {
+                    currency: Ok(Default::default()),
+                    product_url: Ok(Default::default()),
+                    proxy: Ok(Default::default()),
+                    tor: Ok(Default::default()),
+                    vpn: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpdateCatalogProductSettingsRequest {
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn product_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product_url: {e}")
+                    });
+                self
+            }
+            pub fn proxy<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.proxy = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for proxy: {e}")
+                    });
+                self
+            }
+            pub fn tor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tor: {e}")
+                    });
+                self
+            }
+            pub fn vpn<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.vpn = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for vpn: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateCatalogProductSettingsRequest>
+        for super::UpdateCatalogProductSettingsRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateCatalogProductSettingsRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    currency: value.currency?,
+                    product_url: value.product_url?,
+                    proxy: value.proxy?,
+                    tor: value.tor?,
+                    vpn: value.vpn?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpdateCatalogProductSettingsRequest>
+        for UpdateCatalogProductSettingsRequest {
+            fn from(value: super::UpdateCatalogProductSettingsRequest) -> Self {
+                Self {
+                    currency: Ok(value.currency),
+                    product_url: Ok(value.product_url),
+                    proxy: Ok(value.proxy),
+                    tor: Ok(value.tor),
+                    vpn: Ok(value.vpn),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UsageAlerts {
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            threshold_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            thresholds: ::std::result::Result<
+                ::std::vec::Vec<f64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UsageAlerts {
+            fn default() -> Self {
+                Self {
+                    enabled: Ok(Default::default()),
+                    threshold_type: Ok(Default::default()),
+                    thresholds: Ok(Default::default()),
+                }
+            }
+        }
+        impl UsageAlerts {
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn threshold_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.threshold_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for threshold_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn thresholds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.thresholds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for thresholds: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UsageAlerts> for super::UsageAlerts {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UsageAlerts,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    enabled: value.enabled?,
+                    threshold_type: value.threshold_type?,
+                    thresholds: value.thresholds?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UsageAlerts> for UsageAlerts {
+            fn from(value: super::UsageAlerts) -> Self {
+                Self {
+                    enabled: Ok(value.enabled),
+                    threshold_type: Ok(value.threshold_type),
+                    thresholds: Ok(value.thresholds),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UsageAlertsInput {
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            threshold_type: ::std::result::Result<
+                ::std::option::Option<super::UsageAlertThresholdType>,
+                ::std::string::String,
+            >,
+            thresholds: ::std::result::Result<
+                ::std::vec::Vec<f64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UsageAlertsInput {
+            fn default() -> Self {
+                Self {
+                    enabled: Ok(Default::default()),
+                    threshold_type: Ok(Default::default()),
+                    thresholds: Ok(Default::default()),
+                }
+            }
+        }
+        impl UsageAlertsInput {
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn threshold_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UsageAlertThresholdType>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.threshold_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for threshold_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn thresholds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.thresholds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for thresholds: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UsageAlertsInput> for super::UsageAlertsInput {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UsageAlertsInput,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    enabled: value.enabled?,
+                    threshold_type: value.threshold_type?,
+                    thresholds: value.thresholds?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UsageAlertsInput> for UsageAlertsInput {
+            fn from(value: super::UsageAlertsInput) -> Self {
+                Self {
+                    enabled: Ok(value.enabled),
+                    threshold_type: Ok(value.threshold_type),
+                    thresholds: Ok(value.thresholds),
+                }
+            }
+        }
+    }
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
@@ -46,12 +11174,18 @@ pub mod types {
 
 Kelviq is a pricing, entitlements and usage-billing service. This document describes the
 operations of the Kelviq server SDKs: customers, checkout, entitlements, usage and event
-reporting, and subscriptions.
+reporting, and subscriptions; and, marked with `x-kelviq-family`, the rest of Kelviq's
+published API reference: the catalog (`catalog`: products, features, plans with their
+prices, entitlements and files, uploads, product offerings, promotions), the records of
+the organisation (`admin`: orders, checkout sessions, webhook logs) and partner
+provisioning (`partner`).
 
 Every request is authenticated with the organisation's Server API Key as a bearer token
-(Settings > Developers in the Kelviq application). Entitlement checks are served by a
-separate edge host (see the `servers` of `/api/v1/entitlements`); every other operation
-is served by the API host.
+(Settings > Developers in the Kelviq application), except the partner operations (the
+partner's key in `X-Kelviq-Partner-Key`), promotions (the organisation's Client API Key as
+the bearer token) and plan file downloads (none). Entitlement checks and promotions are
+served by a separate edge host (see the `servers` of `/api/v1/entitlements` and
+`/api/v1/promotions`); every other operation is served by the API host.
 
 Optional request fields that are not given are left out of the body, never sent as
 `null`. Responses may grow new fields at any time: clients must ignore keys they do not
@@ -119,7 +11253,809 @@ const _: () = {
         Client: ClientHooks<crate::Transport>,
     {}
 };
-impl Client {}
+impl Client {
+    /**Get a product's offering
+
+Answers what a pricing page or paywall of one product shows: its plans that can be
+bought, their prices in the visitor's currency, the billing periods on offer and, when
+`customer_id` is given, that customer's current subscription to the product.
+`ip_address` chooses the currency and price localisation by the visitor's location
+(with a Server API Key only).
+
+The emulator resolves no location: it answers in the currency of the product's
+settings with a conversion rate of 1, whatever `ip_address` holds. An unknown product
+is answered 404 with `{"status": "Not found", "message": "Product does not exist"}`.
+
+
+Sends a `GET` request to `/api/v1/monetization/product-offering/{product_id}/`
+
+Arguments:
+- `product_id`: The product's UUID (`id` of the product).
+- `customer_id`: The customer looking; the answer then says whether the customer exists
+(`isCustomerExists`) and describes their subscription.
+
+- `ip_address`: The visitor's IP address, which chooses the pricing locale and currency.
+- `plans_enabled`: Only these plans, as comma-separated plan identifiers (all active plans when absent).
+```ignore
+let response = client.get_product_offering()
+    .product_id(product_id)
+    .customer_id(customer_id)
+    .ip_address(ip_address)
+    .plans_enabled(plans_enabled)
+    .send()
+    .await;
+```*/
+    pub fn get_product_offering(&self) -> builder::GetProductOffering<'_> {
+        builder::GetProductOffering::new(self)
+    }
+    /**Get a promotion
+
+Resolves a promotion for the caller's location: the discount percentage (0 when the
+location has none), the coupon code, the banner to show and what the location checks
+found (VPN, Tor, proxy, relay, crawler). Authenticate with the organisation's Client
+API Key as the bearer token, not the Server API Key. The path has no trailing slash.
+
+Served by the edge host (this path's `servers`), not the API host: send it through a
+client configured with the edge host of the same environment.
+
+The emulator resolves no location and flags nothing: it answers the promotion's
+configured discount, code and banner, with every `security` check `false`.
+
+
+Sends a `GET` request to `/api/v1/promotions`
+
+Arguments:
+- `promotion_id`: The promotion's identifier, from the Kelviq dashboard.
+```ignore
+let response = client.get_promotion()
+    .promotion_id(promotion_id)
+    .send()
+    .await;
+```*/
+    pub fn get_promotion(&self) -> builder::GetPromotion<'_> {
+        builder::GetPromotion::new(self)
+    }
+    /**List products
+
+Lists the catalog's products a page at a time; archived products are left out.
+`search` is matched against the name, identifier and description. A page holds 100
+products when `page_size` is absent.
+
+
+Sends a `GET` request to `/api/v1/catalog/products/`
+
+Arguments:
+- `page`: The page to read, from 1.
+- `page_size`: How many items a page holds, 1 to 100 (the service's default when absent).
+- `search`: Narrows the list to items whose text fields contain this.
+```ignore
+let response = client.list_catalog_products()
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .send()
+    .await;
+```*/
+    pub fn list_catalog_products(&self) -> builder::ListCatalogProducts<'_> {
+        builder::ListCatalogProducts::new(self)
+    }
+    /**Create a product
+
+Creates a product. Without `identifier`, one is made from `name`. `imageKeys` are the
+`fileKey`s of uploads made through `createPresignedUploadUrl`; they become the
+product's images. The service answers 201.
+
+The emulator refuses an `identifier` already used by another product of the
+organisation with 400.
+
+
+Sends a `POST` request to `/api/v1/catalog/products/`
+
+```ignore
+let response = client.create_catalog_product()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_catalog_product(&self) -> builder::CreateCatalogProduct<'_> {
+        builder::CreateCatalogProduct::new(self)
+    }
+    /**Retrieve a product
+
+Reads one product with the identifiers of its published plans (the latest version of
+each, archived plans left out).
+
+
+Sends a `GET` request to `/api/v1/catalog/products/{pk}/`
+
+Arguments:
+- `pk`: The product's UUID (its `id`).
+```ignore
+let response = client.retrieve_catalog_product()
+    .pk(pk)
+    .send()
+    .await;
+```*/
+    pub fn retrieve_catalog_product(&self) -> builder::RetrieveCatalogProduct<'_> {
+        builder::RetrieveCatalogProduct::new(self)
+    }
+    /**Archive a product
+
+Archives (soft-deletes) a product; archiving it a second time is refused with 400. The
+service answers 204; its reference shows the body
+`{"message": "Object deleted successfully."}`, which a 204 cannot carry, so clients
+must not expect a body.
+
+The emulator answers 204 with no body.
+
+
+Sends a `DELETE` request to `/api/v1/catalog/products/{pk}/`
+
+Arguments:
+- `pk`: The product's UUID (its `id`).
+```ignore
+let response = client.delete_catalog_product()
+    .pk(pk)
+    .send()
+    .await;
+```*/
+    pub fn delete_catalog_product(&self) -> builder::DeleteCatalogProduct<'_> {
+        builder::DeleteCatalogProduct::new(self)
+    }
+    /**Update a product
+
+Partially updates a product: only the fields present change. `imageKeys` and
+`fileKeys` (upload `fileKey`s) add images and files to those the product has; they
+remove none.
+
+The emulator answers an empty body (`{}`) with the object unchanged.
+
+
+Sends a `PATCH` request to `/api/v1/catalog/products/{pk}/`
+
+Arguments:
+- `pk`: The product's UUID (its `id`).
+- `body`
+```ignore
+let response = client.update_catalog_product()
+    .pk(pk)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_catalog_product(&self) -> builder::UpdateCatalogProduct<'_> {
+        builder::UpdateCatalogProduct::new(self)
+    }
+    /**Retrieve a product's settings
+
+Reads a product's settings: whether VPN, Tor and proxy traffic is allowed, its default
+currency and its public URL. A product that has none yet gets the defaults, created on
+this first read.
+
+The emulator's defaults: `vpn`, `tor` and `proxy` true, `currency` `USD`, `productUrl`
+null.
+
+
+Sends a `GET` request to `/api/v1/catalog/products/{pk}/settings/`
+
+Arguments:
+- `pk`: The product's UUID (its `id`).
+```ignore
+let response = client.get_catalog_product_settings()
+    .pk(pk)
+    .send()
+    .await;
+```*/
+    pub fn get_catalog_product_settings(
+        &self,
+    ) -> builder::GetCatalogProductSettings<'_> {
+        builder::GetCatalogProductSettings::new(self)
+    }
+    /**Update a product's settings
+
+Changes some of a product's settings: only the fields present change. A new `currency`
+also enables again the prices in that currency that were disabled on the latest
+version of the product's plans.
+
+The emulator answers an empty body (`{}`) with the object unchanged.
+
+
+Sends a `PATCH` request to `/api/v1/catalog/products/{pk}/settings/`
+
+Arguments:
+- `pk`: The product's UUID (its `id`).
+- `body`
+```ignore
+let response = client.update_catalog_product_settings()
+    .pk(pk)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_catalog_product_settings(
+        &self,
+    ) -> builder::UpdateCatalogProductSettings<'_> {
+        builder::UpdateCatalogProductSettings::new(self)
+    }
+    /**Delete a product image
+
+Deletes an image of a product for good. The service answers 204 with no body.
+
+
+Sends a `DELETE` request to `/api/v1/catalog/products/{product_pk}/image/{pk}/`
+
+Arguments:
+- `product_pk`: The UUID of the product the image belongs to.
+- `pk`: The image's UUID (its `id`).
+```ignore
+let response = client.delete_catalog_product_image()
+    .product_pk(product_pk)
+    .pk(pk)
+    .send()
+    .await;
+```*/
+    pub fn delete_catalog_product_image(
+        &self,
+    ) -> builder::DeleteCatalogProductImage<'_> {
+        builder::DeleteCatalogProductImage::new(self)
+    }
+    /**Update a product image
+
+Changes how an image is shown: its name, position, whether it is the thumbnail and
+whether it is shown at all. Making an image the thumbnail makes the product's other
+images stop being one. The image itself cannot be replaced: upload a new one.
+
+The emulator answers an empty body (`{}`) with the object unchanged.
+
+
+Sends a `PATCH` request to `/api/v1/catalog/products/{product_pk}/image/{pk}/`
+
+Arguments:
+- `product_pk`: The UUID of the product the image belongs to.
+- `pk`: The image's UUID (its `id`).
+- `body`
+```ignore
+let response = client.update_catalog_product_image()
+    .product_pk(product_pk)
+    .pk(pk)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_catalog_product_image(
+        &self,
+    ) -> builder::UpdateCatalogProductImage<'_> {
+        builder::UpdateCatalogProductImage::new(self)
+    }
+    /**List features
+
+Lists the catalog's features a page at a time; archived features are left out.
+`search` is matched against the name, identifier and description. A page holds 100
+features when `page_size` is absent.
+
+
+Sends a `GET` request to `/api/v1/catalog/features/`
+
+Arguments:
+- `page`: The page to read, from 1.
+- `page_size`: How many items a page holds, 1 to 100 (the service's default when absent).
+- `search`: Narrows the list to items whose text fields contain this.
+```ignore
+let response = client.list_catalog_features()
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .send()
+    .await;
+```*/
+    pub fn list_catalog_features(&self) -> builder::ListCatalogFeatures<'_> {
+        builder::ListCatalogFeatures::new(self)
+    }
+    /**Create a feature
+
+Creates a feature. Without `identifier`, one is made from `name`. A `METER` feature
+needs `featureDetails` with `featureSubType` (`PRE_AGGREGATED_USAGE` or `RAW_EVENTS`)
+and `units`; a `RAW_EVENTS` meter also needs `meter`, with its `aggregation` and
+`filters`. The service answers 201.
+
+The emulator checks these rules (400 naming the missing key) but not the inside of
+`units` or `meter`, and refuses an `identifier` already used by another feature with
+400.
+
+
+Sends a `POST` request to `/api/v1/catalog/features/`
+
+```ignore
+let response = client.create_catalog_feature()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_catalog_feature(&self) -> builder::CreateCatalogFeature<'_> {
+        builder::CreateCatalogFeature::new(self)
+    }
+    /**Retrieve a feature
+
+Reads one feature by its UUID.
+
+
+Sends a `GET` request to `/api/v1/catalog/features/{pk}/`
+
+Arguments:
+- `pk`: The feature's UUID (its `id`, not its identifier).
+```ignore
+let response = client.retrieve_catalog_feature()
+    .pk(pk)
+    .send()
+    .await;
+```*/
+    pub fn retrieve_catalog_feature(&self) -> builder::RetrieveCatalogFeature<'_> {
+        builder::RetrieveCatalogFeature::new(self)
+    }
+    /**Archive a feature
+
+Archives (soft-deletes) a feature and takes it out of the published pricing tables
+that showed it; archiving it a second time is refused with 400. The service answers
+204; its reference shows the body `{"message": "Object archived successfully."}`,
+which a 204 cannot carry, so clients must not expect a body.
+
+The emulator answers 204 with no body.
+
+
+Sends a `DELETE` request to `/api/v1/catalog/features/{pk}/`
+
+Arguments:
+- `pk`: The feature's UUID (its `id`, not its identifier).
+```ignore
+let response = client.delete_catalog_feature()
+    .pk(pk)
+    .send()
+    .await;
+```*/
+    pub fn delete_catalog_feature(&self) -> builder::DeleteCatalogFeature<'_> {
+        builder::DeleteCatalogFeature::new(self)
+    }
+    /**List plans
+
+Lists the catalog's plans a page at a time, one entry per plan identifier: its most
+recent version, draft or published. Archived plans and the plans of archived products
+are left out. A page holds 100 plans when `page_size` is absent.
+
+
+Sends a `GET` request to `/api/v1/catalog/plans/`
+
+Arguments:
+- `page`: The page to read, from 1.
+- `page_size`: How many items a page holds, 1 to 100 (the service's default when absent).
+```ignore
+let response = client.list_catalog_plans()
+    .page(page)
+    .page_size(page_size)
+    .send()
+    .await;
+```*/
+    pub fn list_catalog_plans(&self) -> builder::ListCatalogPlans<'_> {
+        builder::ListCatalogPlans::new(self)
+    }
+    /**Create a plan
+
+Creates a plan of a product. The plan starts as a draft (`isLatest` false) until it is
+published with `publishCatalogPlan`. Without `identifier`, one is made from `name`.
+`fileKeys` are upload `fileKey`s that become the plan's files. The service answers
+201.
+
+The emulator refuses an `identifier` already used by another plan with 400, and an
+unknown `product` with 400.
+
+
+Sends a `POST` request to `/api/v1/catalog/plans/`
+
+```ignore
+let response = client.create_catalog_plan()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_catalog_plan(&self) -> builder::CreateCatalogPlan<'_> {
+        builder::CreateCatalogPlan::new(self)
+    }
+    /**Retrieve a plan
+
+Reads a plan by its identifier: its latest version, or the version `version` names.
+
+
+Sends a `GET` request to `/api/v1/catalog/plans/{identifier}/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+- `version`: The plan version to read or change (the latest when absent).
+```ignore
+let response = client.retrieve_catalog_plan()
+    .identifier(identifier)
+    .version(version)
+    .send()
+    .await;
+```*/
+    pub fn retrieve_catalog_plan(&self) -> builder::RetrieveCatalogPlan<'_> {
+        builder::RetrieveCatalogPlan::new(self)
+    }
+    /**Archive a plan
+
+Archives every version of a plan; archiving it a second time is refused with 400. The
+service answers 204; its reference shows the body
+`{"message": "Plan archived successfully."}`, which a 204 cannot carry, so clients
+must not expect a body.
+
+The emulator answers 204 with no body and ignores `version` (every version is
+archived).
+
+
+Sends a `DELETE` request to `/api/v1/catalog/plans/{identifier}/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+- `version`: The plan version to read or change (the latest when absent).
+```ignore
+let response = client.delete_catalog_plan()
+    .identifier(identifier)
+    .version(version)
+    .send()
+    .await;
+```*/
+    pub fn delete_catalog_plan(&self) -> builder::DeleteCatalogPlan<'_> {
+        builder::DeleteCatalogPlan::new(self)
+    }
+    /**Update a plan
+
+Partially updates a plan: only the fields present change. When the latest version is
+published, the change makes a new draft version; when it is a draft, the draft
+changes. `fileKeys` add files to those the plan has; they remove none.
+
+The emulator changes the version `version` names (the latest when absent); an empty
+body (`{}`) changes nothing and makes no new version.
+
+
+Sends a `PATCH` request to `/api/v1/catalog/plans/{identifier}/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+- `version`: The plan version to read or change (the latest when absent).
+- `body`
+```ignore
+let response = client.update_catalog_plan()
+    .identifier(identifier)
+    .version(version)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_catalog_plan(&self) -> builder::UpdateCatalogPlan<'_> {
+        builder::UpdateCatalogPlan::new(self)
+    }
+    /**Publish a plan
+
+Publishes the plan's most recent draft: it becomes the latest version (`isLatest`
+true), the version published before stops being it, and the plan is synchronised
+with the billing provider. `updateFeatures` and `updatePricing` move existing
+customers to the new entitlements and prices. Refused with 400 when the draft has no
+price, lacks a price in a currency the organisation requires, or when nothing is left
+to publish; 428 when the billing provider is not connected. The body may be left out.
+
+The emulator treats a missing body as `{}`, and requires a price in the currency of
+the product's settings.
+
+
+Sends a `POST` request to `/api/v1/catalog/plans/{identifier}/publish/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+- `body`
+```ignore
+let response = client.publish_catalog_plan()
+    .identifier(identifier)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn publish_catalog_plan(&self) -> builder::PublishCatalogPlan<'_> {
+        builder::PublishCatalogPlan::new(self)
+    }
+    /**Discard a plan's draft
+
+Deletes the plan's latest version for good when it is a draft; the published version
+stays as it is. Refused with 400 when the latest version is the published one. The
+service answers 204; its reference shows the body
+`{"message": "Plan discarded successfully."}`, which a 204 cannot carry, so clients
+must not expect a body.
+
+The emulator answers 204 with no body; a plan whose only version is a draft loses it
+and is gone (404 afterwards).
+
+
+Sends a `DELETE` request to `/api/v1/catalog/plans/{identifier}/discard/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+```ignore
+let response = client.discard_catalog_plan_draft()
+    .identifier(identifier)
+    .send()
+    .await;
+```*/
+    pub fn discard_catalog_plan_draft(&self) -> builder::DiscardCatalogPlanDraft<'_> {
+        builder::DiscardCatalogPlanDraft::new(self)
+    }
+    /**List a plan's prices
+
+Lists the prices of a plan version (one per currency) with each one's charges per
+feature: the latest version, or the one `version` names. The answer has the shape of a
+page, but the operation takes no `page` or `page_size`.
+
+The emulator answers every price in one page (`next` and `previous` null).
+
+
+Sends a `GET` request to `/api/v1/catalog/plans/{identifier}/prices/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+- `version`: The plan version whose prices to list (the latest when absent).
+```ignore
+let response = client.list_catalog_plan_prices()
+    .identifier(identifier)
+    .version(version)
+    .send()
+    .await;
+```*/
+    pub fn list_catalog_plan_prices(&self) -> builder::ListCatalogPlanPrices<'_> {
+        builder::ListCatalogPlanPrices::new(self)
+    }
+    /**Replace a plan's prices
+
+Replaces all the prices of the plan with those given, in one step: all of them are
+set, or none. When the latest version is published, the prices go to a new draft
+version. Two `PAID` prices in one currency are refused with 400.
+
+
+Sends a `POST` request to `/api/v1/catalog/plans/{identifier}/prices/bulk/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+- `body`
+```ignore
+let response = client.bulk_set_catalog_plan_prices()
+    .identifier(identifier)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn bulk_set_catalog_plan_prices(&self) -> builder::BulkSetCatalogPlanPrices<'_> {
+        builder::BulkSetCatalogPlanPrices::new(self)
+    }
+    /**List a plan's entitlements
+
+Lists the features a plan version grants, each with its entitlement `details`: the
+latest version, or the one `version` names. The answer has the shape of a page, but
+the operation takes no `page` or `page_size`.
+
+The emulator answers every entitlement in one page (`next` and `previous` null).
+
+
+Sends a `GET` request to `/api/v1/catalog/plans/{identifier}/features/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+- `version`: The plan version whose entitlements to list (the latest when absent).
+```ignore
+let response = client.list_catalog_plan_features()
+    .identifier(identifier)
+    .version(version)
+    .send()
+    .await;
+```*/
+    pub fn list_catalog_plan_features(&self) -> builder::ListCatalogPlanFeatures<'_> {
+        builder::ListCatalogPlanFeatures::new(self)
+    }
+    /**Add entitlements to a plan
+
+Adds features to what a plan grants. When the latest version is published, they go to
+a new draft version. The service answers 201 with the plan. (The service's reference
+declares the `version` query parameter on this path for listing only; it is not sent
+here.)
+
+The emulator refuses a feature the plan already grants, or an unknown one, with 400.
+
+
+Sends a `POST` request to `/api/v1/catalog/plans/{identifier}/features/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+- `body`
+```ignore
+let response = client.add_catalog_plan_features()
+    .identifier(identifier)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn add_catalog_plan_features(&self) -> builder::AddCatalogPlanFeatures<'_> {
+        builder::AddCatalogPlanFeatures::new(self)
+    }
+    /**Remove an entitlement from a plan
+
+Stops a plan granting one feature. When the latest version is published, the change
+goes to a new draft version. The service answers 204; its reference shows the body
+`{"message": "Entitlement deleted successfully."}`, which a 204 cannot carry, so
+clients must not expect a body.
+
+The emulator answers 204 with no body.
+
+
+Sends a `DELETE` request to `/api/v1/catalog/plans/{identifier}/features/{feature_id}/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+- `feature_id`: The feature's identifier (not its UUID), as one percent-encoded path segment.
+```ignore
+let response = client.delete_catalog_plan_feature()
+    .identifier(identifier)
+    .feature_id(feature_id)
+    .send()
+    .await;
+```*/
+    pub fn delete_catalog_plan_feature(&self) -> builder::DeleteCatalogPlanFeature<'_> {
+        builder::DeleteCatalogPlanFeature::new(self)
+    }
+    /**Update a plan's entitlement
+
+Changes the entitlement `details` of one feature of a plan (value, reset, hard limit,
+rollover, alerts, ...). When the latest version is published, the change goes to a
+new draft version.
+
+The emulator replaces the entitlement's `details` with those sent (keys not sent are
+dropped), and answers `{"details": ...}` as now stored.
+
+
+Sends a `PATCH` request to `/api/v1/catalog/plans/{identifier}/features/{feature_id}/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+- `feature_id`: The feature's identifier (not its UUID), as one percent-encoded path segment.
+- `body`
+```ignore
+let response = client.update_catalog_plan_feature()
+    .identifier(identifier)
+    .feature_id(feature_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_catalog_plan_feature(&self) -> builder::UpdateCatalogPlanFeature<'_> {
+        builder::UpdateCatalogPlanFeature::new(self)
+    }
+    /**Delete a plan file
+
+Removes a file from a plan. When the latest version is published, it is removed from a
+new draft version. The service answers 204 with no body.
+
+
+Sends a `DELETE` request to `/api/v1/catalog/plans/{identifier}/file/{pk}/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+- `pk`: The plan file's UUID (its `id`).
+```ignore
+let response = client.delete_catalog_plan_file()
+    .identifier(identifier)
+    .pk(pk)
+    .send()
+    .await;
+```*/
+    pub fn delete_catalog_plan_file(&self) -> builder::DeleteCatalogPlanFile<'_> {
+        builder::DeleteCatalogPlanFile::new(self)
+    }
+    /**Update a plan file
+
+Changes how a plan's file is shown: its name, position and whether it is offered.
+The file itself cannot be replaced. When the latest version is published, the change
+goes to a new draft version.
+
+The emulator answers an empty body (`{}`) with the object unchanged.
+
+
+Sends a `PATCH` request to `/api/v1/catalog/plans/{identifier}/file/{pk}/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+- `pk`: The plan file's UUID (its `id`).
+- `body`
+```ignore
+let response = client.update_catalog_plan_file()
+    .identifier(identifier)
+    .pk(pk)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_catalog_plan_file(&self) -> builder::UpdateCatalogPlanFile<'_> {
+        builder::UpdateCatalogPlanFile::new(self)
+    }
+    /**Download a plan file
+
+The public link of a plan file (`downloadUrl`): it needs no authentication and answers
+302 with `Location` set to a short-lived download URL at the storage provider; 404
+when the file does not exist. A client that follows redirects receives the file
+itself from the storage provider.
+
+The emulator answers 302 with a `Location` on its own address, which serves the file's
+bytes.
+
+
+Sends a `GET` request to `/api/v1/catalog/plans/{identifier}/file/{pk}/download/`
+
+Arguments:
+- `identifier`: The plan's identifier, the same for all its versions, as one percent-encoded path
+segment.
+
+- `pk`: The plan file's UUID (its `id`).
+```ignore
+let response = client.download_catalog_plan_file()
+    .identifier(identifier)
+    .pk(pk)
+    .send()
+    .await;
+```*/
+    pub fn download_catalog_plan_file(&self) -> builder::DownloadCatalogPlanFile<'_> {
+        builder::DownloadCatalogPlanFile::new(self)
+    }
+    /**Create a presigned upload
+
+Prepares the upload of one file (5 GB at most) straight to Kelviq's storage, valid for
+an hour. To upload: send a `multipart/form-data` POST to `url` with every entry of
+`fields` as a form field, exactly as given, and the file last as the `file` field;
+204 means it is stored. Then attach it by passing `fileKey` in `imageKeys` or
+`fileKeys` of a product or plan. 500 when no upload could be prepared.
+
+The emulator's `url` is on its own address and accepts such a form.
+
+
+Sends a `POST` request to `/api/v1/media/`
+
+```ignore
+let response = client.create_presigned_upload_url()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_presigned_upload_url(&self) -> builder::CreatePresignedUploadUrl<'_> {
+        builder::CreatePresignedUploadUrl::new(self)
+    }
+}
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
@@ -129,6 +12065,4149 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
+    /**Builder for [`Client::get_product_offering`]
+
+[`Client::get_product_offering`]: super::Client::get_product_offering*/
+    #[derive(Debug, Clone)]
+    pub struct GetProductOffering<'a> {
+        client: &'a super::Client,
+        product_id: Result<::uuid::Uuid, String>,
+        customer_id: Result<Option<types::GetProductOfferingCustomerId>, String>,
+        ip_address: Result<Option<::std::string::String>, String>,
+        plans_enabled: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> GetProductOffering<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                product_id: Err("product_id was not initialized".to_string()),
+                customer_id: Ok(None),
+                ip_address: Ok(None),
+                plans_enabled: Ok(None),
+            }
+        }
+        pub fn product_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.product_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for product_id failed".to_string()
+                });
+            self
+        }
+        pub fn customer_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GetProductOfferingCustomerId>,
+        {
+            self.customer_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `GetProductOfferingCustomerId` for customer_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ip_address<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ip_address = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ip_address failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn plans_enabled<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.plans_enabled = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for plans_enabled failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/monetization/product-offering/{product_id}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ProductOffering>, Error<types::ApiError>> {
+            let Self { client, product_id, customer_id, ip_address, plans_enabled } = self;
+            let product_id = product_id.map_err(Error::InvalidRequest)?;
+            let customer_id = customer_id.map_err(Error::InvalidRequest)?;
+            let ip_address = ip_address.map_err(Error::InvalidRequest)?;
+            let plans_enabled = plans_enabled.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/monetization/product-offering/{}/", client.baseurl,
+                encode_path(& product_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("customer_id", &customer_id))
+                .query(&progenitor_client::QueryParam::new("ip_address", &ip_address))
+                .query(
+                    &progenitor_client::QueryParam::new("plans_enabled", &plans_enabled),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_product_offering",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_promotion`]
+
+[`Client::get_promotion`]: super::Client::get_promotion*/
+    #[derive(Debug, Clone)]
+    pub struct GetPromotion<'a> {
+        client: &'a super::Client,
+        promotion_id: Result<types::GetPromotionPromotionId, String>,
+    }
+    impl<'a> GetPromotion<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                promotion_id: Err("promotion_id was not initialized".to_string()),
+            }
+        }
+        pub fn promotion_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GetPromotionPromotionId>,
+        {
+            self.promotion_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `GetPromotionPromotionId` for promotion_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/promotions`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Promotion>, Error<types::ApiError>> {
+            let Self { client, promotion_id } = self;
+            let promotion_id = promotion_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/promotions", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("promotion_id", &promotion_id),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_promotion",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_catalog_products`]
+
+[`Client::list_catalog_products`]: super::Client::list_catalog_products*/
+    #[derive(Debug, Clone)]
+    pub struct ListCatalogProducts<'a> {
+        client: &'a super::Client,
+        page: Result<Option<::std::num::NonZeroU64>, String>,
+        page_size: Result<Option<::std::num::NonZeroU64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ListCatalogProducts<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+            }
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/catalog/products/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogProductList>, Error<types::ApiError>> {
+            let Self { client, page, page_size, search } = self;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/catalog/products/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_catalog_products",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_catalog_product`]
+
+[`Client::create_catalog_product`]: super::Client::create_catalog_product*/
+    #[derive(Debug, Clone)]
+    pub struct CreateCatalogProduct<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreateCatalogProductRequest, String>,
+    }
+    impl<'a> CreateCatalogProduct<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateCatalogProductRequest>,
+            <V as std::convert::TryInto<
+                types::CreateCatalogProductRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreateCatalogProductRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateCatalogProductRequest,
+            ) -> types::builder::CreateCatalogProductRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/catalog/products/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogProduct>, Error<types::ApiError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreateCatalogProductRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/catalog/products/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_catalog_product",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::retrieve_catalog_product`]
+
+[`Client::retrieve_catalog_product`]: super::Client::retrieve_catalog_product*/
+    #[derive(Debug, Clone)]
+    pub struct RetrieveCatalogProduct<'a> {
+        client: &'a super::Client,
+        pk: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> RetrieveCatalogProduct<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pk: Err("pk was not initialized".to_string()),
+            }
+        }
+        pub fn pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pk failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/catalog/products/{pk}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogProductDetail>, Error<types::ApiError>> {
+            let Self { client, pk } = self;
+            let pk = pk.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/products/{}/", client.baseurl, encode_path(& pk
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "retrieve_catalog_product",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_catalog_product`]
+
+[`Client::delete_catalog_product`]: super::Client::delete_catalog_product*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteCatalogProduct<'a> {
+        client: &'a super::Client,
+        pk: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> DeleteCatalogProduct<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pk: Err("pk was not initialized".to_string()),
+            }
+        }
+        pub fn pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pk failed".to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v1/catalog/products/{pk}/`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ApiError>> {
+            let Self { client, pk } = self;
+            let pk = pk.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/products/{}/", client.baseurl, encode_path(& pk
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_catalog_product",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_catalog_product`]
+
+[`Client::update_catalog_product`]: super::Client::update_catalog_product*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateCatalogProduct<'a> {
+        client: &'a super::Client,
+        pk: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UpdateCatalogProductRequest, String>,
+    }
+    impl<'a> UpdateCatalogProduct<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pk: Err("pk was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pk failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateCatalogProductRequest>,
+            <V as std::convert::TryInto<
+                types::UpdateCatalogProductRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UpdateCatalogProductRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateCatalogProductRequest,
+            ) -> types::builder::UpdateCatalogProductRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v1/catalog/products/{pk}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogProduct>, Error<types::ApiError>> {
+            let Self { client, pk, body } = self;
+            let pk = pk.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateCatalogProductRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/products/{}/", client.baseurl, encode_path(& pk
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_catalog_product",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_catalog_product_settings`]
+
+[`Client::get_catalog_product_settings`]: super::Client::get_catalog_product_settings*/
+    #[derive(Debug, Clone)]
+    pub struct GetCatalogProductSettings<'a> {
+        client: &'a super::Client,
+        pk: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> GetCatalogProductSettings<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pk: Err("pk was not initialized".to_string()),
+            }
+        }
+        pub fn pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pk failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/catalog/products/{pk}/settings/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CatalogProductSettings>,
+            Error<types::ApiError>,
+        > {
+            let Self { client, pk } = self;
+            let pk = pk.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/products/{}/settings/", client.baseurl, encode_path(&
+                pk.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_catalog_product_settings",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_catalog_product_settings`]
+
+[`Client::update_catalog_product_settings`]: super::Client::update_catalog_product_settings*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateCatalogProductSettings<'a> {
+        client: &'a super::Client,
+        pk: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UpdateCatalogProductSettingsRequest, String>,
+    }
+    impl<'a> UpdateCatalogProductSettings<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pk: Err("pk was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pk failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateCatalogProductSettingsRequest>,
+            <V as std::convert::TryInto<
+                types::UpdateCatalogProductSettingsRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UpdateCatalogProductSettingsRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateCatalogProductSettingsRequest,
+            ) -> types::builder::UpdateCatalogProductSettingsRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v1/catalog/products/{pk}/settings/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CatalogProductSettings>,
+            Error<types::ApiError>,
+        > {
+            let Self { client, pk, body } = self;
+            let pk = pk.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateCatalogProductSettingsRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/products/{}/settings/", client.baseurl, encode_path(&
+                pk.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_catalog_product_settings",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_catalog_product_image`]
+
+[`Client::delete_catalog_product_image`]: super::Client::delete_catalog_product_image*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteCatalogProductImage<'a> {
+        client: &'a super::Client,
+        product_pk: Result<::uuid::Uuid, String>,
+        pk: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> DeleteCatalogProductImage<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                product_pk: Err("product_pk was not initialized".to_string()),
+                pk: Err("pk was not initialized".to_string()),
+            }
+        }
+        pub fn product_pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.product_pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for product_pk failed".to_string()
+                });
+            self
+        }
+        pub fn pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pk failed".to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v1/catalog/products/{product_pk}/image/{pk}/`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ApiError>> {
+            let Self { client, product_pk, pk } = self;
+            let product_pk = product_pk.map_err(Error::InvalidRequest)?;
+            let pk = pk.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/products/{}/image/{}/", client.baseurl, encode_path(&
+                product_pk.to_string()), encode_path(& pk.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_catalog_product_image",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_catalog_product_image`]
+
+[`Client::update_catalog_product_image`]: super::Client::update_catalog_product_image*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateCatalogProductImage<'a> {
+        client: &'a super::Client,
+        product_pk: Result<::uuid::Uuid, String>,
+        pk: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UpdateCatalogProductImageRequest, String>,
+    }
+    impl<'a> UpdateCatalogProductImage<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                product_pk: Err("product_pk was not initialized".to_string()),
+                pk: Err("pk was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn product_pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.product_pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for product_pk failed".to_string()
+                });
+            self
+        }
+        pub fn pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pk failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateCatalogProductImageRequest>,
+            <V as std::convert::TryInto<
+                types::UpdateCatalogProductImageRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UpdateCatalogProductImageRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateCatalogProductImageRequest,
+            ) -> types::builder::UpdateCatalogProductImageRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v1/catalog/products/{product_pk}/image/{pk}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogProductImage>, Error<types::ApiError>> {
+            let Self { client, product_pk, pk, body } = self;
+            let product_pk = product_pk.map_err(Error::InvalidRequest)?;
+            let pk = pk.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateCatalogProductImageRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/products/{}/image/{}/", client.baseurl, encode_path(&
+                product_pk.to_string()), encode_path(& pk.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_catalog_product_image",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_catalog_features`]
+
+[`Client::list_catalog_features`]: super::Client::list_catalog_features*/
+    #[derive(Debug, Clone)]
+    pub struct ListCatalogFeatures<'a> {
+        client: &'a super::Client,
+        page: Result<Option<::std::num::NonZeroU64>, String>,
+        page_size: Result<Option<::std::num::NonZeroU64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ListCatalogFeatures<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+            }
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/catalog/features/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogFeatureList>, Error<types::ApiError>> {
+            let Self { client, page, page_size, search } = self;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/catalog/features/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_catalog_features",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_catalog_feature`]
+
+[`Client::create_catalog_feature`]: super::Client::create_catalog_feature*/
+    #[derive(Debug, Clone)]
+    pub struct CreateCatalogFeature<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreateCatalogFeatureRequest, String>,
+    }
+    impl<'a> CreateCatalogFeature<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateCatalogFeatureRequest>,
+            <V as std::convert::TryInto<
+                types::CreateCatalogFeatureRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreateCatalogFeatureRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateCatalogFeatureRequest,
+            ) -> types::builder::CreateCatalogFeatureRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/catalog/features/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogFeature>, Error<types::ApiError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreateCatalogFeatureRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/catalog/features/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_catalog_feature",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::retrieve_catalog_feature`]
+
+[`Client::retrieve_catalog_feature`]: super::Client::retrieve_catalog_feature*/
+    #[derive(Debug, Clone)]
+    pub struct RetrieveCatalogFeature<'a> {
+        client: &'a super::Client,
+        pk: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> RetrieveCatalogFeature<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pk: Err("pk was not initialized".to_string()),
+            }
+        }
+        pub fn pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pk failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/catalog/features/{pk}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogFeature>, Error<types::ApiError>> {
+            let Self { client, pk } = self;
+            let pk = pk.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/features/{}/", client.baseurl, encode_path(& pk
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "retrieve_catalog_feature",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_catalog_feature`]
+
+[`Client::delete_catalog_feature`]: super::Client::delete_catalog_feature*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteCatalogFeature<'a> {
+        client: &'a super::Client,
+        pk: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> DeleteCatalogFeature<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pk: Err("pk was not initialized".to_string()),
+            }
+        }
+        pub fn pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pk failed".to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v1/catalog/features/{pk}/`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ApiError>> {
+            let Self { client, pk } = self;
+            let pk = pk.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/features/{}/", client.baseurl, encode_path(& pk
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_catalog_feature",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_catalog_plans`]
+
+[`Client::list_catalog_plans`]: super::Client::list_catalog_plans*/
+    #[derive(Debug, Clone)]
+    pub struct ListCatalogPlans<'a> {
+        client: &'a super::Client,
+        page: Result<Option<::std::num::NonZeroU64>, String>,
+        page_size: Result<Option<::std::num::NonZeroU64>, String>,
+    }
+    impl<'a> ListCatalogPlans<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                page: Ok(None),
+                page_size: Ok(None),
+            }
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/catalog/plans/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogPlanList>, Error<types::ApiError>> {
+            let Self { client, page, page_size } = self;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/catalog/plans/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_catalog_plans",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_catalog_plan`]
+
+[`Client::create_catalog_plan`]: super::Client::create_catalog_plan*/
+    #[derive(Debug, Clone)]
+    pub struct CreateCatalogPlan<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreateCatalogPlanRequest, String>,
+    }
+    impl<'a> CreateCatalogPlan<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateCatalogPlanRequest>,
+            <V as std::convert::TryInto<
+                types::CreateCatalogPlanRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreateCatalogPlanRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateCatalogPlanRequest,
+            ) -> types::builder::CreateCatalogPlanRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/catalog/plans/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogPlan>, Error<types::ApiError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreateCatalogPlanRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/catalog/plans/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_catalog_plan",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::retrieve_catalog_plan`]
+
+[`Client::retrieve_catalog_plan`]: super::Client::retrieve_catalog_plan*/
+    #[derive(Debug, Clone)]
+    pub struct RetrieveCatalogPlan<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::RetrieveCatalogPlanIdentifier, String>,
+        version: Result<Option<i64>, String>,
+    }
+    impl<'a> RetrieveCatalogPlan<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+                version: Ok(None),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::RetrieveCatalogPlanIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `RetrieveCatalogPlanIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.version = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for version failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/catalog/plans/{identifier}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogPlan>, Error<types::ApiError>> {
+            let Self { client, identifier, version } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let version = version.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/", client.baseurl, encode_path(& identifier
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("version", &version))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "retrieve_catalog_plan",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_catalog_plan`]
+
+[`Client::delete_catalog_plan`]: super::Client::delete_catalog_plan*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteCatalogPlan<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::DeleteCatalogPlanIdentifier, String>,
+        version: Result<Option<i64>, String>,
+    }
+    impl<'a> DeleteCatalogPlan<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+                version: Ok(None),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DeleteCatalogPlanIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `DeleteCatalogPlanIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.version = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for version failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v1/catalog/plans/{identifier}/`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ApiError>> {
+            let Self { client, identifier, version } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let version = version.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/", client.baseurl, encode_path(& identifier
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("version", &version))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_catalog_plan",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_catalog_plan`]
+
+[`Client::update_catalog_plan`]: super::Client::update_catalog_plan*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateCatalogPlan<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::UpdateCatalogPlanIdentifier, String>,
+        version: Result<Option<i64>, String>,
+        body: Result<types::builder::UpdateCatalogPlanRequest, String>,
+    }
+    impl<'a> UpdateCatalogPlan<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+                version: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateCatalogPlanIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `UpdateCatalogPlanIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.version = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for version failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateCatalogPlanRequest>,
+            <V as std::convert::TryInto<
+                types::UpdateCatalogPlanRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UpdateCatalogPlanRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateCatalogPlanRequest,
+            ) -> types::builder::UpdateCatalogPlanRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v1/catalog/plans/{identifier}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogPlan>, Error<types::ApiError>> {
+            let Self { client, identifier, version, body } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let version = version.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateCatalogPlanRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/", client.baseurl, encode_path(& identifier
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("version", &version))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_catalog_plan",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::publish_catalog_plan`]
+
+[`Client::publish_catalog_plan`]: super::Client::publish_catalog_plan*/
+    #[derive(Debug, Clone)]
+    pub struct PublishCatalogPlan<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::PublishCatalogPlanIdentifier, String>,
+        body: Result<types::builder::PublishCatalogPlanRequest, String>,
+    }
+    impl<'a> PublishCatalogPlan<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PublishCatalogPlanIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `PublishCatalogPlanIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PublishCatalogPlanRequest>,
+            <V as std::convert::TryInto<
+                types::PublishCatalogPlanRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `PublishCatalogPlanRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PublishCatalogPlanRequest,
+            ) -> types::builder::PublishCatalogPlanRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/catalog/plans/{identifier}/publish/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogPlanPublished>, Error<types::ApiError>> {
+            let Self { client, identifier, body } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::PublishCatalogPlanRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/publish/", client.baseurl, encode_path(&
+                identifier.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "publish_catalog_plan",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                428u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::discard_catalog_plan_draft`]
+
+[`Client::discard_catalog_plan_draft`]: super::Client::discard_catalog_plan_draft*/
+    #[derive(Debug, Clone)]
+    pub struct DiscardCatalogPlanDraft<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::DiscardCatalogPlanDraftIdentifier, String>,
+    }
+    impl<'a> DiscardCatalogPlanDraft<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DiscardCatalogPlanDraftIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `DiscardCatalogPlanDraftIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v1/catalog/plans/{identifier}/discard/`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ApiError>> {
+            let Self { client, identifier } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/discard/", client.baseurl, encode_path(&
+                identifier.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "discard_catalog_plan_draft",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_catalog_plan_prices`]
+
+[`Client::list_catalog_plan_prices`]: super::Client::list_catalog_plan_prices*/
+    #[derive(Debug, Clone)]
+    pub struct ListCatalogPlanPrices<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::ListCatalogPlanPricesIdentifier, String>,
+        version: Result<Option<i64>, String>,
+    }
+    impl<'a> ListCatalogPlanPrices<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+                version: Ok(None),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ListCatalogPlanPricesIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `ListCatalogPlanPricesIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.version = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for version failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/catalog/plans/{identifier}/prices/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogPlanPriceList>, Error<types::ApiError>> {
+            let Self { client, identifier, version } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let version = version.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/prices/", client.baseurl, encode_path(&
+                identifier.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("version", &version))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_catalog_plan_prices",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::bulk_set_catalog_plan_prices`]
+
+[`Client::bulk_set_catalog_plan_prices`]: super::Client::bulk_set_catalog_plan_prices*/
+    #[derive(Debug, Clone)]
+    pub struct BulkSetCatalogPlanPrices<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::BulkSetCatalogPlanPricesIdentifier, String>,
+        body: Result<types::builder::SetCatalogPlanPricesRequest, String>,
+    }
+    impl<'a> BulkSetCatalogPlanPrices<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::BulkSetCatalogPlanPricesIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `BulkSetCatalogPlanPricesIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetCatalogPlanPricesRequest>,
+            <V as std::convert::TryInto<
+                types::SetCatalogPlanPricesRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `SetCatalogPlanPricesRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SetCatalogPlanPricesRequest,
+            ) -> types::builder::SetCatalogPlanPricesRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/catalog/plans/{identifier}/prices/bulk/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogPlanPricesSet>, Error<types::ApiError>> {
+            let Self { client, identifier, body } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SetCatalogPlanPricesRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/prices/bulk/", client.baseurl, encode_path(&
+                identifier.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "bulk_set_catalog_plan_prices",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_catalog_plan_features`]
+
+[`Client::list_catalog_plan_features`]: super::Client::list_catalog_plan_features*/
+    #[derive(Debug, Clone)]
+    pub struct ListCatalogPlanFeatures<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::ListCatalogPlanFeaturesIdentifier, String>,
+        version: Result<Option<i64>, String>,
+    }
+    impl<'a> ListCatalogPlanFeatures<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+                version: Ok(None),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ListCatalogPlanFeaturesIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `ListCatalogPlanFeaturesIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.version = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for version failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/catalog/plans/{identifier}/features/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CatalogPlanEntitlementList>,
+            Error<types::ApiError>,
+        > {
+            let Self { client, identifier, version } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let version = version.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/features/", client.baseurl, encode_path(&
+                identifier.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("version", &version))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_catalog_plan_features",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::add_catalog_plan_features`]
+
+[`Client::add_catalog_plan_features`]: super::Client::add_catalog_plan_features*/
+    #[derive(Debug, Clone)]
+    pub struct AddCatalogPlanFeatures<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::AddCatalogPlanFeaturesIdentifier, String>,
+        body: Result<types::builder::AddCatalogPlanFeaturesRequest, String>,
+    }
+    impl<'a> AddCatalogPlanFeatures<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AddCatalogPlanFeaturesIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `AddCatalogPlanFeaturesIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AddCatalogPlanFeaturesRequest>,
+            <V as std::convert::TryInto<
+                types::AddCatalogPlanFeaturesRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AddCatalogPlanFeaturesRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AddCatalogPlanFeaturesRequest,
+            ) -> types::builder::AddCatalogPlanFeaturesRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/catalog/plans/{identifier}/features/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CatalogPlan>, Error<types::ApiError>> {
+            let Self { client, identifier, body } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::AddCatalogPlanFeaturesRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/features/", client.baseurl, encode_path(&
+                identifier.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "add_catalog_plan_features",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_catalog_plan_feature`]
+
+[`Client::delete_catalog_plan_feature`]: super::Client::delete_catalog_plan_feature*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteCatalogPlanFeature<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::DeleteCatalogPlanFeatureIdentifier, String>,
+        feature_id: Result<types::DeleteCatalogPlanFeatureFeatureId, String>,
+    }
+    impl<'a> DeleteCatalogPlanFeature<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+                feature_id: Err("feature_id was not initialized".to_string()),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DeleteCatalogPlanFeatureIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `DeleteCatalogPlanFeatureIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn feature_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DeleteCatalogPlanFeatureFeatureId>,
+        {
+            self.feature_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `DeleteCatalogPlanFeatureFeatureId` for feature_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v1/catalog/plans/{identifier}/features/{feature_id}/`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ApiError>> {
+            let Self { client, identifier, feature_id } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let feature_id = feature_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/features/{}/", client.baseurl, encode_path(&
+                identifier.to_string()), encode_path(& feature_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_catalog_plan_feature",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_catalog_plan_feature`]
+
+[`Client::update_catalog_plan_feature`]: super::Client::update_catalog_plan_feature*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateCatalogPlanFeature<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::UpdateCatalogPlanFeatureIdentifier, String>,
+        feature_id: Result<types::UpdateCatalogPlanFeatureFeatureId, String>,
+        body: Result<types::builder::UpdateCatalogPlanFeatureRequest, String>,
+    }
+    impl<'a> UpdateCatalogPlanFeature<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+                feature_id: Err("feature_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateCatalogPlanFeatureIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `UpdateCatalogPlanFeatureIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn feature_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateCatalogPlanFeatureFeatureId>,
+        {
+            self.feature_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `UpdateCatalogPlanFeatureFeatureId` for feature_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateCatalogPlanFeatureRequest>,
+            <V as std::convert::TryInto<
+                types::UpdateCatalogPlanFeatureRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UpdateCatalogPlanFeatureRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateCatalogPlanFeatureRequest,
+            ) -> types::builder::UpdateCatalogPlanFeatureRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v1/catalog/plans/{identifier}/features/{feature_id}/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CatalogPlanEntitlementUpdated>,
+            Error<types::ApiError>,
+        > {
+            let Self { client, identifier, feature_id, body } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let feature_id = feature_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateCatalogPlanFeatureRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/features/{}/", client.baseurl, encode_path(&
+                identifier.to_string()), encode_path(& feature_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_catalog_plan_feature",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_catalog_plan_file`]
+
+[`Client::delete_catalog_plan_file`]: super::Client::delete_catalog_plan_file*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteCatalogPlanFile<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::DeleteCatalogPlanFileIdentifier, String>,
+        pk: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> DeleteCatalogPlanFile<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+                pk: Err("pk was not initialized".to_string()),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DeleteCatalogPlanFileIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `DeleteCatalogPlanFileIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pk failed".to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v1/catalog/plans/{identifier}/file/{pk}/`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ApiError>> {
+            let Self { client, identifier, pk } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let pk = pk.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/file/{}/", client.baseurl, encode_path(&
+                identifier.to_string()), encode_path(& pk.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_catalog_plan_file",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_catalog_plan_file`]
+
+[`Client::update_catalog_plan_file`]: super::Client::update_catalog_plan_file*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateCatalogPlanFile<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::UpdateCatalogPlanFileIdentifier, String>,
+        pk: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UpdateCatalogPlanFileRequest, String>,
+    }
+    impl<'a> UpdateCatalogPlanFile<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+                pk: Err("pk was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateCatalogPlanFileIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `UpdateCatalogPlanFileIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pk failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateCatalogPlanFileRequest>,
+            <V as std::convert::TryInto<
+                types::UpdateCatalogPlanFileRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UpdateCatalogPlanFileRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateCatalogPlanFileRequest,
+            ) -> types::builder::UpdateCatalogPlanFileRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v1/catalog/plans/{identifier}/file/{pk}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PlanFile>, Error<types::ApiError>> {
+            let Self { client, identifier, pk, body } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let pk = pk.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateCatalogPlanFileRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/file/{}/", client.baseurl, encode_path(&
+                identifier.to_string()), encode_path(& pk.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_catalog_plan_file",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::download_catalog_plan_file`]
+
+[`Client::download_catalog_plan_file`]: super::Client::download_catalog_plan_file*/
+    #[derive(Debug, Clone)]
+    pub struct DownloadCatalogPlanFile<'a> {
+        client: &'a super::Client,
+        identifier: Result<types::DownloadCatalogPlanFileIdentifier, String>,
+        pk: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> DownloadCatalogPlanFile<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+                pk: Err("pk was not initialized".to_string()),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DownloadCatalogPlanFileIdentifier>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `DownloadCatalogPlanFileIdentifier` for identifier failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pk = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pk failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/catalog/plans/{identifier}/file/{pk}/download/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::ApiError>> {
+            let Self { client, identifier, pk } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let pk = pk.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/catalog/plans/{}/file/{}/download/", client.baseurl,
+                encode_path(& identifier.to_string()), encode_path(& pk.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client.client.get(url).headers(header_map).build()?;
+            let info = OperationInfo {
+                operation_id: "download_catalog_plan_file",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::stream(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_presigned_upload_url`]
+
+[`Client::create_presigned_upload_url`]: super::Client::create_presigned_upload_url*/
+    #[derive(Debug, Clone)]
+    pub struct CreatePresignedUploadUrl<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreatePresignedUploadRequest, String>,
+    }
+    impl<'a> CreatePresignedUploadUrl<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreatePresignedUploadRequest>,
+            <V as std::convert::TryInto<
+                types::CreatePresignedUploadRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreatePresignedUploadRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreatePresignedUploadRequest,
+            ) -> types::builder::CreatePresignedUploadRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/media/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PresignedUpload>, Error<types::ApiError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreatePresignedUploadRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/media/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_presigned_upload_url",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {

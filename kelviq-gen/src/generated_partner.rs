@@ -8,6 +8,717 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    /**The error body shared by every error status (named `ApiError`, not `Error`, so that
+it does not shadow the `Error` type of the languages clients are generated in).
+`detail` says what went wrong; on 400, `errors` maps each field at fault to its
+messages. The service also answers field errors at the top level
+(`{"licenseKey": ["This field is required."]}`) and `{"error": "..."}` on some
+operations: clients should keep the body as it came.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ApiError {
+        ///A human-readable description of the error.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub detail: ::std::option::Option<::std::string::String>,
+        ///The fields at fault, each with its messages.
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
+        pub errors: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::vec::Vec<::std::string::String>,
+        >,
+    }
+    impl ApiError {
+        pub fn builder() -> builder::ApiError {
+            Default::default()
+        }
+    }
+    ///`ListPartnerOrganizationsExternalId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ListPartnerOrganizationsExternalId(::std::string::String);
+    impl ::std::ops::Deref for ListPartnerOrganizationsExternalId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListPartnerOrganizationsExternalId>
+    for ::std::string::String {
+        fn from(value: ListPartnerOrganizationsExternalId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListPartnerOrganizationsExternalId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListPartnerOrganizationsExternalId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ListPartnerOrganizationsExternalId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListPartnerOrganizationsExternalId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///An organisation a partner owns. `serverKey` is a secret.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PartnerOrganization {
+        ///The organisation's public Client API Key.
+        #[serde(
+            rename = "clientKey",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub client_key: ::std::option::Option<::std::string::String>,
+        ///The organisation's UUID.
+        #[serde(rename = "organizationIdentifier")]
+        pub organization_identifier: ::uuid::Uuid,
+        #[serde(
+            rename = "organizationSlug",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub organization_slug: ::std::option::Option<::std::string::String>,
+        ///The partner's own identifier of the organisation.
+        #[serde(
+            rename = "partnerExternalId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub partner_external_id: ::std::option::Option<::std::string::String>,
+        ///The organisation's Server API Key (a secret).
+        #[serde(
+            rename = "serverKey",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub server_key: ::std::option::Option<::std::string::String>,
+        ///The Kelviq user number of the organisation's owner.
+        #[serde(
+            rename = "userId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub user_id: ::std::option::Option<i64>,
+    }
+    impl PartnerOrganization {
+        pub fn builder() -> builder::PartnerOrganization {
+            Default::default()
+        }
+    }
+    ///Every organisation of the partner that matched (not paged).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PartnerOrganizationList {
+        pub count: i64,
+        pub results: ::std::vec::Vec<PartnerOrganization>,
+    }
+    impl PartnerOrganizationList {
+        pub fn builder() -> builder::PartnerOrganizationList {
+            Default::default()
+        }
+    }
+    ///`ProvisionPartnerOrganizationRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ProvisionPartnerOrganizationRequest {
+        ///The organisation's name; its slug is made from it.
+        #[serde(
+            rename = "businessName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub business_name: ::std::option::Option<
+            ProvisionPartnerOrganizationRequestBusinessName,
+        >,
+        ///The e-mail address of the organisation's owner; no Kelviq user may have it yet.
+        pub email: ::std::string::String,
+        ///The partner's own identifier of the organisation, unique among the partner's.
+        #[serde(rename = "externalId")]
+        pub external_id: ProvisionPartnerOrganizationRequestExternalId,
+    }
+    impl ProvisionPartnerOrganizationRequest {
+        pub fn builder() -> builder::ProvisionPartnerOrganizationRequest {
+            Default::default()
+        }
+    }
+    ///The organisation's name; its slug is made from it.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProvisionPartnerOrganizationRequestBusinessName(::std::string::String);
+    impl ::std::ops::Deref for ProvisionPartnerOrganizationRequestBusinessName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProvisionPartnerOrganizationRequestBusinessName>
+    for ::std::string::String {
+        fn from(value: ProvisionPartnerOrganizationRequestBusinessName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProvisionPartnerOrganizationRequestBusinessName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 200usize {
+                return Err("longer than 200 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for ProvisionPartnerOrganizationRequestBusinessName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ProvisionPartnerOrganizationRequestBusinessName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ProvisionPartnerOrganizationRequestBusinessName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///The partner's own identifier of the organisation, unique among the partner's.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProvisionPartnerOrganizationRequestExternalId(::std::string::String);
+    impl ::std::ops::Deref for ProvisionPartnerOrganizationRequestExternalId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProvisionPartnerOrganizationRequestExternalId>
+    for ::std::string::String {
+        fn from(value: ProvisionPartnerOrganizationRequestExternalId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProvisionPartnerOrganizationRequestExternalId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for ProvisionPartnerOrganizationRequestExternalId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ProvisionPartnerOrganizationRequestExternalId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ProvisionPartnerOrganizationRequestExternalId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`RetrievePartnerOrganizationByExternalIdExternalId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct RetrievePartnerOrganizationByExternalIdExternalId(::std::string::String);
+    impl ::std::ops::Deref for RetrievePartnerOrganizationByExternalIdExternalId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<RetrievePartnerOrganizationByExternalIdExternalId>
+    for ::std::string::String {
+        fn from(value: RetrievePartnerOrganizationByExternalIdExternalId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for RetrievePartnerOrganizationByExternalIdExternalId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for RetrievePartnerOrganizationByExternalIdExternalId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for RetrievePartnerOrganizationByExternalIdExternalId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for RetrievePartnerOrganizationByExternalIdExternalId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /// Types for composing complex structures.
+    pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct ApiError {
+            detail: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            errors: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<::std::string::String>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ApiError {
+            fn default() -> Self {
+                Self {
+                    detail: Ok(Default::default()),
+                    errors: Ok(Default::default()),
+                }
+            }
+        }
+        impl ApiError {
+            pub fn detail<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.detail = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for detail: {e}")
+                    });
+                self
+            }
+            pub fn errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<::std::string::String>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ApiError> for super::ApiError {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ApiError,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    detail: value.detail?,
+                    errors: value.errors?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ApiError> for ApiError {
+            fn from(value: super::ApiError) -> Self {
+                Self {
+                    detail: Ok(value.detail),
+                    errors: Ok(value.errors),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PartnerOrganization {
+            client_key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            organization_identifier: ::std::result::Result<
+                ::uuid::Uuid,
+                ::std::string::String,
+            >,
+            organization_slug: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            partner_external_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            server_key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PartnerOrganization {
+            fn default() -> Self {
+                Self {
+                    client_key: Ok(Default::default()),
+                    organization_identifier: Err(
+                        "no value supplied for organization_identifier".to_string(),
+                    ),
+                    organization_slug: Ok(Default::default()),
+                    partner_external_id: Ok(Default::default()),
+                    server_key: Ok(Default::default()),
+                    user_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl PartnerOrganization {
+            pub fn client_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_key: {e}")
+                    });
+                self
+            }
+            pub fn organization_identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.organization_identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for organization_identifier: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn organization_slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.organization_slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for organization_slug: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn partner_external_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.partner_external_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for partner_external_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn server_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.server_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for server_key: {e}")
+                    });
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PartnerOrganization>
+        for super::PartnerOrganization {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PartnerOrganization,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_key: value.client_key?,
+                    organization_identifier: value.organization_identifier?,
+                    organization_slug: value.organization_slug?,
+                    partner_external_id: value.partner_external_id?,
+                    server_key: value.server_key?,
+                    user_id: value.user_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PartnerOrganization> for PartnerOrganization {
+            fn from(value: super::PartnerOrganization) -> Self {
+                Self {
+                    client_key: Ok(value.client_key),
+                    organization_identifier: Ok(value.organization_identifier),
+                    organization_slug: Ok(value.organization_slug),
+                    partner_external_id: Ok(value.partner_external_id),
+                    server_key: Ok(value.server_key),
+                    user_id: Ok(value.user_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PartnerOrganizationList {
+            count: ::std::result::Result<i64, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::PartnerOrganization>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PartnerOrganizationList {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PartnerOrganizationList {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PartnerOrganization>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PartnerOrganizationList>
+        for super::PartnerOrganizationList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PartnerOrganizationList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PartnerOrganizationList>
+        for PartnerOrganizationList {
+            fn from(value: super::PartnerOrganizationList) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProvisionPartnerOrganizationRequest {
+            business_name: ::std::result::Result<
+                ::std::option::Option<
+                    super::ProvisionPartnerOrganizationRequestBusinessName,
+                >,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            external_id: ::std::result::Result<
+                super::ProvisionPartnerOrganizationRequestExternalId,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ProvisionPartnerOrganizationRequest {
+            fn default() -> Self {
+                Self {
+                    business_name: Ok(Default::default()),
+                    email: Err("no value supplied for email".to_string()),
+                    external_id: Err("no value supplied for external_id".to_string()),
+                }
+            }
+        }
+        impl ProvisionPartnerOrganizationRequest {
+            pub fn business_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::ProvisionPartnerOrganizationRequestBusinessName,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.business_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for business_name: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn external_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::ProvisionPartnerOrganizationRequestExternalId,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.external_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for external_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProvisionPartnerOrganizationRequest>
+        for super::ProvisionPartnerOrganizationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProvisionPartnerOrganizationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    business_name: value.business_name?,
+                    email: value.email?,
+                    external_id: value.external_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProvisionPartnerOrganizationRequest>
+        for ProvisionPartnerOrganizationRequest {
+            fn from(value: super::ProvisionPartnerOrganizationRequest) -> Self {
+                Self {
+                    business_name: Ok(value.business_name),
+                    email: Ok(value.email),
+                    external_id: Ok(value.external_id),
+                }
+            }
+        }
+    }
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
@@ -46,12 +757,18 @@ pub mod types {
 
 Kelviq is a pricing, entitlements and usage-billing service. This document describes the
 operations of the Kelviq server SDKs: customers, checkout, entitlements, usage and event
-reporting, and subscriptions.
+reporting, and subscriptions; and, marked with `x-kelviq-family`, the rest of Kelviq's
+published API reference: the catalog (`catalog`: products, features, plans with their
+prices, entitlements and files, uploads, product offerings, promotions), the records of
+the organisation (`admin`: orders, checkout sessions, webhook logs) and partner
+provisioning (`partner`).
 
 Every request is authenticated with the organisation's Server API Key as a bearer token
-(Settings > Developers in the Kelviq application). Entitlement checks are served by a
-separate edge host (see the `servers` of `/api/v1/entitlements`); every other operation
-is served by the API host.
+(Settings > Developers in the Kelviq application), except the partner operations (the
+partner's key in `X-Kelviq-Partner-Key`), promotions (the organisation's Client API Key as
+the bearer token) and plan file downloads (none). Entitlement checks and promotions are
+served by a separate edge host (see the `servers` of `/api/v1/entitlements` and
+`/api/v1/promotions`); every other operation is served by the API host.
 
 Optional request fields that are not given are left out of the body, never sent as
 `null`. Responses may grow new fields at any time: clients must ignore keys they do not
@@ -119,7 +836,98 @@ const _: () = {
         Client: ClientHooks<crate::Transport>,
     {}
 };
-impl Client {}
+impl Client {
+    /**List the partner's organisations
+
+Lists the organisations the partner owns, or only the one with `external_id`. The
+answer is not paged: it holds every organisation, with their `count`.
+
+The emulator lists them oldest first; an `external_id` that matches nothing answers
+an empty list, not 404.
+
+
+Sends a `GET` request to `/api/v1/partner/organizations/`
+
+Arguments:
+- `external_id`: Only the organisation with this partner identifier.
+```ignore
+let response = client.list_partner_organizations()
+    .external_id(external_id)
+    .send()
+    .await;
+```*/
+    pub fn list_partner_organizations(&self) -> builder::ListPartnerOrganizations<'_> {
+        builder::ListPartnerOrganizations::new(self)
+    }
+    /**Provision an organisation
+
+Creates a Kelviq user and an organisation owned by the partner, issues the
+organisation's API keys and e-mails the user a link to set a password. The service
+answers 201. Refused with 409 when `email` belongs to an existing Kelviq user, and
+with 400 when the partner already has an organisation with this `externalId`.
+
+The emulator sends no e-mail, and makes the organisation's slug from `businessName`
+(from `externalId` without one), adding `-2`, `-3`, ... when it is taken.
+
+
+Sends a `POST` request to `/api/v1/partner/organizations/`
+
+```ignore
+let response = client.provision_partner_organization()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn provision_partner_organization(
+        &self,
+    ) -> builder::ProvisionPartnerOrganization<'_> {
+        builder::ProvisionPartnerOrganization::new(self)
+    }
+    /**Retrieve a partner organisation
+
+Reads one organisation of the partner by its Kelviq UUID. Another partner's
+organisation is answered 404 like one that does not exist.
+
+
+Sends a `GET` request to `/api/v1/partner/organizations/{identifier}/`
+
+Arguments:
+- `identifier`: The organisation's UUID (`organizationIdentifier` when it was provisioned).
+```ignore
+let response = client.retrieve_partner_organization()
+    .identifier(identifier)
+    .send()
+    .await;
+```*/
+    pub fn retrieve_partner_organization(
+        &self,
+    ) -> builder::RetrievePartnerOrganization<'_> {
+        builder::RetrievePartnerOrganization::new(self)
+    }
+    /**Retrieve a partner organisation by its external identifier
+
+Reads one organisation of the partner by the partner's own identifier of it
+(`externalId`).
+
+
+Sends a `GET` request to `/api/v1/partner/organizations/by-external-id/{externalId}/`
+
+Arguments:
+- `external_id`: The partner's own identifier of the organisation (`externalId` when it was
+provisioned), as one percent-encoded path segment.
+
+```ignore
+let response = client.retrieve_partner_organization_by_external_id()
+    .external_id(external_id)
+    .send()
+    .await;
+```*/
+    pub fn retrieve_partner_organization_by_external_id(
+        &self,
+    ) -> builder::RetrievePartnerOrganizationByExternalId<'_> {
+        builder::RetrievePartnerOrganizationByExternalId::new(self)
+    }
+}
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
@@ -129,6 +937,463 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
+    /**Builder for [`Client::list_partner_organizations`]
+
+[`Client::list_partner_organizations`]: super::Client::list_partner_organizations*/
+    #[derive(Debug, Clone)]
+    pub struct ListPartnerOrganizations<'a> {
+        client: &'a super::Client,
+        external_id: Result<Option<types::ListPartnerOrganizationsExternalId>, String>,
+    }
+    impl<'a> ListPartnerOrganizations<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                external_id: Ok(None),
+            }
+        }
+        pub fn external_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ListPartnerOrganizationsExternalId>,
+        {
+            self.external_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `ListPartnerOrganizationsExternalId` for external_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/partner/organizations/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PartnerOrganizationList>,
+            Error<types::ApiError>,
+        > {
+            let Self { client, external_id } = self;
+            let external_id = external_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/partner/organizations/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("external_id", &external_id))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_partner_organizations",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::provision_partner_organization`]
+
+[`Client::provision_partner_organization`]: super::Client::provision_partner_organization*/
+    #[derive(Debug, Clone)]
+    pub struct ProvisionPartnerOrganization<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::ProvisionPartnerOrganizationRequest, String>,
+    }
+    impl<'a> ProvisionPartnerOrganization<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ProvisionPartnerOrganizationRequest>,
+            <V as std::convert::TryInto<
+                types::ProvisionPartnerOrganizationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `ProvisionPartnerOrganizationRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ProvisionPartnerOrganizationRequest,
+            ) -> types::builder::ProvisionPartnerOrganizationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/partner/organizations/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PartnerOrganization>, Error<types::ApiError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::ProvisionPartnerOrganizationRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/partner/organizations/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "provision_partner_organization",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::retrieve_partner_organization`]
+
+[`Client::retrieve_partner_organization`]: super::Client::retrieve_partner_organization*/
+    #[derive(Debug, Clone)]
+    pub struct RetrievePartnerOrganization<'a> {
+        client: &'a super::Client,
+        identifier: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> RetrievePartnerOrganization<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identifier: Err("identifier was not initialized".to_string()),
+            }
+        }
+        pub fn identifier<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.identifier = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for identifier failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/partner/organizations/{identifier}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PartnerOrganization>, Error<types::ApiError>> {
+            let Self { client, identifier } = self;
+            let identifier = identifier.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/partner/organizations/{}/", client.baseurl, encode_path(&
+                identifier.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "retrieve_partner_organization",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::retrieve_partner_organization_by_external_id`]
+
+[`Client::retrieve_partner_organization_by_external_id`]: super::Client::retrieve_partner_organization_by_external_id*/
+    #[derive(Debug, Clone)]
+    pub struct RetrievePartnerOrganizationByExternalId<'a> {
+        client: &'a super::Client,
+        external_id: Result<
+            types::RetrievePartnerOrganizationByExternalIdExternalId,
+            String,
+        >,
+    }
+    impl<'a> RetrievePartnerOrganizationByExternalId<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                external_id: Err("external_id was not initialized".to_string()),
+            }
+        }
+        pub fn external_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<
+                types::RetrievePartnerOrganizationByExternalIdExternalId,
+            >,
+        {
+            self.external_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `RetrievePartnerOrganizationByExternalIdExternalId` for external_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/partner/organizations/by-external-id/{externalId}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PartnerOrganization>, Error<types::ApiError>> {
+            let Self { client, external_id } = self;
+            let external_id = external_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/partner/organizations/by-external-id/{}/", client.baseurl,
+                encode_path(& external_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "retrieve_partner_organization_by_external_id",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {

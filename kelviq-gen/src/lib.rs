@@ -89,8 +89,8 @@ family!(
     "generated_partner.rs"
 );
 family!(
-    /// Orders and their events, checkout sessions and their events, webhook logs and the
-    /// customer list. Feature `admin`.
+    /// Orders and their events, checkout sessions and their events, and webhook logs.
+    /// Feature `admin`.
     "admin",
     admin,
     "generated_admin.rs"
