@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Orderin
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+mod openfeature;
 mod tiers;
 mod tls;
 
@@ -189,7 +190,7 @@ fn main() {
     let features: Vec<String> = (0..FEATURES_PER_CUSTOMER).map(feature).collect();
     let keys = random_keys(&customers, &features, CALLS);
 
-    // `KELVIQ_BENCH=report` (or `cached`, `maps`, `uncached`, `python`, `outage`, `tls`, `tiers`) runs one section,
+    // `KELVIQ_BENCH=report` (or `cached`, `maps`, `uncached`, `python`, `outage`, `tls`, `openfeature`, `tiers`) runs one section,
     // for profiling; the table then lacks the others.
     let only = std::env::var("KELVIQ_BENCH").ok();
     let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
@@ -230,6 +231,10 @@ fn main() {
     if run("cached") || run("python") {
         eprintln!("\ncached has_access:");
         cached = cached_has_access(&mut table, &server, &customers, &features, &keys);
+    }
+    if run("openfeature") {
+        eprintln!("\nOpenFeature:");
+        openfeature::section(&mut table, &runtime, &server);
     }
     if run("python") {
         eprintln!("\nthe official Python client:");

@@ -3,7 +3,7 @@
 //! - `codegen`: regenerate `kelviq-gen/src/generated.rs` from `openapi/kelviq.yaml`.
 //! - `codegen --check`: fail, naming the file, when the committed code is stale.
 //! - `bench`: build and run the benchmark (`bench/`) in release mode; it prints a table.
-//! - `build-time [--runs N]`: cold builds of the published crates, each in a fresh target
+//! - `build-time [--runs N] [--only PACKAGE]`: cold builds of the published crates, each in a fresh target
 //!   directory, printed as a table of medians (a figure, never an assertion).
 
 mod build_time;
@@ -20,7 +20,7 @@ const GENERATED: &str = "kelviq-gen/src/generated.rs";
 const WIRE_TABLE: &str = "kelviq-gen/src/wire_table.rs";
 
 const USAGE: &str =
-    "usage: cargo xtask codegen [--check] | cargo xtask bench | cargo xtask build-time [--runs N]";
+    "usage: cargo xtask codegen [--check] | cargo xtask bench | cargo xtask build-time [--runs N] [--only PACKAGE]";
 
 fn main() -> ExitCode {
     match run() {
@@ -39,11 +39,21 @@ fn run() -> Result<ExitCode> {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
         ["bench"] => bench(),
-        ["build-time"] => build_time::run(&workspace_root(), 3),
-        ["build-time", "--runs", runs] => match runs.parse() {
-            Ok(runs) if runs > 0 => build_time::run(&workspace_root(), runs),
-            _ => bail!("--runs takes a positive number, not {runs:?}\n{USAGE}"),
-        },
+        ["build-time", options @ ..] => {
+            let (mut runs, mut only) = (3, None);
+            let mut options = options.iter();
+            while let Some(option) = options.next() {
+                match (*option, options.next()) {
+                    ("--runs", Some(n)) => match n.parse() {
+                        Ok(n) if n > 0 => runs = n,
+                        _ => bail!("--runs takes a positive number, not {n:?}\n{USAGE}"),
+                    },
+                    ("--only", Some(package)) => only = Some(*package),
+                    _ => bail!("{USAGE}"),
+                }
+            }
+            build_time::run(&workspace_root(), runs, only)
+        }
         _ => bail!("{USAGE}"),
     }
 }
