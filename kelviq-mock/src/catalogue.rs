@@ -27,6 +27,10 @@
 //! checkout or subscription update may change. A plan may also say what it costs per charge
 //! period in the currency's smallest unit (`"prices": {"MONTHLY": 4900}`; 1000 when not
 //! said), and that it issues a license key (`"license": {"activationLimit": 3}`).
+//!
+//! A pricing-as-code file (`kelviq.config.toml`, read by the `kelviq-config` crate) can
+//! stand in for the fixtures: [`Catalogue::from_config`] turns its plans, their entitlements
+//! and prices into this catalogue (`kelviq-mock --catalog kelviq.config.toml`).
 
 use serde::{Deserialize, Serialize};
 
@@ -154,6 +158,164 @@ impl Catalogue {
             }
         }
         Ok(catalogue)
+    }
+}
+
+impl Catalogue {
+    /// The catalogue a pricing-as-code file declares: one plan per `[[plans]]`, each
+    /// granting its entitlements with the type of the feature they name.
+    ///
+    /// - A `METER` entitlement's `value` is its usage limit per period and `hardLimit` its
+    ///   hardness (soft when not said); a `CUSTOMIZABLE` one's `value` is its default
+    ///   quantity; `hasUnlimitedUsage = true` grants either without a limit. A `BOOLEAN`
+    ///   entitlement granted `false` grants nothing. `reset` is not emulated: every meter
+    ///   resets at the start of each UTC month.
+    /// - Prices come from the plan's first price not `enabled = false`: `FREE` sells the plan
+    ///   at every charge period for 0; otherwise the plan-wide charges of `chargeCatalogPrice`
+    ///   (entries naming no `feature`) give the charge periods it is sold at and each one's
+    ///   `priceData.amount`, in major units of a two-decimal currency (`QUARTERLY` is sold as
+    ///   `THREE_MONTHS`). A plan with no prices, or none the emulator can read, is sold at
+    ///   every charge period for [`DEFAULT_PRICE`].
+    /// - Features no plan grants are not part of the catalogue (the emulator knows features
+    ///   only through plans).
+    ///
+    /// Refused: an entitlement naming a feature the file does not declare, or a feature type
+    /// other than `BOOLEAN`, `METER` and `CUSTOMIZABLE` (which the emulator cannot serve).
+    ///
+    /// ```
+    /// let catalog = kelviq_config::parse_toml(kelviq_config::STARTER_TOML, "kelviq.config.toml").unwrap();
+    /// let catalogue = kelviq_mock::Catalogue::from_config(&catalog).unwrap();
+    /// let pro = catalogue.plan("pro").unwrap();
+    /// assert_eq!(pro.features[0].quantity, Some(5));
+    /// assert_eq!(pro.price("MONTHLY"), 0); // a FREE price
+    /// ```
+    pub fn from_config(catalog: &kelviq_config::Catalog) -> Result<Self, String> {
+        use kelviq_config::{EntitlementValue, FeatureType};
+
+        let mut plans = Vec::new();
+        for plan in &catalog.plans {
+            let mut features = Vec::new();
+            for entitlement in &plan.entitlements {
+                let Some(feature) = catalog
+                    .features
+                    .iter()
+                    .find(|f| f.identifier == entitlement.feature)
+                else {
+                    return Err(format!(
+                        "plan {:?} grants feature {:?}, which the file does not declare",
+                        plan.identifier, entitlement.feature
+                    ));
+                };
+                let unlimited = entitlement.has_unlimited_usage == Some(true);
+                let number = entitlement.value.and_then(|v| match v {
+                    EntitlementValue::Bool(_) => None,
+                    EntitlementValue::Integer(n) => Some(n),
+                    EntitlementValue::Float(x) => Some(x.floor() as i64),
+                });
+                let limit = if unlimited { None } else { number };
+                features.push(match &feature.feature_type {
+                    FeatureType::Boolean => {
+                        if entitlement.value == Some(EntitlementValue::Bool(false)) {
+                            continue;
+                        }
+                        boolean(&feature.identifier)
+                    }
+                    FeatureType::Meter => PlanFeature {
+                        usage_limit: limit,
+                        hard_limit: entitlement.hard_limit,
+                        ..feature_of(&feature.identifier, FeatureKind::Meter)
+                    },
+                    FeatureType::Customizable => PlanFeature {
+                        quantity: limit,
+                        ..feature_of(&feature.identifier, FeatureKind::Customizable)
+                    },
+                    FeatureType::Other(other) => {
+                        return Err(format!(
+                            "feature {:?} has type {other:?}, which the emulator does not serve \
+                             (it knows BOOLEAN, METER and CUSTOMIZABLE)",
+                            feature.identifier
+                        ))
+                    }
+                });
+            }
+            let (charge_periods, prices) = pricing(plan.prices.as_deref());
+            plans.push(Plan {
+                identifier: plan.identifier.clone(),
+                name: plan.name.clone(),
+                charge_periods,
+                features,
+                prices,
+                license: None,
+            });
+        }
+        Ok(Catalogue { plans })
+    }
+}
+
+/// The charge periods a plan is sold at and their prices, from its price set.
+fn pricing(
+    prices: Option<&[kelviq_config::Price]>,
+) -> (Vec<String>, std::collections::BTreeMap<String, i64>) {
+    use kelviq_config::PriceType;
+    use serde_json::Value;
+
+    let mut sold = std::collections::BTreeMap::new();
+    let Some(price) = prices
+        .into_iter()
+        .flatten()
+        .find(|p| p.enabled != Some(false))
+    else {
+        return (all_periods(), sold);
+    };
+    if price.price_type == PriceType::Free {
+        let periods = all_periods();
+        sold.extend(periods.iter().map(|p| (p.clone(), 0)));
+        return (periods, sold);
+    }
+    let plan_wide = price
+        .charge_catalog_price
+        .iter()
+        .flatten()
+        .filter(|entry| entry.get("feature").is_none_or(Value::is_null));
+    for entry in plan_wide {
+        let charges = entry.get("charges").and_then(Value::as_array);
+        for charge in charges.into_iter().flatten() {
+            let Some(period) = charge.get("chargePeriod").and_then(Value::as_str) else {
+                continue;
+            };
+            let period = if period == "QUARTERLY" {
+                "THREE_MONTHS"
+            } else {
+                period
+            };
+            if serde_json::from_value::<kelviq_gen::types::ChargePeriod>(period.into()).is_err() {
+                continue;
+            }
+            let amount = charge
+                .get("priceData")
+                .and_then(|data| data.get("amount"))
+                .and_then(|amount| match amount {
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(s) => s.trim().parse().ok(),
+                    _ => None,
+                });
+            let units = amount.map_or(DEFAULT_PRICE, |a| (a * 100.0).round() as i64);
+            *sold.entry(period.to_owned()).or_insert(0) += units;
+        }
+    }
+    if sold.is_empty() {
+        return (all_periods(), sold);
+    }
+    (sold.keys().cloned().collect(), sold)
+}
+
+fn feature_of(identifier: &str, feature_type: FeatureKind) -> PlanFeature {
+    PlanFeature {
+        identifier: identifier.into(),
+        feature_type,
+        usage_limit: None,
+        hard_limit: None,
+        quantity: None,
     }
 }
 
@@ -328,5 +490,121 @@ mod tests {
             .contains("FORTNIGHTLY"));
         let unknown_field = r#"{"plans":[],"extra":1}"#;
         assert!(Catalogue::from_json(unknown_field).is_err());
+    }
+
+    #[test]
+    fn a_config_file_becomes_the_catalogue() {
+        let text = r#"
+[[products]]
+identifier = "app"
+name = "App"
+taxCode = "saas"
+
+[[features]]
+identifier = "exports"
+name = "Exports"
+type = "METER"
+
+[[features]]
+identifier = "seats"
+name = "Seats"
+type = "CUSTOMIZABLE"
+
+[[features]]
+identifier = "sso"
+name = "SSO"
+type = "BOOLEAN"
+
+[[features]]
+identifier = "beta"
+name = "Beta"
+type = "BOOLEAN"
+
+[[plans]]
+identifier = "team"
+name = "Team"
+product = "app"
+entitlements = [
+  { feature = "exports", value = 20, hardLimit = true },
+  { feature = "seats", hasUnlimitedUsage = true },
+  { feature = "sso", value = true },
+  { feature = "beta", value = false },
+]
+
+[[plans.prices]]
+priceType = "PAID"
+currency = "USD"
+enabled = false
+
+[[plans.prices]]
+priceType = "PAID"
+currency = "EUR"
+chargeCatalogPrice = [
+  { priceModel = "FLAT", charges = [
+      { chargePeriod = "MONTHLY", priceData = { amount = 29.99 } },
+      { chargePeriod = "QUARTERLY", priceData = { amount = "80" } },
+      { chargePeriod = "FORTNIGHTLY", priceData = { amount = 1 } },
+  ] },
+  { feature = "00000000-0000-0000-0000-000000000000", priceModel = "TIERED", charges = [
+      { chargePeriod = "YEARLY" },
+  ] },
+]
+
+[[plans]]
+identifier = "basic"
+name = "Basic"
+product = "app"
+"#;
+        let catalog = kelviq_config::parse_toml(text, "kelviq.config.toml").unwrap();
+        let catalogue = Catalogue::from_config(&catalog).unwrap();
+        let team = catalogue.plan("team").unwrap();
+        assert_eq!(team.name, "Team");
+        let exports = &team.features[0];
+        assert_eq!(
+            (
+                exports.feature_type,
+                exports.usage_limit,
+                exports.hard_limit
+            ),
+            (FeatureKind::Meter, Some(20), Some(true))
+        );
+        let seats = &team.features[1];
+        assert_eq!(
+            (seats.feature_type, seats.quantity),
+            (FeatureKind::Customizable, None)
+        );
+        assert_eq!(team.features[2].feature_type, FeatureKind::Boolean);
+        assert_eq!(
+            team.features.len(),
+            3,
+            "a BOOLEAN granted false grants nothing"
+        );
+        assert_eq!(team.charge_periods, ["MONTHLY", "THREE_MONTHS"]);
+        assert_eq!(
+            (team.price("MONTHLY"), team.price("THREE_MONTHS")),
+            (2_999, 8_000)
+        );
+        let basic = catalogue.plan("basic").unwrap();
+        assert_eq!(
+            basic.charge_periods,
+            all_periods(),
+            "no prices: every period"
+        );
+        assert_eq!(basic.price("MONTHLY"), DEFAULT_PRICE);
+        assert!(basic.features.is_empty());
+    }
+
+    #[test]
+    fn a_feature_type_the_emulator_cannot_serve_is_refused() {
+        let text = "[[products]]\nidentifier = \"app\"\nname = \"App\"\ntaxCode = \"saas\"\n\
+            [[features]]\nidentifier = \"credits\"\nname = \"Credits\"\ntype = \"CREDITS\"\n\
+            [[plans]]\nidentifier = \"p\"\nname = \"P\"\nproduct = \"app\"\n\
+            entitlements = [{ feature = \"credits\", value = 3 }]\n";
+        let catalog = kelviq_config::parse_toml(text, "kelviq.config.toml").unwrap();
+        let error = Catalogue::from_config(&catalog).unwrap_err();
+        assert!(
+            error.contains("\"credits\"") && error.contains("CREDITS"),
+            "{error}"
+        );
     }
 }

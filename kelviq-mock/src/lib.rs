@@ -25,7 +25,9 @@
 //! # }
 //! ```
 //!
-//! As a binary, for any language: `cargo run -p kelviq-mock -- --addr 127.0.0.1:8787`.
+//! As a binary, for any language: `cargo run -p kelviq-mock -- --addr 127.0.0.1:8787`; add
+//! `--catalog kelviq.config.toml` to sell the plans of a pricing-as-code file (see
+//! [`MockConfig::with_catalog`]).
 //!
 //! The emulator answers from the document's point of view, with the generated types of
 //! `kelviq-gen`; it never uses the `kelviq` crate's logic, so when the SDK and the
@@ -93,6 +95,27 @@ pub struct MockConfig {
     pub lenient: bool,
     /// How many requests the log keeps ([`log::DEFAULT_LOG_CAPACITY`] when `None`).
     pub log_capacity: Option<usize>,
+}
+
+impl MockConfig {
+    /// Sells the plans, features and prices of a pricing-as-code file (`kelviq.config.toml`,
+    /// read with [`kelviq_config::load`]) instead of the default catalogue; see
+    /// [`Catalogue::from_config`] for how the file's entries become the emulator's, and what
+    /// it refuses.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let catalog = kelviq_config::parse_toml(kelviq_config::STARTER_TOML, "kelviq.config.toml").unwrap();
+    /// let config = kelviq_mock::MockConfig::default().with_catalog(&catalog).unwrap();
+    /// let server = kelviq_mock::MockServer::start_with(config).await.unwrap();
+    /// # drop(server);
+    /// # }
+    /// ```
+    pub fn with_catalog(mut self, catalog: &kelviq_config::Catalog) -> Result<Self, String> {
+        self.catalogue = Some(Catalogue::from_config(catalog)?);
+        Ok(self)
+    }
 }
 
 /// The whole application: the API routes and the control surface.

@@ -1,5 +1,5 @@
-//! `kelviq-mock [--addr HOST:PORT] [--api-key KEY] [--fixtures FILE] [--lenient]`: serves
-//! the Kelviq API emulator until interrupted.
+//! `kelviq-mock [--addr HOST:PORT] [--api-key KEY] [--fixtures FILE | --catalog FILE]
+//! [--lenient]`: serves the Kelviq API emulator until interrupted.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -7,18 +7,37 @@ use std::process::ExitCode;
 use kelviq_mock::{Catalogue, MockConfig, MockServer};
 
 const USAGE: &str =
-    "usage: kelviq-mock [--addr HOST:PORT] [--api-key KEY] [--fixtures FILE] [--lenient]\n\
+    "usage: kelviq-mock [--addr HOST:PORT] [--api-key KEY] [--fixtures FILE | --catalog FILE] [--lenient]\n\
     \n\
     Serves the Kelviq API emulator (default address 127.0.0.1:8787) until interrupted.\n\
     --api-key   accept only this bearer token (default: any non-empty one; each key is a tenant)\n\
     --fixtures  a JSON plan catalogue replacing the default one\n\
+    --catalog   a pricing-as-code file (kelviq.config.toml or .json) whose plans, features and\n\
+    \x20           prices replace the default catalogue\n\
     --lenient   ignore body fields the document does not name, instead of a 400 naming them";
 
-fn parse(args: &[String]) -> Result<MockConfig, String> {
+/// Why the arguments give no emulator to start.
+enum Stop {
+    /// `--help`.
+    Help,
+    /// Arguments that make no sense: said, then the usage.
+    Usage(String),
+    /// A file that could not be used: said, without the usage.
+    BadFile(String),
+}
+
+impl From<String> for Stop {
+    fn from(message: String) -> Self {
+        Stop::Usage(message)
+    }
+}
+
+fn parse(args: &[String]) -> Result<MockConfig, Stop> {
     let mut config = MockConfig {
         addr: Some(SocketAddr::from(([127, 0, 0, 1], 8787))),
         ..MockConfig::default()
     };
+    let (mut fixtures_given, mut catalog_given) = (false, false);
     let mut args = args.iter();
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -35,10 +54,25 @@ fn parse(args: &[String]) -> Result<MockConfig, String> {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| format!("reading --fixtures {path:?}: {e}"))?;
                 config.catalogue = Some(Catalogue::from_json(&text)?);
+                fixtures_given = true;
+            }
+            "--catalog" => {
+                let path = value()?;
+                let catalog =
+                    kelviq_config::load(path).map_err(|e| Stop::BadFile(e.to_string()))?;
+                config = config
+                    .with_catalog(&catalog)
+                    .map_err(|e| Stop::BadFile(format!("{path}: {e}")))?;
+                catalog_given = true;
             }
             "--lenient" => config.lenient = true,
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
+            "-h" | "--help" => return Err(Stop::Help),
+            other => return Err(format!("unknown argument {other:?}").into()),
+        }
+        if catalog_given && fixtures_given {
+            return Err(Stop::Usage(
+                "give one of --fixtures and --catalog, not both".to_owned(),
+            ));
         }
     }
     Ok(config)
@@ -49,16 +83,20 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = match parse(&args) {
         Ok(config) => config,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("kelviq-mock: {message}");
-            }
+        Err(Stop::Help) => {
             eprintln!("{USAGE}");
-            return if message.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            };
+            return ExitCode::SUCCESS;
+        }
+        Err(Stop::Usage(message)) => {
+            eprintln!("kelviq-mock: {message}");
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+        Err(Stop::BadFile(message)) => {
+            for line in message.lines() {
+                eprintln!("kelviq-mock: {line}");
+            }
+            return ExitCode::FAILURE;
         }
     };
     let server = match MockServer::start_with(config).await {

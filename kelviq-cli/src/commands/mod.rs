@@ -1,0 +1,8 @@
+//! One module per command, each with its clap `Args` and a `run` function.
+
+pub mod env;
+pub mod init;
+pub mod login;
+pub mod logout;
+pub mod schema;
+pub mod validate;

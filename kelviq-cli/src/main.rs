@@ -1,0 +1,101 @@
+//! `kelviq`: Kelviq pricing as code from the terminal.
+//!
+//! A Rust counterpart of the documented TypeScript CLI (`@kelviq/cli`), reading the
+//! catalogue from `kelviq.config.toml` (see the `kelviq-config` crate) instead of
+//! `kelviq.config.ts`. Commands so far: `init`, `validate`, `schema`, `env`, `login` and
+//! `logout`; `pull`, `push` and `promote` need the catalog API in the `kelviq` crate first.
+//!
+//! Like the documented CLI, every command targets the sandbox unless given `--prod`; output
+//! is coloured on a terminal only, never when piped or when `NO_COLOR` is set or
+//! `--no-color` given; errors go to standard error with a non-zero exit code (1; 2 for a
+//! command line clap refuses).
+
+mod commands;
+mod credentials;
+mod target;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::ui::Ui;
+
+/// Kelviq pricing as code: products, features and plans in kelviq.config.toml.
+#[derive(Debug, Parser)]
+#[command(name = "kelviq", version, propagate_version = true)]
+struct Cli {
+    /// Never colour the output (the NO_COLOR environment variable does the same).
+    #[arg(long, global = true)]
+    no_color: bool,
+    /// Print results and errors only: no confirmations or hints.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a starter kelviq.config.toml.
+    Init(commands::init::Args),
+    /// Check a config file and report every problem with its line and field.
+    Validate(commands::validate::Args),
+    /// Print the JSON Schema of the config file, for editors.
+    Schema(commands::schema::Args),
+    /// Show the environment, its URLs and which keys are configured (never their values).
+    Env(commands::env::Args),
+    /// Store a Server API key for the CLI to use.
+    Login(commands::login::Args),
+    /// Remove stored API keys.
+    Logout(commands::logout::Args),
+}
+
+/// Why a command failed: what to tell, and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// Said on standard error, each line prefixed with `error: `.
+    pub message: String,
+    /// The process's exit code.
+    pub code: u8,
+}
+
+impl Failure {
+    /// A failure with exit code 1.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: 1,
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        Failure::new(error.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ui = Ui::detect(cli.no_color, cli.quiet);
+    let result = match cli.command {
+        Command::Init(args) => commands::init::run(args, &ui),
+        Command::Validate(args) => commands::validate::run(args, &ui),
+        Command::Schema(args) => commands::schema::run(args, &ui),
+        Command::Env(args) => commands::env::run(args, &ui),
+        Command::Login(args) => commands::login::run(args, &ui),
+        Command::Logout(args) => commands::logout::run(args, &ui),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if !failure.message.is_empty() {
+                ui.error(&failure.message);
+            }
+            ExitCode::from(failure.code)
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! `--catalog kelviq.config.toml`: the emulator sells what a pricing-as-code file declares,
+//! in process and from the binary; a bad file stops the binary with the file's error.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use kelviq_mock::{MockConfig, MockServer};
+use serde_json::{json, Value};
+
+const CONFIG: &str = r#"
+[[products]]
+identifier = "reports-app"
+name = "Reports"
+taxCode = "saas"
+
+[[features]]
+identifier = "exports"
+name = "Exports"
+type = "METER"
+
+[[features]]
+identifier = "editors"
+name = "Editors"
+type = "CUSTOMIZABLE"
+
+[[plans]]
+identifier = "team-plan"
+name = "Team"
+product = "reports-app"
+
+[[plans.entitlements]]
+feature = "exports"
+value = 250
+reset = "EVERY_MONTH"
+hardLimit = true
+
+[[plans.entitlements]]
+feature = "editors"
+value = 7
+
+[[plans.prices]]
+priceType = "PAID"
+currency = "USD"
+freeTrial = false
+trialPeriod = 0
+enabled = true
+taxBehavior = "EXCLUSIVE"
+
+[[plans.prices.chargeCatalogPrice]]
+priceModel = "FLAT"
+charges = [{ chargePeriod = "MONTHLY", priceData = { amount = 12.5 } }]
+"#;
+
+/// A fresh directory of its own under the system's temporary directory.
+fn temp_dir(tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir =
+        std::env::temp_dir().join(format!("kelviq-mock-{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn send(server: &MockServer, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut request = client
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}{path}", server.url()),
+        )
+        .header("authorization", "Bearer sk_test");
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_emulator_sells_the_plans_of_the_file() {
+    let dir = temp_dir("catalog");
+    let path = dir.join("kelviq.config.toml");
+    std::fs::write(&path, CONFIG).unwrap();
+    let catalog = kelviq_config::load(&path).unwrap();
+    let config = MockConfig::default().with_catalog(&catalog).unwrap();
+    let server = MockServer::start_with(config).await.unwrap();
+
+    let (status, _) = send(
+        &server,
+        "POST",
+        "/api/v1/customers/",
+        Some(json!({"customer_id": "c1", "email": "c1@example.com"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, subscription) = send(
+        &server,
+        "POST",
+        "/api/v1/subscriptions/create/",
+        Some(json!({"plan_identifier": "team-plan", "charge_period": "MONTHLY", "customer_id": "c1"})),
+    )
+    .await;
+    assert!(status < 300, "{status} {subscription}");
+    assert_eq!(subscription["plan"]["name"], "Team");
+    assert_eq!(subscription["amount"], "12.50", "the file's price");
+
+    let (status, answer) = send(&server, "GET", "/api/v1/entitlements?customer_id=c1", None).await;
+    assert_eq!(status, 200, "{answer}");
+    let entries = answer["entitlements"].as_array().unwrap();
+    let exports = entries
+        .iter()
+        .find(|e| e["featureId"] == "exports")
+        .unwrap();
+    assert_eq!(exports["featureType"], "METER");
+    assert_eq!(exports["usageLimit"], 250);
+    assert_eq!(exports["hardLimit"], true);
+    let editors = entries
+        .iter()
+        .find(|e| e["featureId"] == "editors")
+        .unwrap();
+    assert_eq!(editors["usageLimit"], 7);
+
+    // The default catalogue is gone; a charge period the file does not sell is refused.
+    let (status, _) = send(
+        &server,
+        "POST",
+        "/api/v1/subscriptions/create/",
+        Some(json!({"plan_identifier": "premium-plan", "charge_period": "MONTHLY", "customer_id": "c1"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = send(
+        &server,
+        "POST",
+        "/api/v1/subscriptions/create/",
+        Some(
+            json!({"plan_identifier": "team-plan", "charge_period": "YEARLY", "customer_id": "c1"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 400);
+    drop(server);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_binary_refuses_a_bad_file_naming_file_line_and_field() {
+    let dir = temp_dir("bad-catalog");
+    let path = dir.join("bad.toml");
+    let bad = CONFIG.replace("feature = \"editors\"", "feature = \"editor\"");
+    std::fs::write(&path, &bad).unwrap();
+    let line = bad
+        .lines()
+        .position(|l| l == "feature = \"editor\"")
+        .unwrap()
+        + 1;
+
+    let output = Command::new(env!("CARGO_BIN_EXE_kelviq-mock"))
+        .args(["--addr", "127.0.0.1:0", "--catalog"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let file = path.display().to_string();
+    assert!(
+        stderr.contains(&format!("{file}:{line}:")),
+        "file and line in {stderr}"
+    );
+    assert!(
+        stderr.contains("plans[0].entitlements[1].feature"),
+        "field in {stderr}"
+    );
+    assert!(stderr.contains("did you mean \"editors\""), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing served");
+
+    // A file that cannot be read at all.
+    let output = Command::new(env!("CARGO_BIN_EXE_kelviq-mock"))
+        .args(["--catalog"])
+        .arg(dir.join("missing.toml"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("missing.toml"), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
