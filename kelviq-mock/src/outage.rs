@@ -41,6 +41,8 @@ const FILL_PROBE: Duration = Duration::from_millis(100);
 impl BlackHole {
     /// A black hole on a free port of 127.0.0.1.
     pub async fn start() -> std::io::Result<Self> {
+        // Tests build reqwest clients against it, maybe before any emulator has started.
+        crate::ensure_crypto_provider();
         Self::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await
     }
 
@@ -101,6 +103,8 @@ pub struct SilentServer {
 impl SilentServer {
     /// A silent server on a free port of 127.0.0.1.
     pub async fn start() -> std::io::Result<Self> {
+        // Tests build reqwest clients against it, maybe before any emulator has started.
+        crate::ensure_crypto_provider();
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {

@@ -128,6 +128,13 @@ impl Client {
         PaymentMethods::new(&self.ctx)
     }
 
+    /// Manage the catalog: features, products, plans, their prices and entitlements.
+    #[cfg(feature = "catalog")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "catalog")))]
+    pub fn catalog(&self) -> crate::catalog::Catalog<'_, Blocking> {
+        crate::catalog::Catalog::new(&self.ctx)
+    }
+
     /// Retires the cached entitlements of `customer_id`; see
     /// [`Client::invalidate_entitlements`](crate::Client::invalidate_entitlements).
     pub fn invalidate_entitlements(&self, customer_id: &str) {

@@ -123,6 +123,13 @@ impl ClientBuilder {
 
     /// Send requests through this `reqwest::Client` (its connection pool, proxy and TLS
     /// settings). The API key, user agent and time-outs are still set on every request.
+    ///
+    /// With kelviq's `rustls` (or `rustls-aws-lc`) feature, reqwest is built with rustls but
+    /// without a crypto provider of its own (unless your own reqwest dependency turns on its
+    /// `rustls` feature, which brings aws-lc-rs), so a client built before any provider is
+    /// installed panics in reqwest. Install one first, for example
+    /// `rustls::crypto::ring::default_provider().install_default()`, or build a kelviq client
+    /// first: it installs its own provider when none is.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.settings.http_client = Some(client);
         self

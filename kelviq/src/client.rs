@@ -120,6 +120,13 @@ impl Client {
         PaymentMethods::new(&self.ctx)
     }
 
+    /// Manage the catalog: features, products, plans, their prices and entitlements.
+    #[cfg(feature = "catalog")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "catalog")))]
+    pub fn catalog(&self) -> crate::catalog::Catalog<'_> {
+        crate::catalog::Catalog::new(&self.ctx)
+    }
+
     /// Retires the cached entitlements of `customer_id`, so that the next check asks the
     /// service; a fetch already in flight cannot bring the old set back. Call it when you
     /// learn that they changed outside this client, typically from your

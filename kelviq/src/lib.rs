@@ -54,6 +54,7 @@
 //! | `refunds()` | `list`, `create`, `retrieve` | [`refunds`] |
 //! | `transactions()` | `list` | [`transactions`] |
 //! | `payment_methods()` | `list` | [`payment_methods`] |
+//! | `catalog()` (feature `catalog`) | `features()`, `products()`, `plans()`: list, create, retrieve, update, delete; publish and discard a plan's draft; its prices and entitlements | `catalog` |
 //!
 //! Lists answer one [`Page`] with `send()`, or every item, fetched a page at a time as it
 //! is read, with `into_stream()` (async) or a `for` loop over the builder (blocking).
@@ -107,7 +108,8 @@
 //! | `blocking` | yes | the blocking client, [`blocking`] |
 //! | `durable-queue` | no | `QueueConfig::durable_at(path)`: queued reports kept in a file (redb) across crashes and deploys |
 //! | `redis` | no | `ClientBuilder::redis`: entitlement sets and queued reports shared by every instance through Redis |
-//! | `catalog`, `partner`, `admin` | no | the published reference's families beyond the official clients' operations (generated; typed wrappers follow) |
+//! | `catalog` | no | `client.catalog()`: features, products, plans, plan prices and entitlements (typed); the rest of the family generated in `kelviq-gen` |
+//! | `partner`, `admin` | no | the published reference's families beyond the official clients' operations (generated; typed wrappers follow) |
 //! | `full` | no | all of the above but the TLS alternatives |
 //!
 //! The entitlement cache and the offline queue are always built in; the two opt-in tiers
@@ -118,7 +120,9 @@
 //! features name, unless the application installed a process default first, which wins.
 //! Since these features turn on reqwest's provider-less rustls for the whole build, other
 //! `reqwest::Client`s in the process need a process-wide provider too: building a kelviq
-//! client installs kelviq's as the process default when none is installed.
+//! client installs kelviq's as the process default when none is installed (so an
+//! application that chooses its own installs it before that). With `native-tls` on as well,
+//! reqwest's own choice, native-tls, stands for the HTTP client.
 //!
 //! # On the day the network fails
 //!
@@ -195,6 +199,9 @@ mod paging;
 mod plan;
 mod request;
 // The resource groups.
+#[cfg(feature = "catalog")]
+#[cfg_attr(docsrs, doc(cfg(feature = "catalog")))]
+pub mod catalog;
 pub mod charges;
 pub mod checkout;
 pub mod customers;

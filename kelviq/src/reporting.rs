@@ -229,14 +229,21 @@ impl<M> ReportEvent<M> {
                 }
             }
         }
+        // The document's pattern wants a four-digit year, which chrono writes only for
+        // 0000..=9999 (a sign and five digits beyond); the generated client checks no pattern.
+        if !(0..=9999).contains(&chrono::Datelike::year(&timestamp)) {
+            return Err(ValidationError::new(
+                "timestamp",
+                service_timestamp(timestamp),
+                "a UTC time between the years 0000 and 9999",
+            ));
+        }
         let timestamp = service_timestamp(timestamp);
         Ok(wire::ReportEventRequest {
             customer_id: validate::identifier("customer_id", &self.customer_id)?,
             event_name: validate::identifier("event_name", &self.event_name)?,
             idempotency_key: validate::identifier("idempotency_key", &idempotency_key)?,
-            timestamp: timestamp
-                .parse()
-                .map_err(|_| ValidationError::new("timestamp", timestamp, "a UTC time"))?,
+            timestamp,
             properties: self.properties.clone().map(wire::EventProperties),
             resource_id: self.resource_id.clone(),
         })

@@ -56,6 +56,28 @@ impl<M> Ctx<M> {
         Ok(Response::new(T::from_wire(answered.value), answered.raw))
     }
 
+    /// [`api_call`](Self::api_call) through the catalog family's generated client (the same
+    /// host, pool and transport).
+    #[cfg(feature = "catalog")]
+    pub(crate) async fn catalog_call<'a, T, W, E, F>(
+        &'a self,
+        operation: &'static str,
+        rule: RetryRule,
+        options: &RequestOptions,
+        want_raw: bool,
+        request: impl FnOnce(&'a kelviq_gen::catalog::Client) -> F,
+    ) -> crate::Result<Response<T>>
+    where
+        T: FromWire<W>,
+        F: Future<Output = std::result::Result<kelviq_gen::ResponseValue<W>, kelviq_gen::Error<E>>>,
+    {
+        let catalog = self.core.catalog();
+        self.api_call(operation, rule, options, want_raw, move |_| {
+            request(catalog)
+        })
+        .await
+    }
+
     /// [`api_call`](Self::api_call) for a call that may change `customer_id`'s entitlements:
     /// the cached set is retired once the call succeeded or may have been applied.
     pub(crate) async fn api_call_changing<'a, T, W, E, F>(

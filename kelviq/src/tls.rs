@@ -25,6 +25,7 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
 
 /// The HTTP client's TLS: the provider above, the platform's certificate verifier (as
 /// reqwest's own `rustls` feature has it), TLS 1.2 and 1.3.
+#[cfg_attr(feature = "native-tls", allow(dead_code))]
 pub(crate) fn http_config() -> Result<rustls::ClientConfig, rustls::Error> {
     use rustls_platform_verifier::BuilderVerifierExt;
     Ok(rustls::ClientConfig::builder_with_provider(provider())
@@ -41,6 +42,7 @@ pub(crate) fn http_config() -> Result<rustls::ClientConfig, rustls::Error> {
 /// application with another crate asking for the other cannot rely on), and any other
 /// `reqwest::Client` in the process, since kelviq's features turn on reqwest's provider-less
 /// rustls for the whole build and reqwest then refuses to build a client without one.
+#[cfg_attr(all(feature = "native-tls", not(feature = "redis")), allow(dead_code))]
 pub(crate) fn ensure_process_default() {
     if CryptoProvider::get_default().is_none() {
         // Losing a race to another installer is fine: then there is a default.

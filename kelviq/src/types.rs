@@ -81,6 +81,10 @@ macro_rules! api_enum {
     };
 }
 
+// The catalog's enums are declared with it too, against the catalog family's types.
+#[cfg_attr(not(feature = "catalog"), allow(unused_imports))]
+pub(crate) use api_enum;
+
 api_enum! {
     /// The billing cycle of a plan.
     ///
@@ -265,6 +269,13 @@ impl From<&str> for FeatureType {
             "CUSTOMIZABLE" => FeatureType::Customizable,
             other => FeatureType::Other(other.to_owned()),
         }
+    }
+}
+
+/// As the service spells it.
+impl serde::Serialize for FeatureType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 

@@ -3,7 +3,7 @@
 //! building a kelviq client installs one when none is. Its own test binary, so that nothing
 //! (the emulator, another test) has installed one before.
 
-#![cfg(feature = "rustls")]
+#![cfg(all(feature = "rustls", not(feature = "native-tls")))]
 
 #[test]
 fn after_a_kelviq_client_a_plain_reqwest_client_builds() {

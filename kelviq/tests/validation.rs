@@ -502,3 +502,57 @@ fn currency_and_country_codes_are_checked_by_shape() {
         "the well-formed request was sent"
     );
 }
+
+/// The billing address's country has the document's `^[A-Z]{2}$` too: since the generated
+/// client is built without patterns, the crate must check it itself, on create and update.
+#[test]
+fn a_billing_address_country_is_checked_by_shape() {
+    let h = Harness::new();
+    let c = &h.blocking;
+    for bad in ["in", "IND", "I", "", "I1"] {
+        let address = kelviq::model::BillingAddress::default().country(bad);
+        assert_refused(
+            &h,
+            c.customers()
+                .create("cust")
+                .billing_address(address.clone())
+                .send(),
+            "billing_address.country",
+            bad,
+        );
+        assert_refused(
+            &h,
+            c.customers().update("cust").billing_address(address).send(),
+            "billing_address.country",
+            bad,
+        );
+    }
+}
+
+/// An event's timestamp is written by the crate in the document's
+/// `^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}$`; an instant whose year
+/// has no four-digit form cannot be written that way and is refused before sending.
+#[test]
+fn an_event_timestamp_outside_four_digit_years_is_refused() {
+    let h = Harness::new();
+    let c = &h.blocking;
+    for (year, shown) in [
+        (10000, "+10000-01-01 00:00:00.000000"),
+        (-1, "-0001-01-01 00:00:00.000000"),
+    ] {
+        let at = NaiveDate::from_ymd_opt(year, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc();
+        assert_refused(
+            &h,
+            c.reporting()
+                .report_event("cust", "login")
+                .timestamp(at)
+                .send(),
+            "timestamp",
+            shown,
+        );
+    }
+}

@@ -148,6 +148,28 @@ fn family_document(
     const METHODS: [&str; 8] = [
         "get", "put", "post", "delete", "options", "head", "patch", "trace",
     ];
+    // A family this task does not generate (a typo, a family not added to `FAMILIES`)
+    // would leave its operations out of every module: refused, naming the operation.
+    if let Some(Value::Mapping(paths)) = document.get("paths") {
+        for (path, item) in paths {
+            let Value::Mapping(item) = item else { continue };
+            for (method, operation) in item {
+                let Some(named) = operation.get("x-kelviq-family") else {
+                    continue;
+                };
+                if !named
+                    .as_str()
+                    .is_some_and(|named| FAMILIES.contains(&named))
+                {
+                    bail!(
+                        "{SPEC}: {} {}: x-kelviq-family {named:?} is not one of {FAMILIES:?}",
+                        method.as_str().unwrap_or_default(),
+                        path.as_str().unwrap_or_default(),
+                    );
+                }
+            }
+        }
+    }
     if let Some(Value::Mapping(paths)) = document.get_mut("paths") {
         for (_, item) in paths.iter_mut() {
             if let Value::Mapping(item) = item {
@@ -282,4 +304,57 @@ fn quote_inner_type() -> proc_macro2::TokenStream {
     "crate::Transport"
         .parse()
         .expect("a type path is a valid token stream")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document(family: &str) -> serde_yaml_ng::Value {
+        serde_yaml_ng::from_str(&format!(
+            r#"
+openapi: 3.0.3
+info: {{title: t, version: "1"}}
+paths:
+  /things:
+    get:
+      operationId: listThings
+      x-kelviq-family: {family}
+      responses:
+        "200": {{description: ok}}
+"#
+        ))
+        .unwrap()
+    }
+
+    fn operations(document: &openapiv3::OpenAPI) -> usize {
+        document.operations().count()
+    }
+
+    /// An operation whose `x-kelviq-family` names no family of `FAMILIES` (a typo such as
+    /// `catlog`, or a new family not added there) would be in no generated module at all,
+    /// with `codegen --check` content: it is an error instead.
+    #[test]
+    fn an_operation_of_an_unknown_family_is_an_error_not_dropped() {
+        let doc = document("catlog");
+        let kept: usize = std::iter::once(None)
+            .chain(FAMILIES.iter().copied().map(Some))
+            .filter_map(|family| family_document(&doc, family).ok())
+            .map(|filtered| operations(&filtered))
+            .sum();
+        assert!(
+            kept == 1 || family_document(&doc, None).is_err(),
+            "listThings (x-kelviq-family: catlog) is in no generated module, and no error says so"
+        );
+    }
+
+    #[test]
+    fn a_known_family_keeps_its_operation() {
+        let doc = document("catalog");
+        assert_eq!(
+            operations(&family_document(&doc, Some("catalog")).unwrap()),
+            1
+        );
+        assert_eq!(operations(&family_document(&doc, None).unwrap()), 0);
+    }
 }

@@ -45,6 +45,9 @@ pub(crate) struct Overrides {
 pub(crate) struct Core {
     api: kelviq_gen::Client,
     edge: kelviq_gen::Client,
+    /// The catalog family's generated client: the API host, the same pool and transport.
+    #[cfg(feature = "catalog")]
+    catalog: kelviq_gen::catalog::Client,
     timeouts: Timeouts,
     retry: RetryPolicy,
     environment: Environment,
@@ -113,9 +116,10 @@ impl Core {
                     .connect_timeout(settings.timeouts.connect)
                     // Like the official client: a redirect is an answer, not something to follow.
                     .redirect(reqwest::redirect::Policy::none());
-                #[cfg(feature = "__rustls")]
+                // With native-tls on too, reqwest's own choice (native-tls) stands, as before.
+                #[cfg(all(feature = "__rustls", not(feature = "native-tls")))]
                 crate::tls::ensure_process_default();
-                #[cfg(feature = "__rustls")]
+                #[cfg(all(feature = "__rustls", not(feature = "native-tls")))]
                 let builder =
                     builder.tls_backend_preconfigured(crate::tls::http_config().map_err(|e| {
                         Error::config(format!("could not set up TLS for the HTTP client: {e}"))
@@ -154,6 +158,12 @@ impl Core {
             user_agent,
         }));
         Ok(Self {
+            #[cfg(feature = "catalog")]
+            catalog: kelviq_gen::catalog::Client::new_with_client(
+                &api_url,
+                http.clone(),
+                transport.clone(),
+            ),
             api: kelviq_gen::Client::new_with_client(&api_url, http.clone(), transport.clone()),
             edge: kelviq_gen::Client::new_with_client(&edge_url, http, transport),
             timeouts: settings.timeouts,
@@ -238,6 +248,12 @@ impl Core {
     /// The generated client of the API host.
     pub(crate) fn api(&self) -> &kelviq_gen::Client {
         &self.api
+    }
+
+    /// The catalog family's generated client, on the API host.
+    #[cfg(feature = "catalog")]
+    pub(crate) fn catalog(&self) -> &kelviq_gen::catalog::Client {
+        &self.catalog
     }
 
     /// The generated client of the edge host.

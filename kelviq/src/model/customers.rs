@@ -138,15 +138,8 @@ impl BillingAddress {
         let country = self
             .country
             .as_deref()
-            .map(|country| {
-                country.parse().map_err(|_| {
-                    crate::ValidationError::new(
-                        "billing_address.country",
-                        country,
-                        "an ISO 3166-1 alpha-2 country code such as IN",
-                    )
-                })
-            })
+            // The generated client is built without the document's patterns: checked here.
+            .map(|country| crate::validate::country_code("billing_address.country", country))
             .transpose()?;
         Ok(wire::BillingAddress {
             country,

@@ -24,6 +24,8 @@
 //! soft-limited meter at its limit reads as denied there and as granted here (a soft limit
 //! is meant to be exceeded). Version 1.0.0 of that client had yet another rule.
 
+#[cfg(feature = "catalog")]
+mod catalog;
 mod customers;
 mod entitlements;
 mod licenses;
@@ -32,6 +34,13 @@ mod payments;
 mod reports;
 mod subscriptions;
 
+#[cfg(feature = "catalog")]
+#[cfg_attr(docsrs, doc(cfg(feature = "catalog")))]
+pub use catalog::{
+    CatalogFeature, CatalogPlan, CatalogProduct, EntitlementDetails, FeaturePrice, PlanCharge,
+    PlanEntitlement, PlanFile, PlanLicense, PlanLink, PlanPrice, PlanPublished, PriceTier,
+    ProductImage, UsageAlerts,
+};
 pub use customers::{BillingAddress, CheckoutSession, Customer, CustomerArchived, PortalSession};
 pub use entitlements::{Access, CustomerEntitlements, Entitlement, FeatureEntitlement, Freshness};
 pub use licenses::{License, LicenseActivation, LicenseDeactivation, LicenseValidation};

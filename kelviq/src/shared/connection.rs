@@ -82,11 +82,6 @@ impl Target {
         let Some(first) = config.urls.first() else {
             return Err(Error::config(format!("no Redis URL was given: {expected}")));
         };
-        // The redis crate's rustls reads the process-wide provider when it connects.
-        #[cfg(feature = "__rustls")]
-        if config.urls.iter().any(|url| url.starts_with("rediss:")) {
-            crate::tls::ensure_process_default();
-        }
         let certificates = match &config.ca_file {
             Some(path) => {
                 let pem = std::fs::read(path).map_err(|e| {
@@ -111,6 +106,17 @@ impl Target {
             .iter()
             .map(|url| node_client(url, certificates.as_ref()).map_err(|e| invalid(url, e)))
             .collect::<Result<Vec<_>>>()?;
+        // The redis crate's rustls reads the process-wide provider when it connects. TLS as
+        // the redis crate parsed it: `rediss://`, `valkeys://`, in any case.
+        #[cfg(feature = "__rustls")]
+        if nodes.iter().any(|node| {
+            matches!(
+                node.get_connection_info().addr(),
+                redis::ConnectionAddr::TcpTls { .. }
+            )
+        }) {
+            crate::tls::ensure_process_default();
+        }
         let cluster = if config.cluster {
             Some(cluster_client(config, certificates).map_err(|e| invalid(first, e))?)
         } else {
