@@ -253,7 +253,7 @@ impl Catalogue {
 }
 
 /// The charge periods a plan is sold at and their prices, from its price set.
-fn pricing(
+pub(crate) fn pricing(
     prices: Option<&[kelviq_config::Price]>,
 ) -> (Vec<String>, std::collections::BTreeMap<String, i64>) {
     use kelviq_config::PriceType;

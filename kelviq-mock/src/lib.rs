@@ -25,6 +25,11 @@
 //! # }
 //! ```
 //!
+//! The catalog operations (features, products, plans with their drafts, prices,
+//! entitlements and files, uploads, the product offering) keep their state per API key; a
+//! plan published with a price becomes part of the [`Catalogue`] the emulator sells, so that
+//! checkouts and subscriptions can name it.
+//!
 //! As a binary, for any language: `cargo run -p kelviq-mock -- --addr 127.0.0.1:8787`; add
 //! `--catalog kelviq.config.toml` to sell the plans of a pricing-as-code file (see
 //! [`MockConfig::with_catalog`]).

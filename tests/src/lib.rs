@@ -82,7 +82,9 @@ impl ResponseSchemas {
                 for (status, response) in op["responses"].as_object().unwrap() {
                     let response = resolve(&document, response);
                     let schema = &response["content"]["application/json"]["schema"]["$ref"];
-                    by_status.insert(status.clone(), schema.as_str().unwrap().to_owned());
+                    // A response documented without a body (a 204, a redirect): "".
+                    let reference = schema.as_str().unwrap_or_default();
+                    by_status.insert(status.clone(), reference.to_owned());
                 }
                 responses.insert(op["operationId"].as_str().unwrap().to_owned(), by_status);
             }
@@ -116,6 +118,16 @@ impl ResponseSchemas {
     /// Checks one answer; the error lists every violation.
     pub fn check(&self, operation: &str, status: u16, body: &Value) -> Result<(), String> {
         let reference = self.schema_for(operation, status)?;
+        if reference.is_empty() {
+            // Documented without a body: the answer must have none.
+            return if body.is_null() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{operation} {status} has a body, documented without one"
+                ))
+            };
+        }
         let schema = json!({ "$ref": reference, "components": self.document["components"] });
         let validator = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft202012)

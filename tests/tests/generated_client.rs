@@ -166,3 +166,210 @@ fn a_client_generated_from_the_document_runs_every_operation() {
     );
     assert_eq!(ResponseSchemas::load().check_log(&log).unwrap(), 8);
 }
+
+/// The catalog operations the emulator serves, over plain HTTP: every answer (successes,
+/// 400s and 404s) validates against the document.
+#[test]
+fn the_catalog_answers_validate_against_the_document() {
+    use serde_json::{json, Value};
+
+    let emulator = Emulator::start();
+    let base = emulator.server.url();
+    emulator.run(async {
+        let http = reqwest::Client::new();
+        let send = |method: &str, path: String, body: Option<Value>| {
+            let mut request = http
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                    format!("{base}{path}"),
+                )
+                .header(AUTHORIZATION, "Bearer catalog-team");
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                let text = response.text().await.unwrap();
+                (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+            }
+        };
+        let unknown = "00000000-0000-4000-8000-000000000000";
+
+        let (_, feature) = send(
+            "POST",
+            "/api/v1/catalog/features/".into(),
+            Some(json!({"name": "API Calls", "featureType": "METER",
+                        "featureDetails": {"featureSubType": "PRE_AGGREGATED_USAGE",
+                                           "units": {"singular": "call", "plural": "calls"}}})),
+        )
+        .await;
+        let feature_id = feature["id"].as_str().unwrap().to_owned();
+        let (_, other) = send(
+            "POST",
+            "/api/v1/catalog/features/".into(),
+            Some(json!({"name": "SSO", "featureType": "BOOLEAN"})),
+        )
+        .await;
+        send("POST", "/api/v1/catalog/features/".into(), Some(json!({"name": "x"}))).await;
+        send("GET", "/api/v1/catalog/features/?page_size=1".into(), None).await;
+        send("GET", format!("/api/v1/catalog/features/{feature_id}/"), None).await;
+        send("GET", format!("/api/v1/catalog/features/{unknown}/"), None).await;
+        let other_id = other["id"].as_str().unwrap();
+        send("DELETE", format!("/api/v1/catalog/features/{other_id}/"), None).await;
+        send("DELETE", format!("/api/v1/catalog/features/{other_id}/"), None).await;
+
+        let (_, product) = send(
+            "POST",
+            "/api/v1/catalog/products/".into(),
+            Some(json!({"name": "Pro Suite", "taxCode": "saas", "imageKeys": ["tmp/1/hero.png"]})),
+        )
+        .await;
+        let product_id = product["id"].as_str().unwrap().to_owned();
+        let product_path = format!("/api/v1/catalog/products/{product_id}/");
+        send("POST", "/api/v1/catalog/products/".into(), Some(json!({"name": "x"}))).await;
+        send("GET", "/api/v1/catalog/products/".into(), None).await;
+        send("GET", product_path.clone(), None).await;
+        send("GET", format!("/api/v1/catalog/products/{unknown}/"), None).await;
+        send("PATCH", product_path.clone(), Some(json!({"name": "Pro Suite 2"}))).await;
+        send("GET", format!("{product_path}settings/"), None).await;
+        send(
+            "PATCH",
+            format!("{product_path}settings/"),
+            Some(json!({"productUrl": "https://app.example.com"})),
+        )
+        .await;
+
+        let plans = "/api/v1/catalog/plans/";
+        send("POST", plans.into(), Some(json!({"name": "Pro", "product": product_id}))).await;
+        send("POST", plans.into(), Some(json!({"name": "Pro"}))).await;
+        send("POST", plans.into(), Some(json!({"name": "Scratch", "product": product_id}))).await;
+        send("GET", plans.into(), None).await;
+        send("GET", "/api/v1/catalog/plans/pro/".into(), None).await;
+        send("GET", "/api/v1/catalog/plans/nope/".into(), None).await;
+        let (_, pro) = send(
+            "PATCH",
+            "/api/v1/catalog/plans/pro/".into(),
+            Some(json!({"license": {"enabled": true, "durationUnit": "YEAR"},
+                        "links": [{"name": "Docs", "url": "https://example.com/docs"}],
+                        "fileKeys": ["tmp/2/terms.pdf"]})),
+        )
+        .await;
+        send(
+            "POST",
+            "/api/v1/media/".into(),
+            Some(json!({"fileName": "terms.pdf", "fileType": "application/pdf"})),
+        )
+        .await;
+        send("POST", "/api/v1/media/".into(), Some(json!({"fileName": "x"}))).await;
+        let link = pro["files"][0]["downloadUrl"].as_str().unwrap();
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let found = no_redirects.get(link).send().await.unwrap();
+        assert_eq!(found.status(), 302);
+        send(
+            "GET",
+            format!("/api/v1/catalog/plans/pro/file/{unknown}/download/"),
+            None,
+        )
+        .await;
+        let file = pro["files"][0]["id"].as_str().unwrap().to_owned();
+        let file_path = format!("/api/v1/catalog/plans/pro/file/{file}/");
+        send("PATCH", file_path.clone(), Some(json!({"name": "Terms.pdf"}))).await;
+        send("PATCH", file_path.clone(), Some(json!({"ordering": "x"}))).await;
+        send("DELETE", file_path.clone(), None).await;
+        send("DELETE", file_path, None).await;
+        let image = product["images"][0]["id"].as_str().unwrap();
+        let image_path = format!("{product_path}image/{image}/");
+        send("PATCH", image_path.clone(), Some(json!({"thumbnail": true}))).await;
+        send("DELETE", image_path.clone(), None).await;
+        send("DELETE", image_path, None).await;
+        send("POST", "/api/v1/catalog/plans/pro/publish/".into(), None).await;
+        send(
+            "POST",
+            "/api/v1/catalog/plans/pro/prices/bulk/".into(),
+            Some(json!({"prices": [{
+                "priceType": "PAID", "currency": "USD", "taxBehavior": "EXCLUSIVE",
+                "chargeCatalogPrice": [
+                    {"feature": null, "priceModel": "FLAT",
+                     "charges": [{"chargePeriod": "MONTHLY", "priceData": {"amount": 29.99}}]},
+                    {"feature": feature_id, "priceModel": "TIERED", "reset": "EVERY_MONTH",
+                     "usageAlerts": {"enabled": true, "thresholds": [75], "thresholdType": "PERCENTAGE"},
+                     "charges": [{"chargePeriod": "MONTHLY",
+                                  "tiers": [{"unitAmount": 0.5, "upTo": 100}, {"unitAmount": 0.1, "upTo": "inf"}]}]}
+                ]}]})),
+        )
+        .await;
+        send(
+            "POST",
+            "/api/v1/catalog/plans/pro/prices/bulk/".into(),
+            Some(json!({"prices": [{"priceType": "PAID"}, {"priceType": "PAID"}]})),
+        )
+        .await;
+        send("GET", "/api/v1/catalog/plans/pro/prices/".into(), None).await;
+        send("GET", "/api/v1/catalog/plans/pro/prices/?version=7".into(), None).await;
+        send(
+            "POST",
+            "/api/v1/catalog/plans/pro/features/".into(),
+            Some(json!({"planEntitlements": [{"feature": feature_id,
+                "details": {"value": 1000, "reset": "EVERY_MONTH", "hardLimit": true}}]})),
+        )
+        .await;
+        send(
+            "POST",
+            "/api/v1/catalog/plans/pro/features/".into(),
+            Some(json!({"planEntitlements": [{"feature": unknown, "details": {}}]})),
+        )
+        .await;
+        send("GET", "/api/v1/catalog/plans/pro/features/".into(), None).await;
+        let calls = feature["identifier"].as_str().unwrap();
+        send(
+            "PATCH",
+            format!("/api/v1/catalog/plans/pro/features/{calls}/"),
+            Some(json!({"details": {"value": 2000}})),
+        )
+        .await;
+        send(
+            "PATCH",
+            "/api/v1/catalog/plans/pro/features/nope/".into(),
+            Some(json!({"details": {}})),
+        )
+        .await;
+        send("POST", "/api/v1/catalog/plans/pro/publish/".into(), Some(json!({}))).await;
+        send("POST", "/api/v1/catalog/plans/pro/publish/".into(), None).await;
+        send("PATCH", "/api/v1/catalog/plans/pro/".into(), Some(json!({"name": "Pro 2"}))).await;
+        send("DELETE", format!("/api/v1/catalog/plans/pro/features/{calls}/"), None).await;
+        send("DELETE", "/api/v1/catalog/plans/pro/discard/".into(), None).await;
+        send("DELETE", "/api/v1/catalog/plans/pro/discard/".into(), None).await;
+        send("DELETE", "/api/v1/catalog/plans/scratch/".into(), None).await;
+        send("DELETE", "/api/v1/catalog/plans/scratch/".into(), None).await;
+        let offering = format!("/api/v1/monetization/product-offering/{product_id}/");
+        send("GET", format!("{offering}?customer_id=someone"), None).await;
+        send("GET", offering, None).await;
+        send(
+            "GET",
+            format!("/api/v1/monetization/product-offering/{unknown}/"),
+            None,
+        )
+        .await;
+        send("DELETE", product_path.clone(), None).await;
+        send("DELETE", product_path.clone(), None).await;
+    });
+
+    let log = emulator.server.requests();
+    let operations: std::collections::BTreeSet<_> =
+        log.iter().filter_map(|r| r.operation.clone()).collect();
+    assert_eq!(operations.len(), 31, "{operations:?}");
+    let statuses: std::collections::BTreeSet<_> = log
+        .iter()
+        .filter_map(|r| r.response.as_ref().map(|a| a.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [200, 201, 204, 302, 400, 404].into_iter().collect(),
+        "{log:?}"
+    );
+    assert_eq!(ResponseSchemas::load().check_log(&log).unwrap(), log.len());
+}

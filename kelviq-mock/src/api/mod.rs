@@ -3,12 +3,14 @@
 //! the tenant of its key) and after (webhooks for what it changed).
 
 mod body;
+mod catalog;
 mod checkout;
 mod customers;
 mod entitlements;
 mod licenses;
 mod payments;
 mod reporting;
+mod storage;
 mod subscriptions;
 
 use std::time::Duration;
@@ -29,6 +31,9 @@ use crate::faults::{self, FaultKind};
 use crate::server::ConnectionKill;
 use crate::state::{LoggedRequest, LoggedResponse};
 use crate::App;
+
+/// The operation of the document that needs no API key: a plan file's public link.
+const OPEN_OPERATION: &str = "downloadCatalogPlanFile";
 
 /// The largest body the emulator reads.
 const BODY_LIMIT: usize = 1 << 20;
@@ -86,8 +91,10 @@ pub(crate) fn router(app: App) -> Router {
             "/api/v1/payment-methods/",
             get(payments::list_payment_methods),
         )
+        .merge(catalog::routes())
         .fallback(|| async { ApiError::not_found("No such endpoint.") })
         .layer(axum::middleware::from_fn_with_state(app.clone(), gate))
+        .merge(storage::routes())
         .with_state(app)
 }
 
@@ -214,7 +221,10 @@ async fn answer_or_fault(
         | None => {}
     }
 
+    // Operations the document serves without authentication (`security: []`).
+    let open = parts.extensions.get::<OperationId>().and_then(|o| o.0) == Some(OPEN_OPERATION);
     match authenticate(app, &parts.headers) {
+        Err(_) if open => {}
         Ok(key) => {
             parts.extensions.insert(TenantKey(key));
         }
@@ -295,40 +305,85 @@ impl<T: DeserializeOwned> FromRequest<App> for WireJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, app: &App) -> Result<Self, Self::Rejection> {
-        let is_json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if !is_json {
-            return Err(ApiError::field(
-                "body",
-                "Expected Content-Type: application/json.",
-            ));
-        }
+        let (operation, bytes) = body_of(request, app).await?;
+        let value = checked(app, operation, &bytes)?;
+        decode(value).map(WireJson)
+    }
+}
+
+/// A JSON body that may be left out, for operations whose body is optional: `None` when
+/// the request has none; otherwise checked and decoded as [`WireJson`] does.
+pub(crate) struct MaybeWireJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned> FromRequest<App> for MaybeWireJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, app: &App) -> Result<Self, Self::Rejection> {
         let operation = request.extensions().get::<OperationId>().and_then(|o| o.0);
-        let bytes = Bytes::from_request(request, app)
+        let has_type = request.headers().contains_key(header::CONTENT_TYPE);
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, BODY_LIMIT)
             .await
             .map_err(|_| ApiError::field("body", "The body could not be read."))?;
-        let mut value: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::field("body", format!("Not JSON: {e}")))?;
-        if let Some(fields) = operation.and_then(faults::body_fields) {
-            body::conform(fields, &mut value, app.lenient, "")?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(MaybeWireJson(None));
         }
-        serde_path_to_error::deserialize(value)
-            .map(WireJson)
-            .map_err(|error| {
-                let message = error.inner().to_string();
-                let path = error.path().to_string();
-                // A missing field is reported at its parent; name the field itself.
-                let field = match message.strip_prefix("missing field `") {
-                    Some(rest) => rest.split('`').next().unwrap_or("body").to_owned(),
-                    None if path == "." => "body".to_owned(),
-                    None => path,
-                };
-                ApiError::field(field, message)
-            })
+        let request = Request::from_parts(parts, Body::from(bytes.clone()));
+        if has_type {
+            let (_, bytes) = body_of(request, app).await?;
+            return decode(checked(app, operation, &bytes)?).map(|v| MaybeWireJson(Some(v)));
+        }
+        Err(ApiError::field(
+            "body",
+            "Expected Content-Type: application/json.",
+        ))
     }
+}
+
+/// The operation of a JSON request and its body's bytes; refused when it is not JSON.
+async fn body_of(request: Request, app: &App) -> Result<(Option<&'static str>, Bytes), ApiError> {
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return Err(ApiError::field(
+            "body",
+            "Expected Content-Type: application/json.",
+        ));
+    }
+    let operation = request.extensions().get::<OperationId>().and_then(|o| o.0);
+    let bytes = Bytes::from_request(request, app)
+        .await
+        .map_err(|_| ApiError::field("body", "The body could not be read."))?;
+    Ok((operation, bytes))
+}
+
+/// A body parsed as JSON and checked against the operation's fields in the document.
+fn checked(app: &App, operation: Option<&str>, bytes: &[u8]) -> Result<Value, ApiError> {
+    let mut value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::field("body", format!("Not JSON: {e}")))?;
+    if let Some(fields) = operation.and_then(faults::body_fields) {
+        body::conform(fields, &mut value, app.lenient, "")?;
+    }
+    Ok(value)
+}
+
+/// A checked body decoded into a type of the document, with a 400 naming the field at
+/// fault.
+pub(crate) fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let message = error.inner().to_string();
+        let path = error.path().to_string();
+        // A missing field is reported at its parent; name the field itself.
+        let field = match message.strip_prefix("missing field `") {
+            Some(rest) => rest.split('`').next().unwrap_or("body").to_owned(),
+            None if path == "." => "body".to_owned(),
+            None => path,
+        };
+        ApiError::field(field, message)
+    })
 }
 
 /// A request's query parameters, read by name with a 400 naming the one at fault.

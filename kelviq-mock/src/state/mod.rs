@@ -1,5 +1,6 @@
 //! What the emulator remembers, and the service's behaviour over it, one file per resource
-//! group: customers, checkout, entitlements, reporting, subscriptions, licenses, payments.
+//! group: customers, checkout, entitlements, reporting, subscriptions, licenses, payments,
+//! and the catalog API's products, features and plans.
 //!
 //! State is kept per tenant, one tenant per API key, so that two keys never see each
 //! other's customers; the plan catalogue, the request log and the faults belong to the
@@ -7,6 +8,7 @@
 //! calls and their results into answers, and the control surface and
 //! [`MockServer`](crate::MockServer) call them directly.
 
+mod catalog;
 mod checkout;
 mod customers;
 mod entitlements;
@@ -26,6 +28,7 @@ use crate::faults::Fault;
 use crate::log::{AppliedUsage, RequestLog};
 use crate::webhooks::{Delivery, Endpoint, Event};
 
+pub(crate) use catalog::sell;
 pub use checkout::CompletedCheckout;
 pub use payments::MoneyFilter;
 pub use subscriptions::SubscriptionFilter;
@@ -53,6 +56,8 @@ pub struct Store {
     pub deliveries: RequestLog<Delivery>,
     /// Usage reports applied, in the order applied, bounded.
     pub applied_usage: RequestLog<AppliedUsage>,
+    /// Files uploaded through presigned uploads, for every tenant.
+    pub(crate) uploads: catalog::Uploads,
 }
 
 /// One tenant's state: what one API key sees.
@@ -65,6 +70,8 @@ pub struct Tenant {
     grants: HashMap<String, Vec<Grant>>,
     licenses: licenses::Licenses,
     payments: payments::Payments,
+    /// The catalog API's products, features and plans.
+    pub(crate) catalog: catalog::Catalog,
     /// Where this tenant's webhooks go.
     pub(crate) endpoints: Vec<Endpoint>,
     /// Events not yet handed to the webhook sender.
@@ -103,6 +110,7 @@ impl Store {
             faults: Vec::new(),
             deliveries: RequestLog::new(log_capacity),
             applied_usage: RequestLog::new(log_capacity),
+            uploads: catalog::Uploads::default(),
         }
     }
 
@@ -147,6 +155,14 @@ impl Store {
                 "No checkout session {session_id:?}."
             ))),
         }
+    }
+
+    /// Where file `pk` of plan `identifier` is stored, whichever tenant has it (its
+    /// download link carries no API key).
+    pub(crate) fn plan_file_location(&self, identifier: &str, pk: &str) -> Option<String> {
+        self.tenants
+            .values()
+            .find_map(|t| t.catalog.file_location(identifier, pk))
     }
 
     /// Every tenant's pending events, with the endpoints they go to.
@@ -207,7 +223,9 @@ pub(crate) fn page_of(
     }
     let start = ((page - 1) * size) as usize;
     let results: Vec<Value> = items.into_iter().skip(start).take(size as usize).collect();
-    let link = |page: u64| Value::String(format!("{base}?page={page}&page_size={size}"));
+    // A base that carries a filter (`?search=…`) keeps it.
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let link = |page: u64| Value::String(format!("{base}{separator}page={page}&page_size={size}"));
     Ok(serde_json::json!({
         "count": count,
         "next": if page < pages { link(page + 1) } else { Value::Null },
