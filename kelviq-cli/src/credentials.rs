@@ -33,7 +33,6 @@ impl ApiKey {
     }
 
     /// The key itself, for an Authorization header (the commands that call the API).
-    #[allow(dead_code)]
     pub fn expose(&self) -> &str {
         &self.0
     }

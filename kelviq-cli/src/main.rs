@@ -2,16 +2,21 @@
 //!
 //! A Rust counterpart of the documented TypeScript CLI (`@kelviq/cli`), reading the
 //! catalogue from `kelviq.config.toml` (see the `kelviq-config` crate) instead of
-//! `kelviq.config.ts`. Commands so far: `init`, `validate`, `schema`, `env`, `login` and
-//! `logout`; `pull`, `push` and `promote` need the catalog API in the `kelviq` crate first.
+//! `kelviq.config.ts`. Commands: `init`, `validate`, `schema`, `env`, `login`, `logout`,
+//! `pull`, `push` and `promote`, the last three through the `kelviq` crate's catalog
+//! operations ([`remote`] reads, [`plan`] diffs, [`apply`] writes).
 //!
 //! Like the documented CLI, every command targets the sandbox unless given `--prod`; output
 //! is coloured on a terminal only, never when piped or when `NO_COLOR` is set or
 //! `--no-color` given; errors go to standard error with a non-zero exit code (1; 2 for a
 //! command line clap refuses).
 
+mod apply;
 mod commands;
+mod convert;
 mod credentials;
+mod plan;
+mod remote;
 mod target;
 mod ui;
 
@@ -51,6 +56,12 @@ enum Command {
     Login(commands::login::Args),
     /// Remove stored API keys.
     Logout(commands::logout::Args),
+    /// Write an environment's catalogue to a config file.
+    Pull(commands::pull::Args),
+    /// Deploy a config file: diff, confirm, draft-first writes, optional publish and prune.
+    Push(commands::push::Args),
+    /// Move the sandbox catalogue to production with the same preview and gates.
+    Promote(commands::promote::Args),
 }
 
 /// Why a command failed: what to tell, and the exit code.
@@ -88,6 +99,9 @@ fn main() -> ExitCode {
         Command::Env(args) => commands::env::run(args, &ui),
         Command::Login(args) => commands::login::run(args, &ui),
         Command::Logout(args) => commands::logout::run(args, &ui),
+        Command::Pull(args) => commands::pull::run(args, &ui),
+        Command::Push(args) => commands::push::run(args, &ui),
+        Command::Promote(args) => commands::promote::run(args, &ui),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

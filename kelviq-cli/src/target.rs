@@ -64,7 +64,8 @@ impl Target {
     /// The variable overriding the edge URL (one for both environments).
     pub const EDGE_VARIABLE: &'static str = "KELVIQ_EDGE_URL";
 
-    fn sdk(self) -> kelviq::Environment {
+    /// The SDK's environment.
+    pub fn sdk(self) -> kelviq::Environment {
         match self {
             Target::Sandbox => kelviq::Environment::Sandbox,
             Target::Production => kelviq::Environment::Production,
