@@ -7,7 +7,9 @@
 //! **flag key is the feature id**:
 //!
 //! - a **boolean** flag answers [`has_access`](kelviq::entitlements::Entitlements::has_access),
-//!   through the same cached path: from a fresh cached set, no request and no allocation;
+//!   through the same cached path: from a fresh cached set, no request and no allocation
+//!   of its own (the one allocation is the future `async_trait` boxes; the OpenFeature
+//!   client's evaluation adds a few of its own);
 //! - an **integer** flag answers a quantity: what is **left** of a `METER` (its `remaining`:
 //!   the limit minus the usage, negative past a soft limit), and the **quantity bought** of a
 //!   `CUSTOMIZABLE` feature (its `usage_limit`, such as a number of seats);
@@ -118,9 +120,12 @@
 //! before it, the status is `NOT_READY` and an evaluation is answered `PROVIDER_NOT_READY`
 //! (the `OpenFeature` API initialises a provider when it is set). After that the status says
 //! what the latest evaluation saw: `READY` after a fresh answer, `STALE` after a stale one,
-//! `ERROR` after a fallback or an edge host that could not be reached. The Rust SDK reads no
-//! status itself and has no events yet (its README lists eventing as not implemented), so none
-//! are emitted; clones of a provider share one status, so keep a clone to read it.
+//! `ERROR` after a fallback, an edge host that could not be reached, a refused key (401/403)
+//! or an answer that is not Kelviq's. An evaluation that ends in an error after reading a
+//! set (`FLAG_NOT_FOUND`, `TYPE_MISMATCH`) still reports how fresh that set was. The Rust
+//! SDK reads no status itself and has no events yet (its README lists eventing as not
+//! implemented), so none are emitted; clones of a provider share one status, so keep a clone
+//! to read it.
 //!
 //! Dropping the provider (`OpenFeature::shutdown`) does not shut the Kelviq client down: the
 //! client is shared with the application, which calls [`kelviq::Client::shutdown`] before
@@ -306,10 +311,14 @@ impl KelviqProvider {
                     format!("Kelviq knows no customer {customer:?} (the targeting key): {failure}"),
                 )
             }
+            // The edge host failing, or refusing the key or answering what is not Kelviq's:
+            // no flag can be resolved reliably until that changes.
             ErrorKind::Connection
             | ErrorKind::Timeout
             | ErrorKind::Server
-            | ErrorKind::RateLimited => {
+            | ErrorKind::RateLimited
+            | ErrorKind::Unauthorized
+            | ErrorKind::Decode => {
                 self.observe(ERROR);
                 general()
             }
@@ -332,16 +341,15 @@ impl KelviqProvider {
             .send()
             .await
             .map_err(|e| self.failed(e, customer))?;
+        // The set answered, even if the evaluation ends in an error (no entry for the
+        // feature, or no quantity for an integer flag): the status says what it read.
+        self.seen(found.freshness());
         match found.feature(flag_key) {
             Some(feature) => Ok((feature, found.freshness())),
-            None => {
-                // The set answered, even if it holds nothing for this feature.
-                self.seen(found.freshness());
-                Err(error(
-                    EvaluationErrorCode::FlagNotFound,
-                    format!("customer {customer:?} holds no entitlement to {flag_key:?}"),
-                ))
-            }
+            None => Err(error(
+                EvaluationErrorCode::FlagNotFound,
+                format!("customer {customer:?} holds no entitlement to {flag_key:?}"),
+            )),
         }
     }
 }
@@ -374,7 +382,8 @@ impl FeatureProvider for KelviqProvider {
         &self.metadata
     }
 
-    /// `has_access`: from a fresh cached set without a request or an allocation.
+    /// `has_access`: from a fresh cached set without a request or an allocation beyond the
+    /// boxed future.
     async fn resolve_bool_value(
         &self,
         flag_key: &str,

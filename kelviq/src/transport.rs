@@ -207,6 +207,15 @@ fn reqwest_error(error: &reqwest::Error, timed_out_after: Option<Duration>) -> E
     if error.is_connect() {
         return Error::connection(Reached::No, describe_error(error));
     }
+    // The request could not be made at all (say, a URL longer than any URI may be): nothing
+    // was sent and nothing would change by waiting, so it is not an outage for the fallback
+    // policy or the queue to answer.
+    if error.is_builder() {
+        return Error::config(format!(
+            "the request could not be built: {}",
+            describe_error(error)
+        ));
+    }
     if error.is_timeout() {
         return Error::timeout(timed_out_after.unwrap_or_default());
     }

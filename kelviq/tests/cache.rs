@@ -853,3 +853,32 @@ fn the_blocking_client_answers_cached_checks_without_its_runtime() {
     }
     assert!(h.server.requests().is_empty());
 }
+
+/// A request that cannot even be built (a customer id so long that no URI holds it) is not an
+/// outage: the fallback policy must not answer for it, with `Allow` least of all.
+#[tokio::test]
+async fn a_request_that_cannot_be_built_is_not_answered_by_the_fallback() {
+    let server = MockServer::start().await.unwrap();
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .retry_policy(RetryPolicy::none())
+        .entitlement_fallback(FallbackPolicy::default().feature("basic-export", Fallback::Allow))
+        .build()
+        .unwrap();
+    let huge = "c".repeat(70_000);
+    let answer = client
+        .entitlements()
+        .check(huge.as_str(), "basic-export")
+        .send()
+        .await;
+    let error = answer.expect_err("not an outage: no fallback answer");
+    assert!(
+        !matches!(
+            error.kind(),
+            kelviq::ErrorKind::Connection | kelviq::ErrorKind::Timeout
+        ),
+        "{:?}",
+        error.kind()
+    );
+    assert!(server.requests().is_empty(), "nothing reached the server");
+}
