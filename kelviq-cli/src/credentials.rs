@@ -180,13 +180,20 @@ fn config_dir() -> Option<PathBuf> {
     absolute("XDG_CONFIG_HOME").or_else(|| absolute("HOME").map(|home| home.join(".config")))
 }
 
+/// Creates `dir` (and its missing parents) `0700`; an existing `dir` wider than that (made
+/// by hand, or by another tool) is narrowed to `0700`, as the key is about to go in it.
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(dir)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))?;
+    }
+    Ok(())
 }
 
 #[cfg(not(unix))]
@@ -232,5 +239,72 @@ mod tests {
         assert_eq!(back.get(Target::Production).unwrap().char_count(), 1);
         assert!(credentials.remove(Target::Production));
         assert!(credentials.is_empty());
+    }
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "kelviq-credentials-{tag}-{}-{:?}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn save_narrows_an_existing_wide_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = scratch("wide");
+        let dir = root.join("kelviq");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let path = dir.join("credentials.toml");
+        let mut credentials = Credentials::default();
+        credentials.set(Target::Sandbox, ApiKey::new("sk_x".into()));
+        credentials.save(&path).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let (dir_mode, file_mode) = (mode(&dir), mode(&path));
+        let _ = std::fs::remove_dir_all(&root);
+        assert_eq!(file_mode, 0o600);
+        assert_eq!(dir_mode, 0o700, "the key's directory is owner-only");
+    }
+
+    #[test]
+    fn a_malformed_file_never_panics_nor_quotes_a_key() {
+        let root = scratch("malformed");
+        let path = root.join("credentials.toml");
+        let secret = "sk_TOPSECRET_é";
+        let inputs = [
+            format!("[sandbox]\nserver_api_key = \"{secret}"),
+            format!("[sandbox]\nserver_api_key = {secret}"),
+            format!("[sandbox]\nserver_api_key = \"{secret}\"\nserver_api_key = \"{secret}\""),
+            format!("[sandbox]\nserver_api_key = [\"{secret}\"]"),
+            format!("[sandbox]\nserver_api_key = \"{secret}\"\n[sandbox]"),
+            format!("server_api_key = \"{secret}\""),
+            format!("[sandbox]\nserver_api_key = \"\\é{secret}\""),
+            format!("é{secret}é = 1"),
+            format!("[sandbox]\nserver_api_key = '''{secret}"),
+            "[sandbox]\nserver_api_key = 99999999999999999999999999".to_owned(),
+            "é".to_owned(),
+            "\u{feff}[sandbox".to_owned(),
+        ];
+        for input in inputs {
+            std::fs::write(&path, &input).unwrap();
+            if let Err(failure) = Credentials::load(&path) {
+                assert!(
+                    !failure.message.contains("TOPSECRET"),
+                    "{input:?}: {}",
+                    failure.message
+                );
+            }
+        }
+        std::fs::write(&path, [b'[', 0xff, 0xfe, b']']).unwrap();
+        let failure = Credentials::load(&path).unwrap_err();
+        assert!(!failure.message.is_empty());
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

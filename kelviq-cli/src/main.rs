@@ -89,8 +89,34 @@ impl From<std::io::Error> for Failure {
     }
 }
 
+/// Parses the command line; a `login` command line clap refuses is not quoted back, as a
+/// key typed on it (`--key-stdin=sk_…`) would be in clap's message.
+fn parse() -> Cli {
+    Cli::try_parse().unwrap_or_else(|error| {
+        use clap::error::ErrorKind;
+        let shown = matches!(
+            error.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        );
+        let login = std::env::args_os()
+            .skip(1)
+            .find(|a| !a.to_string_lossy().starts_with('-'))
+            .is_some_and(|a| a == "login");
+        if shown || !login {
+            error.exit();
+        }
+        eprintln!(
+            "error: this `kelviq login` command line is not valid (not repeated here, as it may \
+             hold a key); see `kelviq login --help`"
+        );
+        std::process::exit(2);
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let ui = Ui::detect(cli.no_color, cli.quiet);
     let result = match cli.command {
         Command::Init(args) => commands::init::run(args, &ui),

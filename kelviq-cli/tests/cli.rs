@@ -399,3 +399,34 @@ fn nothing_is_coloured_when_piped_even_with_errors() {
         "clap refuses an unknown command: {run:?}"
     );
 }
+
+#[test]
+fn a_key_given_on_the_command_line_is_refused_without_being_echoed() {
+    let scratch = Scratch::new("login-arg");
+    for args in [
+        &["login", "sk_sandbox_ARGSECRET_1"][..],
+        &["login", "--prod", "sk_sandbox_ARGSECRET_1"][..],
+        &["login", "--key-stdin=sk_sandbox_ARGSECRET_1"][..],
+        &["--quiet", "login", "--prod=sk_sandbox_ARGSECRET_1"][..],
+        &["login", "x", "sk_sandbox_ARGSECRET_1"][..],
+    ] {
+        let run = scratch.run(args);
+        assert_ne!(run.code, Some(0), "{run:?}");
+        assert!(
+            !run.stdout.contains("ARGSECRET") && !run.stderr.contains("ARGSECRET"),
+            "{run:?}"
+        );
+        assert!(!scratch.credentials().exists());
+    }
+}
+
+#[test]
+fn an_overlong_key_is_refused_not_truncated() {
+    let scratch = Scratch::new("login-long");
+    let key = format!("sk_{}", "a".repeat(5000));
+    let run = scratch
+        .run_with_stdin(&["login"], &format!("{key}\n"))
+        .failed();
+    assert!(!run.stderr.contains("aaaa"), "{run:?}");
+    assert!(!scratch.credentials().exists(), "nothing stored");
+}

@@ -919,3 +919,48 @@ async fn a_feature_price_travels_by_identifier_and_round_trips() {
         false
     );
 }
+
+/// Every way `--dry-run --json` can fail before the plan still prints exactly one
+/// `{"error"}` document on stdout, nothing on stderr, and exits 1, writing nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_json_failures_are_one_error_document() {
+    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let check = |scratch: &Scratch, args: &[&str]| {
+        let run = scratch.run(args).code(1);
+        let document: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("one JSON document ({e}): {run:?}"));
+        assert!(
+            document["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{run:?}"
+        );
+        assert_eq!(run.stderr, "", "{run:?}");
+        assert!(!run.stdout.contains("SECRET"), "{run:?}");
+    };
+    // An invalid config, an empty one that is not TOML, a missing one.
+    let scratch = Scratch::new("json-errors", &server);
+    scratch.write("kelviq.config.toml", "[[plans]]\nidentifier = 1\n");
+    check(&scratch, &["push", "--dry-run", "--json"]);
+    scratch.write("bad.json", "{");
+    check(&scratch, &["push", "bad.json", "--dry-run", "--json"]);
+    check(&scratch, &["push", "missing.toml", "--dry-run", "--json"]);
+    // A base URL that is no URL.
+    let mut bad_url = Scratch::new("json-url", &server);
+    bad_url.write("kelviq.config.toml", CONFIG);
+    bad_url.env[0].1 = "not a url".into();
+    check(&bad_url, &["push", "--dry-run", "--json"]);
+    check(&bad_url, &["promote", "--dry-run", "--json"]);
+    // A credentials file that is not one, holding a key.
+    let mut broken = Scratch::new("json-creds", &server);
+    broken
+        .env
+        .retain(|(k, _)| k != "KELVIQ_SANDBOX_SERVER_API_KEY");
+    broken.write("kelviq.config.toml", CONFIG);
+    std::fs::create_dir_all(broken.dir.join("config/kelviq")).unwrap();
+    broken.write(
+        "config/kelviq/credentials.toml",
+        "[sandbox]\nserver_api_key = \"sk_SECRET_1\"\nserver_api_key = \"sk_SECRET_2\"\n",
+    );
+    check(&broken, &["push", "--dry-run", "--json"]);
+    check(&broken, &["promote", "--dry-run", "--json"]);
+    assert_eq!(writes(&server), Vec::<String>::new());
+}

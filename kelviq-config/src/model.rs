@@ -260,6 +260,14 @@ impl<'de> Deserialize<'de> for EntitlementValue {
             }
 
             fn visit_f64<E: de::Error>(self, x: f64) -> Result<Self::Value, E> {
+                // `nan` and `inf` (TOML has them) are no JSON number, and `nan` never
+                // equals itself.
+                if !x.is_finite() {
+                    return Err(E::invalid_value(
+                        de::Unexpected::Float(x),
+                        &"a finite number",
+                    ));
+                }
                 Ok(EntitlementValue::Float(x))
             }
         }

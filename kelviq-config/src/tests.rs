@@ -509,3 +509,84 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Whatever the text, parsing answers (never panics), and what parses writes back.
+#[test]
+fn no_input_makes_parsing_or_writing_panic() {
+    let json = parse_toml(FULL, "full.toml").unwrap().to_json();
+    let mut inputs: Vec<(String, bool)> = Vec::new();
+    for (text, is_json) in [(FULL, false), (json.as_str(), true)] {
+        for (i, _) in text.char_indices() {
+            inputs.push((text[..i].to_owned(), is_json));
+            inputs.push((
+                format!(
+                    "{}{}",
+                    &text[..i],
+                    &text[i..].replacen(['"', '=', ':', ']', '}'], "", 1)
+                ),
+                is_json,
+            ));
+        }
+    }
+    let odd = [
+        "",
+        "\u{feff}",
+        "[[features]]\nidentifier = \"s\"\nname = \"S\"\ntype = \"METER\"\nidentifier = \"t\"",
+        "[[features]]\nidentifier = \"sièges\"\nname = \"S\"\ntype = \"BOOLEAN\"",
+        "[[features]]\nidentifier = \"é\"\nname = \"é\"\ntype = \"é\"",
+        "[[products]]\nidentifier = \"a\"\nname = \"A\"\ntaxCode = \"saas\"\n[[plans]]\nidentifier = \"p\"\nname = \"P\"\nproduct = \"a\"\ntrialPeriod = 99999999999999999999999\n",
+        "[[products]]\nidentifier = \"a\"\nname = \"A\"\ntaxCode = \"saas\"\n[[plans]]\nidentifier = \"p\"\nname = \"P\"\nproduct = \"a\"\ntrialPeriod = -1\n",
+        "[[features]]\nidentifier = \"s\"\nname = \"S\"\ntype = \"CUSTOMIZABLE\"\n[[products]]\nidentifier = \"a\"\nname = \"A\"\ntaxCode = \"saas\"\n[[plans]]\nidentifier = \"p\"\nname = \"P\"\nproduct = \"a\"\n[[plans.entitlements]]\nfeature = \"s\"\nvalue = nan\n[[plans.entitlements]]\nfeature = \"s\"\nvalue = inf\n[[plans.entitlements]]\nfeature = \"s\"\nvalue = 1e308\n[[plans.entitlements]]\nfeature = \"s\"\nvalue = 18446744073709551615\n",
+        "plans = 1",
+        "features = [1, \"x\", {}]",
+        "[features]",
+    ];
+    inputs.extend(odd.iter().map(|t| (t.to_string(), false)));
+    inputs.extend(
+        [
+            "{\"plans\": [{\"trialPeriod\": 1e400}]}",
+            "{\"features\": [{\"identifier\": \"s\", \"identifier\": \"t\"}]}",
+            "{\"features\": [], \"features\": []}",
+            "[]",
+            "{\"plans\": [{\"entitlements\": [{\"feature\": \"s\", \"value\": 123456789012345678901234567890}]}]}",
+            "\"\\ud800\"",
+        ]
+        .iter()
+        .map(|t| (t.to_string(), true)),
+    );
+    for (text, is_json) in inputs {
+        let parsed = if is_json {
+            parse_json(&text, "f.json")
+        } else {
+            parse_toml(&text, "f.toml")
+        };
+        match parsed {
+            Ok(catalog) => {
+                let _ = catalog.to_json();
+                let _ = catalog.to_toml();
+            }
+            Err(error) => {
+                assert!(!error.diagnostics().is_empty(), "{text:?}");
+                let _ = error.to_string();
+            }
+        }
+    }
+}
+
+/// `nan` and `inf` are TOML numbers, but no entitlement value: JSON has no such number (it
+/// would be sent as `null`), and `nan` never equals itself (a push would differ forever).
+#[test]
+fn a_non_finite_entitlement_value_is_refused() {
+    for value in ["nan", "inf", "-inf", "+nan"] {
+        let text = format!(
+            "[[features]]\nidentifier = \"s\"\nname = \"S\"\ntype = \"CUSTOMIZABLE\"\n\
+             [[products]]\nidentifier = \"a\"\nname = \"A\"\ntaxCode = \"saas\"\n\
+             [[plans]]\nidentifier = \"p\"\nname = \"P\"\nproduct = \"a\"\n\
+             [[plans.entitlements]]\nfeature = \"s\"\nvalue = {value}\n"
+        );
+        let error = parse_toml(&text, "f.toml").expect_err(value);
+        let first = &error.diagnostics()[0];
+        assert_eq!(first.line, Some(15), "{error}");
+        assert!(first.to_string().contains("value"), "{error}");
+    }
+}

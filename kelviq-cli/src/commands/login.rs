@@ -32,10 +32,20 @@ pub struct Args {
     /// Read the key from the first line of standard input, without a prompt.
     #[arg(long)]
     key_stdin: bool,
+    /// A key typed as an argument: refused without being repeated (clap would quote an
+    /// unexpected argument in its error, and the command line is seen by `ps` and history).
+    #[arg(hide = true, value_name = "KEY")]
+    key: Option<std::ffi::OsString>,
 }
 
 /// Runs `kelviq login`.
 pub fn run(args: Args, ui: &Ui) -> Result<(), Failure> {
+    if args.key.is_some() {
+        return Err(Failure::new(
+            "a key is never taken as an argument (it would stay in your shell history); \
+             nothing stored: run `kelviq login` and paste it, or `kelviq login --key-stdin < key.txt`",
+        ));
+    }
     let target = Target::from_prod_flag(args.prod);
     let path = credentials::path()?;
     // A credentials file this CLI cannot read stops it before a key is asked for.
@@ -87,9 +97,15 @@ fn read_line() -> Result<String, Failure> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
-        .take(MAX_KEY_BYTES)
+        .take(MAX_KEY_BYTES + 1)
         .read_line(&mut line)
         .map_err(|e| Failure::new(format!("cannot read the key from standard input: {e}")))?;
+    // Longer than any key: refused rather than stored cut short.
+    if line.trim_end_matches(['\r', '\n']).len() as u64 > MAX_KEY_BYTES {
+        return Err(Failure::new(format!(
+            "that is not a key (longer than {MAX_KEY_BYTES} bytes); nothing stored"
+        )));
+    }
     Ok(line)
 }
 
