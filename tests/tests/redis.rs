@@ -71,6 +71,22 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Asks `client` for `reports` until it is allowed (an invalidation reached it), failing with
+/// `what` after ten seconds.
+async fn until_allowed(client: &Client, what: &str) {
+    let started = Instant::now();
+    while !client
+        .entitlements()
+        .has_access(CUSTOMER, "reports")
+        .send()
+        .await
+        .unwrap()
+    {
+        assert!(started.elapsed() < Duration::from_secs(10), "{what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_share_a_cache_entry_and_the_second_asks_no_edge() {
     let Some(redis) = RedisServer::start_or_skip() else {
@@ -133,23 +149,7 @@ async fn an_invalidation_on_one_client_is_seen_by_the_other() {
         .unwrap());
 
     first.invalidate_entitlements(CUSTOMER);
-    let started = Instant::now();
-    loop {
-        let allowed = second
-            .entitlements()
-            .has_access(CUSTOMER, "reports")
-            .send()
-            .await
-            .unwrap();
-        if allowed {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the second client never saw the invalidation"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_allowed(&second, "the second client never saw the invalidation").await;
     // And the first, whose memory was retired at once, does not read the old set back
     // from Redis.
     assert!(first
@@ -602,21 +602,9 @@ async fn an_invalidation_published_before_the_first_subscription_is_not_missed()
     });
     let second = client(&server, &redis);
     second.invalidate_entitlements(CUSTOMER);
-    let started = Instant::now();
-    loop {
-        let allowed = first
-            .entitlements()
-            .has_access(CUSTOMER, "reports")
-            .send()
-            .await
-            .unwrap();
-        if allowed {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the first instance kept the set it read before it subscribed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_allowed(
+        &first,
+        "the first instance kept the set it read before it subscribed",
+    )
+    .await;
 }
