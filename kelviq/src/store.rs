@@ -27,6 +27,8 @@ use crate::queue::Report;
 
 /// Report number -> [`Record`] as JSON.
 const REPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("reports");
+/// What the file says about itself: `instance`, the name every process on it reports under.
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
 /// A report as the file keeps it.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -74,6 +76,11 @@ enum Change {
 /// given and waits for it, so that the file is closed (and its lock released) on return.
 pub(crate) struct ReportStore {
     path: PathBuf,
+    /// The name the processes on this file give the reports they put in Redis, kept in the
+    /// file: a process knows which reports its predecessor on the file left there.
+    instance: String,
+    /// Whether an earlier process had this file (it named itself in it).
+    inherited: bool,
     changes: Option<mpsc::Sender<Change>>,
     writer: Option<std::thread::JoinHandle<()>>,
 }
@@ -106,7 +113,8 @@ impl ReportStore {
             ),
             e => failed("open", &e),
         })?;
-        let restored = read_all(&database).map_err(|e| failed("read", &e))?;
+        let (restored, instance, inherited) =
+            read_all(&database).map_err(|e| failed("read", &e))?;
         let (changes, receive) = mpsc::channel();
         let writer = std::thread::Builder::new()
             .name("kelviq-queue-store".into())
@@ -115,11 +123,25 @@ impl ReportStore {
         Ok((
             Self {
                 path: path.to_owned(),
+                instance,
+                inherited,
                 changes: Some(changes),
                 writer: Some(writer),
             },
             restored,
         ))
+    }
+
+    /// The name every process on this file gives the reports it puts in Redis.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Whether an earlier process had this file: it may have left reports in Redis.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn inherited(&self) -> bool {
+        self.inherited
     }
 
     fn send(&self, change: Change) {
@@ -203,10 +225,26 @@ impl Drop for ReportStore {
     }
 }
 
-fn read_all(database: &Database) -> std::result::Result<Vec<Restored>, redb::Error> {
+/// What the file holds, oldest first; the file's instance name, and whether it had one
+/// already.
+fn read_all(
+    database: &Database,
+) -> std::result::Result<(Vec<Restored>, String, bool), redb::Error> {
     let write = database.begin_write()?;
     // Creates the table in a new file, so that reading it cannot fail for its absence.
     write.open_table(REPORTS)?;
+    let (instance, inherited) = {
+        let mut meta = write.open_table(META)?;
+        let known = meta.get("instance")?.map(|name| name.value().to_owned());
+        match known {
+            Some(instance) => (instance, true),
+            None => {
+                let instance = uuid::Uuid::new_v4().simple().to_string();
+                meta.insert("instance", instance.as_str())?;
+                (instance, false)
+            }
+        }
+    };
     write.commit()?;
     let read = database.begin_read()?;
     let table = read.open_table(REPORTS)?;
@@ -228,7 +266,7 @@ fn read_all(database: &Database) -> std::result::Result<Vec<Restored>, redb::Err
             ),
         }
     }
-    Ok(restored)
+    Ok((restored, instance, inherited))
 }
 
 /// The writer: one transaction and one sync for every change waiting when it wakes.

@@ -989,3 +989,113 @@ async fn review_a_send_that_outlives_its_lease_with_redis_unreachable_lands_afte
         "the last SET made is the last applied"
     );
 }
+
+/// A process on a durable file put `SET 5` in Redis (Kelviq unreachable) and was killed
+/// (SIGKILL). The next process on the file reports `SET 7` of the lane: it must go behind
+/// `SET 5`, not straight to Kelviq, although which reports wait in Redis was only known in
+/// the memory of the process that died (the soak test found this, seed 26271151420072). The
+/// file names its processes, and Redis the reports they put there, so the next one finds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_process_sends_its_set_after_the_one_its_predecessor_left_in_redis() {
+    restarted_process_keeps_the_lane_order(false).await;
+}
+
+/// The same, with Redis not answering when the next process reports `SET 7` and first tries
+/// to deliver: not knowing what its predecessor left there, it keeps `SET 7` waiting (any
+/// lane may have reports in Redis) until Redis answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_process_with_redis_silent_keeps_its_set_until_redis_answers() {
+    restarted_process_keeps_the_lane_order(true).await;
+}
+
+async fn restarted_process_keeps_the_lane_order(redis_silent: bool) {
+    let Some(redis) = redis_or_skip() else {
+        return;
+    };
+    let server = emulator().await;
+    let dir = std::env::temp_dir().join(format!(
+        "kelviq-predecessor-{}-{redis_silent}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("queue.redb");
+    offline(&server).await;
+    let mut first = kelviq_tests::child::Child::spawn(
+        env!("CARGO_BIN_EXE_kelviq_child"),
+        &[
+            "queue",
+            &format!("url={}", server.url()),
+            &format!("path={}", path.display()),
+            &format!("redis={}", redis.url()),
+            &format!("customer={CUSTOMER}"),
+            &format!("feature={FEATURE}"),
+            "reports=1",
+            "value=5",
+            "behaviour=SET",
+            "retry_ms=3600000",
+        ],
+    );
+    assert_eq!(first.line(Duration::from_secs(30)), "queued 1");
+    first.kill();
+    assert_eq!(
+        cli(&redis, &["KEYS", "*queue:body"]).lines().count(),
+        1,
+        "SET 5 waits in Redis"
+    );
+
+    server.go_online().await.unwrap();
+    let second = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .connect_timeout(Duration::from_millis(300))
+        .redis(
+            RedisConfig::new(redis.url())
+                .lease(Duration::from_secs(1))
+                .share_cache(false)
+                .timeout(Duration::from_millis(200)),
+        )
+        .offline_queue(
+            QueueConfig::default()
+                .retry_interval(Duration::from_secs(3600))
+                .durable_at(&path),
+        )
+        .build()
+        .unwrap();
+    if redis_silent {
+        // Longer than the report and the first pass below take.
+        redis.pause(1_500);
+    }
+    let seven = report(&second, CUSTOMER, 7, Behaviour::Set).await;
+    let one = second.flush().await;
+    eprintln!("SET 7: {seven:?}; first pass: {one:?}");
+    if redis_silent {
+        assert_eq!(
+            used(&server, CUSTOMER),
+            0,
+            "SET 7 waits while Redis cannot say what waits there"
+        );
+        tokio::time::sleep(Duration::from_millis(1_700)).await;
+    }
+    let mut passes = Vec::new();
+    for _ in 0..20 {
+        let pass = second.flush().await;
+        passes.push(pass);
+        if pass.remaining == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    eprintln!("then: {passes:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        used(&server, CUSTOMER),
+        7,
+        "the last SET made is the last applied"
+    );
+    let values: Vec<i64> = server
+        .applied_usage()
+        .iter()
+        .filter(|a| a.customer_id == CUSTOMER)
+        .map(|a| a.value)
+        .collect();
+    assert_eq!(values, [5, 7], "each applied once, in order");
+}

@@ -14,10 +14,9 @@
 //!   unconfirmed logs that name no report; no accepted `SET` lost;
 //! - per instance slot and lane, accepted `SET`s applied in the order they were made (one
 //!   answered before the next was tried is never applied after it), while the process that
-//!   made them lives (and after it was killed, [`ORDER_ACROSS_RESTARTS`], off for now); shown but not
-//!   checked: a `SET` the killed process left in Redis overtaken by one that was not there
-//!   (no order across instances is promised), and a late copy of an attempt the client had
-//!   given up on, served after a newer value;
+//!   made them lives and after it was killed (by its slot's next process, whether the earlier
+//!   one waited in the durable file or in Redis); shown but not checked: a late copy of an
+//!   attempt the client had given up on, served after a newer value;
 //! - no value applied that no instance tried, and nothing left in any queue.
 //!
 //! It prints the figures as a table, pass or fail. The seed (`KELVIQ_SOAK_SEED` replays
@@ -49,18 +48,13 @@ const INSTANCES: u64 = 3;
 /// instance, for `SET`s the killed process kept locally (in the durable file the next process
 /// restores, which it must send in order before what it makes). While a process lives, its
 /// order is always checked.
-///
-/// Off for now, shown in the table but not failing the run: seed 2751622643252711799 found
-/// an overtaking after a restart (instance 2 lane 4: a `SET` queued before another, both by
-/// one process that was then killed, applied after it). The cause is not found yet; the
-/// issue "Exactly once and in order" stays open on it. Replay with `KELVIQ_SOAK_SEED`.
-const ORDER_ACROSS_RESTARTS: bool = false;
-/// The same for a `SET` the killed process left in Redis, overtaken by one that was not
-/// there (both there, Redis keeps the lane's order: checked with the others). The README
-/// promises no order across instances ("beyond the order in which Redis received what waits
-/// there"), and a restarted process does not know what its predecessor left in Redis: shown,
-/// not checked.
-const ORDER_ACROSS_RESTARTS_IN_REDIS: bool = false;
+const ORDER_ACROSS_RESTARTS: bool = true;
+/// The same for a `SET` the killed process left in Redis, overtaken by one its slot's next
+/// process made: the durable file names the instance, and Redis the reports it put there, so
+/// the next process finds them and keeps their lanes behind them. (Seeds 2751622643252711799
+/// and 26271151420072 found such an overtaking before that; another instance's reports are
+/// not ordered with this one's, and the check is per slot.)
+const ORDER_ACROSS_RESTARTS_IN_REDIS: bool = true;
 /// Whether a `SET` applied in order must not be applied again after a later one. A `SET`
 /// whose attempt timed out is tried again (it is idempotent), and the service may still serve
 /// the abandoned attempt later (the `delay` fault), after a newer value: no client can

@@ -62,6 +62,16 @@ pub(crate) struct Outbox {
     /// does not answer they wait (other lanes go on from the local queue).
     #[cfg(feature = "redis")]
     unverified_lanes: Mutex<std::collections::HashSet<String>>,
+    /// How this instance names the reports it puts in Redis: the durable file's name for
+    /// its processes (so that the next process on the file can find them), then a new id.
+    #[cfg(feature = "redis")]
+    id_prefix: String,
+    /// Set once Redis has said which reports an earlier process on the durable file left
+    /// there (they join [`shared_lanes`](Self::shared_lanes), so that this process's reports
+    /// of their lanes wait behind them). Until then, no usage report is sent ahead of the
+    /// queue: any lane may have some there.
+    #[cfg(feature = "redis")]
+    predecessor: tokio::sync::OnceCell<()>,
 }
 
 /// Running counts of what left the queue.
@@ -191,6 +201,22 @@ impl Outbox {
         } else {
             Default::default()
         };
+        // With no earlier process on the file (or no file, or no Redis), nothing to find.
+        #[cfg(feature = "redis")]
+        let (id_prefix, predecessor) = {
+            #[cfg(feature = "durable-queue")]
+            let (prefix, inherited) = store.as_ref().map_or((String::new(), false), |store| {
+                (format!("{}.", store.instance()), store.inherited())
+            });
+            #[cfg(not(feature = "durable-queue"))]
+            let (prefix, inherited) = (String::new(), false);
+            let predecessor = if inherited && shared.is_some() {
+                tokio::sync::OnceCell::new()
+            } else {
+                tokio::sync::OnceCell::new_with(Some(()))
+            };
+            (prefix, predecessor)
+        };
         Ok(Self {
             queue: Arc::new(queue),
             #[cfg(feature = "durable-queue")]
@@ -206,6 +232,10 @@ impl Outbox {
             shared_lanes: Mutex::default(),
             #[cfg(feature = "redis")]
             unverified_lanes: Mutex::new(unverified),
+            #[cfg(feature = "redis")]
+            id_prefix,
+            #[cfg(feature = "redis")]
+            predecessor,
         })
     }
 
@@ -234,7 +264,7 @@ impl Outbox {
         }
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            let id = uuid::Uuid::new_v4().simple().to_string();
+            let id = format!("{}{}", self.id_prefix, uuid::Uuid::new_v4().simple());
             let unknown = match shared.push(&id, &report).await {
                 Ok(waiting) => {
                     if let Report::Usage(_) = report {
@@ -303,6 +333,9 @@ impl Outbox {
     pub(crate) async fn held_in_redis(&self, report: &Report) -> bool {
         #[cfg(feature = "redis")]
         if let (Some(_), Report::Usage(_)) = (&self.shared, report) {
+            if !self.predecessor_known().await {
+                return true;
+            }
             let lane = report.lane_name("");
             if !self.lanes_in_redis().contains_key(&lane) {
                 return false;
@@ -312,6 +345,41 @@ impl Outbox {
         }
         let _ = report;
         false
+    }
+
+    /// Whether Redis has said which reports an earlier process on the durable file left
+    /// there (asked now when it has not yet; one look-up at a time, and a dropped one is
+    /// asked again by the next caller). Those it names count as this instance's own.
+    #[cfg(feature = "redis")]
+    async fn predecessor_known(&self) -> bool {
+        if self.predecessor.initialized() {
+            return true;
+        }
+        let Some(shared) = &self.shared else {
+            return true;
+        };
+        let found = self
+            .predecessor
+            .get_or_try_init(|| async {
+                let prefix = &self.id_prefix;
+                let left = shared.waiting_with_prefix(prefix).await?;
+                if !left.is_empty() {
+                    tracing::info!(
+                        reports = left.len(),
+                        "an earlier process on this durable queue left reports in Redis: \
+                         reports of their lanes wait behind them"
+                    );
+                }
+                let mut lanes = self.lanes_in_redis();
+                for (id, lane) in left {
+                    if lane.starts_with("u:") {
+                        lanes.entry(lane).or_default().push(id);
+                    }
+                }
+                Ok::<(), crate::shared::Failure>(())
+            })
+            .await;
+        found.is_ok()
     }
 
     /// Forgets the reports of this instance that Redis has settled since, and says whether
@@ -353,6 +421,7 @@ impl Outbox {
         if let Some(shared) = &self.shared {
             let refresh = async {
                 shared.settle_pending().await;
+                self.predecessor_known().await;
                 self.refresh_lanes_in_redis(None).await;
             };
             match until {

@@ -660,6 +660,45 @@ impl SharedQueue {
             .retain(|(id, _)| !answered.contains(&id));
     }
 
+    /// The reports waiting in Redis whose ids start with `prefix` (those an earlier process
+    /// on the same durable file put there), each with its lane. Read page by page, each page
+    /// bounded by the command time-out; any page unanswered fails the whole look-up.
+    pub(crate) async fn waiting_with_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, Failure> {
+        let pattern = format!("{prefix}*");
+        let mut found = Vec::new();
+        let mut cursor = 0u64;
+        loop {
+            let (next, page): (u64, Vec<(String, String)>) = self
+                .redis
+                .run(
+                    "find the reports an earlier process left",
+                    |mut connection| {
+                        let pattern = &pattern;
+                        async move {
+                            redis::cmd("HSCAN")
+                                .arg(&self.lane)
+                                .arg(cursor)
+                                .arg("MATCH")
+                                .arg(pattern)
+                                .arg("COUNT")
+                                .arg(1000)
+                                .query_async(&mut connection)
+                                .await
+                        }
+                    },
+                )
+                .await?;
+            found.extend(page);
+            if next == 0 {
+                return Ok(found);
+            }
+            cursor = next;
+        }
+    }
+
     /// Whether reports of `lane` wait in Redis, whoever put them there.
     pub(crate) async fn lane_waiting(&self, lane: &str) -> Result<bool, Failure> {
         self.redis

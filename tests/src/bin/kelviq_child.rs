@@ -2,7 +2,7 @@
 //! or delivers what a durable queue (a file, or Redis) kept and says what became of it.
 //!
 //! ```text
-//! kelviq_child queue   url=U customer=C feature=F reports=N retry_ms=M [max_retry_ms=X] [path=P] [redis=R]
+//! kelviq_child queue   url=U customer=C feature=F reports=N retry_ms=M [max_retry_ms=X] [path=P] [redis=R] [value=V] [behaviour=SET]
 //! kelviq_child deliver url=U within_ms=W [path=P] [redis=R]
 //! kelviq_child soak    url=U redis=R path=P slot=S incarnation=I seed=X
 //! ```
@@ -74,10 +74,16 @@ fn main() {
                 let customer = get("customer").expect("customer=…");
                 let feature = get("feature").expect("feature=…");
                 let reports = number("reports");
+                // `DELTA`s of 1 unless told otherwise.
+                let value = get("value").map_or(1, |v| v.parse::<i64>().expect("a number"));
+                let behaviour = match get("behaviour").as_deref() {
+                    Some("SET") => Behaviour::Set,
+                    _ => Behaviour::Delta,
+                };
                 for _ in 0..reports {
                     let delivery = client
                         .reporting()
-                        .report_usage(1, &customer, &feature, Behaviour::Delta)
+                        .report_usage(value, &customer, &feature, behaviour)
                         .send()
                         .await
                         .expect("the report is taken");
