@@ -54,11 +54,11 @@ enum Kind {
     Spelling,
 }
 
-/// An intended difference: the findings it covers, by their kind and patterns of their
-/// operation (the reference's `operationId`), location and the two values as findings print
-/// them. In a pattern `*` stands for any text without a `/`, `**` for any text.
+/// An intended difference: the findings it covers, by their kind, operation (the reference's
+/// `operationId`; `*` for any) and patterns of their location and of the two values as findings
+/// print them. In a pattern `*` stands for any text without a `/`, `**` for any text.
 struct Allowed {
-    op: &'static str,
+    ops: &'static [&'static str],
     at: &'static str,
     kind: Kind,
     reference: &'static str,
@@ -66,10 +66,12 @@ struct Allowed {
     reason: &'static str,
 }
 
-/// THE allowlist: every intended difference between our document and the reference.
+/// THE allowlist: every intended difference between our document and the reference, and
+/// every refinement. Reasons starting `GAP` are known shortcomings of our document, kept
+/// visible here until fixed.
 const ALLOWED: &[Allowed] = &[
     Allowed {
-        op: "*",
+        ops: &["*"],
         at: "responses/4*/**",
         kind: Kind::Differs,
         reference: "**",
@@ -77,7 +79,7 @@ const ALLOWED: &[Allowed] = &[
         reason: "every error status shares ApiError (one error type for generated clients), open to any key",
     },
     Allowed {
-        op: "*",
+        ops: &["*"],
         at: "responses/5*/**",
         kind: Kind::Differs,
         reference: "**",
@@ -85,7 +87,15 @@ const ALLOWED: &[Allowed] = &[
         reason: "every error status shares ApiError (one error type for generated clients), open to any key",
     },
     Allowed {
-        op: "*",
+        ops: &["*"],
+        at: "responses/*/application/json/type",
+        kind: Kind::Refines,
+        reference: "absent",
+        ours: "object",
+        reason: "the reference names no type for this body; ours says object",
+    },
+    Allowed {
+        ops: &["*"],
         at: "responses/2*/**/enum",
         kind: Kind::Differs,
         reference: "**",
@@ -93,12 +103,188 @@ const ALLOWED: &[Allowed] = &[
         reason: "answers keep enumerated values open strings: the service adds values (wire: featureType FLAG)",
     },
     Allowed {
-        op: "*",
+        ops: &["*"],
         at: "requestBody/**/nullable",
         kind: Kind::Differs,
         reference: "true",
         ours: "absent",
         reason: "optional request fields are left out, never sent as null (wire facts)",
+    },
+    Allowed {
+        ops: &["createCustomer", "createSubscription", "updateSubscription", "cancelSubscription", "createCharge", "createRefund", "licenseActivate", "licenseDeactivate", "licenseValidate"],
+        at: "requestBody/**",
+        kind: Kind::Spelling,
+        reference: "*",
+        ours: "*",
+        reason: "snake_case as the official client sends it (wire facts); the service accepts both",
+    },
+    Allowed {
+        ops: &["*"],
+        at: "**/format",
+        kind: Kind::Differs,
+        reference: r#""url""#,
+        ours: "absent",
+        reason: "`url` is no format of OpenAPI or JSON Schema; ours keeps a plain string",
+    },
+    Allowed {
+        ops: &["*"],
+        at: "**/format",
+        kind: Kind::Differs,
+        reference: r#""decimal""#,
+        ours: "absent",
+        reason: "`decimal` is no format of OpenAPI or JSON Schema; ours keeps a plain string",
+    },
+    Allowed {
+        ops: &["*"],
+        at: "responses/2*/**/format",
+        kind: Kind::Differs,
+        reference: r#""uuid""#,
+        ours: "absent",
+        reason: "GAP, not yet declared: the format changes the generated Rust type (String to Uuid); a reviewed follow-up",
+    },
+    Allowed {
+        ops: &["*"],
+        at: "responses/2*/**/format",
+        kind: Kind::Differs,
+        reference: r#""date-time""#,
+        ours: "absent",
+        reason: "GAP, not yet declared: the format changes the generated Rust type (String to DateTime); a reviewed follow-up",
+    },
+    Allowed {
+        ops: &["*"],
+        at: "responses/2*/**/format",
+        kind: Kind::Differs,
+        reference: r#""date""#,
+        ours: "absent",
+        reason: "GAP, not yet declared: the format changes the generated Rust type (String to NaiveDate); a reviewed follow-up",
+    },
+    Allowed {
+        ops: &["*"],
+        at: "parameters/path/*/schema/format",
+        kind: Kind::Differs,
+        reference: r#""uuid""#,
+        ours: "absent",
+        reason: "path identifiers are opaque: sent percent-encoded as given (wire facts)",
+    },
+    Allowed {
+        ops: &["licenseDeactivate", "licenseValidate"],
+        at: "requestBody/application/json/properties/instanceId/format",
+        kind: Kind::Differs,
+        reference: r#""uuid""#,
+        ours: "absent",
+        reason: "instance ids are opaque; the reference's own example (…5g6h) is no UUID",
+    },
+    Allowed {
+        ops: &["createCustomer", "updateCustomer", "listCustomers"],
+        at: "responses/2*/**/properties/*On/format",
+        kind: Kind::Refines,
+        reference: "absent",
+        ours: r#""date-time""#,
+        reason: "createdOn/modifiedOn are ISO date-times (wire facts)",
+    },
+    Allowed {
+        ops: &["updateSubscription"],
+        at: "responses/200/application/json/properties/subscriptionId/format",
+        kind: Kind::Refines,
+        reference: "absent",
+        ours: r#""uuid""#,
+        reason: "subscription ids are UUIDs, as the reference says everywhere else",
+    },
+    Allowed {
+        ops: &["createCharge", "createSubscription"],
+        at: "responses/2*/**/items/type",
+        kind: Kind::Refines,
+        reference: "absent",
+        ours: "object",
+        reason: "the entries are objects",
+    },
+    Allowed {
+        ops: &["createCharge", "createSubscription", "listSubscriptions", "retrieveSubscription"],
+        at: "responses/2*/**/product/oneOf",
+        kind: Kind::Differs,
+        reference: "*",
+        ours: "oneOf of 2",
+        reason: "the reference says object here, string there; the service sends either (wire facts)",
+    },
+    Allowed {
+        ops: &["addCatalogPlanFeatures", "updateCatalogPlanFeature"],
+        at: "requestBody/**/value/oneOf",
+        kind: Kind::Differs,
+        reference: "any",
+        ours: "oneOf of 2",
+        reason: "ours names the two forms of an entitlement value where the reference leaves it untyped",
+    },
+    Allowed {
+        ops: &["deleteCatalogFeature", "deleteCatalogPlan", "deleteCatalogPlanFeature", "deleteCatalogProduct", "discardCatalogPlanDraft"],
+        at: "responses/204/content",
+        kind: Kind::Differs,
+        reference: "[application/json]",
+        ours: "2XX: []",
+        reason: "a 204 has no body (HTTP); the reference gives it one",
+    },
+    Allowed {
+        ops: &["getCustomerEntitlements"],
+        at: "path",
+        kind: Kind::Differs,
+        reference: "/api/v1/entitlements/",
+        ours: "/api/v1/entitlements",
+        reason: "the official client calls it without the slash, on the edge host (wire facts)",
+    },
+    Allowed {
+        ops: &["listSubscriptions"],
+        at: "parameters/query/*",
+        kind: Kind::Differs,
+        reference: "absent",
+        ours: "present",
+        reason: "date filters sent by the official client (wire facts)",
+    },
+    Allowed {
+        ops: &["addCatalogPlanFeatures"],
+        at: "parameters/query/version",
+        kind: Kind::Differs,
+        reference: "present",
+        ours: "absent",
+        reason: "the reference's path-level `version` is for GET only, as it says",
+    },
+    Allowed {
+        ops: &["createCharge", "createCheckoutSession", "updateSubscription", "reportUsage"],
+        at: "requestBody/**",
+        kind: Kind::Differs,
+        reference: "absent",
+        ours: "present",
+        reason: "fields the official client sends (wire facts) that the reference leaves out",
+    },
+    Allowed {
+        ops: &["createCharge", "createSubscription", "licenseActivate", "licenseValidate", "listSubscriptions", "retrieveSubscription", "getProductOffering", "updateCatalogPlanFeature", "reportUsage"],
+        at: "responses/2*/**",
+        kind: Kind::Differs,
+        reference: "absent",
+        ours: "present",
+        reason: "answer fields observed on the wire that the reference leaves out",
+    },
+    Allowed {
+        ops: &["listSubscriptions", "retrieveSubscription"],
+        at: "responses/2*/**/features/items/properties/*",
+        kind: Kind::Differs,
+        reference: "present",
+        ours: "absent",
+        reason: "ours keeps subscription features open objects (the SDK hands them over as JSON maps)",
+    },
+    Allowed {
+        ops: &["listTransactions"],
+        at: "responses/2*/**/morFeeBreakdown/items/properties/*",
+        kind: Kind::Differs,
+        reference: "present",
+        ours: "absent",
+        reason: "ours keeps fee components open objects (the SDK hands them over as JSON maps)",
+    },
+    Allowed {
+        ops: &["licenseActivate", "licenseValidate"],
+        at: "responses/2*/**/plan/properties/product/properties/*",
+        kind: Kind::Differs,
+        reference: "present",
+        ours: "absent",
+        reason: "ours keeps a license plan's product an open object",
     },
 ];
 
@@ -133,7 +319,10 @@ fn glob(pattern: &str, text: &str) -> bool {
 
 fn covers(allowed: &Allowed, finding: &Finding) -> bool {
     allowed.kind == finding.kind
-        && glob(allowed.op, &finding.op)
+        && allowed
+            .ops
+            .iter()
+            .any(|op| *op == "*" || *op == finding.op)
         && glob(allowed.at, &finding.at)
         && glob(allowed.reference, &finding.reference)
         && glob(allowed.ours, &finding.ours)
@@ -650,6 +839,24 @@ fn examples_of(reference: &Value, media: &Value) -> Vec<(String, Value)> {
     out
 }
 
+/// A request example of the reference with its keys spelled as ours spells them (the
+/// `Spelling` findings of the operation: reference name → our name), at any depth.
+fn respelled(example: &Value, spellings: &BTreeMap<String, String>) -> Value {
+    match example {
+        Value::Object(object) => Value::Object(
+            object
+                .iter()
+                .map(|(key, value)| {
+                    let key = spellings.get(key).unwrap_or(key).clone();
+                    (key, respelled(value, spellings))
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| respelled(v, spellings)).collect()),
+        other => other.clone(),
+    }
+}
+
 fn content_types(value: &Value) -> BTreeSet<String> {
     value
         .get("content")
@@ -750,8 +957,15 @@ fn compare_operation(
         let our_media = &our_body["content"][content_type];
         let at = format!("requestBody/{content_type}");
         cx.schema(&at, &reference_media["schema"], &our_media["schema"], Side::Request, 0);
+        // Examples are checked as they would travel in our spelling (itself a finding).
+        let spellings: BTreeMap<String, String> = cx
+            .findings
+            .iter()
+            .filter(|f| f.kind == Kind::Spelling && f.at.starts_with("requestBody/"))
+            .map(|f| (f.reference.clone(), f.ours.clone()))
+            .collect();
         for (name, example) in examples_of(reference, reference_media) {
-            for error in examples.check(&our_media["schema"], &example) {
+            for error in examples.check(&our_media["schema"], &respelled(&example, &spellings)) {
                 cx.found(&format!("{at}/{name}"), Kind::Differs, short(&example), error);
             }
         }
@@ -907,8 +1121,8 @@ fn our_document_matches_the_published_reference() {
         if !used {
             let _ = writeln!(
                 failures,
-                "stale allowlist entry: {:?} {} {} ({})",
-                allowed.kind, allowed.op, allowed.at, allowed.reason
+                "stale allowlist entry: {:?} {:?} {} ({})",
+                allowed.kind, allowed.ops, allowed.at, allowed.reason
             );
         }
     }
