@@ -2035,13 +2035,22 @@ service adds later does not break clients.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LicensePlan {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub identifier: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "isLatest",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_latest: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub product: ::std::option::Option<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version: ::std::option::Option<i64>,
     }
     impl LicensePlan {
         pub fn builder() -> builder::LicensePlan {
@@ -7155,8 +7164,16 @@ short-lived URL.
         }
         #[derive(Clone, Debug)]
         pub struct LicensePlan {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             identifier: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            is_latest: ::std::result::Result<
+                ::std::option::Option<bool>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -7169,17 +7186,36 @@ short-lived URL.
                 >,
                 ::std::string::String,
             >,
+            version: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for LicensePlan {
             fn default() -> Self {
                 Self {
+                    description: Ok(Default::default()),
                     identifier: Ok(Default::default()),
+                    is_latest: Ok(Default::default()),
                     name: Ok(Default::default()),
                     product: Ok(Default::default()),
+                    version: Ok(Default::default()),
                 }
             }
         }
         impl LicensePlan {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
             pub fn identifier<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7189,6 +7225,18 @@ short-lived URL.
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn is_latest<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_latest = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_latest: {e}")
                     });
                 self
             }
@@ -7220,6 +7268,18 @@ short-lived URL.
                     });
                 self
             }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<LicensePlan> for super::LicensePlan {
             type Error = super::error::ConversionError;
@@ -7227,18 +7287,24 @@ short-lived URL.
                 value: LicensePlan,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    description: value.description?,
                     identifier: value.identifier?,
+                    is_latest: value.is_latest?,
                     name: value.name?,
                     product: value.product?,
+                    version: value.version?,
                 })
             }
         }
         impl ::std::convert::From<super::LicensePlan> for LicensePlan {
             fn from(value: super::LicensePlan) -> Self {
                 Self {
+                    description: Ok(value.description),
                     identifier: Ok(value.identifier),
+                    is_latest: Ok(value.is_latest),
                     name: Ok(value.name),
                     product: Ok(value.product),
+                    version: Ok(value.version),
                 }
             }
         }
