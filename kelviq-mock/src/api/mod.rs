@@ -8,6 +8,7 @@ mod checkout;
 mod customers;
 mod entitlements;
 mod licenses;
+mod partner;
 mod payments;
 mod reporting;
 mod storage;
@@ -92,6 +93,7 @@ pub(crate) fn router(app: App) -> Router {
             get(payments::list_payment_methods),
         )
         .merge(catalog::routes())
+        .merge(partner::routes())
         .fallback(|| async { ApiError::not_found("No such endpoint.") })
         .layer(axum::middleware::from_fn_with_state(app.clone(), gate))
         .merge(storage::routes())
@@ -222,13 +224,24 @@ async fn answer_or_fault(
     }
 
     // Operations the document serves without authentication (`security: []`).
-    let open = parts.extensions.get::<OperationId>().and_then(|o| o.0) == Some(OPEN_OPERATION);
-    match authenticate(app, &parts.headers) {
-        Err(_) if open => {}
-        Ok(key) => {
-            parts.extensions.insert(TenantKey(key));
+    let operation = parts.extensions.get::<OperationId>().and_then(|o| o.0);
+    let open = operation == Some(OPEN_OPERATION);
+    // The partner operations take the partner key (`partnerKey`), not a bearer API key.
+    if operation.is_some_and(|o| partner::OPERATIONS.contains(&o)) {
+        match partner::partner_key(&parts.headers) {
+            Ok(key) => {
+                parts.extensions.insert(partner::PartnerKey(key));
+            }
+            Err(refused) => return refused.into_response(),
         }
-        Err(refused) => return refused.into_response(),
+    } else {
+        match authenticate(app, &parts.headers) {
+            Err(_) if open => {}
+            Ok(key) => {
+                parts.extensions.insert(TenantKey(key));
+            }
+            Err(refused) => return refused.into_response(),
+        }
     }
     let served = next
         .run(Request::from_parts(parts, Body::from(bytes)))

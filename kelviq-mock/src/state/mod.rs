@@ -13,6 +13,7 @@ mod checkout;
 mod customers;
 mod entitlements;
 mod licenses;
+mod partner;
 mod payments;
 mod reporting;
 mod subscriptions;
@@ -58,6 +59,9 @@ pub struct Store {
     pub applied_usage: RequestLog<AppliedUsage>,
     /// Files uploaded through presigned uploads, for every tenant.
     pub(crate) uploads: catalog::Uploads,
+    /// Every partner's organisations, by partner key (not by tenant: a partner key is no
+    /// API key).
+    pub(crate) partners: partner::Partners,
 }
 
 /// One tenant's state: what one API key sees.
@@ -111,6 +115,7 @@ impl Store {
             deliveries: RequestLog::new(log_capacity),
             applied_usage: RequestLog::new(log_capacity),
             uploads: catalog::Uploads::default(),
+            partners: partner::Partners::default(),
         }
     }
 
