@@ -135,6 +135,25 @@ impl Client {
         crate::catalog::Catalog::new(&self.ctx)
     }
 
+    /// Provision and read the organisations of a partner, authenticated with the
+    /// partner's `key` instead of this client's API key.
+    ///
+    /// ```no_run
+    /// # fn run(client: kelviq::blocking::Client) -> kelviq::Result<()> {
+    /// let key = kelviq::partner::PartnerKey::new("kvqp_…")?;
+    /// let acme = client.partner(&key).organizations().retrieve_by_external_id("acme-corp").send()?;
+    /// println!("{}", acme.organization_id);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "partner")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "partner")))]
+    pub fn partner(
+        &self,
+        key: &crate::partner::PartnerKey,
+    ) -> crate::partner::Partner<'_, Blocking> {
+        crate::partner::Partner::new(&self.ctx, key)
+    }
+
     /// Retires the cached entitlements of `customer_id`; see
     /// [`Client::invalidate_entitlements`](crate::Client::invalidate_entitlements).
     pub fn invalidate_entitlements(&self, customer_id: &str) {

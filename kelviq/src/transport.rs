@@ -234,6 +234,9 @@ fn describe_error(error: &reqwest::Error) -> String {
     message
 }
 
+/// The header partner operations authenticate with, instead of `Authorization`.
+pub(crate) const PARTNER_KEY_HEADER: &str = "x-kelviq-partner-key";
+
 /// Adds the API key and user agent to every request, sends it, and retries where safe.
 #[derive(Debug)]
 pub(crate) struct Transport {
@@ -280,7 +283,11 @@ impl Transport {
                 headers.insert(name.clone(), value.clone());
             }
         }
-        headers.insert(AUTHORIZATION, self.api_key.header().clone());
+        // A partner call authenticates with its partner key alone: the organisation's API
+        // key is not sent along.
+        if !headers.contains_key(PARTNER_KEY_HEADER) {
+            headers.insert(AUTHORIZATION, self.api_key.header().clone());
+        }
         headers.insert(USER_AGENT, self.user_agent.clone());
 
         let span = tracing::info_span!(

@@ -30,6 +30,8 @@ mod customers;
 mod entitlements;
 mod licenses;
 mod page;
+#[cfg(feature = "partner")]
+mod partner;
 mod payments;
 mod reports;
 mod subscriptions;
@@ -45,6 +47,9 @@ pub use customers::{BillingAddress, CheckoutSession, Customer, CustomerArchived,
 pub use entitlements::{Access, CustomerEntitlements, Entitlement, FeatureEntitlement, Freshness};
 pub use licenses::{License, LicenseActivation, LicenseDeactivation, LicenseValidation};
 pub use page::Page;
+#[cfg(feature = "partner")]
+#[cfg_attr(docsrs, doc(cfg(feature = "partner")))]
+pub use partner::{PartnerOrganization, PartnerOrganizationList};
 pub use payments::{PaymentMethod, Refund, Transaction};
 pub use reports::{Delivery, EventReport, FlushReport, UsageReport};
 pub use subscriptions::{
