@@ -2,6 +2,7 @@
 //! what every API request goes through first (logging, injected faults, authentication,
 //! the tenant of its key) and after (webhooks for what it changed).
 
+mod admin;
 mod body;
 mod catalog;
 mod checkout;
@@ -94,6 +95,7 @@ pub(crate) fn router(app: App) -> Router {
         )
         .merge(catalog::routes())
         .merge(partner::routes())
+        .merge(admin::routes())
         .fallback(|| async { ApiError::not_found("No such endpoint.") })
         .layer(axum::middleware::from_fn_with_state(app.clone(), gate))
         .merge(storage::routes())

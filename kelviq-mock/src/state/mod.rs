@@ -30,8 +30,8 @@ use crate::log::{AppliedUsage, RequestLog};
 use crate::webhooks::{Delivery, Endpoint, Event};
 
 pub(crate) use catalog::sell;
-pub use checkout::CompletedCheckout;
-pub use payments::MoneyFilter;
+pub use checkout::{CompletedCheckout, SessionFilter};
+pub use payments::{MoneyFilter, OrderFilter};
 pub use subscriptions::SubscriptionFilter;
 
 /// The organisation every record of the emulator belongs to.
@@ -62,6 +62,9 @@ pub struct Store {
     /// Every partner's organisations, by partner key (not by tenant: a partner key is no
     /// API key).
     pub(crate) partners: partner::Partners,
+    /// Webhook delivery attempts, oldest first, bounded: what `listWebhookEventLogs`
+    /// shows.
+    pub(crate) webhook_attempts: RequestLog<crate::webhooks::Attempt>,
 }
 
 /// One tenant's state: what one API key sees.
@@ -116,6 +119,7 @@ impl Store {
             applied_usage: RequestLog::new(log_capacity),
             uploads: catalog::Uploads::default(),
             partners: partner::Partners::default(),
+            webhook_attempts: RequestLog::new(log_capacity),
         }
     }
 
