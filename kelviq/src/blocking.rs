@@ -135,6 +135,23 @@ impl Client {
         crate::catalog::Catalog::new(&self.ctx)
     }
 
+    /// Read the organisation's orders, checkout sessions, their timelines and webhook
+    /// delivery logs.
+    ///
+    /// ```no_run
+    /// # fn run(client: kelviq::blocking::Client) -> kelviq::Result<()> {
+    /// for attempt in client.admin().webhook_logs().list().page_size(100) {
+    ///     let attempt = attempt?;
+    ///     println!("{} {:?}", attempt.event_type, attempt.status_code);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "admin")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+    pub fn admin(&self) -> crate::admin::Admin<'_, Blocking> {
+        crate::admin::Admin::new(&self.ctx)
+    }
+
     /// Provision and read the organisations of a partner, authenticated with the
     /// partner's `key` instead of this client's API key.
     ///

@@ -55,6 +55,7 @@
 //! | `transactions()` | `list` | [`transactions`] |
 //! | `payment_methods()` | `list` | [`payment_methods`] |
 //! | `catalog()` (feature `catalog`) | `features()`, `products()`, `plans()`: list, create, retrieve, update, delete; publish and discard a plan's draft; its prices and entitlements | `catalog` |
+//! | `admin()` (feature `admin`) | `orders()`, `checkout_sessions()`: `list`, `retrieve`, `list_events`; `webhook_logs()`: `list` | `admin` |
 //! | `partner(&key)` (feature `partner`) | `organizations()`: `provision`, `list`, `retrieve`, `retrieve_by_external_id` (with the partner's key, not the API key) | `partner` |
 //!
 //! Lists answer one [`Page`] with `send()`, or every item, fetched a page at a time as it
@@ -111,7 +112,7 @@
 //! | `redis` | no | `ClientBuilder::redis`: entitlement sets and queued reports shared by every instance through Redis |
 //! | `catalog` | no | `client.catalog()`: features, products, plans, plan prices and entitlements (typed); the rest of the family generated in `kelviq-gen` |
 //! | `partner` | no | `client.partner(&key)`: partner organisations, authenticated with `X-Kelviq-Partner-Key` |
-//! | `admin` | no | the published reference's orders, checkout sessions and webhook logs (generated in `kelviq-gen`) |
+//! | `admin` | no | `client.admin()`: orders, checkout sessions, their timelines, webhook delivery logs |
 //! | `full` | no | all of the above but the TLS alternatives |
 //!
 //! The entitlement cache and the offline queue are always built in; the two opt-in tiers
@@ -201,6 +202,9 @@ mod paging;
 mod plan;
 mod request;
 // The resource groups.
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub mod admin;
 #[cfg(feature = "catalog")]
 #[cfg_attr(docsrs, doc(cfg(feature = "catalog")))]
 pub mod catalog;

@@ -24,6 +24,8 @@
 //! soft-limited meter at its limit reads as denied there and as granted here (a soft limit
 //! is meant to be exceeded). Version 1.0.0 of that client had yet another rule.
 
+#[cfg(feature = "admin")]
+mod admin;
 #[cfg(feature = "catalog")]
 mod catalog;
 mod customers;
@@ -36,6 +38,13 @@ mod payments;
 mod reports;
 mod subscriptions;
 
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub use admin::{
+    CheckoutSessionDetail, CheckoutSessionEvent, CheckoutSessionOrder, CheckoutSessionRecord,
+    CheckoutSessionSubscription, Order, OrderCustomer, OrderEvent, OrderPaymentMethod,
+    OrderSubscription, WebhookEventLog,
+};
 #[cfg(feature = "catalog")]
 #[cfg_attr(docsrs, doc(cfg(feature = "catalog")))]
 pub use catalog::{
