@@ -644,6 +644,11 @@ fn bad_input_is_refused_and_nothing_is_sent() {
 fn against_the_emulator_a_completed_checkout_shows_as_a_session_an_order_and_their_timelines() {
     run(async {
         let server = kelviq_mock::MockServer::start().await.unwrap();
+        // A webhook endpoint nobody listens on: every delivery attempt is logged, failed.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dead = format!("http://{}/hooks", closed.local_addr().unwrap());
+        drop(closed);
+        server.add_webhook(dead.as_str(), "kq_whsec_admin");
         let client = Kelviq::builder(API_KEY)
             .api_base_url(server.url())
             .build()
@@ -751,8 +756,42 @@ fn against_the_emulator_a_completed_checkout_shows_as_a_session_an_order_and_the
             .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::NotFound);
 
-        // No endpoint registered: nothing delivered, nothing logged.
-        let logs = admin.webhook_logs().list().send().await.unwrap();
-        assert_eq!(logs.count, 0);
+        // The deliveries to the dead endpoint, as the document's `WebhookEventLog`.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let logs = loop {
+            let logs = admin
+                .webhook_logs()
+                .list()
+                .page_size(100)
+                .send()
+                .await
+                .unwrap();
+            if logs.results.iter().any(|l| l.retry_count > 0) {
+                break logs;
+            }
+            assert!(std::time::Instant::now() < deadline, "{logs:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        let retried = logs.results.iter().find(|l| l.retry_count > 0).unwrap();
+        assert_eq!((retried.status_code, retried.is_success), (None, false));
+        let first = logs
+            .results
+            .iter()
+            .find(|l| l.event_id == retried.event_id && l.retry_count == 0)
+            .unwrap();
+        assert_eq!(first.created_on, retried.created_on);
+        assert!(first.last_attempt <= retried.last_attempt);
+        assert_eq!(retried.payload["type"], json!(retried.event_type));
+        let kinds: std::collections::BTreeSet<_> =
+            logs.results.iter().map(|l| l.event_type.as_str()).collect();
+        assert!(kinds.contains("customer.created"), "{kinds:?}");
+        let none = admin
+            .webhook_logs()
+            .list()
+            .end_date("2001-01-01")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(none.count, 0);
     });
 }
