@@ -80,8 +80,9 @@ impl<M> Ctx<M> {
 
     /// One call of `operation` through a family's generated client (`partner`, `admin`),
     /// built on the API host's pool and transport: `request` is the generated request's
-    /// future, `credential` a header to send instead of the API key (the partner key).
-    #[cfg(any(feature = "partner", feature = "admin"))]
+    /// future, `credential` a header to send instead of the API key (the partner key, or an
+    /// `Authorization` with another key).
+    #[cfg(any(feature = "partner", feature = "admin", feature = "catalog"))]
     pub(crate) async fn family_call<T, W, E, F>(
         &self,
         operation: &'static str,
@@ -113,6 +114,17 @@ impl<M> Ctx<M> {
         use kelviq_gen::ClientInfo;
         let api = self.core.api();
         new(api.baseurl(), api.client().clone(), api.inner().clone())
+    }
+
+    /// A family's generated client on the edge host, sharing its pool and transport.
+    #[cfg(feature = "catalog")]
+    pub(crate) fn edge_family_client<C>(
+        &self,
+        new: fn(&str, reqwest::Client, kelviq_gen::Transport) -> C,
+    ) -> C {
+        use kelviq_gen::ClientInfo;
+        let edge = self.core.edge();
+        new(edge.baseurl(), edge.client().clone(), edge.inner().clone())
     }
 
     /// [`api_call`](Self::api_call) for a call that may change `customer_id`'s entitlements:

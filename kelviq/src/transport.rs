@@ -284,8 +284,10 @@ impl Transport {
             }
         }
         // A partner call authenticates with its partner key alone: the organisation's API
-        // key is not sent along.
-        if !headers.contains_key(PARTNER_KEY_HEADER) {
+        // key is not sent along. A call given another key for itself (a promotion lookup
+        // with the Client API Key) keeps it: callers cannot set `Authorization` (their
+        // headers are checked), only the SDK's own calls do.
+        if !headers.contains_key(PARTNER_KEY_HEADER) && !headers.contains_key(AUTHORIZATION) {
             headers.insert(AUTHORIZATION, self.api_key.header().clone());
         }
         headers.insert(USER_AGENT, self.user_agent.clone());

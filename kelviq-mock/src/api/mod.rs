@@ -11,6 +11,7 @@ mod entitlements;
 mod licenses;
 mod partner;
 mod payments;
+mod promotions;
 mod reporting;
 mod storage;
 mod subscriptions;
@@ -56,6 +57,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/api/v1/portal/session/", post(customers::portal_session))
         .route("/api/v1/checkout/", post(checkout::create_session))
         .route("/api/v1/entitlements", get(entitlements::get))
+        .route("/api/v1/promotions", get(promotions::get))
         .route("/api/v1/report/usage/", post(reporting::report_usage))
         .route("/api/v1/report/event/", post(reporting::report_event))
         .route("/api/v1/subscriptions/", get(subscriptions::list))

@@ -65,6 +65,9 @@ pub struct Store {
     /// Webhook delivery attempts, oldest first, bounded: what `listWebhookEventLogs`
     /// shows.
     pub(crate) webhook_attempts: RequestLog<crate::webhooks::Attempt>,
+    /// The promotions `getPromotion` answers, by identifier, as the document's `Promotion`
+    /// (for every key: see `api::promotions`).
+    pub(crate) promotions: HashMap<String, Value>,
 }
 
 /// One tenant's state: what one API key sees.
@@ -120,6 +123,7 @@ impl Store {
             uploads: catalog::Uploads::default(),
             partners: partner::Partners::default(),
             webhook_attempts: RequestLog::new(log_capacity),
+            promotions: HashMap::new(),
         }
     }
 

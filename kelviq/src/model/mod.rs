@@ -50,7 +50,7 @@ pub use admin::{
 pub use catalog::{
     CatalogFeature, CatalogPlan, CatalogProduct, EntitlementDetails, FeaturePrice, PlanCharge,
     PlanEntitlement, PlanFile, PlanLicense, PlanLink, PlanPrice, PlanPublished, PriceTier,
-    ProductImage, UsageAlerts,
+    ProductImage, Promotion, PromotionSecurity, PromotionWidget, UsageAlerts,
 };
 pub use customers::{BillingAddress, CheckoutSession, Customer, CustomerArchived, PortalSession};
 pub use entitlements::{Access, CustomerEntitlements, Entitlement, FeatureEntitlement, Freshness};
