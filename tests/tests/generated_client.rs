@@ -374,8 +374,8 @@ fn the_catalog_answers_validate_against_the_document() {
     assert_eq!(ResponseSchemas::load().check_log(&log).unwrap(), log.len());
 }
 
-/// The partner and admin operations the emulator serves, over plain HTTP: every answer
-/// (successes, 400s, 401s, 404s and 409s) validates against the document.
+/// The partner and admin operations and the promotion lookup the emulator serves, over plain
+/// HTTP: every answer (successes, 400s, 401s, 404s and 409s) validates against the document.
 #[test]
 fn the_partner_and_admin_answers_validate_against_the_document() {
     use serde_json::{json, Value};
@@ -462,6 +462,12 @@ fn the_partner_and_admin_answers_validate_against_the_document() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         send("GET", "/api/v1/webhook/logs/?page_size=1&start_date=2001-01-01".into(), None, false).await;
+
+        // The edge host's promotion lookup.
+        emulator.server.set_promotion("promo_abc123", 40.0, "KQP5LHNZB1Z");
+        send("GET", "/api/v1/promotions?promotion_id=promo_abc123".into(), None, false).await;
+        send("GET", "/api/v1/promotions?promotion_id=nobody".into(), None, false).await;
+        send("GET", "/api/v1/promotions".into(), None, false).await;
     });
 
     let log = emulator.server.requests();
@@ -475,7 +481,7 @@ fn the_partner_and_admin_answers_validate_against_the_document() {
         .filter_map(|r| r.operation.clone())
         .filter(|o| !["createCheckoutSession", "createRefund"].contains(&o.as_str()))
         .collect();
-    assert_eq!(operations.len(), 11, "{operations:?}");
+    assert_eq!(operations.len(), 12, "{operations:?}");
     let statuses: std::collections::BTreeSet<_> = log
         .iter()
         .filter_map(|r| r.response.as_ref().map(|a| a.status))
