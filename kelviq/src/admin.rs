@@ -142,6 +142,24 @@ pub struct Orders<'a, M = Async> {
 impl<M: Clone> Orders<'_, M> {
     /// Lists orders a page at a time, most recently paid first. Orders still `PENDING`
     /// and orders without a customer are never listed.
+    ///
+    /// ```no_run
+    /// use kelviq::admin::BillingType;
+    /// # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
+    /// let page = client
+    ///     .admin()
+    ///     .orders()
+    ///     .list()
+    ///     .search("jane@example.com")
+    ///     .billing_type(BillingType::Subscription)
+    ///     .is_renewal(false)
+    ///     .send()
+    ///     .await?;
+    /// for order in page.results {
+    ///     println!("{} {} {:?}", order.id, order.status, order.amount_total);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn list(&self) -> ListOrders<M> {
         ListOrders {
             ctx: self.ctx.clone(),
@@ -156,6 +174,14 @@ impl<M: Clone> Orders<'_, M> {
     }
 
     /// Reads one order by its identifier ([`Order::id`]). A `PENDING` order is not found.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
+    /// let order = client.admin().orders().retrieve("ORD-20260729103000-AB3K9").send().await?;
+    /// let refunded = order.refunded_total_units.unwrap_or(0);
+    /// println!("{} refunded of {:?}", refunded, order.amount_total_units);
+    /// # Ok(()) }
+    /// ```
     pub fn retrieve(&self, order_id: impl Into<String>) -> RetrieveOrder<M> {
         RetrieveOrder {
             ctx: self.ctx.clone(),
@@ -166,6 +192,15 @@ impl<M: Clone> Orders<'_, M> {
 
     /// Lists the timeline of an order a page at a time, newest first. It covers every order
     /// of the same subscription; each event's [`order`](OrderEvent::order) says which.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
+    /// let events = client.admin().orders().list_events("ORD-20260729103000-AB3K9").send().await?;
+    /// for event in events.results {
+    ///     println!("{} {} {}", event.timestamp, event.order, event.code);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn list_events(&self, order_id: impl Into<String>) -> ListOrderEvents<M> {
         ListOrderEvents {
             ctx: self.ctx.clone(),
@@ -357,6 +392,13 @@ pub struct CheckoutSessions<'a, M = Async> {
 
 impl<M: Clone> CheckoutSessions<'_, M> {
     /// Lists checkout sessions a page at a time, newest first.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
+    /// let open = client.admin().checkout_sessions().list().status("open").send().await?;
+    /// println!("{} sessions still open", open.count);
+    /// # Ok(()) }
+    /// ```
     pub fn list(&self) -> ListCheckoutSessions<M> {
         ListCheckoutSessions {
             ctx: self.ctx.clone(),
@@ -370,6 +412,16 @@ impl<M: Clone> CheckoutSessions<'_, M> {
 
     /// Reads one checkout session (`checkout_session_id` when it was created) with the
     /// order, subscription and payment method it produced.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
+    /// let detail = client.admin().checkout_sessions().retrieve("cs_a1B2c3").send().await?;
+    /// match detail.order {
+    ///     Some(order) => println!("paid: {:?}", order.amount_total),
+    ///     None => println!("{} and not paid yet", detail.session.status),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn retrieve(&self, session_id: impl Into<String>) -> RetrieveCheckoutSession<M> {
         RetrieveCheckoutSession {
             ctx: self.ctx.clone(),
@@ -379,6 +431,15 @@ impl<M: Clone> CheckoutSessions<'_, M> {
     }
 
     /// Lists the timeline of one checkout session a page at a time, newest first.
+    ///
+    /// ```no_run
+    /// # fn run(client: kelviq::blocking::Client) -> kelviq::Result<()> {
+    /// for event in client.admin().checkout_sessions().list_events("cs_a1B2c3") {
+    ///     let event = event?;
+    ///     println!("{} {}", event.timestamp, event.title);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn list_events(&self, session_id: impl Into<String>) -> ListCheckoutSessionEvents<M> {
         ListCheckoutSessionEvents {
             ctx: self.ctx.clone(),
@@ -537,6 +598,22 @@ pub struct WebhookLogs<'a, M = Async> {
 impl<M: Clone> WebhookLogs<'_, M> {
     /// Lists webhook delivery attempts, retries included, a page at a time, newest first.
     /// Only the last 30 days are ever listed.
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
+    /// let failed: Vec<_> = client
+    ///     .admin()
+    ///     .webhook_logs()
+    ///     .list()
+    ///     .start_date("2026-07-01")
+    ///     .into_stream()
+    ///     .try_filter(|attempt| std::future::ready(!attempt.is_success))
+    ///     .try_collect()
+    ///     .await?;
+    /// println!("{} failed attempts", failed.len());
+    /// # Ok(()) }
+    /// ```
     pub fn list(&self) -> ListWebhookLogs<M> {
         ListWebhookLogs {
             ctx: self.ctx.clone(),

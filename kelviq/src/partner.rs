@@ -128,6 +128,21 @@ impl<M: Clone> Organizations<'_, M> {
     /// identifier `external_id` (unique among yours: 400 otherwise), and its API keys. The
     /// user is e-mailed a link to set a password. Not resent once the service may have
     /// received it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kelviq::Client, key: kelviq::partner::PartnerKey) -> kelviq::Result<()> {
+    /// let org = client
+    ///     .partner(&key)
+    ///     .organizations()
+    ///     .provision("acme-corp", "owner@acme.example.com")
+    ///     .business_name("Acme Corp")
+    ///     .send()
+    ///     .await?;
+    /// // Store the organisation's Server API Key as the secret it is.
+    /// let server_key = org.server_key.expect("a new organisation has its keys");
+    /// # drop(server_key);
+    /// # Ok(()) }
+    /// ```
     pub fn provision(
         &self,
         external_id: impl Into<String>,
@@ -144,6 +159,15 @@ impl<M: Clone> Organizations<'_, M> {
     }
 
     /// Lists every organisation the partner owns, oldest first (not paged).
+    ///
+    /// ```no_run
+    /// # async fn run(client: kelviq::Client, key: kelviq::partner::PartnerKey) -> kelviq::Result<()> {
+    /// let all = client.partner(&key).organizations().list().send().await?;
+    /// for org in all.results {
+    ///     println!("{} {:?}", org.organization_id, org.external_id);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn list(&self) -> ListOrganizations<M> {
         ListOrganizations {
             ctx: self.ctx.clone(),
@@ -155,6 +179,18 @@ impl<M: Clone> Organizations<'_, M> {
 
     /// Reads one organisation by its UUID
     /// ([`PartnerOrganization::organization_id`]). Another partner's is not found.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kelviq::Client, key: kelviq::partner::PartnerKey) -> kelviq::Result<()> {
+    /// let org = client
+    ///     .partner(&key)
+    ///     .organizations()
+    ///     .retrieve("8e1d7b1a-6c4d-4e3a-9b2d-3f6e4c2b1ad0")
+    ///     .send()
+    ///     .await?;
+    /// println!("{:?}", org.organization_slug);
+    /// # Ok(()) }
+    /// ```
     pub fn retrieve(&self, organization_id: impl Into<String>) -> RetrieveOrganization<M> {
         RetrieveOrganization {
             ctx: self.ctx.clone(),
@@ -166,6 +202,13 @@ impl<M: Clone> Organizations<'_, M> {
 
     /// Reads one organisation by your identifier of it (`external_id` when it was
     /// provisioned).
+    ///
+    /// ```no_run
+    /// # fn run(client: kelviq::blocking::Client, key: kelviq::partner::PartnerKey) -> kelviq::Result<()> {
+    /// let org = client.partner(&key).organizations().retrieve_by_external_id("acme-corp").send()?;
+    /// println!("{}", org.organization_id);
+    /// # Ok(()) }
+    /// ```
     pub fn retrieve_by_external_id(
         &self,
         external_id: impl Into<String>,
