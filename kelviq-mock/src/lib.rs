@@ -368,24 +368,7 @@ impl MockServer {
     /// per cent and the coupon `code`, under a default banner (the document's example),
     /// with every location check `false`. Set again, it is replaced.
     pub fn set_promotion(&self, promotion_id: &str, percentage: f64, code: &str) {
-        let promotion = serde_json::json!({
-            "percentage": percentage,
-            "code": code,
-            "message": "",
-            "widgets": [{
-                "type": "BANNER",
-                "backgroundColor": "#3182CE",
-                "fontColor": "#F9F9F9",
-                "highlightFontColor": "#DD5C64",
-                "fontSize": "1rem",
-                "unStyled": false,
-                "addCloseIcon": false,
-                "countryMessage": "Hello {country_flag} Hey! It looks like you are from <b>{country}</b>. Use code <b>\u{201c}{coupon_code}\u{201d}</b> to get <b>{discount_percentage}%</b> off.",
-                "placement": "top",
-                "borderRadius": "0",
-            }],
-            "security": {"vpn": false, "tor": false, "proxy": false, "relay": false, "crawler": false},
-        });
+        let promotion = crate::state::promotion(percentage, code);
         self.app
             .store()
             .promotions

@@ -52,3 +52,33 @@ async fn a_set_promotion_is_answered_for_any_key() {
     let (status, _) = get(&server, "?promotion_id=promo_abc123", None).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn the_control_surface_sets_a_promotion_for_other_languages() {
+    let server = MockServer::start().await.unwrap();
+    let control = |body: Value| {
+        reqwest::Client::new()
+            .put(format!("{}/_mock/promotions/promo_x", server.url()))
+            .json(&body)
+            .send()
+    };
+    let answer = control(json!({"percentage": 15, "code": "FIFTEEN"}))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 204);
+    let (status, promotion) = get(&server, "?promotion_id=promo_x", Some("ck")).await;
+    assert_eq!(status, 200, "{promotion}");
+    assert_eq!(
+        (promotion["percentage"].as_f64(), promotion["code"].as_str()),
+        (Some(15.0), Some("FIFTEEN"))
+    );
+
+    let refused = control(json!({"percentage": 150, "code": "X"}))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let refused = control(json!({"percentage": 10, "code": "X", "extra": 1}))
+        .await
+        .unwrap();
+    assert!(refused.status().is_client_error());
+}

@@ -279,3 +279,27 @@ pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
 pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+/// A promotion as the document's `Promotion`, as the emulator answers one it was given: the
+/// discount and code set, under a default banner (the document's example), no location
+/// resolved, every check `false`.
+pub(crate) fn promotion(percentage: f64, code: &str) -> Value {
+    serde_json::json!({
+        "percentage": percentage,
+        "code": code,
+        "message": "",
+        "widgets": [{
+            "type": "BANNER",
+            "backgroundColor": "#3182CE",
+            "fontColor": "#F9F9F9",
+            "highlightFontColor": "#DD5C64",
+            "fontSize": "1rem",
+            "unStyled": false,
+            "addCloseIcon": false,
+            "countryMessage": "Hello {country_flag} Hey! It looks like you are from <b>{country}</b>. Use code <b>\u{201c}{coupon_code}\u{201d}</b> to get <b>{discount_percentage}%</b> off.",
+            "placement": "top",
+            "borderRadius": "0",
+        }],
+        "security": {"vpn": false, "tor": false, "proxy": false, "relay": false, "crawler": false},
+    })
+}
