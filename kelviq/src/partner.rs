@@ -4,7 +4,8 @@
 //! These operations authenticate with the partner's secret, sent as `X-Kelviq-Partner-Key`,
 //! not with the organisation's API key: [`Client::partner`](crate::Client::partner) takes a
 //! [`PartnerKey`], and its calls send that key alone (no `Authorization`). The key never
-//! shows in `Debug` output or in an error.
+//! shows in `Debug` output or in an error. A partner with no organisation of its own builds
+//! its client with any placeholder API key: partner calls never send it.
 //!
 //! ```no_run
 //! use kelviq::partner::PartnerKey;
