@@ -54,7 +54,7 @@
 //! | `refunds()` | `list`, `create`, `retrieve` | [`refunds`] |
 //! | `transactions()` | `list` | [`transactions`] |
 //! | `payment_methods()` | `list` | [`payment_methods`] |
-//! | `catalog()` (feature `catalog`) | `features()`, `products()`, `plans()`: list, create, retrieve, update, delete; publish and discard a plan's draft; its prices and entitlements | `catalog` |
+//! | `catalog()` (feature `catalog`) | `features()`, `products()`, `plans()`: list, create, retrieve, update, delete; publish and discard a plan's draft; its prices and entitlements; `promotions()`: `retrieve` (edge host) | `catalog` |
 //! | `admin()` (feature `admin`) | `orders()`, `checkout_sessions()`: `list`, `retrieve`, `list_events`; `webhook_logs()`: `list` | `admin` |
 //! | `partner(&key)` (feature `partner`) | `organizations()`: `provision`, `list`, `retrieve`, `retrieve_by_external_id` (with the partner's key, not the API key) | `partner` |
 //!
@@ -110,7 +110,7 @@
 //! | `blocking` | yes | the blocking client, [`blocking`] |
 //! | `durable-queue` | no | `QueueConfig::durable_at(path)`: queued reports kept in a file (redb) across crashes and deploys |
 //! | `redis` | no | `ClientBuilder::redis`: entitlement sets and queued reports shared by every instance through Redis |
-//! | `catalog` | no | `client.catalog()`: features, products, plans, plan prices and entitlements (typed); the rest of the family generated in `kelviq-gen` |
+//! | `catalog` | no | `client.catalog()`: features, products, plans, plan prices and entitlements, promotions (typed); the rest of the family generated in `kelviq-gen` |
 //! | `partner` | no | `client.partner(&key)`: partner organisations, authenticated with `X-Kelviq-Partner-Key` |
 //! | `admin` | no | `client.admin()`: orders, checkout sessions, their timelines, webhook delivery logs |
 //! | `full` | no | all of the above but the TLS alternatives |
