@@ -5,7 +5,9 @@
 //! manage, so that each reads like the SDK's other groups (`list`, `create`, `retrieve`,
 //! …): [`features()`](Catalog::features), [`products()`](Catalog::products) and
 //! [`plans()`](Catalog::plans); a plan's prices and entitlements are operations of
-//! `plans()`, since each needs the plan's identifier.
+//! `plans()`, since each needs the plan's identifier. A fourth,
+//! [`promotions()`](Catalog::promotions), resolves a promotion for a visitor's location on
+//! the edge host.
 //!
 //! ```no_run
 //! use kelviq::catalog::{PlanChargePeriod, PlanEntitlementInput, EntitlementDetailsInput, PriceInput, TaxCode};
