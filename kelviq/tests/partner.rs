@@ -489,3 +489,33 @@ fn against_the_emulator_organisations_are_provisioned_and_read_back() {
         }
     });
 }
+
+#[test]
+fn reads_are_retried_and_provisioning_is_never_resent() {
+    let server = Server::start(|_| (503, json!({"detail": "Internal server error."})));
+    let client = server.client();
+    let key = key();
+    let organizations = client.partner(&key).organizations();
+    let retrying = RetryPolicy::default()
+        .max_retries(2)
+        .initial_backoff(std::time::Duration::from_millis(1));
+
+    let error = run(organizations.list().retry_policy(retrying).send()).unwrap_err();
+    assert_eq!(error.status(), Some(http::StatusCode::SERVICE_UNAVAILABLE));
+    let sent = server.take();
+    assert_eq!(sent.len(), 3, "a read is retried: {sent:#?}");
+    assert!(sent
+        .iter()
+        .all(|r| r.partner_key.as_deref() == Some(PARTNER_SECRET) && r.authorization.is_none()));
+
+    run(organizations
+        .provision("acme-corp", "owner@acme.example.com")
+        .retry_policy(retrying)
+        .send())
+    .unwrap_err();
+    assert_eq!(
+        server.take().len(),
+        1,
+        "a provision may have been applied: not resent"
+    );
+}
