@@ -435,6 +435,20 @@ fn the_partner_and_admin_answers_validate_against_the_document() {
         let paid = paid["checkoutSessionId"].as_str().unwrap().to_owned();
         let open = open["checkoutSessionId"].as_str().unwrap().to_owned();
         emulator.server.complete_checkout(&paid).unwrap();
+        // A purchase that issues a license, and a one-time purchase (no subscription).
+        for (plan, period) in [("pro-license", "YEARLY"), ("lifetime-pack", "ONE_TIME")] {
+            let body = json!({"planIdentifier": plan, "chargePeriod": period, "successUrl": "https://x.example.com", "customerId": "bob"});
+            let (_, session) = send("POST", "/api/v1/checkout/".into(), Some(body), false).await;
+            let session = session["checkoutSessionId"].as_str().unwrap().to_owned();
+            emulator.server.complete_checkout(&session).unwrap();
+            send("GET", format!("/api/v1/checkout/sessions/{session}/"), None, false).await;
+        }
+        let (_, bobs) = send("GET", "/api/v1/orders/?search=bob".into(), None, false).await;
+        assert_eq!(bobs["count"], 2, "{bobs}");
+        let one_time = bobs["results"].as_array().unwrap().iter().find(|o| o["billingType"] == "ONE_TIME").unwrap();
+        assert_eq!(one_time["subscription"], json!({}), "{one_time}");
+        let licensed = bobs["results"].as_array().unwrap().iter().find(|o| o["billingType"] == "SUBSCRIPTION").unwrap();
+        assert_eq!(licensed["license"].as_array().map(Vec::len), Some(1), "{licensed}");
         let sessions = "/api/v1/checkout/sessions/";
         send("GET", sessions.into(), None, false).await;
         send("GET", format!("{sessions}?status=open&page_size=1"), None, false).await;
