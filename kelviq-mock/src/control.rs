@@ -19,6 +19,7 @@
 //! | `POST /_mock/faults`, `DELETE /_mock/faults` | inject faults (body: [`Fault`]) or clear them |
 //! | `POST /_mock/webhooks` | send the tenant's webhooks to an endpoint (body: [`Endpoint`]: `url`, `secret`) |
 //! | `GET /_mock/webhooks/deliveries` | every delivery attempt, oldest first |
+//! | `PUT /_mock/promotions/{promotionId}` | make `getPromotion` answer it (body: `{"percentage": 40, "code": "SPRING"}`), for every key |
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -55,6 +56,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/_mock/faults", post(inject).delete(clear_faults))
         .route("/_mock/webhooks", post(add_webhook))
         .route("/_mock/webhooks/deliveries", get(deliveries))
+        .route("/_mock/promotions/{promotion_id}", put(set_promotion))
         .route(
             "/_mock/portal/",
             get(|| async { "The customer billing portal (kelviq-mock)." }),
@@ -181,6 +183,29 @@ async fn add_webhook(
         return Err(ApiError::field("url", "An absolute URL is required."));
     }
     for_tenant(&app, &headers, |_, tenant| tenant.endpoints.push(endpoint));
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body of `PUT /_mock/promotions/{promotionId}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PromotionBody {
+    percentage: f64,
+    code: String,
+}
+
+async fn set_promotion(
+    State(app): State<App>,
+    Path(promotion_id): Path<String>,
+    Json(body): Json<PromotionBody>,
+) -> Result<StatusCode, ApiError> {
+    if !body.percentage.is_finite() || !(0.0..=100.0).contains(&body.percentage) {
+        return Err(ApiError::field("percentage", "A number from 0 to 100."));
+    }
+    app.store().promotions.insert(
+        promotion_id,
+        crate::state::promotion(body.percentage, &body.code),
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -364,6 +364,17 @@ impl MockServer {
         self.with_tenant(None, |_, tenant| tenant.endpoints.push(endpoint));
     }
 
+    /// Makes `getPromotion` answer promotion `promotion_id` with a discount of `percentage`
+    /// per cent and the coupon `code`, under a default banner (the document's example),
+    /// with every location check `false`. Set again, it is replaced.
+    pub fn set_promotion(&self, promotion_id: &str, percentage: f64, code: &str) {
+        let promotion = crate::state::promotion(percentage, code);
+        self.app
+            .store()
+            .promotions
+            .insert(promotion_id.to_owned(), promotion);
+    }
+
     /// Every webhook delivery attempt so far, oldest first.
     pub fn webhook_deliveries(&self) -> Vec<Delivery> {
         self.app.store().deliveries.to_vec()

@@ -38,11 +38,14 @@ pub struct Endpoint {
 pub(crate) struct Event {
     body: Value,
     id: String,
+    created: chrono::DateTime<chrono::Utc>,
 }
 
 impl Event {
     pub(crate) fn new(kind: &str, object: Value, previous: Option<Value>) -> Self {
-        let id = format!("evt_{}", uuid::Uuid::new_v4().simple());
+        let uuid = uuid::Uuid::new_v4();
+        let id = format!("evt_{}", uuid.simple());
+        let created = chrono::Utc::now();
         let mut data = json!({ "object": object });
         if let Some(previous) = previous {
             data["previous_attributes"] = previous;
@@ -50,10 +53,10 @@ impl Event {
         let body = json!({
             "id": id,
             "type": kind,
-            "created_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "created_at": created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "data": data,
         });
-        Self { body, id }
+        Self { body, id, created }
     }
 }
 
@@ -119,18 +122,98 @@ async fn deliver(app: App, endpoint: Endpoint, event: Event) {
             Ok(answer) => (Some(answer.status().as_u16()), None),
             Err(error) => (None, Some(error.to_string())),
         };
-        app.store().deliveries.push(Delivery {
-            event_id: event.id.clone(),
-            event_type: kind.clone(),
-            url: endpoint.url.clone(),
-            attempt,
-            status,
-            error,
-        });
+        {
+            let mut store = app.store();
+            store.deliveries.push(Delivery {
+                event_id: event.id.clone(),
+                event_type: kind.clone(),
+                url: endpoint.url.clone(),
+                attempt,
+                status,
+                error,
+            });
+            store.webhook_attempts.push(Attempt {
+                id: uuid::Uuid::new_v4(),
+                event: event.clone(),
+                endpoint: endpoint.clone(),
+                attempt,
+                status,
+                at: chrono::Utc::now(),
+            });
+        }
         if status.is_some_and(|s| (200..300).contains(&s)) {
             return;
         }
         tokio::time::sleep(pause).await;
         pause *= 2;
     }
+}
+
+/// One delivery attempt, as `listWebhookEventLogs` shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Attempt {
+    id: uuid::Uuid,
+    event: Event,
+    endpoint: Endpoint,
+    attempt: u32,
+    status: Option<u16>,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The endpoint's identifier: the service gives each endpoint a UUID; the emulator's
+/// endpoints are a URL and a secret, so it is made from them (the same endpoint, the same
+/// UUID).
+fn endpoint_id(endpoint: &Endpoint) -> uuid::Uuid {
+    use sha2::Digest;
+    let digest = Sha256::digest(format!("{}\n{}", endpoint.url, endpoint.secret).as_bytes());
+    let mut bytes = [0; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// How far back `listWebhookEventLogs` ever looks, in days.
+const LOG_DAYS: i64 = 30;
+
+/// `GET /api/v1/webhook/logs/`: the attempts made to `endpoints` (one tenant's), newest
+/// first, within the last 30 days counted from the current UTC day, narrowed by `start` and
+/// `end` (days of the attempt).
+pub(crate) fn event_logs(
+    attempts: &[Attempt],
+    endpoints: &[Endpoint],
+    start: Option<chrono::NaiveDate>,
+    end: Option<chrono::NaiveDate>,
+    page: Option<u64>,
+    page_size: Option<u64>,
+    base: &str,
+) -> Result<Value, crate::ApiError> {
+    let earliest = chrono::Utc::now().date_naive() - chrono::Days::new(LOG_DAYS as u64);
+    let start = start.map_or(earliest, |s| s.max(earliest));
+    let mut items: Vec<&Attempt> = attempts
+        .iter()
+        .filter(|a| endpoints.contains(&a.endpoint))
+        .filter(|a| a.at.date_naive() >= start && end.is_none_or(|e| a.at.date_naive() <= e))
+        .collect();
+    items.sort_by(|a, b| b.at.cmp(&a.at).then(b.attempt.cmp(&a.attempt)));
+    let items = items
+        .into_iter()
+        .map(|a| {
+            // The event's id is `evt_` and a UUID's 32 hex digits: the document's `eventId`
+            // is that UUID.
+            let event_id =
+                uuid::Uuid::parse_str(a.event.id.trim_start_matches("evt_")).unwrap_or_default();
+            json!({
+                "id": a.id,
+                "eventId": event_id,
+                "endpoint": endpoint_id(&a.endpoint),
+                "eventType": a.event.body["type"],
+                "statusCode": a.status,
+                "isSuccess": a.status.is_some_and(|s| (200..300).contains(&s)),
+                "retryCount": a.attempt - 1,
+                "lastAttempt": a.at.to_rfc3339(),
+                "createdOn": a.event.created.to_rfc3339(),
+                "payload": a.event.body,
+            })
+        })
+        .collect();
+    crate::state::page_of(items, page, page_size.or(Some(10)), base)
 }

@@ -135,6 +135,42 @@ impl Client {
         crate::catalog::Catalog::new(&self.ctx)
     }
 
+    /// Read the organisation's orders, checkout sessions, their timelines and webhook
+    /// delivery logs.
+    ///
+    /// ```no_run
+    /// # fn run(client: kelviq::blocking::Client) -> kelviq::Result<()> {
+    /// for attempt in client.admin().webhook_logs().list().page_size(100) {
+    ///     let attempt = attempt?;
+    ///     println!("{} {:?}", attempt.event_type, attempt.status_code);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "admin")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+    pub fn admin(&self) -> crate::admin::Admin<'_, Blocking> {
+        crate::admin::Admin::new(&self.ctx)
+    }
+
+    /// Provision and read the organisations of a partner, authenticated with the
+    /// partner's `key` instead of this client's API key.
+    ///
+    /// ```no_run
+    /// # fn run(client: kelviq::blocking::Client) -> kelviq::Result<()> {
+    /// let key = kelviq::partner::PartnerKey::new("kvqp_…")?;
+    /// let acme = client.partner(&key).organizations().retrieve_by_external_id("acme-corp").send()?;
+    /// println!("{}", acme.organization_id);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "partner")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "partner")))]
+    pub fn partner(
+        &self,
+        key: &crate::partner::PartnerKey,
+    ) -> crate::partner::Partner<'_, Blocking> {
+        crate::partner::Partner::new(&self.ctx, key)
+    }
+
     /// Retires the cached entitlements of `customer_id`; see
     /// [`Client::invalidate_entitlements`](crate::Client::invalidate_entitlements).
     pub fn invalidate_entitlements(&self, customer_id: &str) {

@@ -5,7 +5,9 @@
 //! manage, so that each reads like the SDK's other groups (`list`, `create`, `retrieve`,
 //! …): [`features()`](Catalog::features), [`products()`](Catalog::products) and
 //! [`plans()`](Catalog::plans); a plan's prices and entitlements are operations of
-//! `plans()`, since each needs the plan's identifier.
+//! `plans()`, since each needs the plan's identifier. A fourth,
+//! [`promotions()`](Catalog::promotions), resolves a promotion for a visitor's location on
+//! the edge host.
 //!
 //! ```no_run
 //! use kelviq::catalog::{PlanChargePeriod, PlanEntitlementInput, EntitlementDetailsInput, PriceInput, TaxCode};
@@ -51,7 +53,7 @@ use serde_json::{Map, Value};
 use crate::error::{Result, ValidationError};
 use crate::model::{
     CatalogFeature, CatalogPlan, CatalogProduct, EntitlementDetails, Page, PlanEntitlement,
-    PlanLink, PlanPrice, PlanPublished,
+    PlanLink, PlanPrice, PlanPublished, Promotion,
 };
 use crate::paging::list_impls;
 use crate::request::{invalid, request_options, send_impls, Async, Ctx, RequestOptions};
@@ -217,6 +219,11 @@ impl<'a, M: Clone> Catalog<'a, M> {
     /// entitlements.
     pub fn plans(&self) -> Plans<'a, M> {
         Plans { ctx: self.ctx }
+    }
+
+    /// Resolve promotions for the caller's location (on the edge host).
+    pub fn promotions(&self) -> Promotions<'a, M> {
+        Promotions { ctx: self.ctx }
     }
 }
 
@@ -2392,3 +2399,123 @@ impl PlanEntitlementInput {
         })
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Promotions
+// ---------------------------------------------------------------------------------------
+
+/// The promotion operations, from [`Catalog::promotions`].
+#[derive(Debug, Clone, Copy)]
+pub struct Promotions<'a, M = Async> {
+    ctx: &'a Ctx<M>,
+}
+
+impl<M: Clone> Promotions<'_, M> {
+    /// Resolves promotion `promotion_id` (from the Kelviq dashboard) for the caller's
+    /// location: the discount (0 where the location has none), the coupon code, the banner
+    /// and what the location checks found. Asked of the edge host, like entitlement checks
+    /// (the client's edge host: [`ClientBuilder::edge_base_url`](crate::ClientBuilder::edge_base_url)
+    /// moves both).
+    ///
+    /// The service wants the organisation's Client API Key here, not the Server API Key:
+    /// give it with [`client_key`](RetrievePromotion::client_key), or the client's own key
+    /// is sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
+    /// let promotion = client
+    ///     .catalog()
+    ///     .promotions()
+    ///     .retrieve("promo_abc123")
+    ///     .client_key("ck_live_a1b2c3d4e5f6")
+    ///     .send()
+    ///     .await?;
+    /// if promotion.percentage > 0.0 {
+    ///     println!("{}% off with {}", promotion.percentage, promotion.code.unwrap_or_default());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn retrieve(&self, promotion_id: impl Into<String>) -> RetrievePromotion<M> {
+        RetrievePromotion {
+            ctx: self.ctx.clone(),
+            promotion_id: promotion_id.into(),
+            client_key: None,
+            options: RequestOptions::default(),
+        }
+    }
+}
+
+/// Resolves a promotion; made by [`Promotions::retrieve`].
+#[derive(Clone)]
+#[must_use = "a request does nothing until `send` is called"]
+pub struct RetrievePromotion<M = Async> {
+    ctx: Ctx<M>,
+    promotion_id: String,
+    client_key: Option<String>,
+    options: RequestOptions,
+}
+
+impl<M: fmt::Debug> fmt::Debug for RetrievePromotion<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetrievePromotion")
+            .field("promotion_id", &self.promotion_id)
+            .field(
+                "client_key",
+                &self.client_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M> RetrievePromotion<M> {
+    /// The organisation's Client API Key (`ck_…`) to authenticate with, as the service
+    /// asks for this operation, instead of the client's own key.
+    pub fn client_key(mut self, client_key: impl Into<String>) -> Self {
+        self.client_key = Some(client_key.into());
+        self
+    }
+
+    async fn execute(self, want_raw: bool) -> Result<Response<Promotion>> {
+        const OPERATION: &str = "catalog.promotions.retrieve";
+        let promotion_id: wire::GetPromotionPromotionId =
+            validate::identifier("promotion_id", &self.promotion_id).map_err(invalid(OPERATION))?;
+        let credential = self
+            .client_key
+            .as_deref()
+            .map(|key| {
+                let refused = || {
+                    ValidationError::new(
+                        "client_key",
+                        "<not shown>",
+                        "a Client API Key: visible ASCII without spaces, such as ck_…",
+                    )
+                };
+                if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(refused());
+                }
+                let mut value =
+                    http::HeaderValue::try_from(format!("Bearer {key}")).map_err(|_| refused())?;
+                value.set_sensitive(true);
+                Ok((http::header::AUTHORIZATION, value))
+            })
+            .transpose()
+            .map_err(invalid(OPERATION))?;
+        let edge = self
+            .ctx
+            .edge_family_client(kelviq_gen::catalog::Client::new_with_client);
+        self.ctx
+            .family_call(
+                OPERATION,
+                RetryRule::IDEMPOTENT,
+                &self.options,
+                want_raw,
+                credential,
+                edge.get_promotion().promotion_id(promotion_id).send(),
+            )
+            .await
+    }
+}
+
+request_options!([M] RetrievePromotion<M>);
+send_impls!(RetrievePromotion => Promotion);

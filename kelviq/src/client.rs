@@ -127,6 +127,37 @@ impl Client {
         crate::catalog::Catalog::new(&self.ctx)
     }
 
+    /// Read the organisation's orders, checkout sessions, their timelines and webhook
+    /// delivery logs.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
+    /// let order = client.admin().orders().retrieve("ORD-20260729103000-AB3K9").send().await?;
+    /// println!("{} {}", order.status, order.amount_total.unwrap_or_default());
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "admin")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+    pub fn admin(&self) -> crate::admin::Admin<'_> {
+        crate::admin::Admin::new(&self.ctx)
+    }
+
+    /// Provision and read the organisations of a partner, authenticated with the
+    /// partner's `key` instead of this client's API key.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kelviq::Client) -> kelviq::Result<()> {
+    /// let key = kelviq::partner::PartnerKey::new("kvqp_…")?;
+    /// let all = client.partner(&key).organizations().list().send().await?;
+    /// println!("{} organisations", all.count);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "partner")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "partner")))]
+    pub fn partner(&self, key: &crate::partner::PartnerKey) -> crate::partner::Partner<'_> {
+        crate::partner::Partner::new(&self.ctx, key)
+    }
+
     /// Retires the cached entitlements of `customer_id`, so that the next check asks the
     /// service; a fetch already in flight cannot bring the old set back. Call it when you
     /// learn that they changed outside this client, typically from your

@@ -54,7 +54,9 @@
 //! | `refunds()` | `list`, `create`, `retrieve` | [`refunds`] |
 //! | `transactions()` | `list` | [`transactions`] |
 //! | `payment_methods()` | `list` | [`payment_methods`] |
-//! | `catalog()` (feature `catalog`) | `features()`, `products()`, `plans()`: list, create, retrieve, update, delete; publish and discard a plan's draft; its prices and entitlements | `catalog` |
+//! | `catalog()` (feature `catalog`) | `features()`, `products()`, `plans()`: list, create, retrieve, update, delete; publish and discard a plan's draft; its prices and entitlements; `promotions()`: `retrieve` (edge host) | `catalog` |
+//! | `admin()` (feature `admin`) | `orders()`, `checkout_sessions()`: `list`, `retrieve`, `list_events`; `webhook_logs()`: `list` | `admin` |
+//! | `partner(&key)` (feature `partner`) | `organizations()`: `provision`, `list`, `retrieve`, `retrieve_by_external_id` (with the partner's key, not the API key) | `partner` |
 //!
 //! Lists answer one [`Page`] with `send()`, or every item, fetched a page at a time as it
 //! is read, with `into_stream()` (async) or a `for` loop over the builder (blocking).
@@ -108,8 +110,9 @@
 //! | `blocking` | yes | the blocking client, [`blocking`] |
 //! | `durable-queue` | no | `QueueConfig::durable_at(path)`: queued reports kept in a file (redb) across crashes and deploys |
 //! | `redis` | no | `ClientBuilder::redis`: entitlement sets and queued reports shared by every instance through Redis |
-//! | `catalog` | no | `client.catalog()`: features, products, plans, plan prices and entitlements (typed); the rest of the family generated in `kelviq-gen` |
-//! | `partner`, `admin` | no | the published reference's families beyond the official clients' operations (generated; typed wrappers follow) |
+//! | `catalog` | no | `client.catalog()`: features, products, plans, plan prices and entitlements, promotions (typed); the rest of the family generated in `kelviq-gen` |
+//! | `partner` | no | `client.partner(&key)`: partner organisations, authenticated with `X-Kelviq-Partner-Key` |
+//! | `admin` | no | `client.admin()`: orders, checkout sessions, their timelines, webhook delivery logs |
 //! | `full` | no | all of the above but the TLS alternatives |
 //!
 //! The entitlement cache and the offline queue are always built in; the two opt-in tiers
@@ -199,6 +202,9 @@ mod paging;
 mod plan;
 mod request;
 // The resource groups.
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub mod admin;
 #[cfg(feature = "catalog")]
 #[cfg_attr(docsrs, doc(cfg(feature = "catalog")))]
 pub mod catalog;
@@ -207,6 +213,9 @@ pub mod checkout;
 pub mod customers;
 pub mod entitlements;
 pub mod licenses;
+#[cfg(feature = "partner")]
+#[cfg_attr(docsrs, doc(cfg(feature = "partner")))]
+pub mod partner;
 pub mod payment_methods;
 pub mod portal;
 pub mod refunds;

@@ -78,6 +78,55 @@ impl<M> Ctx<M> {
         .await
     }
 
+    /// One call of `operation` through a family's generated client (`partner`, `admin`),
+    /// built on the API host's pool and transport: `request` is the generated request's
+    /// future, `credential` a header to send instead of the API key (the partner key, or an
+    /// `Authorization` with another key).
+    #[cfg(any(feature = "partner", feature = "admin", feature = "catalog"))]
+    pub(crate) async fn family_call<T, W, E, F>(
+        &self,
+        operation: &'static str,
+        rule: RetryRule,
+        options: &RequestOptions,
+        want_raw: bool,
+        credential: Option<(HeaderName, HeaderValue)>,
+        request: F,
+    ) -> crate::Result<Response<T>>
+    where
+        T: FromWire<W>,
+        F: Future<Output = std::result::Result<kelviq_gen::ResponseValue<W>, kelviq_gen::Error<E>>>,
+    {
+        let mut overrides = options.overrides(want_raw).map_err(invalid(operation))?;
+        // Last, so that no header the caller set replaces it.
+        overrides.headers.extend(credential);
+        let core = &self.core;
+        let spec = core.spec(operation, rule, &overrides);
+        let answered = core.call(spec, request).await?;
+        Ok(Response::new(T::from_wire(answered.value), answered.raw))
+    }
+
+    /// A family's generated client on the API host, sharing its pool and transport.
+    #[cfg(any(feature = "partner", feature = "admin"))]
+    pub(crate) fn family_client<C>(
+        &self,
+        new: fn(&str, reqwest::Client, kelviq_gen::Transport) -> C,
+    ) -> C {
+        use kelviq_gen::ClientInfo;
+        let api = self.core.api();
+        new(api.baseurl(), api.client().clone(), api.inner().clone())
+    }
+
+    /// A family's generated client on the edge host, sharing its pool and transport.
+    #[cfg(feature = "catalog")]
+    pub(crate) fn edge_family_client<C>(
+        &self,
+        new: fn(&str, reqwest::Client, kelviq_gen::Transport) -> C,
+    ) -> C {
+        use kelviq_gen::ClientInfo;
+        let edge = self.core.edge();
+        new(edge.baseurl(), edge.client().clone(), edge.inner().clone())
+    }
+
     /// [`api_call`](Self::api_call) for a call that may change `customer_id`'s entitlements:
     /// the cached set is retired once the call succeeded or may have been applied.
     pub(crate) async fn api_call_changing<'a, T, W, E, F>(

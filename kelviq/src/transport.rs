@@ -234,6 +234,31 @@ fn describe_error(error: &reqwest::Error) -> String {
     message
 }
 
+/// The header partner operations authenticate with, instead of `Authorization`.
+#[cfg(feature = "partner")]
+pub(crate) const PARTNER_KEY_HEADER: &str = "x-kelviq-partner-key";
+
+/// Whether a request of the generated operation `operation_id` carries the client's API
+/// key. Not a partner operation's, which authenticates with its partner key alone (the
+/// organisation's key is not sent along); not a promotion lookup given the Client API Key
+/// for itself (an `Authorization` only the SDK's own call can have set: callers' headers
+/// never hold one).
+#[cfg_attr(
+    not(any(feature = "partner", feature = "catalog")),
+    allow(unused_variables)
+)]
+fn sends_api_key(operation_id: &str, headers: &HeaderMap) -> bool {
+    #[cfg(feature = "partner")]
+    if operation_id.contains("partner_organization") && headers.contains_key(PARTNER_KEY_HEADER) {
+        return false;
+    }
+    #[cfg(feature = "catalog")]
+    if operation_id == "get_promotion" && headers.contains_key(AUTHORIZATION) {
+        return false;
+    }
+    true
+}
+
 /// Adds the API key and user agent to every request, sends it, and retries where safe.
 #[derive(Debug)]
 pub(crate) struct Transport {
@@ -280,7 +305,9 @@ impl Transport {
                 headers.insert(name.clone(), value.clone());
             }
         }
-        headers.insert(AUTHORIZATION, self.api_key.header().clone());
+        if sends_api_key(operation_id, headers) {
+            headers.insert(AUTHORIZATION, self.api_key.header().clone());
+        }
         headers.insert(USER_AGENT, self.user_agent.clone());
 
         let span = tracing::info_span!(

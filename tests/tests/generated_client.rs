@@ -373,3 +373,131 @@ fn the_catalog_answers_validate_against_the_document() {
     );
     assert_eq!(ResponseSchemas::load().check_log(&log).unwrap(), log.len());
 }
+
+/// The partner and admin operations and the promotion lookup the emulator serves, over plain
+/// HTTP: every answer (successes, 400s, 401s, 404s and 409s) validates against the document.
+#[test]
+fn the_partner_and_admin_answers_validate_against_the_document() {
+    use serde_json::{json, Value};
+
+    let emulator = Emulator::start();
+    let base = emulator.server.url();
+    // Webhook deliveries to nobody: each attempt is logged.
+    let dead = {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hooks", closed.local_addr().unwrap())
+    };
+    emulator.server.add_webhook(dead.as_str(), "kq_whsec_admin");
+    emulator.run(async {
+        let http = reqwest::Client::new();
+        let send = |method: &str, path: String, body: Option<Value>, partner: bool| {
+            let mut request = http.request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{base}{path}"),
+            );
+            request = if partner {
+                request.header("X-Kelviq-Partner-Key", "kvqp_test")
+            } else {
+                request.header(AUTHORIZATION, "Bearer admin-team")
+            };
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                let text = response.text().await.unwrap();
+                (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+            }
+        };
+        let unknown = "00000000-0000-4000-8000-000000000000";
+
+        // Partner.
+        let orgs = "/api/v1/partner/organizations/";
+        let provision = json!({"externalId": "acme", "email": "o@acme.example.com", "businessName": "Acme"});
+        let (_, org) = send("POST", orgs.into(), Some(provision.clone()), true).await;
+        send("POST", orgs.into(), Some(provision), true).await;
+        send("POST", orgs.into(), Some(json!({"externalId": "b", "email": "o@acme.example.com"})), true).await;
+        send("POST", orgs.into(), Some(json!({"email": "x@example.com"})), true).await;
+        send("GET", orgs.into(), None, true).await;
+        send("GET", format!("{orgs}?external_id=acme"), None, true).await;
+        send("GET", orgs.into(), None, false).await;
+        let id = org["organizationIdentifier"].as_str().unwrap();
+        send("GET", format!("{orgs}{id}/"), None, true).await;
+        send("GET", format!("{orgs}{unknown}/"), None, true).await;
+        send("GET", format!("{orgs}by-external-id/acme/"), None, true).await;
+        send("GET", format!("{orgs}by-external-id/nobody/"), None, true).await;
+
+        // Admin: a checkout left open, one completed, a refund.
+        let checkout = json!({"planIdentifier": "premium-plan", "chargePeriod": "MONTHLY", "successUrl": "https://x.example.com", "customerId": "jane"});
+        let (_, open) = send("POST", "/api/v1/checkout/".into(), Some(checkout.clone()), false).await;
+        let (_, paid) = send("POST", "/api/v1/checkout/".into(), Some(checkout), false).await;
+        let paid = paid["checkoutSessionId"].as_str().unwrap().to_owned();
+        let open = open["checkoutSessionId"].as_str().unwrap().to_owned();
+        emulator.server.complete_checkout(&paid).unwrap();
+        // A purchase that issues a license, and a one-time purchase (no subscription).
+        for (plan, period) in [("pro-license", "YEARLY"), ("lifetime-pack", "ONE_TIME")] {
+            let body = json!({"planIdentifier": plan, "chargePeriod": period, "successUrl": "https://x.example.com", "customerId": "bob"});
+            let (_, session) = send("POST", "/api/v1/checkout/".into(), Some(body), false).await;
+            let session = session["checkoutSessionId"].as_str().unwrap().to_owned();
+            emulator.server.complete_checkout(&session).unwrap();
+            send("GET", format!("/api/v1/checkout/sessions/{session}/"), None, false).await;
+        }
+        let (_, bobs) = send("GET", "/api/v1/orders/?search=bob".into(), None, false).await;
+        assert_eq!(bobs["count"], 2, "{bobs}");
+        let one_time = bobs["results"].as_array().unwrap().iter().find(|o| o["billingType"] == "ONE_TIME").unwrap();
+        assert_eq!(one_time["subscription"], json!({}), "{one_time}");
+        let licensed = bobs["results"].as_array().unwrap().iter().find(|o| o["billingType"] == "SUBSCRIPTION").unwrap();
+        assert_eq!(licensed["license"].as_array().map(Vec::len), Some(1), "{licensed}");
+        let sessions = "/api/v1/checkout/sessions/";
+        send("GET", sessions.into(), None, false).await;
+        send("GET", format!("{sessions}?status=open&page_size=1"), None, false).await;
+        send("GET", format!("{sessions}?start_date=nope"), None, false).await;
+        for session in [&open, &paid] {
+            send("GET", format!("{sessions}{session}/"), None, false).await;
+            send("GET", format!("{sessions}{session}/events/"), None, false).await;
+        }
+        send("GET", format!("{sessions}cs_nobody/"), None, false).await;
+        let (_, orders) = send("GET", "/api/v1/orders/".into(), None, false).await;
+        let order = orders["results"][0]["id"].as_str().unwrap().to_owned();
+        send("POST", "/api/v1/refunds/".into(), Some(json!({"order_id": order, "amount_units": 100})), false).await;
+        send("GET", "/api/v1/orders/?status=PARTIAL_REFUND&billing_type=SUBSCRIPTION".into(), None, false).await;
+        send("GET", "/api/v1/orders/?status=nope".into(), None, false).await;
+        send("GET", format!("/api/v1/orders/{order}/"), None, false).await;
+        send("GET", format!("/api/v1/orders/{order}/events/"), None, false).await;
+        send("GET", "/api/v1/orders/ord_nobody/".into(), None, false).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (_, logs) = send("GET", "/api/v1/webhook/logs/".into(), None, false).await;
+            if logs["count"].as_u64().unwrap_or_default() >= 2 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{logs}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        send("GET", "/api/v1/webhook/logs/?page_size=1&start_date=2001-01-01".into(), None, false).await;
+
+        // The edge host's promotion lookup.
+        emulator.server.set_promotion("promo_abc123", 40.0, "KQP5LHNZB1Z");
+        send("GET", "/api/v1/promotions?promotion_id=promo_abc123".into(), None, false).await;
+        send("GET", "/api/v1/promotions?promotion_id=nobody".into(), None, false).await;
+        send("GET", "/api/v1/promotions".into(), None, false).await;
+    });
+
+    let log = emulator.server.requests();
+    // The 12 operations, and the two that made the state they read.
+    let operations: std::collections::BTreeSet<_> =
+        log.iter().filter_map(|r| r.operation.clone()).collect();
+    assert!(operations.contains("createCheckoutSession") && operations.contains("createRefund"));
+    assert_eq!(operations.len(), 12 + 2, "{operations:?}");
+    let statuses: std::collections::BTreeSet<_> = log
+        .iter()
+        .filter_map(|r| r.response.as_ref().map(|a| a.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [200, 201, 400, 401, 404, 409].into_iter().collect(),
+        "{log:?}"
+    );
+    assert_eq!(ResponseSchemas::load().check_log(&log).unwrap(), log.len());
+}

@@ -2,13 +2,16 @@
 //! what every API request goes through first (logging, injected faults, authentication,
 //! the tenant of its key) and after (webhooks for what it changed).
 
+mod admin;
 mod body;
 mod catalog;
 mod checkout;
 mod customers;
 mod entitlements;
 mod licenses;
+mod partner;
 mod payments;
+mod promotions;
 mod reporting;
 mod storage;
 mod subscriptions;
@@ -54,6 +57,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/api/v1/portal/session/", post(customers::portal_session))
         .route("/api/v1/checkout/", post(checkout::create_session))
         .route("/api/v1/entitlements", get(entitlements::get))
+        .route("/api/v1/promotions", get(promotions::get))
         .route("/api/v1/report/usage/", post(reporting::report_usage))
         .route("/api/v1/report/event/", post(reporting::report_event))
         .route("/api/v1/subscriptions/", get(subscriptions::list))
@@ -92,6 +96,8 @@ pub(crate) fn router(app: App) -> Router {
             get(payments::list_payment_methods),
         )
         .merge(catalog::routes())
+        .merge(partner::routes())
+        .merge(admin::routes())
         .fallback(|| async { ApiError::not_found("No such endpoint.") })
         .layer(axum::middleware::from_fn_with_state(app.clone(), gate))
         .merge(storage::routes())
@@ -222,13 +228,24 @@ async fn answer_or_fault(
     }
 
     // Operations the document serves without authentication (`security: []`).
-    let open = parts.extensions.get::<OperationId>().and_then(|o| o.0) == Some(OPEN_OPERATION);
-    match authenticate(app, &parts.headers) {
-        Err(_) if open => {}
-        Ok(key) => {
-            parts.extensions.insert(TenantKey(key));
+    let operation = parts.extensions.get::<OperationId>().and_then(|o| o.0);
+    let open = operation == Some(OPEN_OPERATION);
+    // The partner operations take the partner key (`partnerKey`), not a bearer API key.
+    if operation.is_some_and(|o| partner::OPERATIONS.contains(&o)) {
+        match partner::partner_key(&parts.headers) {
+            Ok(key) => {
+                parts.extensions.insert(partner::PartnerKey(key));
+            }
+            Err(refused) => return refused.into_response(),
         }
-        Err(refused) => return refused.into_response(),
+    } else {
+        match authenticate(app, &parts.headers) {
+            Err(_) if open => {}
+            Ok(key) => {
+                parts.extensions.insert(TenantKey(key));
+            }
+            Err(refused) => return refused.into_response(),
+        }
     }
     let served = next
         .run(Request::from_parts(parts, Body::from(bytes)))

@@ -13,6 +13,7 @@ mod checkout;
 mod customers;
 mod entitlements;
 mod licenses;
+mod partner;
 mod payments;
 mod reporting;
 mod subscriptions;
@@ -29,8 +30,8 @@ use crate::log::{AppliedUsage, RequestLog};
 use crate::webhooks::{Delivery, Endpoint, Event};
 
 pub(crate) use catalog::sell;
-pub use checkout::CompletedCheckout;
-pub use payments::MoneyFilter;
+pub use checkout::{CompletedCheckout, SessionFilter};
+pub use payments::{MoneyFilter, OrderFilter};
 pub use subscriptions::SubscriptionFilter;
 
 /// The organisation every record of the emulator belongs to.
@@ -58,6 +59,15 @@ pub struct Store {
     pub applied_usage: RequestLog<AppliedUsage>,
     /// Files uploaded through presigned uploads, for every tenant.
     pub(crate) uploads: catalog::Uploads,
+    /// Every partner's organisations, by partner key (not by tenant: a partner key is no
+    /// API key).
+    pub(crate) partners: partner::Partners,
+    /// Webhook delivery attempts, oldest first, bounded: what `listWebhookEventLogs`
+    /// shows.
+    pub(crate) webhook_attempts: RequestLog<crate::webhooks::Attempt>,
+    /// The promotions `getPromotion` answers, by identifier, as the document's `Promotion`
+    /// (for every key: see `api::promotions`).
+    pub(crate) promotions: HashMap<String, Value>,
 }
 
 /// One tenant's state: what one API key sees.
@@ -111,6 +121,9 @@ impl Store {
             deliveries: RequestLog::new(log_capacity),
             applied_usage: RequestLog::new(log_capacity),
             uploads: catalog::Uploads::default(),
+            partners: partner::Partners::default(),
+            webhook_attempts: RequestLog::new(log_capacity),
+            promotions: HashMap::new(),
         }
     }
 
@@ -265,4 +278,28 @@ pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
 
 pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// A promotion as the document's `Promotion`, as the emulator answers one it was given: the
+/// discount and code set, under a default banner (the document's example), no location
+/// resolved, every check `false`.
+pub(crate) fn promotion(percentage: f64, code: &str) -> Value {
+    serde_json::json!({
+        "percentage": percentage,
+        "code": code,
+        "message": "",
+        "widgets": [{
+            "type": "BANNER",
+            "backgroundColor": "#3182CE",
+            "fontColor": "#F9F9F9",
+            "highlightFontColor": "#DD5C64",
+            "fontSize": "1rem",
+            "unStyled": false,
+            "addCloseIcon": false,
+            "countryMessage": "Hello {country_flag} Hey! It looks like you are from <b>{country}</b>. Use code <b>\u{201c}{coupon_code}\u{201d}</b> to get <b>{discount_percentage}%</b> off.",
+            "placement": "top",
+            "borderRadius": "0",
+        }],
+        "security": {"vpn": false, "tor": false, "proxy": false, "relay": false, "crawler": false},
+    })
 }

@@ -347,3 +347,270 @@ impl Tenant {
         page_of(items, page, page_size, base)
     }
 }
+
+// ----- the admin family: orders and their timelines -------------------------------------
+
+/// Filters of `listOrders`.
+#[derive(Debug, Default)]
+pub struct OrderFilter {
+    /// Text the order id, or the customer's name, e-mail or identifier, must contain.
+    pub search: Option<String>,
+    /// Its status (`COMPLETE`, `REFUNDED`, `PARTIAL_REFUND`; the emulator has no other).
+    pub status: Option<String>,
+    /// `ONE_TIME` or `SUBSCRIPTION`.
+    pub billing_type: Option<String>,
+    /// Renewals only (`true`), or first purchases only (`false`). Every order of the
+    /// emulator is a first purchase: it renews nothing.
+    pub is_renewal: Option<bool>,
+    /// Paid on or after.
+    pub start_date: Option<NaiveDate>,
+    /// Paid on or before.
+    pub end_date: Option<NaiveDate>,
+}
+
+/// A decimal string of an amount in cents: `"261.00"`.
+pub(super) fn decimal(units: i64) -> String {
+    let sign = if units < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", units.abs() / 100, units.abs() % 100)
+}
+
+/// The card every purchase of the emulator is paid with.
+pub(super) fn card() -> Value {
+    json!({"paymentMethodType": "card", "paymentMethodName": "visa", "last4": "4242"})
+}
+
+impl Order {
+    /// `COMPLETE`, or `REFUNDED` / `PARTIAL_REFUND` once refunds were made.
+    fn status(&self) -> &'static str {
+        match self.refunded_units {
+            0 => "COMPLETE",
+            r if r >= self.amount_units => "REFUNDED",
+            _ => "PARTIAL_REFUND",
+        }
+    }
+
+    /// The invoice of the order: named after it.
+    fn invoice_id(&self) -> String {
+        format!("INV-{}", self.id.trim_start_matches("ord_").to_uppercase())
+    }
+}
+
+impl Tenant {
+    /// The customer of an order or a session, as the document's `OrderCustomer`, and the
+    /// customer's billing address (null when none).
+    pub(super) fn order_customer(&self, customer_id: &str) -> (Value, Value) {
+        let customer = self.customers.get(customer_id);
+        (
+            json!({
+                "customerId": customer_id,
+                "name": customer.and_then(|c| c.name.clone()),
+                "email": customer.and_then(|c| c.email.clone()),
+            }),
+            customer
+                .and_then(|c| c.billing_address.as_ref())
+                .map_or(Value::Null, |a| json!(a)),
+        )
+    }
+
+    /// An order as the document's `Order`. `product` and `plan` are left out: the emulator
+    /// keeps no catalog product and plan for the plans of its catalogue file (both are
+    /// optional in the document).
+    fn admin_order_json(&self, catalogue: &crate::Catalogue, order: &Order) -> Value {
+        let subscription = self.subscription_json(catalogue, &order.subscription_id);
+        let (customer, billing_address) = self.order_customer(&order.customer_id);
+        let one_time = subscription["billingType"] == "ONE_TIME";
+        let summary = if one_time || subscription.is_null() {
+            json!({})
+        } else {
+            json!({
+                "id": subscription["id"],
+                "status": subscription["status"],
+                "amount": subscription["amount"],
+                "currency": subscription["currency"],
+                "interval": "month",
+                "currencySymbol": "$",
+                "nextInvoiceDate": subscription["nextInvoiceDate"],
+            })
+        };
+        json!({
+            "id": order.id,
+            "customer": customer,
+            "status": order.status(),
+            "paidAt": order.created.to_rfc3339(),
+            "amountSubtotal": decimal(order.amount_units),
+            "amountDiscount": "0.00",
+            "amountTax": "0.00",
+            "amountTotal": decimal(order.amount_units),
+            "saleCurrency": "USD",
+            "amountSubtotalUnits": order.amount_units,
+            "amountDiscountUnits": 0,
+            "amountTaxUnits": 0,
+            "amountTotalUnits": order.amount_units,
+            "refundedTotalUnits": order.refunded_units,
+            "saleCurrencySymbol": "$",
+            "billingAddress": billing_address,
+            "billingType": subscription.get("billingType").cloned().unwrap_or(json!("ONE_TIME")),
+            "license": subscription.get("license").cloned().unwrap_or(json!([])),
+            "isTrial": false,
+            "subscription": summary,
+            "invoiceId": order.invoice_id(),
+            "customFieldsData": {},
+            "paymentMethod": card(),
+        })
+    }
+
+    /// The first order of a subscription, as the document's `CheckoutSessionOrder`.
+    pub(super) fn session_order(
+        &self,
+        catalogue: &crate::Catalogue,
+        subscription_id: &str,
+    ) -> Value {
+        let Some(order) = self
+            .payments
+            .orders
+            .values()
+            .filter(|o| o.subscription_id == subscription_id)
+            .min_by_key(|o| o.created)
+        else {
+            return Value::Null;
+        };
+        let full = self.admin_order_json(catalogue, order);
+        json!({
+            "id": order.id,
+            "status": order.status(),
+            "paidAt": full["paidAt"],
+            "createdOn": full["paidAt"],
+            "billingType": full["billingType"],
+            "isTrial": false,
+            "amountSubtotal": full["amountSubtotal"],
+            "amountDiscount": "0.00",
+            "amountTax": "0.00",
+            "amountTotal": full["amountTotal"],
+            "saleCurrency": "USD",
+            "saleCurrencySymbol": "$",
+            "invoiceId": full["invoiceId"],
+        })
+    }
+
+    /// `GET /api/v1/orders/`: most recently paid first.
+    pub fn list_orders(
+        &self,
+        catalogue: &crate::Catalogue,
+        filter: &OrderFilter,
+        page: Option<u64>,
+        page_size: Option<u64>,
+        base: &str,
+    ) -> Result<Value, ApiError> {
+        let mut orders: Vec<&Order> = self.payments.orders.values().collect();
+        orders.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id)));
+        let items = orders
+            .into_iter()
+            .map(|o| (o, self.admin_order_json(catalogue, o)))
+            .filter(|(o, json)| {
+                let customer = &json["customer"];
+                let text = [
+                    Some(o.id.as_str()),
+                    customer["name"].as_str(),
+                    customer["email"].as_str(),
+                    Some(o.customer_id.as_str()),
+                ];
+                filter
+                    .search
+                    .as_ref()
+                    .is_none_or(|s| text.iter().flatten().any(|t| t.contains(s.as_str())))
+                    && filter.status.as_ref().is_none_or(|s| s == o.status())
+                    && filter
+                        .billing_type
+                        .as_ref()
+                        .is_none_or(|b| json["billingType"] == b.as_str())
+                    && filter.is_renewal != Some(true)
+                    && filter
+                        .start_date
+                        .is_none_or(|d| o.created.date_naive() >= d)
+                    && filter.end_date.is_none_or(|d| o.created.date_naive() <= d)
+            })
+            .map(|(_, json)| json)
+            .collect();
+        page_of(items, page, page_size.or(Some(ADMIN_PAGE_SIZE)), base)
+    }
+
+    /// `GET /api/v1/orders/{id}/`.
+    pub fn retrieve_order(
+        &self,
+        catalogue: &crate::Catalogue,
+        id: &str,
+    ) -> Result<Value, ApiError> {
+        self.payments
+            .orders
+            .get(id)
+            .map(|o| self.admin_order_json(catalogue, o))
+            .ok_or_else(|| ApiError::not_found("Not found."))
+    }
+
+    /// `GET /api/v1/orders/{id}/events/`: the timeline of every order of the order's
+    /// subscription, newest first. Each order was created and completed at once; each
+    /// refund adds `order.refunded`. Event ids number the timeline from its oldest event, so
+    /// that they stay the same as it grows.
+    pub fn list_order_events(
+        &self,
+        id: &str,
+        page: Option<u64>,
+        page_size: Option<u64>,
+        base: &str,
+    ) -> Result<Value, ApiError> {
+        let order = self
+            .payments
+            .orders
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("Not found."))?;
+        let mut events: Vec<(DateTime<Utc>, u8, &str, Value)> = Vec::new();
+        for o in self
+            .payments
+            .orders
+            .values()
+            .filter(|o| o.subscription_id == order.subscription_id)
+        {
+            let paid = json!({"primary": format!("+{}", decimal(o.amount_units)), "secondary": "card ending 4242"});
+            events.push((
+                o.created,
+                0,
+                &o.id,
+                json!({"title": "Order created", "code": "order.created", "metadata": {}}),
+            ));
+            events.push((
+                o.created,
+                1,
+                &o.id,
+                json!({"title": "Order completed", "code": "order.completed", "metadata": paid}),
+            ));
+            for refund in self.payments.refunds.iter().filter(|r| r.order_id == o.id) {
+                events.push((refund.created, 2, &o.id, json!({
+                    "title": "Order refunded",
+                    "code": "order.refunded",
+                    "metadata": {"primary": format!("-{}", decimal(refund.amount_units)), "secondary": refund.reason},
+                })));
+            }
+        }
+        events.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+        let mut items: Vec<Value> = events
+            .into_iter()
+            .enumerate()
+            .map(|(n, (at, _, order_id, event))| {
+                json!({
+                    "id": n + 1,
+                    "order": order_id,
+                    "title": event["title"],
+                    "code": event["code"],
+                    "status": "success",
+                    "timestamp": at.to_rfc3339(),
+                    "metadata": event["metadata"],
+                })
+            })
+            .collect();
+        items.reverse();
+        page_of(items, page, page_size.or(Some(ADMIN_PAGE_SIZE)), base)
+    }
+}
+
+/// What the admin lists hold a page when the request does not say (the document says 10).
+pub(super) const ADMIN_PAGE_SIZE: u64 = 10;

@@ -556,3 +556,102 @@ catalog_page_from_wire!(
     CatalogPlanPriceList => PlanPrice,
     CatalogPlanEntitlementList => PlanEntitlement,
 );
+
+/// A promotion resolved for the caller's location, from
+/// [`promotions().retrieve`](crate::catalog::Promotions::retrieve).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Promotion {
+    /// The discount in per cent; 0 when the location has none.
+    pub percentage: f64,
+    /// The coupon code to apply at checkout.
+    pub code: Option<String>,
+    /// The caller's country, by name.
+    pub country: Option<String>,
+    /// The caller's country (ISO 3166-1 alpha-2).
+    pub country_code: Option<String>,
+    /// A plain message, usually empty (the banner's text is in `widgets`).
+    pub message: Option<String>,
+    /// What to show; today one `BANNER`.
+    pub widgets: Vec<PromotionWidget>,
+    /// What the location checks found.
+    pub security: Option<PromotionSecurity>,
+}
+
+/// How a promotion's banner looks.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct PromotionWidget {
+    /// `BANNER` (open).
+    pub widget_type: Option<String>,
+    /// A CSS colour.
+    pub background_color: Option<String>,
+    /// A CSS colour.
+    pub font_color: Option<String>,
+    /// The colour of the emphasised text (the discount, the code).
+    pub highlight_font_color: Option<String>,
+    /// A CSS size.
+    pub font_size: Option<String>,
+    /// A CSS size.
+    pub border_radius: Option<String>,
+    /// `top` or `bottom` of the page (open).
+    pub placement: Option<String>,
+    /// When true, the banner comes without default styles.
+    pub un_styled: Option<bool>,
+    /// Whether the banner has a close icon.
+    pub add_close_icon: Option<bool>,
+    /// The banner's text, HTML allowed, with the placeholders `{country}`,
+    /// `{country_flag}`, `{coupon_code}` and `{discount_percentage}`.
+    pub country_message: Option<String>,
+}
+
+/// What a promotion's location checks found; `Some(true)` means flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct PromotionSecurity {
+    /// A VPN.
+    pub vpn: Option<bool>,
+    /// Tor.
+    pub tor: Option<bool>,
+    /// A proxy.
+    pub proxy: Option<bool>,
+    /// Apple Private Relay.
+    pub relay: Option<bool>,
+    /// A bot or crawler.
+    pub crawler: Option<bool>,
+}
+
+impl FromWire<wire::Promotion> for Promotion {
+    fn from_wire(p: wire::Promotion) -> Self {
+        Self {
+            percentage: p.percentage,
+            code: p.code,
+            country: p.country,
+            country_code: p.country_code,
+            message: p.message,
+            widgets: p
+                .widgets
+                .into_iter()
+                .map(|w| PromotionWidget {
+                    widget_type: w.type_,
+                    background_color: w.background_color,
+                    font_color: w.font_color,
+                    highlight_font_color: w.highlight_font_color,
+                    font_size: w.font_size,
+                    border_radius: w.border_radius,
+                    placement: w.placement,
+                    un_styled: w.un_styled,
+                    add_close_icon: w.add_close_icon,
+                    country_message: w.country_message,
+                })
+                .collect(),
+            security: p.security.map(|s| PromotionSecurity {
+                vpn: s.vpn,
+                tor: s.tor,
+                proxy: s.proxy,
+                relay: s.relay,
+                crawler: s.crawler,
+            }),
+        }
+    }
+}

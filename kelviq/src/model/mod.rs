@@ -24,27 +24,41 @@
 //! soft-limited meter at its limit reads as denied there and as granted here (a soft limit
 //! is meant to be exceeded). Version 1.0.0 of that client had yet another rule.
 
+#[cfg(feature = "admin")]
+mod admin;
 #[cfg(feature = "catalog")]
 mod catalog;
 mod customers;
 mod entitlements;
 mod licenses;
 mod page;
+#[cfg(feature = "partner")]
+mod partner;
 mod payments;
 mod reports;
 mod subscriptions;
 
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub use admin::{
+    CheckoutSessionDetail, CheckoutSessionEvent, CheckoutSessionOrder, CheckoutSessionRecord,
+    CheckoutSessionSubscription, Order, OrderCustomer, OrderEvent, OrderPaymentMethod,
+    OrderSubscription, WebhookEventLog,
+};
 #[cfg(feature = "catalog")]
 #[cfg_attr(docsrs, doc(cfg(feature = "catalog")))]
 pub use catalog::{
     CatalogFeature, CatalogPlan, CatalogProduct, EntitlementDetails, FeaturePrice, PlanCharge,
     PlanEntitlement, PlanFile, PlanLicense, PlanLink, PlanPrice, PlanPublished, PriceTier,
-    ProductImage, UsageAlerts,
+    ProductImage, Promotion, PromotionSecurity, PromotionWidget, UsageAlerts,
 };
 pub use customers::{BillingAddress, CheckoutSession, Customer, CustomerArchived, PortalSession};
 pub use entitlements::{Access, CustomerEntitlements, Entitlement, FeatureEntitlement, Freshness};
 pub use licenses::{License, LicenseActivation, LicenseDeactivation, LicenseValidation};
 pub use page::Page;
+#[cfg(feature = "partner")]
+#[cfg_attr(docsrs, doc(cfg(feature = "partner")))]
+pub use partner::{PartnerOrganization, PartnerOrganizationList};
 pub use payments::{PaymentMethod, Refund, Transaction};
 pub use reports::{Delivery, EventReport, FlushReport, UsageReport};
 pub use subscriptions::{
