@@ -20,7 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
 use crate::error::{Error, Result};
 use crate::queue::Report;
@@ -52,6 +52,19 @@ pub(crate) struct Restored {
     pub(crate) shared_id: Option<String>,
 }
 
+/// Whether an earlier process had the file, and how it named what it put in Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) enum Inherited {
+    /// A new file.
+    No,
+    /// Its processes named themselves in it: their reports in Redis carry that name.
+    Named,
+    /// An earlier SDK's file, from before files named their processes: its reports in
+    /// Redis have bare ids, which cannot be told from other instances' of that SDK.
+    Unnamed,
+}
+
 /// Runs on the store's thread once the change it was given is committed (or failed).
 type Then = Box<dyn FnOnce(Result<()>) + Send>;
 
@@ -79,8 +92,8 @@ pub(crate) struct ReportStore {
     /// The name the processes on this file give the reports they put in Redis, kept in the
     /// file: a process knows which reports its predecessor on the file left there.
     instance: String,
-    /// Whether an earlier process had this file (it named itself in it).
-    inherited: bool,
+    /// Whether an earlier process had this file.
+    inherited: Inherited,
     changes: Option<mpsc::Sender<Change>>,
     writer: Option<std::thread::JoinHandle<()>>,
 }
@@ -140,7 +153,7 @@ impl ReportStore {
 
     /// Whether an earlier process had this file: it may have left reports in Redis.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn inherited(&self) -> bool {
+    pub(crate) fn inherited(&self) -> Inherited {
         self.inherited
     }
 
@@ -229,19 +242,29 @@ impl Drop for ReportStore {
 /// already.
 fn read_all(
     database: &Database,
-) -> std::result::Result<(Vec<Restored>, String, bool), redb::Error> {
+) -> std::result::Result<(Vec<Restored>, String, Inherited), redb::Error> {
     let write = database.begin_write()?;
+    // A file an earlier SDK wrote has its reports table but no name: its processes gave
+    // the reports they put in Redis bare ids.
+    let used_before = write
+        .list_tables()?
+        .any(|table| table.name() == REPORTS.name());
     // Creates the table in a new file, so that reading it cannot fail for its absence.
     write.open_table(REPORTS)?;
     let (instance, inherited) = {
         let mut meta = write.open_table(META)?;
         let known = meta.get("instance")?.map(|name| name.value().to_owned());
         match known {
-            Some(instance) => (instance, true),
+            Some(instance) => (instance, Inherited::Named),
             None => {
                 let instance = uuid::Uuid::new_v4().simple().to_string();
                 meta.insert("instance", instance.as_str())?;
-                (instance, false)
+                let inherited = if used_before {
+                    Inherited::Unnamed
+                } else {
+                    Inherited::No
+                };
+                (instance, inherited)
             }
         }
     };

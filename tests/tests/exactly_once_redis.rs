@@ -1099,3 +1099,81 @@ async fn restarted_process_keeps_the_lane_order(redis_silent: bool) {
         .collect();
     assert_eq!(values, [5, 7], "each applied once, in order");
 }
+
+/// Review (h-review): the upgrade restart. A process of the SDK before 9ec4ee1 put `SET 5`
+/// in Redis and died; its file has no `meta` table (simulated here by deleting the table the
+/// first child wrote). The next process, on the new SDK, takes the file for a new one
+/// (`inherited` false), looks nothing up, and sends `SET 7` straight to Kelviq, ahead of
+/// `SET 5`, which a claim then applies after it: Kelviq is left at 5.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_file_from_before_the_meta_table_keeps_the_lane_order() {
+    let Some(redis) = redis_or_skip() else {
+        return;
+    };
+    let server = emulator().await;
+    let dir = std::env::temp_dir().join(format!("kelviq-legacy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("queue.redb");
+    offline(&server).await;
+    let mut first = kelviq_tests::child::Child::spawn(
+        env!("CARGO_BIN_EXE_kelviq_child"),
+        &[
+            "queue",
+            &format!("url={}", server.url()),
+            &format!("path={}", path.display()),
+            &format!("redis={}", redis.url()),
+            &format!("customer={CUSTOMER}"),
+            &format!("feature={FEATURE}"),
+            "reports=1",
+            "value=5",
+            "behaviour=SET",
+            "retry_ms=3600000",
+        ],
+    );
+    assert_eq!(first.line(Duration::from_secs(30)), "queued 1");
+    first.kill();
+    // The file as an SDK before the meta table left it.
+    {
+        let database = redb::Database::create(&path).unwrap();
+        let write = database.begin_write().unwrap();
+        let meta: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("meta");
+        write.delete_table(meta).unwrap();
+        write.commit().unwrap();
+    }
+    server.go_online().await.unwrap();
+    let second = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .connect_timeout(Duration::from_millis(300))
+        .redis(
+            RedisConfig::new(redis.url())
+                .lease(Duration::from_secs(1))
+                .share_cache(false)
+                .timeout(Duration::from_millis(200)),
+        )
+        .offline_queue(
+            QueueConfig::default()
+                .retry_interval(Duration::from_secs(3600))
+                .durable_at(&path),
+        )
+        .build()
+        .unwrap();
+    let seven = report(&second, CUSTOMER, 7, Behaviour::Set).await;
+    let mut passes = Vec::new();
+    for _ in 0..20 {
+        let pass = second.flush().await;
+        passes.push(pass);
+        if pass.remaining == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    eprintln!("SET 7: {seven:?}; then: {passes:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let values: Vec<i64> = server
+        .applied_usage()
+        .iter()
+        .filter(|a| a.customer_id == CUSTOMER)
+        .map(|a| a.value)
+        .collect();
+    assert_eq!(values, [5, 7], "each applied once, in order");
+}

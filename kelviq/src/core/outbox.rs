@@ -72,6 +72,11 @@ pub(crate) struct Outbox {
     /// queue: any lane may have some there.
     #[cfg(feature = "redis")]
     predecessor: tokio::sync::OnceCell<()>,
+    /// The file is an earlier SDK's, whose processes gave the reports they put in Redis bare
+    /// ids: every bare id found counts as the predecessor's (other instances' of that SDK
+    /// too, which only makes their lanes wait longer, once).
+    #[cfg(feature = "redis")]
+    unnamed_predecessor: bool,
 }
 
 /// Running counts of what left the queue.
@@ -203,19 +208,28 @@ impl Outbox {
         };
         // With no earlier process on the file (or no file, or no Redis), nothing to find.
         #[cfg(feature = "redis")]
-        let (id_prefix, predecessor) = {
+        let (id_prefix, predecessor, unnamed_predecessor) = {
             #[cfg(feature = "durable-queue")]
-            let (prefix, inherited) = store.as_ref().map_or((String::new(), false), |store| {
-                (format!("{}.", store.instance()), store.inherited())
-            });
+            let (prefix, inherited, unnamed) =
+                store
+                    .as_ref()
+                    .map_or((String::new(), false, false), |store| {
+                        use crate::store::Inherited;
+                        let inherited = store.inherited();
+                        (
+                            format!("{}.", store.instance()),
+                            inherited != Inherited::No,
+                            inherited == Inherited::Unnamed,
+                        )
+                    });
             #[cfg(not(feature = "durable-queue"))]
-            let (prefix, inherited) = (String::new(), false);
+            let (prefix, inherited, unnamed) = (String::new(), false, false);
             let predecessor = if inherited && shared.is_some() {
                 tokio::sync::OnceCell::new()
             } else {
                 tokio::sync::OnceCell::new_with(Some(()))
             };
-            (prefix, predecessor)
+            (prefix, predecessor, unnamed)
         };
         Ok(Self {
             queue: Arc::new(queue),
@@ -236,6 +250,8 @@ impl Outbox {
             id_prefix,
             #[cfg(feature = "redis")]
             predecessor,
+            #[cfg(feature = "redis")]
+            unnamed_predecessor,
         })
     }
 
@@ -333,7 +349,9 @@ impl Outbox {
     pub(crate) async fn held_in_redis(&self, report: &Report) -> bool {
         #[cfg(feature = "redis")]
         if let (Some(_), Report::Usage(_)) = (&self.shared, report) {
-            if !self.predecessor_known().await {
+            // Not known yet: the report waits rather than this caller on the look-up (which
+            // every pass of the sender makes until Redis answers it).
+            if !self.predecessor.initialized() {
                 return true;
             }
             let lane = report.lane_name("");
@@ -361,8 +379,13 @@ impl Outbox {
         let found = self
             .predecessor
             .get_or_try_init(|| async {
-                let prefix = &self.id_prefix;
-                let left = shared.waiting_with_prefix(prefix).await?;
+                let left = if self.unnamed_predecessor {
+                    let mut all = shared.waiting_with_prefix("").await?;
+                    all.retain(|(id, _)| !id.contains('.'));
+                    all
+                } else {
+                    shared.waiting_with_prefix(&self.id_prefix).await?
+                };
                 if !left.is_empty() {
                     tracing::info!(
                         reports = left.len(),

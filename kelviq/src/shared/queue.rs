@@ -2,7 +2,8 @@
 //! they survive the instance that queued them and are delivered once, by whichever instance
 //! gets to them first.
 //!
-//! Each report has an id (a UUID the queuing instance gives it) and lives in:
+//! Each report has an id (a UUID the queuing instance gives it, after the name of its durable
+//! file when it has one, so that the next process on the file finds it) and lives in:
 //!
 //! | key | type | holds |
 //! |---|---|---|
