@@ -27,8 +27,14 @@ use crate::queue::Report;
 
 /// Report number -> [`Record`] as JSON.
 const REPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("reports");
-/// What the file says about itself: `instance`, the name every process on it reports under.
+/// What the file says about itself: `instance`, the name every process on it reports under,
+/// and `lanes`, present when the file records its lanes in Redis (files from before that
+/// do not: any lane may have reports there).
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+/// The lanes a process on this file may have put usage reports of in Redis that Redis has
+/// not yet settled: a process restarted while Redis does not answer holds these lanes only,
+/// not every lane.
+const LANES: TableDefinition<&str, ()> = TableDefinition::new("lanes_in_redis");
 
 /// A report as the file keeps it.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -83,6 +89,13 @@ enum Change {
         id: u64,
         then: Option<Then>,
     },
+    NoteLanes {
+        lanes: Vec<String>,
+        then: Then,
+    },
+    ForgetLanes {
+        lanes: Vec<String>,
+    },
 }
 
 /// The file and the thread that writes it. Dropping it lets the thread commit what it was
@@ -94,6 +107,9 @@ pub(crate) struct ReportStore {
     instance: String,
     /// Whether an earlier process had this file.
     inherited: Inherited,
+    /// The lanes the file said, when opened, may have reports in Redis; `None` for a file
+    /// from before files recorded them.
+    lanes_in_redis: Option<std::collections::HashSet<String>>,
     changes: Option<mpsc::Sender<Change>>,
     writer: Option<std::thread::JoinHandle<()>>,
 }
@@ -126,8 +142,12 @@ impl ReportStore {
             ),
             e => failed("open", &e),
         })?;
-        let (restored, instance, inherited) =
-            read_all(&database).map_err(|e| failed("read", &e))?;
+        let Opened {
+            restored,
+            instance,
+            inherited,
+            lanes_in_redis,
+        } = read_all(&database).map_err(|e| failed("read", &e))?;
         let (changes, receive) = mpsc::channel();
         let writer = std::thread::Builder::new()
             .name("kelviq-queue-store".into())
@@ -138,6 +158,7 @@ impl ReportStore {
                 path: path.to_owned(),
                 instance,
                 inherited,
+                lanes_in_redis,
                 changes: Some(changes),
                 writer: Some(writer),
             },
@@ -155,6 +176,38 @@ impl ReportStore {
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn inherited(&self) -> Inherited {
         self.inherited
+    }
+
+    /// The lanes an earlier process on the file may have left usage reports of in Redis
+    /// (`None`: the file is from before files recorded them, so any lane may have some).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn lanes_in_redis(&self) -> Option<&std::collections::HashSet<String>> {
+        self.lanes_in_redis.as_ref()
+    }
+
+    /// Records that reports of `lanes` may be put in Redis, and waits until that is on disk:
+    /// a process restarted on the file then knows which lanes to hold while Redis does not
+    /// answer. Called before the push, so that a kill between the two cannot hide one.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) async fn note_lanes(&self, lanes: Vec<String>) -> Result<()> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.send(Change::NoteLanes {
+            lanes,
+            then: Box::new(move |result| {
+                let _ = done.send(result);
+            }),
+        });
+        wait.await
+            .unwrap_or_else(|_| Err(Error::storage("the store's writer stopped")))
+    }
+
+    /// Forgets lanes Redis holds nothing of any more, without waiting (a lane left recorded
+    /// only makes a restart hold it until Redis answers).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn forget_lanes(&self, lanes: Vec<String>) {
+        if !lanes.is_empty() {
+            self.send(Change::ForgetLanes { lanes });
+        }
     }
 
     fn send(&self, change: Change) {
@@ -238,19 +291,27 @@ impl Drop for ReportStore {
     }
 }
 
-/// What the file holds, oldest first; the file's instance name, and whether it had one
-/// already.
-fn read_all(
-    database: &Database,
-) -> std::result::Result<(Vec<Restored>, String, Inherited), redb::Error> {
+/// What a file holds when it is opened.
+struct Opened {
+    /// Its reports, oldest first.
+    restored: Vec<Restored>,
+    /// The name of its processes.
+    instance: String,
+    inherited: Inherited,
+    lanes_in_redis: Option<std::collections::HashSet<String>>,
+}
+
+/// What the file holds, and the name of its processes (given now to a new file).
+fn read_all(database: &Database) -> std::result::Result<Opened, redb::Error> {
     let write = database.begin_write()?;
     // A file an earlier SDK wrote has its reports table but no name: its processes gave
     // the reports they put in Redis bare ids.
     let used_before = write
         .list_tables()?
         .any(|table| table.name() == REPORTS.name());
-    // Creates the table in a new file, so that reading it cannot fail for its absence.
+    // Creates the tables in a new file, so that reading them cannot fail for their absence.
     write.open_table(REPORTS)?;
+    write.open_table(LANES)?;
     let (instance, inherited) = {
         let mut meta = write.open_table(META)?;
         let known = meta.get("instance")?.map(|name| name.value().to_owned());
@@ -267,6 +328,26 @@ fn read_all(
                 (instance, inherited)
             }
         }
+    };
+    // A file that did not record its lanes in Redis starts now: what its earlier processes
+    // left there is found by asking Redis, and recorded then.
+    let recorded = {
+        let mut meta = write.open_table(META)?;
+        let recorded = meta.get("lanes")?.is_some();
+        if !recorded {
+            meta.insert("lanes", "recorded")?;
+        }
+        recorded || inherited == Inherited::No
+    };
+    let lanes_in_redis = if recorded {
+        let table = write.open_table(LANES)?;
+        let mut lanes = std::collections::HashSet::new();
+        for entry in table.iter()? {
+            lanes.insert(entry?.0.value().to_owned());
+        }
+        Some(lanes)
+    } else {
+        None
     };
     write.commit()?;
     let read = database.begin_read()?;
@@ -289,7 +370,12 @@ fn read_all(
             ),
         }
     }
-    Ok((restored, instance, inherited))
+    Ok(Opened {
+        restored,
+        instance,
+        inherited,
+        lanes_in_redis,
+    })
 }
 
 /// The writer: one transaction and one sync for every change waiting when it wakes.
@@ -347,6 +433,10 @@ fn write_until_closed(database: Database, changes: mpsc::Receiver<Change>) {
                         carried.push(Change::Remove { id, then: None });
                     }
                 }
+                // The caller pushes nothing to Redis unless the note is on disk.
+                Change::NoteLanes { then, .. } => then(result.clone()),
+                // A lane left recorded costs a restart a wait, never an order.
+                Change::ForgetLanes { .. } => {}
             }
         }
         if closing {
@@ -377,6 +467,23 @@ fn commit(database: &Database, batch: &[Change]) -> std::result::Result<(), redb
                 Change::Remove { id, .. } => {
                     table.remove(*id)?;
                 }
+                Change::NoteLanes { .. } | Change::ForgetLanes { .. } => {}
+            }
+        }
+        let mut lanes = write.open_table(LANES)?;
+        for change in batch {
+            match change {
+                Change::NoteLanes { lanes: noted, .. } => {
+                    for lane in noted {
+                        lanes.insert(lane.as_str(), ())?;
+                    }
+                }
+                Change::ForgetLanes { lanes: forgotten } => {
+                    for lane in forgotten {
+                        lanes.remove(lane.as_str())?;
+                    }
+                }
+                _ => {}
             }
         }
     }

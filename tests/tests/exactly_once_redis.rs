@@ -1177,3 +1177,152 @@ async fn review_a_file_from_before_the_meta_table_keeps_the_lane_order() {
         .collect();
     assert_eq!(values, [5, 7], "each applied once, in order");
 }
+
+/// The predecessor's `SET 5` waits in Redis; the process restarted on its file finds Redis
+/// silent. The file recorded the lane it pushed to Redis, so only that lane waits: a report
+/// of another lane goes straight to Kelviq (before, every usage lane waited until Redis
+/// answered), and the recorded lane still ends 5 then 7. (Review h-review 71cab7c.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_with_redis_silent_holds_only_the_lanes_its_predecessor_put_in_redis() {
+    let Some(redis) = redis_or_skip() else {
+        return;
+    };
+    let server = emulator().await;
+    let dir = std::env::temp_dir().join(format!("kelviq-lanes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("queue.redb");
+    offline(&server).await;
+    predecessor_leaves_set_5_in_redis(&server, &redis, &path);
+    server.go_online().await.unwrap();
+    let second = restarted(&server, &redis, &path);
+    redis.pause(1_500);
+    let other = report(&second, OTHER, 9, Behaviour::Set).await;
+    let seven = report(&second, CUSTOMER, 7, Behaviour::Set).await;
+    assert!(
+        matches!(other, Delivery::Sent(())),
+        "a lane the predecessor put nothing of in Redis goes on: {other:?}"
+    );
+    assert_eq!(used(&server, OTHER), 9);
+    assert!(
+        matches!(seven, Delivery::Queued { .. }),
+        "the lane the file recorded waits until Redis answers: {seven:?}"
+    );
+    assert_eq!(used(&server, CUSTOMER), 0);
+    tokio::time::sleep(Duration::from_millis(1_700)).await;
+    drain(&second).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        applied(&server, CUSTOMER),
+        [5, 7],
+        "each applied once, in order"
+    );
+}
+
+/// Once Redis has settled what the predecessor left, the file forgets the lane: the next
+/// restart with Redis silent holds nothing back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_redis_has_settled_is_forgotten_by_the_file() {
+    let Some(redis) = redis_or_skip() else {
+        return;
+    };
+    let server = emulator().await;
+    let dir = std::env::temp_dir().join(format!("kelviq-forget-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("queue.redb");
+    offline(&server).await;
+    predecessor_leaves_set_5_in_redis(&server, &redis, &path);
+    server.go_online().await.unwrap();
+    {
+        let second = restarted(&server, &redis, &path);
+        drain(&second).await;
+        assert_eq!(applied(&server, CUSTOMER), [5]);
+        // One more pass: it learns that Redis settled SET 5, and the file forgets the lane.
+        second.flush().await;
+        second.shutdown(Duration::from_secs(2)).await;
+    }
+    let third = restarted(&server, &redis, &path);
+    redis.pause(1_500);
+    let eight = report(&third, CUSTOMER, 8, Behaviour::Set).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        matches!(eight, Delivery::Sent(())),
+        "nothing of the lane is left in Redis, so nothing waits: {eight:?}"
+    );
+    assert_eq!(applied(&server, CUSTOMER), [5, 8]);
+}
+
+/// A child process on `path` puts `SET 5` of [`CUSTOMER`] in Redis (Kelviq is offline) and
+/// is killed.
+fn predecessor_leaves_set_5_in_redis(
+    server: &MockServer,
+    redis: &RedisServer,
+    path: &std::path::Path,
+) {
+    let mut first = kelviq_tests::child::Child::spawn(
+        env!("CARGO_BIN_EXE_kelviq_child"),
+        &[
+            "queue",
+            &format!("url={}", server.url()),
+            &format!("path={}", path.display()),
+            &format!("redis={}", redis.url()),
+            &format!("customer={CUSTOMER}"),
+            &format!("feature={FEATURE}"),
+            "reports=1",
+            "value=5",
+            "behaviour=SET",
+            "retry_ms=3600000",
+        ],
+    );
+    assert_eq!(first.line(Duration::from_secs(30)), "queued 1");
+    first.kill();
+    assert_eq!(
+        cli(redis, &["HLEN", &lane_key(redis)]).trim(),
+        "1",
+        "SET 5 waits in Redis"
+    );
+}
+
+/// The key of the shared queue's lane index.
+fn lane_key(redis: &RedisServer) -> String {
+    cli(redis, &["KEYS", "*queue:lane"]).trim().to_owned()
+}
+
+/// A process restarted on the durable file at `path`.
+fn restarted(server: &MockServer, redis: &RedisServer, path: &std::path::Path) -> Client {
+    Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .connect_timeout(Duration::from_millis(300))
+        .redis(
+            RedisConfig::new(redis.url())
+                .lease(Duration::from_secs(1))
+                .share_cache(false)
+                .timeout(Duration::from_millis(200)),
+        )
+        .offline_queue(
+            QueueConfig::default()
+                .retry_interval(Duration::from_secs(3600))
+                .durable_at(path),
+        )
+        .build()
+        .unwrap()
+}
+
+/// Flushes until nothing waits (at most 20 passes).
+async fn drain(client: &Client) {
+    for _ in 0..20 {
+        if client.flush().await.remaining == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// The values Kelviq applied for `customer`, in order.
+fn applied(server: &MockServer, customer: &str) -> Vec<i64> {
+    server
+        .applied_usage()
+        .iter()
+        .filter(|a| a.customer_id == customer)
+        .map(|a| a.value)
+        .collect()
+}

@@ -56,7 +56,12 @@ pub(crate) struct Outbox {
     /// settled: while a lane has some, its new reports join them there (or wait behind them
     /// here), so that a lane stays one ordered sequence wherever its reports wait.
     #[cfg(feature = "redis")]
-    shared_lanes: Mutex<std::collections::HashMap<String, Vec<String>>>,
+    shared_lanes: Mutex<std::collections::HashMap<String, InRedis>>,
+    /// The lanes the durable file said an earlier process on it may have left reports of in
+    /// Redis; `None` when it cannot say (no record in the file: any lane may have some).
+    /// Until Redis has answered which, these lanes wait.
+    #[cfg(feature = "redis")]
+    inherited_lanes: Option<std::collections::HashSet<String>>,
     /// Lanes restored from the file that Redis has not yet said it holds nothing of: an
     /// earlier process on this file may have left reports of them there, so while Redis
     /// does not answer they wait (other lanes go on from the local queue).
@@ -77,6 +82,47 @@ pub(crate) struct Outbox {
     /// too, which only makes their lanes wait longer, once).
     #[cfg(feature = "redis")]
     unnamed_predecessor: bool,
+}
+
+/// One lane's reports in Redis, as this instance knows them.
+#[cfg(feature = "redis")]
+#[derive(Debug, Default)]
+struct InRedis {
+    /// The reports of the lane this instance (or its predecessor on the durable file) put
+    /// there that Redis has not said are settled.
+    ids: Vec<String>,
+    /// Pushes of the lane under way: until they end, the lane is not forgotten.
+    pushing: usize,
+    /// The durable file records the lane (always, without a file).
+    noted: bool,
+}
+
+/// A push to Redis under way, counted in its lane until it ends. Dropped before it says how
+/// the push ended (its caller was cancelled), it counts the report as maybe there.
+#[cfg(feature = "redis")]
+struct Pushing<'a> {
+    outbox: &'a Outbox,
+    lane: String,
+    id: String,
+    ended: bool,
+}
+
+#[cfg(feature = "redis")]
+impl Pushing<'_> {
+    /// The push ended: `landed` says whether Redis may hold the report now.
+    fn end(mut self, landed: bool) {
+        self.ended = true;
+        self.outbox.end_push(&self.lane, &self.id, landed);
+    }
+}
+
+#[cfg(feature = "redis")]
+impl Drop for Pushing<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.outbox.end_push(&self.lane, &self.id, true);
+        }
+    }
 }
 
 /// Running counts of what left the queue.
@@ -200,9 +246,19 @@ impl Outbox {
         };
         #[cfg(not(feature = "durable-queue"))]
         let queue = ReportQueue::new(config.capacity, 0);
+        // What an earlier process on the file may have left in Redis: the lanes the file
+        // recorded, or (a file from before it recorded them) any lane.
+        #[cfg(all(feature = "redis", feature = "durable-queue"))]
+        let inherited_lanes = store.as_ref().and_then(|s| s.lanes_in_redis().cloned());
+        #[cfg(all(feature = "redis", not(feature = "durable-queue")))]
+        let inherited_lanes = Some(std::collections::HashSet::new());
         #[cfg(feature = "redis")]
         let unverified = if shared.is_some() {
-            queue.usage_lanes()
+            let mut lanes = queue.usage_lanes();
+            if let Some(inherited) = &inherited_lanes {
+                lanes.retain(|lane| inherited.contains(lane));
+            }
+            lanes
         } else {
             Default::default()
         };
@@ -245,6 +301,8 @@ impl Outbox {
             #[cfg(feature = "redis")]
             shared_lanes: Mutex::default(),
             #[cfg(feature = "redis")]
+            inherited_lanes,
+            #[cfg(feature = "redis")]
             unverified_lanes: Mutex::new(unverified),
             #[cfg(feature = "redis")]
             id_prefix,
@@ -281,16 +339,27 @@ impl Outbox {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
             let id = format!("{}{}", self.id_prefix, uuid::Uuid::new_v4().simple());
-            let unknown = match shared.push(&id, &report).await {
-                Ok(waiting) => {
-                    if let Report::Usage(_) = report {
-                        self.lanes_in_redis()
-                            .entry(report.lane_name(&id))
-                            .or_default()
-                            .push(id);
+            // A usage report's lane is counted (and, with a file, recorded in it) before the
+            // push: a restart, or a report sent directly meanwhile, then knows to wait.
+            let pushing = match &report {
+                Report::Usage(_) => match self.begin_push(report.lane_name(&id), &id).await {
+                    Some(pushing) => Some(pushing),
+                    None => {
+                        shared
+                            .redis()
+                            .kept_locally
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        return self.keep_locally(report, None).await;
                     }
-                    return Ok(waiting + self.queue.len());
-                }
+                },
+                Report::Event(_) => None,
+            };
+            let pushed = shared.push(&id, &report).await;
+            if let Some(pushing) = pushing {
+                pushing.end(!matches!(pushed, Err(Failure::NotSent)));
+            }
+            let unknown = match pushed {
+                Ok(waiting) => return Ok(waiting + self.queue.len()),
                 Err(failure) => failure == Failure::Maybe,
             };
             shared
@@ -340,8 +409,125 @@ impl Outbox {
     #[cfg(feature = "redis")]
     fn lanes_in_redis(
         &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Vec<String>>> {
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, InRedis>> {
         self.shared_lanes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the durable file recorded `lane` when it was opened.
+    #[cfg(feature = "redis")]
+    fn inherited(&self, lane: &str) -> bool {
+        self.inherited_lanes
+            .as_ref()
+            .is_none_or(|lanes| lanes.contains(lane))
+    }
+
+    /// Counts a push of `lane` as under way, first recording the lane in the durable file
+    /// when it is not yet (one synced write per lane, until Redis has settled its reports).
+    /// `None` when the file could not record it: the report is then kept locally instead.
+    #[cfg(feature = "redis")]
+    async fn begin_push(&self, lane: String, id: &str) -> Option<Pushing<'_>> {
+        let noted = {
+            let mut lanes = self.lanes_in_redis();
+            // (A lane the file recorded when opened may have been forgotten there since:
+            // it is recorded again.)
+            let entry = lanes.entry(lane.clone()).or_insert_with(|| InRedis {
+                noted: !self.durable(),
+                ..InRedis::default()
+            });
+            entry.pushing += 1;
+            entry.noted
+        };
+        let pushing = Pushing {
+            outbox: self,
+            lane,
+            id: id.to_owned(),
+            ended: false,
+        };
+        if !noted {
+            #[cfg(feature = "durable-queue")]
+            if let Some(store) = &self.store {
+                if let Err(error) = store.note_lanes(vec![pushing.lane.clone()]).await {
+                    tracing::error!(%error, "a report is kept locally rather than in Redis: the durable file could not record its lane");
+                    pushing.end(false);
+                    return None;
+                }
+            }
+            if let Some(entry) = self.lanes_in_redis().get_mut(&pushing.lane) {
+                entry.noted = true;
+            }
+        }
+        Some(pushing)
+    }
+
+    /// Whether the file recorded `lane` when it was opened (so noting it again is needless).
+    #[cfg(all(feature = "redis", feature = "durable-queue"))]
+    fn inherited_lanes_recorded(&self, lane: &str) -> bool {
+        self.inherited_lanes
+            .as_ref()
+            .is_some_and(|lanes| lanes.contains(lane))
+    }
+
+    /// Whether a durable file keeps the queue (and records the lanes in Redis).
+    #[cfg(feature = "redis")]
+    fn durable(&self) -> bool {
+        #[cfg(feature = "durable-queue")]
+        if self.store.is_some() {
+            return true;
+        }
+        false
+    }
+
+    /// A push of `lane` ended; `landed`: Redis may hold report `id` now.
+    #[cfg(feature = "redis")]
+    fn end_push(&self, lane: &str, id: &str, landed: bool) {
+        let mut lanes = self.lanes_in_redis();
+        if let Some(entry) = lanes.get_mut(lane) {
+            entry.pushing = entry.pushing.saturating_sub(1);
+            if landed {
+                entry.ids.push(id.to_owned());
+            }
+        }
+        let known = self.predecessor.initialized();
+        self.forget_settled(&mut lanes, Some(lane), known);
+    }
+
+    /// Drops the lanes (all, or `only` that one) with nothing in Redis and no push under
+    /// way, and the file's record of them: not, until Redis has said what an earlier process
+    /// on the file left, of the lanes the file recorded (some of its reports may be there).
+    /// Called under the lock, so that a push that records its lane again comes after, in the
+    /// file too.
+    #[cfg(feature = "redis")]
+    fn forget_settled(
+        &self,
+        lanes: &mut std::collections::HashMap<String, InRedis>,
+        only: Option<&str>,
+        predecessor_known: bool,
+    ) {
+        let mut forgotten = Vec::new();
+        let mut settled = |lane: &String, entry: &InRedis| {
+            let settled = entry.ids.is_empty() && entry.pushing == 0;
+            if settled && entry.noted && (predecessor_known || !self.inherited(lane)) {
+                forgotten.push(lane.clone());
+            }
+            settled
+        };
+        match only {
+            Some(lane) => {
+                if lanes
+                    .get_key_value(lane)
+                    .is_some_and(|(l, e)| settled(l, e))
+                {
+                    lanes.remove(lane);
+                }
+            }
+            None => lanes.retain(|lane, entry| !settled(lane, entry)),
+        }
+        #[cfg(feature = "durable-queue")]
+        if let Some(store) = &self.store {
+            store.forget_lanes(forgotten);
+        }
+        #[cfg(not(feature = "durable-queue"))]
+        let _ = forgotten;
     }
 
     /// Whether `report`'s lane has reports of this instance waiting in Redis: it must not
@@ -349,14 +535,18 @@ impl Outbox {
     pub(crate) async fn held_in_redis(&self, report: &Report) -> bool {
         #[cfg(feature = "redis")]
         if let (Some(_), Report::Usage(_)) = (&self.shared, report) {
-            // Not known yet: the report waits rather than this caller on the look-up (which
-            // every pass of the sender makes until Redis answers it).
-            if !self.predecessor.initialized() {
+            let lane = report.lane_name("");
+            // Not known yet what an earlier process on the file left: a lane the file
+            // recorded waits rather than this caller on the look-up (which every pass of the
+            // sender makes until Redis answers it).
+            if !self.predecessor.initialized() && self.inherited(&lane) {
                 return true;
             }
-            let lane = report.lane_name("");
-            if !self.lanes_in_redis().contains_key(&lane) {
-                return false;
+            match self.lanes_in_redis().get(&lane) {
+                None => return false,
+                // A push of the lane is under way: it may land before this report would.
+                Some(entry) if entry.pushing > 0 => return true,
+                Some(_) => {}
             }
             // Only for a lane this instance put reports of in Redis: are they settled yet?
             return self.refresh_lanes_in_redis(Some(&lane)).await;
@@ -367,16 +557,18 @@ impl Outbox {
 
     /// Whether Redis has said which reports an earlier process on the durable file left
     /// there (asked now when it has not yet; one look-up at a time, and a dropped one is
-    /// asked again by the next caller). Those it names count as this instance's own.
+    /// asked again by the next caller). Those it names count as this instance's own, and
+    /// their lanes are recorded in the file before they do; the lanes the file recorded
+    /// that Redis holds nothing of are forgotten.
     #[cfg(feature = "redis")]
-    async fn predecessor_known(&self) -> bool {
+    async fn predecessor_known(&self) {
         if self.predecessor.initialized() {
-            return true;
+            return;
         }
         let Some(shared) = &self.shared else {
-            return true;
+            return;
         };
-        let found = self
+        let _ = self
             .predecessor
             .get_or_try_init(|| async {
                 let left = if self.unnamed_predecessor {
@@ -386,6 +578,10 @@ impl Outbox {
                 } else {
                     shared.waiting_with_prefix(&self.id_prefix).await?
                 };
+                let left: Vec<(String, String)> = left
+                    .into_iter()
+                    .filter(|(_, lane)| lane.starts_with("u:"))
+                    .collect();
                 if !left.is_empty() {
                     tracing::info!(
                         reports = left.len(),
@@ -393,48 +589,86 @@ impl Outbox {
                          reports of their lanes wait behind them"
                     );
                 }
-                let mut lanes = self.lanes_in_redis();
-                for (id, lane) in left {
-                    if lane.starts_with("u:") {
-                        lanes.entry(lane).or_default().push(id);
+                // The file records them before this process counts on them (a file from
+                // before it recorded lanes does not have them yet).
+                #[cfg(feature = "durable-queue")]
+                if let Some(store) = &self.store {
+                    let new: std::collections::BTreeSet<String> = left
+                        .iter()
+                        .map(|(_, lane)| lane.clone())
+                        .filter(|lane| !self.inherited_lanes_recorded(lane))
+                        .collect();
+                    if !new.is_empty() {
+                        store
+                            .note_lanes(new.into_iter().collect())
+                            .await
+                            .map_err(|_| Failure::NotSent)?;
                     }
                 }
+                let mut lanes = self.lanes_in_redis();
+                for (id, lane) in left {
+                    let entry = lanes.entry(lane).or_default();
+                    entry.noted = true;
+                    entry.ids.push(id);
+                }
+                // What the file recorded and Redis no longer holds.
+                if let Some(inherited) = &self.inherited_lanes {
+                    for lane in inherited {
+                        lanes.entry(lane.clone()).or_insert_with(|| InRedis {
+                            noted: true,
+                            ..InRedis::default()
+                        });
+                    }
+                }
+                self.forget_settled(&mut lanes, None, true);
                 Ok::<(), crate::shared::Failure>(())
             })
             .await;
-        found.is_ok()
     }
 
     /// Forgets the reports of this instance that Redis has settled since, and says whether
     /// `lane` (when given) still has some there. Unanswered, everything is assumed to wait.
+    /// Asked in chunks, so that a large backlog never makes one long command.
     #[cfg(feature = "redis")]
     async fn refresh_lanes_in_redis(&self, lane: Option<&str>) -> bool {
+        const CHUNK: usize = 512;
         let Some(shared) = &self.shared else {
             return false;
         };
         let ids: Vec<String> = {
             let lanes = self.lanes_in_redis();
             match lane {
-                Some(lane) => lanes.get(lane).cloned().unwrap_or_default(),
-                None => lanes.values().flatten().cloned().collect(),
+                Some(lane) => lanes
+                    .get(lane)
+                    .map(|entry| entry.ids.clone())
+                    .unwrap_or_default(),
+                None => lanes
+                    .values()
+                    .flat_map(|entry| entry.ids.iter().cloned())
+                    .collect(),
             }
         };
         if ids.is_empty() {
-            return false;
+            return lane.is_some_and(|lane| self.lanes_in_redis().contains_key(lane));
         }
-        let Ok(waiting) = shared.unsettled(&ids).await else {
-            return true;
-        };
-        let waiting: std::collections::HashSet<String> = waiting.into_iter().collect();
-        let asked: std::collections::HashSet<&String> = ids.iter().collect();
-        let mut lanes = self.lanes_in_redis();
-        // Only what was asked about is forgotten: other lanes, and ids pushed while the
-        // question was out, stay known.
-        lanes.retain(|_, kept| {
-            kept.retain(|id| !asked.contains(id) || waiting.contains(id));
-            !kept.is_empty()
-        });
-        lane.is_some_and(|lane| lanes.contains_key(lane))
+        for asked in ids.chunks(CHUNK) {
+            let Ok(waiting) = shared.unsettled(asked).await else {
+                return true;
+            };
+            let waiting: std::collections::HashSet<String> = waiting.into_iter().collect();
+            let asked: std::collections::HashSet<&String> = asked.iter().collect();
+            let mut lanes = self.lanes_in_redis();
+            // Only what was asked about is forgotten: other lanes, and ids pushed while the
+            // question was out, stay known.
+            for entry in lanes.values_mut() {
+                entry
+                    .ids
+                    .retain(|id| !asked.contains(id) || waiting.contains(id));
+            }
+            let known = self.predecessor.initialized();
+            self.forget_settled(&mut lanes, None, known);
+        }
+        lane.is_some_and(|lane| self.lanes_in_redis().contains_key(lane))
     }
 
     /// At the start of a pass: carries out the settlements Redis did not take before, and
