@@ -262,7 +262,8 @@ impl ReportStore {
 
     /// Forgets report `id` (delivered, refused, or given up on), and waits until that is on
     /// disk, so that the next report of its lane is not sent while a crash could still send
-    /// this one again. A failed write is kept and tried again with the next commit.
+    /// this one again. A failed write is tried again with every later commit (and every
+    /// second) until it lands; the wait lasts as long (or until the store closes).
     pub(crate) async fn remove(&self, id: u64) {
         let (done, wait) = tokio::sync::oneshot::channel();
         self.send(Change::Remove {
@@ -271,9 +272,7 @@ impl ReportStore {
                 let _ = done.send(result);
             })),
         });
-        if let Ok(Err(error)) = wait.await {
-            tracing::error!(%error, id, "the durable queue could not yet forget a settled report; it tries again");
-        }
+        let _ = wait.await;
     }
 
     /// Forgets report `id` without waiting.
@@ -425,14 +424,16 @@ fn write_until_closed(database: Database, changes: mpsc::Receiver<Change>) {
                         });
                     }
                 }
-                Change::Remove { id, then } => {
-                    if let Some(then) = then {
-                        then(result.clone());
+                // Its caller hears once the removal is on disk, not before: the lane of a
+                // delivered report waits meanwhile, since a crash would send it again.
+                Change::Remove { id, then } => match result {
+                    Ok(()) => {
+                        if let Some(then) = then {
+                            then(Ok(()));
+                        }
                     }
-                    if result.is_err() {
-                        carried.push(Change::Remove { id, then: None });
-                    }
-                }
+                    Err(_) => carried.push(Change::Remove { id, then }),
+                },
                 // The caller pushes nothing to Redis unless the note is on disk.
                 Change::NoteLanes { then, .. } => then(result.clone()),
                 // A lane left recorded costs a restart a wait, never an order.

@@ -66,6 +66,11 @@ impl Child {
         }
     }
 
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.process.id()
+    }
+
     /// Writes `line` to its standard input (started with
     /// [`spawn_listening`](Self::spawn_listening)); false when it cannot be written.
     pub fn say(&mut self, line: &str) -> bool {

@@ -206,3 +206,88 @@ async fn a_kill_during_an_outage_drops_no_never_sent_delta_uncounted() {
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+/// Finding 9: a removal the file could not write. A child keeps `SET 5` then `SET 7` of one
+/// lane in its file while Kelviq is down; then its file can no longer be written (its
+/// `RLIMIT_FSIZE` set to 0 with `prlimit`: every write fails with `EFBIG`, as on a full
+/// disk) and Kelviq comes back. `SET 5` is delivered but its removal is not on disk. Before
+/// the fix the lane moved on and `SET 7` was sent; killed then, the next process found both
+/// in the file and sent `SET 5` again after `SET 7`. Now the lane waits until the removal
+/// is written: whatever the next process sends again, no `SET` lands after a newer one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_the_file_could_not_write_holds_its_lane() {
+    if std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("prlimit (util-linux) is not installed: skipped");
+        return;
+    }
+    let server = emulator().await;
+    let url = server.url();
+    let (path, dir) = queue_file();
+    server.go_offline();
+    // The shell ignores SIGXFSZ, and the child inherits that through `exec`: a write past
+    // the limit fails with EFBIG instead of killing the process.
+    let mut child = Child::spawn(
+        "sh",
+        &[
+            "-c",
+            "trap '' XFSZ; exec \"$0\" \"$@\"",
+            CHILD,
+            "queue",
+            &format!("url={url}"),
+            &format!("path={}", path.display()),
+            &format!("customer={CUSTOMER}"),
+            &format!("feature={FEATURE}"),
+            "values=5,7",
+            "behaviour=SET",
+            "retry_ms=100",
+            "max_retry_ms=100",
+        ],
+    );
+    assert_eq!(child.line(Duration::from_secs(30)), "queued 2");
+    let limited = std::process::Command::new("prlimit")
+        .args(["--pid", &child.id().to_string(), "--fsize=0:"])
+        .status()
+        .unwrap();
+    assert!(limited.success(), "prlimit --fsize=0 on the child");
+    server.go_online().await.unwrap();
+    // Its sender tries every 100 ms: time for SET 5 and, before the fix, SET 7.
+    let started = Instant::now();
+    while applied(&server).is_empty() && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let before_kill = applied(&server);
+    child.kill();
+    assert_eq!(
+        before_kill,
+        [5],
+        "SET 7 waits until SET 5 is out of the file"
+    );
+    let line = deliver(CHILD, &url, Keep::File(&path)).await;
+    let _ = std::fs::remove_dir_all(dir);
+    let applied = applied(&server);
+    eprintln!("next process: {line}; applied: {applied:?}");
+    assert!(
+        applied.windows(2).all(|pair| pair[0] <= pair[1]),
+        "no SET lands after a newer one: {applied:?}"
+    );
+    assert_eq!(
+        applied.last(),
+        Some(&7),
+        "the last SET made is the last applied"
+    );
+}
+
+/// The values Kelviq applied for [`CUSTOMER`], in order.
+fn applied(server: &MockServer) -> Vec<i64> {
+    server
+        .applied_usage()
+        .iter()
+        .filter(|a| a.customer_id == CUSTOMER)
+        .map(|a| a.value)
+        .collect()
+}

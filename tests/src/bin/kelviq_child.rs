@@ -2,7 +2,7 @@
 //! or delivers what a durable queue (a file, or Redis) kept and says what became of it.
 //!
 //! ```text
-//! kelviq_child queue   url=U customer=C feature=F reports=N retry_ms=M [max_retry_ms=X] [path=P] [redis=R] [value=V] [behaviour=SET]
+//! kelviq_child queue   url=U customer=C feature=F reports=N retry_ms=M [max_retry_ms=X] [path=P] [redis=R] [value=V | values=V1,V2,…] [behaviour=SET]
 //! kelviq_child deliver url=U within_ms=W [path=P] [redis=R]
 //! kelviq_child soak    url=U redis=R path=P slot=S incarnation=I seed=X
 //! ```
@@ -80,7 +80,16 @@ fn main() {
                     Some("SET") => Behaviour::Set,
                     _ => Behaviour::Delta,
                 };
-                for _ in 0..reports {
+                // `values=A,B,…` makes one report of each value, in that order.
+                let values: Vec<i64> = match get("values") {
+                    Some(list) => list
+                        .split(',')
+                        .map(|v| v.parse().expect("a number"))
+                        .collect(),
+                    None => vec![value; reports as usize],
+                };
+                let reports = values.len();
+                for value in values {
                     let delivery = client
                         .reporting()
                         .report_usage(value, &customer, &feature, behaviour)
