@@ -1326,3 +1326,56 @@ fn applied(server: &MockServer, customer: &str) -> Vec<i64> {
         .map(|a| a.value)
         .collect()
 }
+
+/// Review 2: the upgrade. A file from before files recorded their lanes in Redis (no
+/// `lanes` marker, no `lanes_in_redis` table) gets the marker written at open
+/// (store.rs read_all), but the lanes its earlier process left in Redis are only recorded
+/// once Redis answers (outbox.rs predecessor_known). A process that opens it while Redis is
+/// silent and ends before Redis answers leaves a file that says "recorded, no lane": the
+/// next restart with Redis silent holds nothing and sends SET 7 ahead of SET 5.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review2_upgrade_marker_written_before_the_lanes_are_known() {
+    let Some(redis) = redis_or_skip() else {
+        return;
+    };
+    let server = emulator().await;
+    let dir = std::env::temp_dir().join(format!("kelviq-rev2-up-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("queue.redb");
+    offline(&server).await;
+    predecessor_leaves_set_5_in_redis(&server, &redis, &path);
+    // The file as an SDK before 888bf61 left it.
+    {
+        let database = redb::Database::create(&path).unwrap();
+        let write = database.begin_write().unwrap();
+        let lanes: redb::TableDefinition<&str, ()> = redb::TableDefinition::new("lanes_in_redis");
+        let _ = write.delete_table(lanes);
+        {
+            let meta: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("meta");
+            let mut meta = write.open_table(meta).unwrap();
+            meta.remove("lanes").unwrap();
+        }
+        write.commit().unwrap();
+    }
+    server.go_online().await.unwrap();
+    // The first process on the new SDK: Redis silent its whole life.
+    redis.pause(5_000);
+    {
+        let second = restarted(&server, &redis, &path);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        second.shutdown(Duration::from_secs(1)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The next one, Redis still silent.
+    let third = restarted(&server, &redis, &path);
+    let seven = report(&third, CUSTOMER, 7, Behaviour::Set).await;
+    eprintln!("SET 7: {seven:?}");
+    tokio::time::sleep(Duration::from_millis(5_000)).await;
+    drain(&third).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        applied(&server, CUSTOMER),
+        [5, 7],
+        "each applied once, in order"
+    );
+}
