@@ -91,6 +91,8 @@ enum Change {
     },
     NoteLanes {
         lanes: Vec<String>,
+        /// With these, every lane that may have reports in Redis is recorded.
+        complete: bool,
         then: Then,
     },
     ForgetLanes {
@@ -189,10 +191,13 @@ impl ReportStore {
     /// a process restarted on the file then knows which lanes to hold while Redis does not
     /// answer. Called before the push, so that a kill between the two cannot hide one.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) async fn note_lanes(&self, lanes: Vec<String>) -> Result<()> {
+    /// With `complete`, the file also says from then on that it records every such lane
+    /// (for a file from before it did, once Redis has said what its earlier processes left).
+    pub(crate) async fn note_lanes(&self, lanes: Vec<String>, complete: bool) -> Result<()> {
         let (done, wait) = tokio::sync::oneshot::channel();
         self.send(Change::NoteLanes {
             lanes,
+            complete,
             then: Box::new(move |result| {
                 let _ = done.send(result);
             }),
@@ -328,12 +333,14 @@ fn read_all(database: &Database) -> std::result::Result<Opened, redb::Error> {
             }
         }
     };
-    // A file that did not record its lanes in Redis starts now: what its earlier processes
-    // left there is found by asking Redis, and recorded then.
+    // A new file records its lanes from the start. One that did not record them yet says so
+    // only once Redis has said what its earlier processes left there and those lanes are
+    // recorded (`note_lanes` with `complete`): a process that stops before then leaves the
+    // next one holding every lane, as it did.
     let recorded = {
         let mut meta = write.open_table(META)?;
         let recorded = meta.get("lanes")?.is_some();
-        if !recorded {
+        if !recorded && inherited == Inherited::No {
             meta.insert("lanes", "recorded")?;
         }
         recorded || inherited == Inherited::No
@@ -474,9 +481,16 @@ fn commit(database: &Database, batch: &[Change]) -> std::result::Result<(), redb
         let mut lanes = write.open_table(LANES)?;
         for change in batch {
             match change {
-                Change::NoteLanes { lanes: noted, .. } => {
+                Change::NoteLanes {
+                    lanes: noted,
+                    complete,
+                    ..
+                } => {
                     for lane in noted {
                         lanes.insert(lane.as_str(), ())?;
+                    }
+                    if *complete {
+                        write.open_table(META)?.insert("lanes", "recorded")?;
                     }
                 }
                 Change::ForgetLanes { lanes: forgotten } => {

@@ -446,7 +446,7 @@ impl Outbox {
         if !noted {
             #[cfg(feature = "durable-queue")]
             if let Some(store) = &self.store {
-                if let Err(error) = store.note_lanes(vec![pushing.lane.clone()]).await {
+                if let Err(error) = store.note_lanes(vec![pushing.lane.clone()], false).await {
                     tracing::error!(%error, "a report is kept locally rather than in Redis: the durable file could not record its lane");
                     pushing.end(false);
                     return None;
@@ -598,9 +598,11 @@ impl Outbox {
                         .map(|(_, lane)| lane.clone())
                         .filter(|lane| !self.inherited_lanes_recorded(lane))
                         .collect();
-                    if !new.is_empty() {
+                    // A file from before it recorded lanes says that it does from now on.
+                    let complete = self.inherited_lanes.is_none();
+                    if !new.is_empty() || complete {
                         store
-                            .note_lanes(new.into_iter().collect())
+                            .note_lanes(new.into_iter().collect(), complete)
                             .await
                             .map_err(|_| Failure::NotSent)?;
                     }
