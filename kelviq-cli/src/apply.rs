@@ -25,15 +25,18 @@ pub struct Stopped {
     pub reason: String,
 }
 
-/// Applies every operation of `plan`; `done` is told of each as it completes.
+/// Applies every operation of `plan`; `starting` is told of each (with its number, from 1)
+/// before it is sent, `done` once it succeeded.
 pub fn apply(
     client: &Client,
     desired: &Catalog,
     plan: &Plan,
     ids: &mut Ids,
+    mut starting: impl FnMut(usize, &Operation),
     mut done: impl FnMut(&Operation),
 ) -> Result<(), Stopped> {
     for (applied, operation) in plan.operations.iter().enumerate() {
+        starting(applied + 1, operation);
         one(client, desired, plan, ids, operation).map_err(|reason| Stopped {
             applied,
             reason: format!("{}: {reason}", operation.description),

@@ -9,7 +9,8 @@
 //! Like the documented CLI, every command targets the sandbox unless given `--prod`; output
 //! is coloured on a terminal only, never when piped or when `NO_COLOR` is set or
 //! `--no-color` given; errors go to standard error with a non-zero exit code (1; 2 for a
-//! command line clap refuses).
+//! command line clap refuses). With `--json`, every error, a refused command line
+//! included, is instead one `{"error": "<reason>"}` document on standard output.
 
 mod apply;
 mod commands;
@@ -20,6 +21,8 @@ mod remote;
 mod target;
 mod ui;
 
+use std::ffi::OsString;
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -89,30 +92,65 @@ impl From<std::io::Error> for Failure {
     }
 }
 
-/// Parses the command line; a `login` command line clap refuses is not quoted back, as a
-/// key typed on it (`--key-stdin=sk_…`) would be in clap's message.
+/// Parses the command line, or exits with a usage error (code 2).
+///
+/// With `--json` among the words (before any `--`), a usage error is one `{"error": …}`
+/// document on standard output and nothing on standard error, as every other failure in
+/// JSON mode, so that a script parsing the output always gets JSON. A `login` command line
+/// clap refuses is not quoted back, in either form, as a key typed on it
+/// (`--key-stdin=sk_…`) would be in clap's message. Help and version are printed as usual.
 fn parse() -> Cli {
-    Cli::try_parse().unwrap_or_else(|error| {
-        use clap::error::ErrorKind;
-        let shown = matches!(
-            error.kind(),
-            ErrorKind::DisplayHelp
-                | ErrorKind::DisplayVersion
-                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-        );
-        let login = std::env::args_os()
-            .skip(1)
-            .find(|a| !a.to_string_lossy().starts_with('-'))
-            .is_some_and(|a| a == "login");
-        if shown || !login {
-            error.exit();
-        }
-        eprintln!(
-            "error: this `kelviq login` command line is not valid (not repeated here, as it may \
-             hold a key); see `kelviq login --help`"
-        );
-        std::process::exit(2);
-    })
+    let args: Vec<OsString> = std::env::args_os().collect();
+    Cli::try_parse_from(&args).unwrap_or_else(|error| refuse(&error, &args))
+}
+
+/// Reports a command line clap refused, as [`parse`] says, and exits.
+fn refuse(error: &clap::Error, args: &[OsString]) -> ! {
+    use clap::error::ErrorKind;
+    let words = || args.iter().skip(1).take_while(|a| *a != "--");
+    let json = words().any(|a| a == "--json" || a.to_string_lossy().starts_with("--json="));
+    // Help asked for is printed as usual; help shown for a missing command is an error,
+    // reported as one in JSON mode.
+    let help = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) || (!json && error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand);
+    let login = words()
+        .find(|a| !a.to_string_lossy().starts_with('-'))
+        .is_some_and(|a| a == "login");
+    if help || (!json && !login) {
+        error.exit();
+    }
+    let message = if login {
+        "this `kelviq login` command line is not valid (not repeated here, as it may hold a \
+         key); see `kelviq login --help`"
+            .to_owned()
+    } else if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        "a command is required; see `kelviq --help`".to_owned()
+    } else {
+        usage_message(error)
+    };
+    if json {
+        let document = serde_json::json!({ "error": message });
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{document}").and_then(|()| stdout.flush());
+    } else {
+        eprintln!("error: {message}");
+    }
+    std::process::exit(2);
+}
+
+/// clap's message for a usage error, as plain lines: what is wrong, the tip when clap has
+/// one, and the usage line, without the `error: ` label and blank lines.
+fn usage_message(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    rendered
+        .lines()
+        .map(str::trim_end)
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.strip_prefix("error: ").unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn main() -> ExitCode {

@@ -4,9 +4,12 @@
 //! As documented for `pull`: all products, all features (archived ones are not listed), the
 //! latest version of each plan (draft or published) with its prices and entitlements; every
 //! cross-reference becomes an identifier, a feature's UUID inside `chargeCatalogPrice`
-//! included. What the format cannot hold is dropped with one warning each: a plan's
-//! `license`, `links`, `countries` and `files`. Server-owned entitlement flags
-//! (`isInherited`, `isValueOverridden`) are left out silently.
+//! included. What the format cannot hold is ignored with one warning each: a plan's
+//! `license`, `links`, `countries` and `files` (`pull` does not write them, `push` and
+//! `promote` neither compare nor change them). The warnings are worded for every command
+//! that reads an environment; `push` and `promote` put the environment's name before them.
+//! Server-owned entitlement flags (`isInherited`, `isValueOverridden`) are left out
+//! silently.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +21,7 @@ use kelviq_config::{
 use serde_json::Value;
 
 use crate::target::Target;
+use crate::ui::Ui;
 use crate::Failure;
 
 /// The UUIDs of an environment's products and features, by identifier.
@@ -84,10 +88,12 @@ pub fn client(target: Target) -> Result<Client, Failure> {
         .map_err(|e| Failure::new(format!("cannot make a client: {e}")))
 }
 
-/// Reads the whole catalogue of the environment `client` talks to.
-pub fn fetch(client: &Client) -> Result<Snapshot, String> {
+/// Reads the whole catalogue of the environment `client` talks to, saying on `ui` what it
+/// reads (a line per list, and a counted line per plan: each plan is two more requests).
+pub fn fetch(client: &Client, ui: &Ui) -> Result<Snapshot, String> {
     let catalog = client.catalog();
     let mut snapshot = Snapshot::default();
+    ui.status("reading products, features and plans");
     let products = catalog
         .products()
         .list()
@@ -110,11 +116,12 @@ pub fn fetch(client: &Client) -> Result<Snapshot, String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("cannot list plans: {e}"))?;
 
+    let total = plans.len();
     let mut product_by_id = BTreeMap::new();
     for p in products {
         let tax_code = p.tax_code.clone().unwrap_or_else(|| {
             snapshot.warnings.push(format!(
-                "product \"{}\" has no tax code; written as \"saas\"",
+                "product \"{}\" has no tax code; read as \"saas\"",
                 p.identifier
             ));
             "saas".to_owned()
@@ -148,17 +155,23 @@ pub fn fetch(client: &Client) -> Result<Snapshot, String> {
             metadata: non_empty(f.metadata),
         });
     }
-    for p in plans {
+    for (index, p) in plans.into_iter().enumerate() {
+        ui.progress(
+            index + 1,
+            total,
+            &format!("reading plan \"{}\"", p.identifier),
+        );
         let Some(product) = product_by_id.get(&p.product).cloned() else {
             snapshot.warnings.push(format!(
-                "plan \"{}\" belongs to a product that is not listed (archived?); left out",
+                "plan \"{}\" belongs to a product that is not listed (archived?); ignored",
                 p.identifier
             ));
             continue;
         };
         let drop = |what: &str| {
             format!(
-                "plan \"{}\": {what} dropped (not in the config format)",
+                "plan \"{}\": `{what}` cannot be written in the config format; ignored, and \
+                 kept as is in the environment",
                 p.identifier
             )
         };

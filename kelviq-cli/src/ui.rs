@@ -2,8 +2,13 @@
 //!
 //! Colour is plain ANSI, written only to a terminal, and never when `NO_COLOR` is set to
 //! anything non-empty (<https://no-color.org>), when `TERM=dumb`, or with `--no-color`.
-//! Confirmations and hints ("status") go to standard error, and only when it is a terminal
-//! and `--quiet` was not given: piped, the CLI says nothing but results and errors.
+//! Confirmations, hints ("status") and progress go to standard error, and only when it is a
+//! terminal and `--quiet` was not given: piped, the CLI says nothing but results and errors.
+//!
+//! Progress is one line per step of a long run, written as the step starts (so that the
+//! last line names what is under way): `[3/9] + create plan "pro"` while operations are
+//! applied, `reading plans (12)` and `[4/12] reading plan "pro"` while an environment is
+//! read. The counter is dimmed when standard error takes colour.
 
 use std::io::{IsTerminal, Write};
 
@@ -87,6 +92,14 @@ impl Ui {
         }
     }
 
+    /// A progress line for step `step` (from 1) of `total`, as the step starts: on standard
+    /// error, only when status lines are shown.
+    pub fn progress(&self, step: usize, total: usize, line: &str) {
+        if self.status {
+            eprintln!("{}", progress_line(self.colour_err, step, total, line));
+        }
+    }
+
     /// A warning, on standard error, always.
     pub fn warn(&self, message: &str) {
         let label = self.paint_err("warning:", Colour::Yellow);
@@ -117,9 +130,24 @@ fn paint(enabled: bool, text: &str, colour: Colour) -> String {
     }
 }
 
+/// `[step/total] line`, the counter dimmed when `colour`.
+fn progress_line(colour: bool, step: usize, total: usize, line: &str) -> String {
+    let counter = format!("[{step}/{total}]");
+    format!("{} {line}", paint(colour, &counter, Colour::Dim))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_progress_line_counts_and_dims_only_its_counter() {
+        assert_eq!(progress_line(false, 3, 9, "+ create"), "[3/9] + create");
+        assert_eq!(
+            progress_line(true, 3, 9, "+ create"),
+            "\x1b[2m[3/9]\x1b[0m + create"
+        );
+    }
 
     #[test]
     fn colour_is_plain_ansi_and_only_when_enabled() {

@@ -964,3 +964,244 @@ async fn dry_run_json_failures_are_one_error_document() {
     check(&broken, &["promote", "--dry-run", "--json"]);
     assert_eq!(writes(&server), Vec::<String>::new());
 }
+
+/// What reading the environment reports (here a plan's links, which the config format
+/// cannot hold) reaches the `warnings` of `--dry-run --json` and, without `--json`,
+/// standard error, named after the environment it is about.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warnings_from_reading_the_environment_are_reported() {
+    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let scratch = Scratch::new("read-warnings", &server);
+    scratch.write("kelviq.config.toml", CONFIG);
+    scratch.run(&["push", "--yes"]).code(0);
+    let client = kelviq::Kelviq::builder("sk_test_cli")
+        .base_url(server.url())
+        .build()
+        .unwrap();
+    client
+        .catalog()
+        .plans()
+        .update("pro")
+        .links([kelviq::model::PlanLink::new(
+            "Docs",
+            "https://example.com/docs",
+        )])
+        .send()
+        .await
+        .unwrap();
+    let expected = "sandbox: plan \"pro\": `links` cannot be written in the config format; \
+                    ignored, and kept as is in the environment";
+
+    let document = scratch.plan(&["push", "--dry-run", "--json"]);
+    assert_eq!(document["changes"], false, "{document:#}");
+    assert_eq!(
+        document["warnings"],
+        serde_json::json!([expected]),
+        "{document:#}"
+    );
+
+    let run = scratch.run(&["push", "--dry-run"]).code(0);
+    assert_eq!(run.stderr, format!("warning: {expected}\n"), "{run:?}");
+    // An applying run says it too.
+    let run = scratch.run(&["push", "--yes"]).code(0);
+    assert!(run.stderr.contains(expected), "{run:?}");
+    assert_eq!(writes(&server).len(), 9 + 1, "the push wrote nothing more");
+}
+
+/// A command line clap refuses, with `--json` on it, is one `{"error"}` document on
+/// standard output naming what is wrong, nothing on standard error, exit code 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_with_json_are_one_error_document() {
+    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let scratch = Scratch::new("json-usage", &server);
+    scratch.write("kelviq.config.toml", CONFIG);
+    let cases: &[(&[&str], &str)] = &[
+        (&["push", "--dry-run", "--json", "--bogus"], "--bogus"),
+        (&["promote", "--json", "--dry-run", "--bogus"], "--bogus"),
+        (&["env", "--json", "--bogus"], "--bogus"),
+        // --json needs --dry-run; a migration flag needs --publish.
+        (&["push", "--json", "--yes"], "--dry-run"),
+        (
+            &["push", "--dry-run", "--json", "--migrate-pricing"],
+            "--publish",
+        ),
+        // A flag given a value it does not take; a second config path; a missing value.
+        (&["push", "--dry-run", "--json=yes"], "--json"),
+        (
+            &["push", "a.toml", "b.toml", "--dry-run", "--json"],
+            "b.toml",
+        ),
+        (&["pull", "--json", "-o"], "--json"),
+        // No command at all.
+        (&["--json"], "--json"),
+    ];
+    for (args, named) in cases {
+        let run = scratch.run(args).code(2);
+        let document: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: one JSON document ({e}): {run:?}"));
+        assert_eq!(keys(&document), ["error"], "{args:?}: {run:?}");
+        let error = document["error"].as_str().unwrap();
+        assert!(error.contains(named), "{args:?}: {error}");
+        assert!(!error.starts_with("error:"), "{args:?}: {error}");
+        assert_eq!(run.stderr, "", "{args:?}: {run:?}");
+    }
+    // A refused `login` line is not quoted back, in JSON either.
+    let run = scratch
+        .run(&["login", "--json", "--key-stdin=sk_test_SECRET"])
+        .code(2);
+    let document: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(document["error"].as_str().unwrap().contains("login --help"));
+    assert!(
+        !run.stdout.contains("SECRET") && run.stderr.is_empty(),
+        "{run:?}"
+    );
+    // Without --json, clap's own message on standard error, as before.
+    let run = scratch.run(&["push", "--dry-run", "--bogus"]).code(2);
+    assert!(
+        run.stdout.is_empty() && run.stderr.contains("--bogus"),
+        "{run:?}"
+    );
+    // Help is still help.
+    let run = scratch.run(&["push", "--json", "--help"]).code(0);
+    assert!(run.stdout.contains("--dry-run"), "{run:?}");
+    assert_eq!(writes(&server), Vec::<String>::new());
+}
+
+/// `pull --force` whose write fails half-way (here the process may not write more than a
+/// few hundred bytes to any file: `ulimit -f`, with SIGXFSZ ignored so that the write
+/// fails instead of killing the process) leaves the existing file exactly as it was, and no
+/// temporary file beside it.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_force_that_fails_mid_write_keeps_the_existing_file() {
+    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let scratch = Scratch::new("pull-atomic", &server);
+    scratch.write("kelviq.config.toml", CONFIG);
+    scratch.run(&["push", "--yes"]).code(0);
+    scratch.run(&["pull", "-o", "pulled.toml"]).code(0);
+    let pulled = scratch.read("pulled.toml");
+    // Bigger than the limit below in any shell's unit (512 or 1024 bytes a block).
+    assert!(pulled.len() > 1024, "{}", pulled.len());
+
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" pull --force")
+        .arg(env!("CARGO_BIN_EXE_kelviq"))
+        .current_dir(&scratch.dir)
+        .env_clear()
+        .env("HOME", &scratch.dir)
+        .env("XDG_CONFIG_HOME", scratch.dir.join("config"))
+        .envs(scratch.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let run = Run::of(output).code(1);
+    assert!(
+        run.stderr
+            .contains("pull failed: cannot write kelviq.config.toml"),
+        "{run:?}"
+    );
+    assert_eq!(scratch.read("kelviq.config.toml"), CONFIG);
+    let mut names: Vec<String> = std::fs::read_dir(&scratch.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["kelviq.config.toml", "pulled.toml"]);
+
+    // Without the limit the same command replaces the file whole.
+    scratch.run(&["pull", "--force"]).code(0);
+    assert_eq!(scratch.read("kelviq.config.toml"), pulled);
+}
+
+/// Runs the binary with standard error on a pseudo-terminal made by util-linux's `script`
+/// (standard output redirected to a file), and answers its exit code, standard output, and
+/// what the terminal showed (`\r\n` as `\n`).
+#[cfg(unix)]
+fn run_on_terminal(scratch: &Scratch, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let quote = |word: &str| format!("'{}'", word.replace('\'', "'\\''"));
+    let stdout_file = scratch.dir.join("terminal.stdout");
+    let mut line = format!("exec {}", quote(env!("CARGO_BIN_EXE_kelviq")));
+    for arg in args {
+        line.push(' ');
+        line.push_str(&quote(arg));
+    }
+    line.push_str(&format!(" >{}", quote(&stdout_file.to_string_lossy())));
+    let output = Command::new("script")
+        .args(["--quiet", "--return", "--command", &line, "/dev/null"])
+        .current_dir(&scratch.dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("SHELL", "/bin/sh")
+        .env("HOME", &scratch.dir)
+        .env("XDG_CONFIG_HOME", scratch.dir.join("config"))
+        .envs(scratch.env.iter().map(|(k, v)| (k, v)))
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("util-linux `script` runs");
+    let stdout = std::fs::read_to_string(&stdout_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&stdout_file);
+    Run {
+        code: output.status.code(),
+        stdout,
+        stderr: String::from_utf8(output.stdout)
+            .unwrap()
+            .replace("\r\n", "\n"),
+    }
+}
+
+/// Long runs show a progress line per step on a terminal (the counter dimmed unless
+/// `NO_COLOR`), and nothing at all on standard error when it is piped.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_is_shown_on_a_terminal_only_and_coloured_only_without_no_color() {
+    // Piped: results only.
+    let piped_server = kelviq_mock::MockServer::start().await.unwrap();
+    let piped = Scratch::new("progress-piped", &piped_server);
+    piped.write("kelviq.config.toml", CONFIG);
+    let run = piped.run(&["push", "--yes"]).code(0);
+    assert_eq!(run.stderr, "", "{run:?}");
+    let run = piped.run(&["pull", "-o", "pulled.toml"]).code(0);
+    assert_eq!(run.stderr, "", "{run:?}");
+    assert_eq!(run.stdout, "Wrote pulled.toml\n");
+
+    // On a terminal: a line per operation, as it starts, in order, counted.
+    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let scratch = Scratch::new("progress-tty", &server);
+    scratch.write("kelviq.config.toml", CONFIG);
+    let run = run_on_terminal(&scratch, &["push", "--yes"], &[]).code(0);
+    assert!(
+        run.stdout.contains("Applied 9 operations to sandbox."),
+        "{run:?}"
+    );
+    let counted: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("\x1b[2m["))
+        .collect();
+    assert_eq!(counted.len(), 9, "{run:?}");
+    assert_eq!(counted[0], "\x1b[2m[1/9]\x1b[0m + create product \"app\"");
+    assert_eq!(
+        counted[8],
+        "\x1b[2m[9/9]\x1b[0m ~ replace prices of plan \"pro\" (0 → 1 price)"
+    );
+    for (i, line) in counted.iter().enumerate() {
+        assert!(line.starts_with(&format!("\x1b[2m[{}/9]", i + 1)), "{line}");
+    }
+
+    // With NO_COLOR: the same lines, and not one escape sequence anywhere.
+    let run = run_on_terminal(
+        &scratch,
+        &["pull", "-o", "pulled.toml"],
+        &[("NO_COLOR", "1")],
+    )
+    .code(0);
+    assert!(!run.stderr.contains('\x1b'), "{run:?}");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines.contains(&"[1/2] reading plan \"pro\"")
+            && lines.contains(&"[2/2] reading plan \"free\""),
+        "{run:?}"
+    );
+}

@@ -290,6 +290,12 @@ pub enum EventKind {
     RefundCreated,
     /// `refund.updated`
     RefundUpdated,
+    /// `payment_method.created`: a payment method was added for a customer.
+    PaymentMethodCreated,
+    /// `payment_method.updated`: a payment method's status or default state changed.
+    PaymentMethodUpdated,
+    /// `payment_method.deleted`: a payment method was removed from a customer.
+    PaymentMethodDeleted,
     /// A type this version of the SDK does not know, as Kelviq spelled it.
     Other(String),
 }
@@ -314,6 +320,9 @@ const KINDS: &[(&str, EventKind)] = &[
     ("invoice.payment_failed", EventKind::InvoicePaymentFailed),
     ("refund.created", EventKind::RefundCreated),
     ("refund.updated", EventKind::RefundUpdated),
+    ("payment_method.created", EventKind::PaymentMethodCreated),
+    ("payment_method.updated", EventKind::PaymentMethodUpdated),
+    ("payment_method.deleted", EventKind::PaymentMethodDeleted),
 ];
 
 impl EventKind {
@@ -558,6 +567,40 @@ mod tests {
             EventKind::Other("payout.paid".into())
         );
         assert_eq!(EventKind::from("refund.updated").as_str(), "refund.updated");
+    }
+
+    /// Every type the published guide lists (kelviq/docs `guides/webhooks.mdx`, commit
+    /// 4d0fe849b599605ea04f9d662e5a2554422cdb7e, its "Event Types" table) is typed, and
+    /// spelled back as the guide spells it.
+    #[test]
+    fn every_type_the_guide_lists_is_typed() {
+        let guide = [
+            "checkout.completed",
+            "customer.created",
+            "customer.updated",
+            "order.created",
+            "order.updated",
+            "order.refunded",
+            "subscription.created",
+            "subscription.updated",
+            "subscription.cancelled",
+            "subscription.plan_changed",
+            "feature.usage_alert",
+            "invoice.created",
+            "invoice.paid",
+            "invoice.payment_failed",
+            "refund.created",
+            "refund.updated",
+            "payment_method.created",
+            "payment_method.updated",
+            "payment_method.deleted",
+        ];
+        for name in guide {
+            let kind = EventKind::from(name);
+            assert!(!matches!(kind, EventKind::Other(_)), "{name} is not typed");
+            assert_eq!(kind.as_str(), name);
+        }
+        assert_eq!(KINDS.len(), guide.len(), "a type the guide does not list");
     }
 
     #[test]

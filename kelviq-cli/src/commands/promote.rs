@@ -28,7 +28,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<(), Failure> {
     let source = remote::client(Target::Sandbox).map_err(|f| json_failure(json, ui, f.message))?;
     let target =
         remote::client(Target::Production).map_err(|f| json_failure(json, ui, f.message))?;
-    let snapshot = remote::fetch(&source).map_err(|e| {
+    let snapshot = remote::fetch(&source, ui).map_err(|e| {
         json_failure(
             json,
             ui,
@@ -41,7 +41,11 @@ pub fn run(args: Args, ui: &Ui) -> Result<(), Failure> {
         Target::Production,
         "sandbox->production",
         &snapshot.catalog,
-        snapshot.warnings,
+        snapshot
+            .warnings
+            .into_iter()
+            .map(|w| format!("{}: {w}", Target::Sandbox.name()))
+            .collect(),
         &target,
         &args.flags,
     )

@@ -162,11 +162,20 @@ pub fn converge(
     flags: &Flags,
 ) -> Result<(), Failure> {
     let Snapshot {
-        catalog, mut ids, ..
-    } = remote::fetch(client)
+        catalog,
+        mut ids,
+        warnings: target_warnings,
+    } = remote::fetch(client, ui)
         .map_err(|e| json_failure(flags.json, ui, format!("{verb} failed: {e}")))?;
     let mut plan = plan::plan(desired, &catalog, &flags.options());
-    plan.warnings.splice(0..0, source_warnings);
+    // What reading the source and the target reported comes first, each line naming the
+    // environment it is about, then what the planner found.
+    let read_warnings = source_warnings.into_iter().chain(
+        target_warnings
+            .into_iter()
+            .map(|w| format!("{}: {w}", target.name())),
+    );
+    plan.warnings.splice(0..0, read_warnings);
 
     if flags.json {
         let document = plan.to_json(target.name(), direction);
@@ -228,14 +237,14 @@ pub fn converge(
     }
 
     let mut applied = Vec::new();
-    let result = crate::apply::apply(client, desired, &plan, &mut ids, |op: &Operation| {
-        ui.status(&format!(
-            "{} {}",
-            ui.paint_err("done", Colour::Green),
-            op.description
-        ));
-        applied.push(op.description.clone());
-    });
+    let result = crate::apply::apply(
+        client,
+        desired,
+        &plan,
+        &mut ids,
+        |step: usize, op: &Operation| ui.progress(step, total, &op.description),
+        |op: &Operation| applied.push(op.description.clone()),
+    );
     match result {
         Ok(()) => {
             ui.out(&format!(
