@@ -91,7 +91,7 @@ async fn bad_bodies_and_queries_get_a_400_naming_the_field() {
 #[tokio::test]
 async fn the_bearer_key_is_required_and_checked() {
     let server = MockServer::start_with(MockConfig {
-        api_key: Some("right".into()),
+        api_keys: vec!["right".into()],
         ..MockConfig::default()
     })
     .await
