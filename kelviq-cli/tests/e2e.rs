@@ -54,7 +54,7 @@ product = "app"
 entitlements = [{ feature = "seats", value = 1 }]
 "#;
 
-/// [`CURRENT`] edited in the sandbox: "pro" renamed, more seats, a new metered feature it
+/// [`CURRENT`] edited in the sandbox: "pro" renamed, more seats, a new feature it
 /// grants, a higher price; "free" untouched.
 fn next() -> String {
     CURRENT
@@ -62,12 +62,12 @@ fn next() -> String {
         .replace(
             "entitlements = [{ feature = \"seats\", value = 5 }, { feature = \"sso\", value = true }]",
             "entitlements = [{ feature = \"seats\", value = 10 }, { feature = \"sso\", value = true }, \
-             { feature = \"exports\", value = 100, hardLimit = true }]",
+             { feature = \"projects\", value = 3 }]",
         )
         .replace("amount = 29.0", "amount = 39.0")
         .replace(
             "[[plans]]\nidentifier = \"pro\"",
-            "[[features]]\nidentifier = \"exports\"\nname = \"Exports\"\ntype = \"METER\"\n\n\
+            "[[features]]\nidentifier = \"projects\"\nname = \"Projects\"\ntype = \"CUSTOMIZABLE\"\n\n\
              [[plans]]\nidentifier = \"pro\"",
         )
 }
@@ -92,10 +92,19 @@ fn init_then_push_creates_the_catalog_and_pushing_again_writes_nothing() {
 
     let run = scratch.run(&["push", "--yes"]).code(0);
     assert!(
-        run.stdout.contains("Applied 4 operations to sandbox."),
+        run.stdout.contains("Applied 5 operations to sandbox."),
         "{run:?}"
     );
-    assert_eq!(writes(&emulator), ["TODO"]);
+    assert_eq!(
+        writes(&emulator),
+        [
+            "POST /api/v1/catalog/products/",
+            "POST /api/v1/catalog/features/",
+            "POST /api/v1/catalog/plans/",
+            "POST /api/v1/catalog/plans/pro/features/",
+            "POST /api/v1/catalog/plans/pro/prices/bulk/",
+        ]
+    );
 
     // What the environment holds now is the file.
     scratch.run(&["pull", "-o", "pulled.toml"]).code(0);
@@ -252,10 +261,10 @@ fn promote_between_two_keys_of_one_emulator_lists_exactly_the_differences() {
     assert_eq!(
         descriptions(&document),
         [
-            "+ create feature \"exports\"",
+            "+ create feature \"projects\"",
             "~ update plan \"pro\": name \"Pro\" → \"Pro Plan\"",
             "~ update entitlement \"seats\" of plan \"pro\": value 5 → 10",
-            "+ add entitlement \"exports\" to plan \"pro\"",
+            "+ add entitlement \"projects\" to plan \"pro\"",
             "~ replace prices of plan \"pro\" (1 → 1 price)",
         ],
         "{document:#}"
@@ -276,7 +285,7 @@ fn promote_between_two_keys_of_one_emulator_lists_exactly_the_differences() {
     assert_eq!(
         operations,
         [
-            ("features", "create", "feature", "exports"),
+            ("features", "create", "feature", "projects"),
             ("plans", "update", "plan", "pro"),
             ("entitlements", "update", "entitlement", "pro"),
             ("entitlements", "create", "entitlement", "pro"),
