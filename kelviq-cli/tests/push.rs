@@ -1,6 +1,7 @@
 //! `pull`, `push` and `promote`: the diff as pure functions (the CLI's own `plan` and
 //! `convert` modules, compiled in here), and the real binary against `kelviq-mock` started
-//! in this process, pointed at it through the documented base-URL and key variables.
+//! in this process, pointed at it through the documented base-URL and key variables
+//! (`e2e.rs` runs the same flows against the `kelviq-mock` binary).
 
 #[allow(dead_code)]
 #[path = "../src/convert.rs"]
@@ -8,13 +9,12 @@ mod convert;
 #[allow(dead_code)]
 #[path = "../src/plan.rs"]
 mod plan;
-
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod support;
 
 use kelviq_config::Catalog;
 use plan::{Action, Kind, Options, Step};
 use serde_json::Value;
+use support::{descriptions, documented_keys, keys, writes, Scratch};
 
 const CONFIG: &str = r#"
 [[products]]
@@ -323,138 +323,9 @@ fn the_json_document_has_exactly_the_documented_keys() {
     assert_eq!(keys(&document), documented_keys());
 }
 
-fn keys(document: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = document.as_object().unwrap().keys().cloned().collect();
-    keys.sort();
-    keys
-}
-
-fn documented_keys() -> Vec<String> {
-    let mut keys: Vec<String> = [
-        "environment",
-        "direction",
-        "changes",
-        "summary",
-        "operations",
-        "prune",
-        "publish",
-        "featureDrift",
-        "errors",
-        "warnings",
-    ]
-    .map(String::from)
-    .to_vec();
-    keys.sort();
-    keys
-}
-
 // ---------------------------------------------------------------------------------------
 // The binary against the emulator
 // ---------------------------------------------------------------------------------------
-
-/// A scratch directory, home and config directory for one test.
-struct Scratch {
-    dir: PathBuf,
-    env: Vec<(String, String)>,
-}
-
-impl Scratch {
-    fn new(tag: &str, sandbox: &kelviq_mock::MockServer) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "kelviq-cli-push-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let env = vec![
-            ("KELVIQ_SANDBOX_BASE_URL".into(), sandbox.url()),
-            ("KELVIQ_SANDBOX_SERVER_API_KEY".into(), "sk_test_cli".into()),
-        ];
-        Self { dir, env }
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.dir.join(name), text).unwrap();
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.join(name)).unwrap()
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let output = Command::new(env!("CARGO_BIN_EXE_kelviq"))
-            .args(args)
-            .current_dir(&self.dir)
-            .env_clear()
-            .env("HOME", &self.dir)
-            .env("XDG_CONFIG_HOME", self.dir.join("config"))
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        Run::of(output)
-    }
-
-    /// `--dry-run --json`, checked to be exactly one document with the documented keys.
-    fn plan(&self, args: &[&str]) -> Value {
-        let run = self.run(args).code(0);
-        let document: Value = serde_json::from_str(&run.stdout)
-            .unwrap_or_else(|e| panic!("one JSON document on stdout ({e}): {run:?}"));
-        assert_eq!(keys(&document), documented_keys());
-        document
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn of(output: Output) -> Self {
-        Self {
-            code: output.status.code(),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
-    }
-
-    #[track_caller]
-    fn code(self, code: i32) -> Self {
-        assert_eq!(self.code, Some(code), "{self:?}");
-        self
-    }
-}
-
-/// The catalog writes the emulator received (anything but a read).
-fn writes(server: &kelviq_mock::MockServer) -> Vec<String> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| r.path.contains("/catalog/") && r.method != "GET")
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
-}
-
-fn descriptions(document: &Value) -> Vec<String> {
-    document["operations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["description"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_json_against_an_empty_environment_plans_everything_and_writes_nothing() {

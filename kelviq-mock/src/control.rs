@@ -92,7 +92,7 @@ async fn reset(State(app): State<App>) -> StatusCode {
 
 async fn fixtures(State(app): State<App>, body: String) -> Result<StatusCode, ApiError> {
     let catalogue = Catalogue::from_json(&body).map_err(|e| ApiError::field("fixtures", e))?;
-    app.store().catalogue = catalogue;
+    app.store().replace_catalogue(catalogue);
     Ok(StatusCode::NO_CONTENT)
 }
 

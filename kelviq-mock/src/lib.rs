@@ -25,14 +25,17 @@
 //! # }
 //! ```
 //!
-//! The catalog operations (features, products, plans with their drafts, prices,
-//! entitlements and files, uploads, the product offering) keep their state per API key; a
-//! plan published with a price becomes part of the [`Catalogue`] the emulator sells, so that
-//! checkouts and subscriptions can name it.
+//! Each API key is an environment with its own state: customers, subscriptions, usage, the
+//! catalog operations' features, products and plans (with their drafts, prices,
+//! entitlements and files), and the [`Catalogue`] it sells. A plan published with a price
+//! becomes part of the catalogue of the environment that published it, so that checkouts
+//! and subscriptions there can name it. Configured with two keys (a sandbox and a
+//! production one, see [`MockConfig`]), one emulator serves both sides of `kelviq promote`.
 //!
 //! As a binary, for any language: `cargo run -p kelviq-mock -- --addr 127.0.0.1:8787`; add
-//! `--catalog kelviq.config.toml` to sell the plans of a pricing-as-code file (see
-//! [`MockConfig::with_catalog`]).
+//! `--catalog kelviq.config.toml` to sell the plans of a pricing-as-code file in every
+//! environment (see [`MockConfig::with_catalog`]), and `--api-key KEY` once per environment
+//! (`--help` says the rest).
 //!
 //! The emulator answers from the document's point of view, with the generated types of
 //! `kelviq-gen`; it never uses the `kelviq` crate's logic, so when the SDK and the
@@ -69,7 +72,8 @@ pub use webhooks::{Delivery, Endpoint};
 #[derive(Debug, Clone)]
 pub(crate) struct App {
     store: Arc<Mutex<Store>>,
-    api_key: Option<Arc<str>>,
+    /// The keys accepted, each an environment; any non-empty key when empty.
+    api_keys: Arc<[String]>,
     /// Ignore body fields the document does not name, instead of refusing them.
     lenient: bool,
     /// Where webhook deliveries run.
@@ -86,13 +90,48 @@ impl App {
 }
 
 /// How to start an emulator.
+///
+/// Each API key is an environment with state of its own (customers, subscriptions, usage,
+/// the catalog API's products, features and plans, and the plans it sells): a sandbox key
+/// and a production key served by one emulator are two environments, as they are two at
+/// Kelviq, so that `kelviq promote` can be tried from one emulator.
+///
+/// What an environment sells when it starts: the catalogue of its key in
+/// [`catalogues`](Self::catalogues) when there is one, otherwise [`catalogue`](Self::catalogue)
+/// (so a `--catalog` file is sold by every environment: production sells what the file
+/// declares, and a sandbox starts as a copy of it). A plan published later through the
+/// catalog API is sold by the environment that published it only.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let catalog = kelviq_config::parse_toml(kelviq_config::STARTER_TOML, "kelviq.config.toml").unwrap();
+/// let server = kelviq_mock::MockServer::builder()
+///     .api_key("sk_test_sandbox")
+///     .api_key("sk_live_production")
+///     .with_catalog(&catalog)
+///     .unwrap()
+///     .start()
+///     .await
+///     .unwrap();
+/// // Both keys are accepted, each with its own customers; any other key is answered 401.
+/// server.with_tenant(Some("sk_live_production"), |catalogue, _| {
+///     assert!(catalogue.plan("pro").is_some());
+/// });
+/// # }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct MockConfig {
-    /// When set, only `Authorization: Bearer <api_key>` is accepted; otherwise any
-    /// non-empty bearer token.
-    pub api_key: Option<String>,
-    /// The plans sold; the default catalogue when `None`.
+    /// The keys accepted as `Authorization: Bearer <key>`, each an environment; any
+    /// non-empty bearer token (each one an environment too) when empty. The first is the
+    /// environment the control surface and the Rust shorthands ([`MockServer::grant`],
+    /// [`MockServer::usage`], …) act for when no key is named.
+    pub api_keys: Vec<String>,
+    /// The plans every environment sells when it starts; the default catalogue when `None`.
     pub catalogue: Option<Catalogue>,
+    /// The plans particular environments sell when they start, by API key, in place of
+    /// [`catalogue`](Self::catalogue).
+    pub catalogues: BTreeMap<String, Catalogue>,
     /// Where to listen; `127.0.0.1:0` (a free port) when `None`.
     pub addr: Option<SocketAddr>,
     /// Ignore body fields the document does not name (as the service likely does) instead
@@ -103,10 +142,20 @@ pub struct MockConfig {
 }
 
 impl MockConfig {
+    /// Accepts `key` too: one more environment (see [`api_keys`](Self::api_keys)). A key
+    /// given twice is one environment.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        let key = key.into();
+        if !self.api_keys.contains(&key) {
+            self.api_keys.push(key);
+        }
+        self
+    }
+
     /// Sells the plans, features and prices of a pricing-as-code file (`kelviq.config.toml`,
-    /// read with [`kelviq_config::load`]) instead of the default catalogue; see
-    /// [`Catalogue::from_config`] for how the file's entries become the emulator's, and what
-    /// it refuses.
+    /// read with [`kelviq_config::load`]) in every environment, instead of the default
+    /// catalogue; see [`Catalogue::from_config`] for how the file's entries become the
+    /// emulator's, and what it refuses.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -120,6 +169,47 @@ impl MockConfig {
     pub fn with_catalog(mut self, catalog: &kelviq_config::Catalog) -> Result<Self, String> {
         self.catalogue = Some(Catalogue::from_config(catalog)?);
         Ok(self)
+    }
+
+    /// Accepts `key` (as [`api_key`](Self::api_key)) and sells the plans of `catalog` in
+    /// its environment only, whatever [`with_catalog`](Self::with_catalog) says for the
+    /// others.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let catalog = kelviq_config::parse_toml(kelviq_config::STARTER_TOML, "kelviq.config.toml").unwrap();
+    /// let server = kelviq_mock::MockServer::builder()
+    ///     .api_key("sk_test_sandbox") // sells the default catalogue
+    ///     .with_catalog_for("sk_live_production", &catalog)
+    ///     .unwrap()
+    ///     .start()
+    ///     .await
+    ///     .unwrap();
+    /// let sells = |key| server.with_tenant(Some(key), |catalogue, _| catalogue.plan("pro").is_some());
+    /// assert!(sells("sk_live_production"));
+    /// assert!(!sells("sk_test_sandbox"));
+    /// # }
+    /// ```
+    pub fn with_catalog_for(
+        self,
+        key: impl Into<String>,
+        catalog: &kelviq_config::Catalog,
+    ) -> Result<Self, String> {
+        Ok(self.with_catalogue_for(key, Catalogue::from_config(catalog)?))
+    }
+
+    /// Accepts `key` (as [`api_key`](Self::api_key)) and sells `catalogue` in its
+    /// environment only.
+    pub fn with_catalogue_for(mut self, key: impl Into<String>, catalogue: Catalogue) -> Self {
+        let key = key.into();
+        self.catalogues.insert(key.clone(), catalogue);
+        self.api_key(key)
+    }
+
+    /// Starts an emulator as this configuration says ([`MockServer::start_with`]).
+    pub async fn start(self) -> std::io::Result<MockServer> {
+        MockServer::start_with(self).await
     }
 }
 
@@ -165,9 +255,16 @@ impl Listening {
 }
 
 impl MockServer {
-    /// Starts an emulator with the default catalogue on a free port of 127.0.0.1.
+    /// Starts an emulator with the default catalogue on a free port of 127.0.0.1,
+    /// accepting any non-empty key.
     pub async fn start() -> std::io::Result<Self> {
         Self::start_with(MockConfig::default()).await
+    }
+
+    /// A configuration to start an emulator from: `MockServer::builder().api_key(…)…
+    /// .start().await` (see [`MockConfig`]).
+    pub fn builder() -> MockConfig {
+        MockConfig::default()
     }
 
     /// Starts an emulator as `config` says.
@@ -178,12 +275,15 @@ impl MockServer {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let runtime = tokio::runtime::Handle::current();
+        let mut store = Store::new(
+            config.catalogue.unwrap_or_default(),
+            config.log_capacity.unwrap_or(log::DEFAULT_LOG_CAPACITY),
+        )
+        .with_default_key(config.api_keys.first().cloned());
+        store.catalogues = config.catalogues.into_iter().collect();
         let app = App {
-            store: Arc::new(Mutex::new(Store::new(
-                config.catalogue.unwrap_or_default(),
-                config.log_capacity.unwrap_or(log::DEFAULT_LOG_CAPACITY),
-            ))),
-            api_key: config.api_key.map(Arc::from),
+            store: Arc::new(Mutex::new(store)),
+            api_keys: config.api_keys.into(),
             lenient: config.lenient,
             runtime: runtime.clone(),
             http: {
@@ -282,18 +382,20 @@ impl MockServer {
             .map_err(std::io::Error::other)?
     }
 
-    /// Forgets all state, the request log and faults; keeps the catalogue.
+    /// Forgets all state, the request log and faults; every environment sells its starting
+    /// catalogue again.
     pub fn reset(&self) {
         self.app.store().reset();
     }
 
-    /// Replaces the catalogue.
+    /// Replaces what every environment sells, now and when it starts.
     pub fn load_fixtures(&self, catalogue: Catalogue) {
-        self.app.store().catalogue = catalogue;
+        self.app.store().replace_catalogue(catalogue);
     }
 
-    /// Runs `f` on the tenant of `api_key` (the default tenant for `None`: the only key
-    /// in a single-tenant emulator), then sends the webhooks for what it changed.
+    /// Runs `f` on the environment of `api_key` with the plans it sells (the default one
+    /// for `None`: the first configured key, or else the first key that made a request),
+    /// then sends the webhooks for what it changed.
     pub fn with_tenant<T>(
         &self,
         api_key: Option<&str>,

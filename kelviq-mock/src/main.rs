@@ -1,5 +1,6 @@
-//! `kelviq-mock [--addr HOST:PORT] [--api-key KEY] [--fixtures FILE | --catalog FILE]
-//! [--lenient]`: serves the Kelviq API emulator until interrupted.
+//! `kelviq-mock [--addr HOST:PORT] [--api-key KEY]... [--fixtures FILE | --catalog FILE]
+//! [--lenient]`: serves the Kelviq API emulator until interrupted (`--help` says what each
+//! flag does).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -7,13 +8,20 @@ use std::process::ExitCode;
 use kelviq_mock::{Catalogue, MockConfig, MockServer};
 
 const USAGE: &str =
-    "usage: kelviq-mock [--addr HOST:PORT] [--api-key KEY] [--fixtures FILE | --catalog FILE] [--lenient]\n\
+    "usage: kelviq-mock [--addr HOST:PORT] [--api-key KEY]... [--fixtures FILE | --catalog FILE] [--lenient]\n\
     \n\
     Serves the Kelviq API emulator (default address 127.0.0.1:8787) until interrupted.\n\
-    --api-key   accept only this bearer token (default: any non-empty one; each key is a tenant)\n\
+    --api-key   accept this bearer token; repeat it for more. Each key is an environment with\n\
+    \x20           its own customers, subscriptions, usage, catalog and plans sold (a sandbox key\n\
+    \x20           and a production key: `kelviq promote` between them against one emulator).\n\
+    \x20           Any other key is answered 401. Without it: any non-empty key, each its own\n\
+    \x20           environment. The first key is the one /_mock/ requests act for when they\n\
+    \x20           carry no Authorization header.\n\
     --fixtures  a JSON plan catalogue replacing the default one\n\
     --catalog   a pricing-as-code file (kelviq.config.toml or .json) whose plans, features and\n\
-    \x20           prices replace the default catalogue\n\
+    \x20           prices replace the default catalogue, in every environment: production sells\n\
+    \x20           what the file declares, and the sandbox starts as a copy. A plan published\n\
+    \x20           later is sold by the environment that published it only.\n\
     --lenient   ignore body fields the document does not name, instead of a 400 naming them";
 
 /// Why the arguments give no emulator to start.
@@ -48,7 +56,16 @@ fn parse(args: &[String]) -> Result<MockConfig, Stop> {
                     format!("invalid --addr {text:?}: expected HOST:PORT such as 127.0.0.1:8787")
                 })?);
             }
-            "--api-key" => config.api_key = Some(value()?.clone()),
+            "--api-key" => {
+                let key = value()?;
+                if key.trim().is_empty() || key.trim() != key {
+                    return Err(format!(
+                        "invalid --api-key {key:?}: expected a non-empty key without surrounding spaces"
+                    )
+                    .into());
+                }
+                config = config.api_key(key.clone());
+            }
             "--fixtures" => {
                 let path = value()?;
                 let text = std::fs::read_to_string(path)

@@ -91,7 +91,7 @@ async fn bad_bodies_and_queries_get_a_400_naming_the_field() {
 #[tokio::test]
 async fn the_bearer_key_is_required_and_checked() {
     let server = MockServer::start_with(MockConfig {
-        api_key: Some("right".into()),
+        api_keys: vec!["right".into()],
         ..MockConfig::default()
     })
     .await
@@ -121,6 +121,47 @@ async fn the_bearer_key_is_required_and_checked() {
         404,
         "authenticated; the customer does not exist"
     );
+}
+
+#[tokio::test]
+async fn two_keys_are_two_environments_each_selling_its_own_catalogue() {
+    let mut premium_only = kelviq_mock::Catalogue::default();
+    premium_only
+        .plans
+        .retain(|p| p.identifier == "premium-plan");
+    let server = MockServer::builder()
+        .api_key("sk_sandbox")
+        .with_catalogue_for("sk_production", premium_only)
+        .start()
+        .await
+        .unwrap();
+    let sells =
+        |key: &str, plan: &str| server.with_tenant(Some(key), |c, _| c.plan(plan).is_some());
+    assert!(sells("sk_sandbox", "plan-pro-monthly"));
+    assert!(!sells("sk_production", "plan-pro-monthly"));
+    assert!(sells("sk_production", "premium-plan"));
+    server.with_tenant(Some("sk_sandbox"), |_, tenant| {
+        tenant.grant(kelviq_mock::Grant {
+            customer_id: "c".into(),
+            feature_id: "seats".into(),
+            feature_type: kelviq_mock::catalogue::FeatureKind::Customizable,
+            usage_limit: Some(3),
+            hard_limit: None,
+        })
+    });
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/entitlements?customer_id=c", server.url());
+    let status = |key: &'static str| {
+        let request = client.get(&url).bearer_auth(key);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status("sk_sandbox").await, 200, "the sandbox's customer");
+    assert_eq!(status("sk_production").await, 404, "not production's");
+    assert_eq!(status("sk_other").await, 401, "a key of no environment");
+    // A reset forgets both environments' state and keeps what each starts selling.
+    server.reset();
+    assert!(!sells("sk_production", "plan-pro-monthly"));
+    assert_eq!(status("sk_sandbox").await, 404);
 }
 
 #[tokio::test]

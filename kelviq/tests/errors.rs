@@ -73,7 +73,7 @@ async fn not_found_is_404() {
 #[tokio::test]
 async fn a_wrong_key_is_unauthorized_and_never_printed() {
     let server = MockServer::start_with(MockConfig {
-        api_key: Some("the-right-key".into()),
+        api_keys: vec!["the-right-key".into()],
         ..MockConfig::default()
     })
     .await

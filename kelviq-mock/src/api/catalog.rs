@@ -405,7 +405,7 @@ async fn publish_plan(
         .1
         .catalog
         .publish_plan(&identifier)?;
-    crate::state::sell(&mut store.catalogue, sellable);
+    crate::state::sell(store.catalogue_mut(Some(&key)), sellable);
     Ok(answer(
         StatusCode::OK,
         &wire::CatalogPlanPublished {

@@ -292,14 +292,15 @@ fn logged_body(bytes: &Bytes) -> Value {
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }
 
-/// `Authorization: Bearer <key>`: any non-empty key, or exactly the configured one.
+/// `Authorization: Bearer <key>`: any non-empty key, or exactly one of the configured ones.
 fn authenticate(app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
     let unauthorized = |detail: &str| ApiError::status(StatusCode::UNAUTHORIZED, detail);
     let token = bearer(headers)
         .ok_or_else(|| unauthorized("Authentication credentials were not provided."))?;
-    match app.api_key.as_deref() {
-        Some(expected) if expected != token => Err(unauthorized("Invalid API key.")),
-        _ => Ok(token.to_owned()),
+    if app.api_keys.is_empty() || app.api_keys.iter().any(|key| key == token) {
+        Ok(token.to_owned())
+    } else {
+        Err(unauthorized("Invalid API key."))
     }
 }
 

@@ -3,8 +3,10 @@
 //! and the catalog API's products, features and plans.
 //!
 //! State is kept per tenant, one tenant per API key, so that two keys never see each
-//! other's customers; the plan catalogue, the request log and the faults belong to the
-//! emulator as a whole. Nothing here knows about HTTP: the handlers turn requests into these
+//! other's customers: each key is an environment (a sandbox and a production key served by
+//! one emulator are two), with its own customers, subscriptions, usage, catalog API state
+//! and the plan catalogue it sells. The request log, the faults, webhook deliveries and
+//! promotions belong to the emulator as a whole. Nothing here knows about HTTP: the handlers turn requests into these
 //! calls and their results into answers, and the control surface and
 //! [`MockServer`](crate::MockServer) call them directly.
 
@@ -43,9 +45,13 @@ const DEFAULT_PAGE_SIZE: u64 = 20;
 /// Everything the emulator holds.
 #[derive(Debug)]
 pub struct Store {
-    /// The plans that can be bought, by every tenant.
+    /// The plans a tenant sells when it is first named, unless `catalogues` gives its key
+    /// another. Each tenant then sells its own copy: a plan published by one key is
+    /// sellable for that key only.
     pub catalogue: Catalogue,
-    tenants: HashMap<String, Tenant>,
+    /// The starting catalogue of particular keys, in place of `catalogue`.
+    pub catalogues: HashMap<String, Catalogue>,
+    tenants: HashMap<String, Environment>,
     /// The key the control surface and the Rust shorthands act for when none is named:
     /// the only key, in a single-tenant emulator.
     default_key: Option<String>,
@@ -68,6 +74,13 @@ pub struct Store {
     /// The promotions `getPromotion` answers, by identifier, as the document's `Promotion`
     /// (for every key: see `api::promotions`).
     pub(crate) promotions: HashMap<String, Value>,
+}
+
+/// One key's environment: the plans it sells, and everything else it holds.
+#[derive(Debug)]
+struct Environment {
+    catalogue: Catalogue,
+    tenant: Tenant,
 }
 
 /// One tenant's state: what one API key sees.
@@ -114,6 +127,7 @@ impl Store {
     pub fn new(catalogue: Catalogue, log_capacity: usize) -> Self {
         Self {
             catalogue,
+            catalogues: HashMap::new(),
             tenants: HashMap::new(),
             default_key: None,
             log: RequestLog::new(log_capacity),
@@ -127,29 +141,68 @@ impl Store {
         }
     }
 
-    /// Forgets every tenant, logged request, delivery, applied report and fault; keeps the
-    /// catalogue.
+    /// An emulator whose default tenant is `key`'s (the first of the keys it accepts), so
+    /// that the control surface and the Rust shorthands act for it from the start.
+    pub fn with_default_key(mut self, key: Option<String>) -> Self {
+        self.default_key = key;
+        self
+    }
+
+    /// Forgets every tenant (and so what each published), logged request, delivery,
+    /// applied report and fault; keeps the starting catalogues and the default key.
     pub fn reset(&mut self) {
         let capacity = self.log.capacity();
+        let catalogues = std::mem::take(&mut self.catalogues);
+        let default_key = self.default_key.take();
         *self = Self::new(std::mem::take(&mut self.catalogue), capacity);
+        self.catalogues = catalogues;
+        self.default_key = default_key;
+    }
+
+    /// Replaces what every tenant sells, those already named included, and what a tenant
+    /// named later starts with; forgets the starting catalogues of particular keys.
+    pub fn replace_catalogue(&mut self, catalogue: Catalogue) {
+        for environment in self.tenants.values_mut() {
+            environment.catalogue = catalogue.clone();
+        }
+        self.catalogues.clear();
+        self.catalogue = catalogue;
     }
 
     /// The catalogue and the tenant of `key` (the default tenant for `None`), made when
-    /// first named. The first key to arrive adopts what was done for the default tenant
-    /// before any key was known (grants made ahead of the first request).
+    /// first named. When no key was configured, the first key to arrive adopts what was
+    /// done for the default tenant before any key was known (grants made ahead of the
+    /// first request).
     pub fn tenant(&mut self, key: Option<&str>) -> (&Catalogue, &mut Tenant) {
+        let environment = self.environment(key);
+        (&environment.catalogue, &mut environment.tenant)
+    }
+
+    /// What `key`'s tenant sells, to change it (the default tenant for `None`).
+    pub fn catalogue_mut(&mut self, key: Option<&str>) -> &mut Catalogue {
+        &mut self.environment(key).catalogue
+    }
+
+    fn environment(&mut self, key: Option<&str>) -> &mut Environment {
         let key = match key {
             Some(key) => {
                 if self.default_key.is_none() {
-                    let pending = self.tenants.remove("").unwrap_or_default();
-                    self.tenants.entry(key.to_owned()).or_insert(pending);
+                    if let Some(pending) = self.tenants.remove("") {
+                        self.tenants.entry(key.to_owned()).or_insert(pending);
+                    }
                     self.default_key = Some(key.to_owned());
                 }
                 key.to_owned()
             }
             None => self.default_key.clone().unwrap_or_default(),
         };
-        (&self.catalogue, self.tenants.entry(key).or_default())
+        let (catalogue, catalogues) = (&self.catalogue, &self.catalogues);
+        self.tenants
+            .entry(key)
+            .or_insert_with_key(|key| Environment {
+                catalogue: catalogues.get(key).unwrap_or(catalogue).clone(),
+                tenant: Tenant::default(),
+            })
     }
 
     /// Completes a checkout as if the customer paid, whichever tenant made it.
@@ -157,13 +210,12 @@ impl Store {
         &mut self,
         session_id: &str,
     ) -> Result<CompletedCheckout, crate::ApiError> {
-        let catalogue = &self.catalogue;
         match self
             .tenants
             .values_mut()
-            .find(|t| t.has_checkout(session_id))
+            .find(|e| e.tenant.has_checkout(session_id))
         {
-            Some(tenant) => tenant.complete_checkout(catalogue, session_id),
+            Some(e) => e.tenant.complete_checkout(&e.catalogue, session_id),
             None => Err(crate::ApiError::not_found(format!(
                 "No checkout session {session_id:?}."
             ))),
@@ -175,13 +227,14 @@ impl Store {
     pub(crate) fn plan_file_location(&self, identifier: &str, pk: &str) -> Option<String> {
         self.tenants
             .values()
-            .find_map(|t| t.catalog.file_location(identifier, pk))
+            .find_map(|e| e.tenant.catalog.file_location(identifier, pk))
     }
 
     /// Every tenant's pending events, with the endpoints they go to.
     pub(crate) fn take_events(&mut self) -> Vec<(Vec<Endpoint>, Vec<Event>)> {
         self.tenants
             .values_mut()
+            .map(|e| &mut e.tenant)
             .filter(|t| !t.outbox.is_empty())
             .map(|t| (t.endpoints.clone(), std::mem::take(&mut t.outbox)))
             .collect()
