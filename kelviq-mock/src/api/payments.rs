@@ -106,7 +106,7 @@ pub(super) async fn list_payment_methods(
 ) -> Result<Response, ApiError> {
     let (page, page_size) = params.paging()?;
     let list = app.store().tenant(Some(&key)).1.list_payment_methods(
-        params.text("customer_id"),
+        params.nonempty("customer_id")?,
         params.text("customer_email"),
         page,
         page_size,
