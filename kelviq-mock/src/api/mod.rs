@@ -438,6 +438,24 @@ impl Params {
         }
     }
 
+    /// A `format: email` parameter: present, it must look like an address (`a@b.c`).
+    pub(crate) fn email(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        match self.0.get(name).map(String::as_str) {
+            Some(v) => match v.split_once('@') {
+                Some((local, domain))
+                    if !local.is_empty() && domain.contains('.') && !domain.contains('@') =>
+                {
+                    Ok(Some(v))
+                }
+                _ => Err(ApiError::field(
+                    name,
+                    format!("{v:?} is not an e-mail address (format: email)."),
+                )),
+            },
+            None => Ok(None),
+        }
+    }
+
     /// A parsed parameter; present and empty is a 400 like any other value that does not
     /// parse (the document gives each a type or a format that `""` is not).
     pub(crate) fn parse<T: std::str::FromStr>(

@@ -107,7 +107,7 @@ pub(super) async fn list_payment_methods(
     let (page, page_size) = params.paging()?;
     let list = app.store().tenant(Some(&key)).1.list_payment_methods(
         params.nonempty("customer_id")?,
-        params.text("customer_email"),
+        params.email("customer_email")?,
         page,
         page_size,
         &list_url(&headers, "/api/v1/payment-methods/"),
