@@ -527,7 +527,7 @@ impl Catalog {
         }
         if let Some(url) = &request.product_url {
             // `format: uri` in the document: an absolute URL.
-            if reqwest::Url::parse(&url).is_err() {
+            if reqwest::Url::parse(url).is_err() {
                 return Err(ApiError::field(
                     "productUrl",
                     format!("{url:?} is not an absolute URL (format: uri)."),
