@@ -49,6 +49,14 @@ pub(crate) fn conform(
             }
         } else {
             match field.shape {
+                // The document's integers are int64: a larger one is refused by name
+                // (decoded into an unsigned type, it would pass).
+                Shape::Value if item.as_u64().is_some_and(|n| i64::try_from(n).is_err()) => {
+                    return Err(ApiError::field(
+                        name,
+                        format!("{item} is beyond int64 (at most {}).", i64::MAX),
+                    ));
+                }
                 Shape::Value => {}
                 Shape::Pattern(pattern) => {
                     if let Value::String(text) = &item {

@@ -612,7 +612,7 @@ async fn product_offering(
 ) -> Result<Response, ApiError> {
     let offering = app.store().tenant(Some(&key)).1.product_offering(
         &product_id,
-        params.text("customer_id"),
+        params.nonempty("customer_id")?,
         params.text("plans_enabled"),
     );
     Ok(match offering {

@@ -428,13 +428,45 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
-    /// A parsed parameter.
+    /// A text parameter the document gives `minLength: 1`: present and empty is a 400.
+    pub(crate) fn nonempty(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        match self.0.get(name).map(String::as_str) {
+            Some("") => Err(ApiError::field(
+                name,
+                "\"\" is empty: expected at least one character.",
+            )),
+            other => Ok(other),
+        }
+    }
+
+    /// A `format: email` parameter: present, it must look like an address (`a@b.c`).
+    pub(crate) fn email(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        match self.0.get(name).map(String::as_str) {
+            Some(v) => match v.split_once('@') {
+                Some((local, domain))
+                    if !local.is_empty() && domain.contains('.') && !domain.contains('@') =>
+                {
+                    Ok(Some(v))
+                }
+                _ => Err(ApiError::field(
+                    name,
+                    format!("{v:?} is not an e-mail address (format: email)."),
+                )),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// A parsed parameter; present and empty is a 400 like any other value that does not
+    /// parse (the document gives each a type or a format that `""` is not).
     pub(crate) fn parse<T: std::str::FromStr>(
         &self,
         name: &str,
         expected: &str,
     ) -> Result<Option<T>, ApiError> {
-        self.text(name)
+        self.0
+            .get(name)
+            .map(String::as_str)
             .map(|v| {
                 v.parse()
                     .map_err(|_| ApiError::field(name, format!("{v:?} is not {expected}.")))
@@ -442,11 +474,20 @@ impl Params {
             .transpose()
     }
 
-    /// `page` and `page_size`.
+    /// `page` and `page_size`: int64 in the document, so at most `i64::MAX`.
     pub(crate) fn paging(&self) -> Result<(Option<u64>, Option<u64>), ApiError> {
+        let int64 = |name: &str, expected: &str| -> Result<Option<u64>, ApiError> {
+            let value: Option<i64> = self.parse(name, expected)?;
+            value
+                .map(|v| {
+                    u64::try_from(v)
+                        .map_err(|_| ApiError::field(name, format!("{v} is not {expected}.")))
+                })
+                .transpose()
+        };
         Ok((
-            self.parse("page", "a page number")?,
-            self.parse("page_size", "a page size")?,
+            int64("page", "a page number (an int64 from 1)")?,
+            int64("page_size", "a page size (an int64 from 1 to 100)")?,
         ))
     }
 

@@ -89,7 +89,10 @@ async fn list(
     PartnerKey(key): PartnerKey,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let list = app.store().partners.list(&key, params.text("external_id"));
+    let list = app
+        .store()
+        .partners
+        .list(&key, params.nonempty("external_id")?);
     Ok(answer(StatusCode::OK, &list))
 }
 

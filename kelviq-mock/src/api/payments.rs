@@ -106,8 +106,8 @@ pub(super) async fn list_payment_methods(
 ) -> Result<Response, ApiError> {
     let (page, page_size) = params.paging()?;
     let list = app.store().tenant(Some(&key)).1.list_payment_methods(
-        params.text("customer_id"),
-        params.text("customer_email"),
+        params.nonempty("customer_id")?,
+        params.email("customer_email")?,
         page,
         page_size,
         &list_url(&headers, "/api/v1/payment-methods/"),

@@ -18,7 +18,7 @@ pub(super) async fn list(
 ) -> Result<Response, ApiError> {
     let (page, page_size) = params.paging()?;
     let filter = SubscriptionFilter {
-        customer_id: params.text("customer_id").map(str::to_owned),
+        customer_id: params.nonempty("customer_id")?.map(str::to_owned),
         statuses: params
             .text("status")
             .map(|s| s.split(',').map(|s| s.trim().to_owned()).collect()),

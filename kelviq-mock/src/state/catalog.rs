@@ -525,6 +525,15 @@ impl Catalog {
                 ));
             }
         }
+        if let Some(url) = &request.product_url {
+            // `format: uri` in the document: an absolute URL.
+            if reqwest::Url::parse(url).is_err() {
+                return Err(ApiError::field(
+                    "productUrl",
+                    format!("{url:?} is not an absolute URL (format: uri)."),
+                ));
+            }
+        }
         let product = self.live_product_mut(pk)?;
         let product_id = product.product.id;
         let settings = Self::settings_of(product);

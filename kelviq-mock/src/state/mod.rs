@@ -284,10 +284,9 @@ pub(crate) fn page_of(
     }
     let count = items.len() as u64;
     let pages = count.div_ceil(size).max(1);
-    if page > pages {
-        return Err(crate::ApiError::not_found("Invalid page."));
-    }
-    let start = ((page - 1) * size) as usize;
+    // A page past the last is an empty page, not the 404 a Django service answers: the
+    // document declares no 404 for its lists (nor does the published reference).
+    let start = usize::try_from((page - 1).saturating_mul(size)).unwrap_or(usize::MAX);
     let results: Vec<Value> = items.into_iter().skip(start).take(size as usize).collect();
     // A base that carries a filter (`?search=…`) keeps it.
     let separator = if base.contains('?') { '&' } else { '?' };
@@ -295,7 +294,7 @@ pub(crate) fn page_of(
     Ok(serde_json::json!({
         "count": count,
         "next": if page < pages { link(page + 1) } else { Value::Null },
-        "previous": if page > 1 { link(page - 1) } else { Value::Null },
+        "previous": if page > 1 { link((page - 1).min(pages)) } else { Value::Null },
         "results": results,
     }))
 }
