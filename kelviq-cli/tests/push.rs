@@ -14,7 +14,8 @@ mod support;
 use kelviq_config::Catalog;
 use plan::{Action, Kind, Options, Step};
 use serde_json::Value;
-use support::{descriptions, documented_keys, keys, writes, Scratch};
+use std::process::{Command, Stdio};
+use support::{descriptions, documented_keys, keys, writes, Run, Scratch};
 
 const CONFIG: &str = r#"
 [[products]]
