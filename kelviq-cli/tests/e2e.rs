@@ -15,44 +15,8 @@ use support::{
     descriptions, writes, writes_by, Emulator, Scratch, Target, PRODUCTION_KEY, SANDBOX_KEY,
 };
 
-/// What production sells before the promote: a product, two features, two plans.
-const CURRENT: &str = r#"
-[[products]]
-identifier = "app"
-name = "App"
-taxCode = "saas"
-
-[[features]]
-identifier = "seats"
-name = "Seats"
-type = "CUSTOMIZABLE"
-
-[[features]]
-identifier = "sso"
-name = "SSO"
-type = "BOOLEAN"
-
-[[plans]]
-identifier = "pro"
-name = "Pro"
-product = "app"
-entitlements = [{ feature = "seats", value = 5 }, { feature = "sso", value = true }]
-
-[[plans.prices]]
-priceType = "PAID"
-currency = "USD"
-freeTrial = false
-trialPeriod = 0
-enabled = true
-taxBehavior = "UNSPECIFIED"
-chargeCatalogPrice = [{ priceModel = "FLAT", charges = [{ chargePeriod = "MONTHLY", priceData = { amount = 29.0 } }] }]
-
-[[plans]]
-identifier = "free"
-name = "Free"
-product = "app"
-entitlements = [{ feature = "seats", value = 1 }]
-"#;
+// What production sells before the promote: a product, two features, two plans.
+use support::CONFIG as CURRENT;
 
 /// [`CURRENT`] edited in the sandbox: "pro" renamed, more seats, a new feature it
 /// grants, a higher price; "free" untouched.

@@ -15,45 +15,7 @@ use kelviq_config::Catalog;
 use plan::{Action, Kind, Options, Step};
 use serde_json::Value;
 use std::process::{Command, Stdio};
-use support::{descriptions, documented_keys, keys, writes, Run, Scratch};
-
-const CONFIG: &str = r#"
-[[products]]
-identifier = "app"
-name = "App"
-taxCode = "saas"
-
-[[features]]
-identifier = "seats"
-name = "Seats"
-type = "CUSTOMIZABLE"
-
-[[features]]
-identifier = "sso"
-name = "SSO"
-type = "BOOLEAN"
-
-[[plans]]
-identifier = "pro"
-name = "Pro"
-product = "app"
-entitlements = [{ feature = "seats", value = 5 }, { feature = "sso", value = true }]
-
-[[plans.prices]]
-priceType = "PAID"
-currency = "USD"
-freeTrial = false
-trialPeriod = 0
-enabled = true
-taxBehavior = "UNSPECIFIED"
-chargeCatalogPrice = [{ priceModel = "FLAT", charges = [{ chargePeriod = "MONTHLY", priceData = { amount = 29.0 } }] }]
-
-[[plans]]
-identifier = "free"
-name = "Free"
-product = "app"
-entitlements = [{ feature = "seats", value = 1 }]
-"#;
+use support::{descriptions, documented_keys, keys, writes, Run, Scratch, CONFIG};
 
 fn config() -> Catalog {
     kelviq_config::parse_toml(CONFIG, "kelviq.config.toml").unwrap()

@@ -1020,46 +1020,10 @@ async fn restarted_process_keeps_the_lane_order(redis_silent: bool) {
     let _ = std::fs::remove_dir_all(&dir);
     let path = dir.join("queue.redb");
     offline(&server).await;
-    let mut first = kelviq_tests::child::Child::spawn(
-        env!("CARGO_BIN_EXE_kelviq_child"),
-        &[
-            "queue",
-            &format!("url={}", server.url()),
-            &format!("path={}", path.display()),
-            &format!("redis={}", redis.url()),
-            &format!("customer={CUSTOMER}"),
-            &format!("feature={FEATURE}"),
-            "reports=1",
-            "value=5",
-            "behaviour=SET",
-            "retry_ms=3600000",
-        ],
-    );
-    assert_eq!(first.line(Duration::from_secs(30)), "queued 1");
-    first.kill();
-    assert_eq!(
-        cli(&redis, &["KEYS", "*queue:body"]).lines().count(),
-        1,
-        "SET 5 waits in Redis"
-    );
+    predecessor_leaves_set_5_in_redis(&server, &redis, &path);
 
     server.go_online().await.unwrap();
-    let second = Kelviq::builder(API_KEY)
-        .base_url(server.url())
-        .connect_timeout(Duration::from_millis(300))
-        .redis(
-            RedisConfig::new(redis.url())
-                .lease(Duration::from_secs(1))
-                .share_cache(false)
-                .timeout(Duration::from_millis(200)),
-        )
-        .offline_queue(
-            QueueConfig::default()
-                .retry_interval(Duration::from_secs(3600))
-                .durable_at(&path),
-        )
-        .build()
-        .unwrap();
+    let second = restarted(&server, &redis, &path);
     if redis_silent {
         // Longer than the report and the first pass below take.
         redis.pause(1_500);
@@ -1115,23 +1079,7 @@ async fn review_a_file_from_before_the_meta_table_keeps_the_lane_order() {
     let _ = std::fs::remove_dir_all(&dir);
     let path = dir.join("queue.redb");
     offline(&server).await;
-    let mut first = kelviq_tests::child::Child::spawn(
-        env!("CARGO_BIN_EXE_kelviq_child"),
-        &[
-            "queue",
-            &format!("url={}", server.url()),
-            &format!("path={}", path.display()),
-            &format!("redis={}", redis.url()),
-            &format!("customer={CUSTOMER}"),
-            &format!("feature={FEATURE}"),
-            "reports=1",
-            "value=5",
-            "behaviour=SET",
-            "retry_ms=3600000",
-        ],
-    );
-    assert_eq!(first.line(Duration::from_secs(30)), "queued 1");
-    first.kill();
+    predecessor_leaves_set_5_in_redis(&server, &redis, &path);
     // The file as an SDK before the meta table left it.
     {
         let database = redb::Database::create(&path).unwrap();
@@ -1141,22 +1089,7 @@ async fn review_a_file_from_before_the_meta_table_keeps_the_lane_order() {
         write.commit().unwrap();
     }
     server.go_online().await.unwrap();
-    let second = Kelviq::builder(API_KEY)
-        .base_url(server.url())
-        .connect_timeout(Duration::from_millis(300))
-        .redis(
-            RedisConfig::new(redis.url())
-                .lease(Duration::from_secs(1))
-                .share_cache(false)
-                .timeout(Duration::from_millis(200)),
-        )
-        .offline_queue(
-            QueueConfig::default()
-                .retry_interval(Duration::from_secs(3600))
-                .durable_at(&path),
-        )
-        .build()
-        .unwrap();
+    let second = restarted(&server, &redis, &path);
     let seven = report(&second, CUSTOMER, 7, Behaviour::Set).await;
     let mut passes = Vec::new();
     for _ in 0..20 {

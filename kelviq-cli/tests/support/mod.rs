@@ -354,3 +354,43 @@ pub fn mock_binary() -> &'static Path {
         binary
     })
 }
+
+/// A config file: a product, two features (one customizable, one boolean), two plans (one
+/// priced).
+pub const CONFIG: &str = r#"
+[[products]]
+identifier = "app"
+name = "App"
+taxCode = "saas"
+
+[[features]]
+identifier = "seats"
+name = "Seats"
+type = "CUSTOMIZABLE"
+
+[[features]]
+identifier = "sso"
+name = "SSO"
+type = "BOOLEAN"
+
+[[plans]]
+identifier = "pro"
+name = "Pro"
+product = "app"
+entitlements = [{ feature = "seats", value = 5 }, { feature = "sso", value = true }]
+
+[[plans.prices]]
+priceType = "PAID"
+currency = "USD"
+freeTrial = false
+trialPeriod = 0
+enabled = true
+taxBehavior = "UNSPECIFIED"
+chargeCatalogPrice = [{ priceModel = "FLAT", charges = [{ chargePeriod = "MONTHLY", priceData = { amount = 29.0 } }] }]
+
+[[plans]]
+identifier = "free"
+name = "Free"
+product = "app"
+entitlements = [{ feature = "seats", value = 1 }]
+"#;
