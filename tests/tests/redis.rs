@@ -608,3 +608,67 @@ async fn an_invalidation_published_before_the_first_subscription_is_not_missed()
     )
     .await;
 }
+
+/// Finding 8: the epoch lives as long as its key. A fetch remembers the customer's epoch in
+/// Redis before asking the edge host; an invalidation moves it on. With `ttl + max_stale`
+/// shorter than a slow fetch, the invalidated entry expired before the fetch ended, the
+/// epoch read back as the initial one, and the fetch stored the set from before the
+/// invalidation as current: another instance then answered from it. An entry now outlives
+/// any fetch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidation_outlives_a_fetch_slower_than_the_entrys_lifetime() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let server = emulator(&["seats"]).await;
+    let short = || {
+        Kelviq::builder(API_KEY)
+            .base_url(server.url())
+            .redis(RedisConfig::new(redis.url()).share_queue(false))
+            .entitlement_cache(
+                kelviq::CacheConfig::default()
+                    .ttl(Duration::from_millis(400))
+                    .max_stale(Duration::ZERO),
+            )
+            .build()
+            .unwrap()
+    };
+    let (slow, other) = (short(), short());
+    // The edge host reads the state as the request arrives (no access yet) and answers
+    // 1.5 s later.
+    server
+        .inject(Fault::new(
+            "getEntitlements",
+            1,
+            FaultKind::DelayAnswer { ms: 1_500 },
+        ))
+        .unwrap();
+    let fetch = tokio::spawn(async move {
+        slow.entitlements()
+            .has_access(CUSTOMER, "reports")
+            .send()
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.grant(Grant {
+        customer_id: CUSTOMER.into(),
+        feature_id: "reports".into(),
+        feature_type: FeatureKind::Boolean,
+        usage_limit: None,
+        hard_limit: None,
+    });
+    other.invalidate_entitlements(CUSTOMER);
+    assert!(!fetch.await.unwrap(), "the slow fetch saw the state before");
+    // A third instance, within `ttl` of the slow fetch's answer.
+    let third = short();
+    assert!(
+        third
+            .entitlements()
+            .has_access(CUSTOMER, "reports")
+            .send()
+            .await
+            .unwrap(),
+        "the set from before the invalidation was stored in Redis as current"
+    );
+}

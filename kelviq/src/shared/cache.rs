@@ -95,7 +95,8 @@ static INVALIDATE_ALL: std::sync::LazyLock<Script> = std::sync::LazyLock::new(||
 #[derive(Debug)]
 pub(crate) struct SharedCache {
     redis: Arc<Redis>,
-    /// How long Redis keeps an entry: `ttl + max_stale`, past which it is of no use.
+    /// How long Redis keeps an entry: `ttl + max_stale` (past which its set is of no use),
+    /// and never less than [`OUTLIVES_A_FETCH`].
     keep: Duration,
     /// This instance, so that it skips the invalidations it published itself.
     origin: String,
@@ -107,8 +108,16 @@ pub(crate) struct SharedCache {
     pending_all: AtomicUsize,
 }
 
+/// The least time Redis keeps an entry, however short `ttl + max_stale`: longer than any
+/// fetch lasts (a request's deadline is seconds). The entry carries the customer's epoch;
+/// expired while a fetch that began before an invalidation was still out, it would read
+/// back as the first epoch and let that fetch store the set the invalidation retired.
+/// (Readers go by the set's age, not by the key's life, so a longer life changes no answer.)
+const OUTLIVES_A_FETCH: Duration = Duration::from_secs(10 * 60);
+
 impl SharedCache {
     pub(crate) fn new(redis: Arc<Redis>, keep: Duration) -> Self {
+        let keep = keep.max(OUTLIVES_A_FETCH);
         Self {
             generation_key: redis.key("entitlements:generation"),
             channel: redis.key("entitlements:invalidations"),
