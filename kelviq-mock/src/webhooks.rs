@@ -18,11 +18,42 @@ use sha2::Sha256;
 
 use crate::App;
 
-/// How many times one event is offered to one endpoint.
-pub const ATTEMPTS: u32 = 5;
+/// How many times a delivery not answered 2xx is retried, as the service documents.
+pub const RETRIES: u32 = 3;
 
-/// The first pause between attempts; it doubles.
-const FIRST_PAUSE: Duration = Duration::from_millis(50);
+/// How many times one event is offered to one endpoint: the first attempt and the
+/// [`RETRIES`].
+pub const ATTEMPTS: u32 = 1 + RETRIES;
+
+/// The pause between two attempts unless configured otherwise: the service's 60 seconds.
+pub const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Reads a retry interval as the binary's `--webhook-retry-interval` and the control
+/// surface take it: a whole number and a unit, `ms`, `s` or `m` (`200ms`, `1s`, `60s`,
+/// `2m`).
+///
+/// ```
+/// use std::time::Duration;
+/// use kelviq_mock::webhooks::parse_interval;
+/// assert_eq!(parse_interval("200ms"), Ok(Duration::from_millis(200)));
+/// assert_eq!(parse_interval("2m"), Ok(Duration::from_secs(120)));
+/// assert!(parse_interval("200").is_err());
+/// ```
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let bad = || format!("{text:?} is not an interval such as 200ms, 1s or 2m");
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(number)),
+        "s" => Ok(Duration::from_secs(number)),
+        "m" => Ok(Duration::from_secs(number.checked_mul(60).ok_or_else(bad)?)),
+        _ => Err(bad()),
+    }
+}
 
 /// Where webhooks go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,7 +135,6 @@ pub(crate) fn dispatch(app: &App) {
 async fn deliver(app: App, endpoint: Endpoint, event: Event) {
     let body = event.body.to_string();
     let kind = event.body["type"].as_str().unwrap_or_default().to_owned();
-    let mut pause = FIRST_PAUSE;
     for attempt in 1..=ATTEMPTS {
         let timestamp = chrono::Utc::now().timestamp().max(0) as u64;
         let signature = sign(&endpoint.secret, &event.id, timestamp, body.as_bytes());
@@ -141,11 +171,11 @@ async fn deliver(app: App, endpoint: Endpoint, event: Event) {
                 at: chrono::Utc::now(),
             });
         }
-        if status.is_some_and(|s| (200..300).contains(&s)) {
+        if status.is_some_and(|s| (200..300).contains(&s)) || attempt == ATTEMPTS {
             return;
         }
-        tokio::time::sleep(pause).await;
-        pause *= 2;
+        // Read before each pause: a change applies to the next pause of every delivery.
+        tokio::time::sleep(app.retry_interval()).await;
     }
 }
 
