@@ -88,7 +88,18 @@ impl Tenant {
             self.issue_license(customer_id, plan_identifier, &id, terms.activation_limit);
         }
         let amount = amount_units.unwrap_or_else(|| plan.map_or(0, |p| p.price(charge_period)));
-        self.record_order(customer_id, &id, amount);
+        let plan_ref = json!({
+            "name": plan.map(|p| p.name.clone()),
+            "version": 1,
+            "identifier": plan_identifier,
+        });
+        self.record_order(
+            customer_id,
+            &id,
+            amount,
+            plan_ref,
+            charge_period == "ONE_TIME",
+        );
         let object = self.subscription_json(catalogue, &id);
         self.emit("subscription.created", object, None);
         id
