@@ -489,8 +489,8 @@ impl MockServer {
         Ok(())
     }
 
-    /// Sends the default tenant's webhooks (checkout completed, subscription and customer
-    /// events) to `url`, signed with `secret`.
+    /// Sends the default tenant's webhooks (see [`webhooks`] for which events) to `url`,
+    /// signed with `secret`.
     pub fn add_webhook(&self, url: impl Into<String>, secret: impl Into<String>) {
         let endpoint = Endpoint {
             url: url.into(),

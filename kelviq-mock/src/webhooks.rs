@@ -1,13 +1,52 @@
 //! Webhooks the emulator sends, signed as Kelviq signs them, to the endpoints registered
 //! through the control surface (`POST /_mock/webhooks`) or
-//! [`MockServer::add_webhook`](crate::MockServer::add_webhook): checkout completed,
-//! subscription created, updated, plan changed, cancelled, customer created and updated.
+//! [`MockServer::add_webhook`](crate::MockServer::add_webhook).
+//!
+//! # Which events
+//!
+//! Every type of Kelviq's guide (kelviq/docs `guides/webhooks.mdx`) that the emulator's state
+//! can cause, when that state changes:
+//!
+//! | what changed | events |
+//! |---|---|
+//! | a customer created (by the API, or first named by a checkout) | `customer.created` |
+//! | a customer updated | `customer.updated` (`previous_attributes`: the fields changed) |
+//! | a checkout completed | `checkout.completed`, then the purchase's events |
+//! | a purchase (a completed checkout, a subscription created, a one-time charge) | `subscription.created`; `payment_method.created` when the customer had no saved card; `invoice.created` (`OPEN`), `invoice.paid` (`PAID`); `order.created` (`COMPLETE`) |
+//! | a subscription moved to another plan or period | `subscription.updated`, and `subscription.plan_changed` when the plan changed |
+//! | a subscription cancelled | `subscription.cancelled` |
+//! | a refund | `refund.created` (`PROCESSING`), `refund.updated` (`SUCCEEDED`), `order.refunded` (`PARTIAL_REFUND` or `REFUNDED`) |
+//!
+//! The orders' events (`order.*`, `invoice.*`, `refund.*`, `payment_method.*`) carry the
+//! objects as the guide shows them: snake_case fields, an `object` naming the kind, the
+//! customer embedded as `{id, name, email, customer_id, billing_address}`, and, in order and
+//! invoice objects, `customer_id` holding Kelviq's id for the customer (a UUID) as the
+//! guide's examples do, not the caller's identifier (which is `customer.customer_id`).
+//! Amounts are in USD; the plan is `{name, version, identifier}` (version 1), the product
+//! one made-up product for the whole catalogue.
+//!
+//! Not sent, because nothing in the emulator causes them: `order.updated` (an order is
+//! complete when recorded; only refunds change it, which is `order.refunded`),
+//! `invoice.payment_failed` (no payment fails), `payment_method.updated` and
+//! `payment_method.deleted` (no operation changes or removes a saved card),
+//! `feature.usage_alert` (the catalogue holds no usage-alert thresholds). The guide lists no
+//! catalog event types, and the emulator invents none: creating, publishing or archiving
+//! products, features and plans sends nothing, and, as the emulator migrates no existing
+//! subscription when a plan is published, no `subscription.updated` either.
+//!
+//! # Delivery and retries
 //!
 //! Each delivery carries `webhook-id` (the event's id), `webhook-timestamp` (Unix seconds)
 //! and `webhook-signature: v1,<hex>`, the HMAC-SHA256 of `{id}.{timestamp}.{body}` keyed with
-//! the endpoint's secret as given. A delivery not answered 2xx is retried, up to
-//! [`ATTEMPTS`] times, with a doubling pause; every attempt is recorded
-//! ([`MockServer::webhook_deliveries`](crate::MockServer::webhook_deliveries)).
+//! the endpoint's secret as given. A delivery not answered 2xx is retried as the service
+//! retries it: [`RETRIES`] times (so [`ATTEMPTS`] attempts in all), [`DEFAULT_RETRY_INTERVAL`]
+//! (60 s) apart unless configured otherwise. Tests shorten the pause with
+//! [`MockConfig::webhook_retry_interval`](crate::MockConfig::webhook_retry_interval), the
+//! binary's `--webhook-retry-interval 200ms`, `PUT /_mock/webhooks/retry-interval` or
+//! [`MockServer::set_webhook_retry_interval`](crate::MockServer::set_webhook_retry_interval).
+//! A 2xx answer stops the retries. Every attempt is recorded
+//! ([`MockServer::webhook_deliveries`](crate::MockServer::webhook_deliveries), and
+//! `listWebhookEventLogs`).
 
 use std::time::Duration;
 
