@@ -343,7 +343,7 @@ async fn webhook_attempts_are_logged_retries_included() {
         assert!(is_instant(&attempt["lastAttempt"]) && is_instant(&attempt["createdOn"]));
         assert_eq!(attempt["createdOn"], newest["createdOn"]);
         assert_eq!(attempt["payload"]["type"], "customer.created");
-        assert_eq!(attempt["payload"]["data"]["object"]["customerId"], "jane");
+        assert_eq!(attempt["payload"]["data"]["object"]["customer_id"], "jane");
     }
 
     // Narrowed by the day of the attempt; another key's tenant sees none of them.

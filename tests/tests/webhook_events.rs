@@ -277,6 +277,147 @@ fn a_purchase_and_its_refunds_send_the_orders_invoices_payment_method_and_refund
     );
 }
 
+#[test]
+fn checkout_subscription_and_customer_events_carry_the_guides_objects() {
+    let emulator = Emulator::start();
+    let client = emulator.builder().build().unwrap();
+    let (endpoint, url) = emulator.run(Endpoint::start(Vec::new()));
+    emulator.server.add_webhook(url.as_str(), SECRET);
+
+    emulator.run(async {
+        client
+            .customers()
+            .create("buyer")
+            .name("Jane")
+            .send()
+            .await
+            .unwrap();
+        let customer = one(&endpoint, EventKind::CustomerCreated).await;
+        assert_eq!(customer.object["object"], "customer");
+        assert_eq!(customer.object["customer_id"], "buyer");
+        assert_eq!(customer.object["name"], "Jane");
+        assert_eq!(customer.customer_id(), Some("buyer"));
+        client
+            .customers()
+            .update("buyer")
+            .name("Jane Buyer")
+            .send()
+            .await
+            .unwrap();
+        let renamed = one(&endpoint, EventKind::CustomerUpdated).await;
+        assert_eq!(renamed.object["name"], "Jane Buyer");
+        assert_eq!(renamed.previous_attributes, Some(json!({"name": "Jane"})));
+
+        let session = client
+            .checkout()
+            .create_session(
+                "plan-pro-monthly",
+                kelviq::ChargePeriod::Monthly,
+                "https://example.com/ok",
+            )
+            .customer_id("buyer")
+            .metadata([("order_ref", "ABC-123")])
+            .send()
+            .await
+            .unwrap();
+        let completed = emulator
+            .server
+            .complete_checkout(&session.checkout_session_id)
+            .unwrap();
+        let checkout = one(&endpoint, EventKind::CheckoutCompleted).await;
+        let object = &checkout.object;
+        assert_eq!(object["object"], "checkout_session");
+        assert_eq!(object["id"], session.checkout_session_id.as_str());
+        assert_eq!(object["status"], "success");
+        assert_eq!(object["metadata"], json!({"order_ref": "ABC-123"}));
+        assert_eq!(object["plan"]["identifier"], "plan-pro-monthly");
+        assert_eq!(object["amount_units"], 4_900);
+        assert_eq!(
+            object["customer_id"], customer.object["id"],
+            "Kelviq's UUID"
+        );
+        assert_eq!(checkout.customer_id(), Some("buyer"));
+        assert!(
+            object.get("subscription_id").is_none(),
+            "subscription.created gives it"
+        );
+
+        let started = one(&endpoint, EventKind::SubscriptionCreated).await;
+        let sub = &completed.subscription_id;
+        assert_eq!(started.object["object"], "subscription");
+        assert_eq!(started.object["id"], sub.as_str());
+        assert_eq!(started.object["status"], "active");
+        assert_eq!(started.object["end_date"], Value::Null);
+        assert!(started.object["billing_period_end_time"].is_string());
+        assert_eq!(started.customer_id(), Some("buyer"));
+
+        // Moved to another plan: subscription.updated with what changed, and
+        // subscription.plan_changed with the whole subscription as it was.
+        client
+            .subscriptions()
+            .update(sub.as_str(), "premium-plan", kelviq::ChargePeriod::Monthly)
+            .send()
+            .await
+            .unwrap();
+        let moved = one(&endpoint, EventKind::SubscriptionPlanChanged).await;
+        assert_eq!(moved.object["plan"]["identifier"], "premium-plan");
+        let was = moved.previous_attributes.clone().unwrap();
+        assert_eq!(was["plan"]["identifier"], "plan-pro-monthly");
+        assert_eq!(was["id"], sub.as_str());
+        let updated = one(&endpoint, EventKind::SubscriptionUpdated).await;
+        assert_eq!(
+            updated.previous_attributes.unwrap()["plan"]["identifier"],
+            "plan-pro-monthly"
+        );
+
+        // Cancelled at the end of the period: subscription.updated with `end_date` set, the
+        // status still active, and no subscription.cancelled.
+        client
+            .subscriptions()
+            .cancel(sub.as_str(), kelviq::CancellationType::CurrentPeriodEnds)
+            .send()
+            .await
+            .unwrap();
+        let scheduled = endpoint.wait_for(EventKind::SubscriptionUpdated, 2).await;
+        let scheduled = &scheduled[1];
+        assert_eq!(scheduled.object["status"], "active");
+        assert!(
+            scheduled.object["end_date"].is_string(),
+            "{}",
+            scheduled.object
+        );
+        assert_eq!(
+            scheduled.previous_attributes,
+            Some(json!({"end_date": null}))
+        );
+
+        // Cancelled at once (another subscription): subscription.cancelled.
+        let now = client
+            .subscriptions()
+            .create("buyer", "plan-pro-monthly", kelviq::ChargePeriod::Monthly)
+            .send()
+            .await
+            .unwrap();
+        client
+            .subscriptions()
+            .cancel(now.id.as_str(), kelviq::CancellationType::Immediate)
+            .send()
+            .await
+            .unwrap();
+        let cancelled = one(&endpoint, EventKind::SubscriptionCancelled).await;
+        assert_eq!(cancelled.object["id"], now.id.as_str());
+        assert_eq!(cancelled.object["status"], "canceled");
+        assert!(cancelled.object["end_date"].is_string());
+        assert_eq!(cancelled.previous_attributes.unwrap()["status"], "active");
+    });
+    let cancelled = endpoint
+        .events()
+        .iter()
+        .filter(|e| e.kind == EventKind::SubscriptionCancelled)
+        .count();
+    assert_eq!(cancelled, 1, "the scheduled cancellation sent none");
+}
+
 /// Waits until `endpoint` received `n` requests (up to 10 s), then long enough for another
 /// retry to have arrived had one been scheduled, and answers every request.
 async fn settle(endpoint: &Endpoint, n: usize, interval: Duration) -> Vec<Arrival> {

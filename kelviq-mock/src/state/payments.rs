@@ -398,17 +398,77 @@ impl Tenant {
 
 /// The product webhook payloads name for every plan of the emulator's catalogue (its plans
 /// belong to no catalog product).
-const HOOK_PRODUCT_ID: &str = "00000000-0000-4000-8000-00000000c0de";
+pub(super) const HOOK_PRODUCT_ID: &str = "00000000-0000-4000-8000-00000000c0de";
 
 /// A time as webhook payloads write it: `2026-04-01T17:36:41Z`.
-fn hook_time(at: DateTime<Utc>) -> Value {
+pub(super) fn hook_time(at: DateTime<Utc>) -> Value {
     json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
+/// The product webhook payloads embed: `{id, name}`.
+pub(super) fn hook_product() -> Value {
+    json!({"id": HOOK_PRODUCT_ID, "name": "Kelviq mock product"})
+}
+
+/// A billing address as webhook payloads write it (snake_case), `{}` when there is none.
+fn hook_address(address: Option<&wire::BillingAddress>) -> Value {
+    address.map_or(json!({}), |a| {
+        json!({
+            "line1": a.line1, "line2": a.line2, "city": a.city, "state": a.state,
+            "postal_code": a.postal_code, "country": a.country,
+        })
+    })
+}
+
+/// The top-level fields of `after` whose value differs in `before`, with their old values
+/// (`modified_on` aside): an update event's `previous_attributes`.
+pub(super) fn changed(before: &Value, after: &Value) -> Value {
+    let changed: serde_json::Map<String, Value> = before
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(key, value)| {
+            key.as_str() != "modified_on" && after.get(key.as_str()) != Some(value)
+        })
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    Value::Object(changed)
+}
+
 impl Tenant {
+    /// A customer as `customer.*` payloads carry it: `{id, object, customer_id, name, email,
+    /// details, metadata, billing_address, subscriptions (how many run), organization,
+    /// created_on, modified_on}`.
+    pub(super) fn hook_customer_record(&self, customer_id: &str) -> Value {
+        let Some(c) = self.customers.get(customer_id) else {
+            return Value::Null;
+        };
+        let at = now();
+        let running = self
+            .subscriptions
+            .records
+            .values()
+            .filter(|s| s.customer_id == customer_id && s.active(at))
+            .count();
+        json!({
+            "id": c.id,
+            "object": "customer",
+            "customer_id": c.customer_id,
+            "name": c.name,
+            "email": c.email,
+            "details": c.details,
+            "metadata": c.metadata.clone().unwrap_or_default(),
+            "billing_address": hook_address(c.billing_address.as_ref()),
+            "subscriptions": running,
+            "organization": super::ORG_ID,
+            "created_on": hook_time(c.created_on),
+            "modified_on": hook_time(c.modified_on),
+        })
+    }
+
     /// The customer's Kelviq id (a UUID), which order and invoice payloads give as
     /// `customer_id`; the caller's own identifier is the embedded customer's `customer_id`.
-    fn customer_uuid(&self, customer_id: &str) -> Value {
+    pub(super) fn customer_uuid(&self, customer_id: &str) -> Value {
         self.customers
             .get(customer_id)
             .map_or(Value::Null, |c| json!(c.id))
@@ -418,14 +478,7 @@ impl Tenant {
     /// billing_address}`.
     pub(super) fn hook_customer(&self, customer_id: &str) -> Value {
         let customer = self.customers.get(customer_id);
-        let address = customer
-            .and_then(|c| c.billing_address.as_ref())
-            .map_or(json!({}), |a| {
-                json!({
-                    "line1": a.line1, "line2": a.line2, "city": a.city, "state": a.state,
-                    "postal_code": a.postal_code, "country": a.country,
-                })
-            });
+        let address = hook_address(customer.and_then(|c| c.billing_address.as_ref()));
         json!({
             "id": customer.map(|c| c.id),
             "name": customer.and_then(|c| c.name.clone()),
@@ -451,7 +504,7 @@ impl Tenant {
             "amount_total_units": order.amount_units,
             "currency": "USD",
             "subscription_id": order.subscription_id,
-            "product": {"id": HOOK_PRODUCT_ID, "name": "Kelviq mock product"},
+            "product": hook_product(),
             "plan": order.plan,
             "features": null,
             "created_on": hook_time(order.created),
@@ -475,7 +528,7 @@ impl Tenant {
             "customer": self.hook_customer(&order.customer_id),
             "subscription_id": order.subscription_id,
             "organization": super::ORG_ID,
-            "product": {"id": HOOK_PRODUCT_ID, "name": "Kelviq mock product"},
+            "product": hook_product(),
             "created_on": hook_time(order.created),
             "modified_on": hook_time(order.created),
         })
