@@ -14,16 +14,19 @@
 //! | a checkout completed | `checkout.completed`, then the purchase's events |
 //! | a purchase (a completed checkout, a subscription created, a one-time charge) | `subscription.created`; `payment_method.created` when the customer had no saved card; `invoice.created` (`OPEN`), `invoice.paid` (`PAID`); `order.created` (`COMPLETE`) |
 //! | a subscription moved to another plan or period | `subscription.updated`, and `subscription.plan_changed` when the plan changed |
-//! | a subscription cancelled | `subscription.cancelled` |
+//! | a subscription cancelled now (`IMMEDIATE`) | `subscription.cancelled` |
+//! | a cancellation scheduled for later (period end, a date) | `subscription.updated`, `end_date` set, status still `active` (the emulator keeps no clock: no `subscription.cancelled` follows when the date passes) |
 //! | a refund | `refund.created` (`PROCESSING`), `refund.updated` (`SUCCEEDED`), `order.refunded` (`PARTIAL_REFUND` or `REFUNDED`) |
 //!
-//! The orders' events (`order.*`, `invoice.*`, `refund.*`, `payment_method.*`) carry the
-//! objects as the guide shows them: snake_case fields, an `object` naming the kind, the
-//! customer embedded as `{id, name, email, customer_id, billing_address}`, and, in order and
-//! invoice objects, `customer_id` holding Kelviq's id for the customer (a UUID) as the
-//! guide's examples do, not the caller's identifier (which is `customer.customer_id`).
-//! Amounts are in USD; the plan is `{name, version, identifier}` (version 1), the product
-//! one made-up product for the whole catalogue.
+//! `data.object` is the object as the guide's examples show it: snake_case fields, an
+//! `object` naming the kind (`customer`, `checkout_session`, `subscription`, `order`,
+//! `invoice`, `refund`, `payment_method`), the customer embedded as `{id, name, email,
+//! customer_id, billing_address}`, and, in checkout, order and invoice objects,
+//! `customer_id` holding Kelviq's id for the customer (a UUID) as the guide's examples do,
+//! not the caller's identifier (which is `customer.customer_id`). Update events carry the
+//! changed fields' old values in `previous_attributes`; `subscription.plan_changed` carries
+//! the whole former subscription there. Amounts are in USD; the plan is `{name, version,
+//! identifier}` (version 1), the product one made-up product for the whole catalogue.
 //!
 //! Not sent, because nothing in the emulator causes them: `order.updated` (an order is
 //! complete when recorded; only refunds change it, which is `order.refunded`),
