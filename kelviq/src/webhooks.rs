@@ -13,7 +13,9 @@
 //!
 //! let webhook = Webhook::new("kq_whsec_test_secret");
 //! // What Kelviq would send (signed here the way it signs):
-//! let body = br#"{"id":"evt_1","type":"checkout.completed","created_at":"2025-06-01T10:00:00Z","data":{"object":{"customerId":"cust_1"}}}"#;
+//! // (the object as Kelviq's guide shows it: `customer_id` is Kelviq's UUID for the customer,
+//! // the embedded customer's `customer_id` your identifier)
+//! let body = br#"{"id":"evt_1","type":"checkout.completed","created_at":"2025-06-01T10:00:00Z","data":{"object":{"object":"checkout_session","customer_id":"936cf361-3a4b-454c-a464-41ccc7600c2d","customer":{"id":"936cf361-3a4b-454c-a464-41ccc7600c2d","customer_id":"cust_1"}}}}"#;
 //! let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
 //! let signature = webhook.sign("evt_1", now, body);
 //!
