@@ -19,6 +19,7 @@
 //! | `POST /_mock/faults`, `DELETE /_mock/faults` | inject faults (body: [`Fault`]) or clear them |
 //! | `POST /_mock/webhooks` | send the tenant's webhooks to an endpoint (body: [`Endpoint`]: `url`, `secret`) |
 //! | `GET /_mock/webhooks/deliveries` | every delivery attempt, oldest first |
+//! | `GET` or `PUT /_mock/webhooks/retry-interval` | the pause between delivery attempts (body: `{"interval": "200ms"}`; see [`parse_interval`](crate::webhooks::parse_interval)) |
 //! | `PUT /_mock/promotions/{promotionId}` | make `getPromotion` answer it (body: `{"percentage": 40, "code": "SPRING"}`), for every key |
 
 use axum::extract::{Path, State};
@@ -56,6 +57,10 @@ pub(crate) fn router(app: App) -> Router {
         .route("/_mock/faults", post(inject).delete(clear_faults))
         .route("/_mock/webhooks", post(add_webhook))
         .route("/_mock/webhooks/deliveries", get(deliveries))
+        .route(
+            "/_mock/webhooks/retry-interval",
+            get(retry_interval).put(set_retry_interval),
+        )
         .route("/_mock/promotions/{promotion_id}", put(set_promotion))
         .route(
             "/_mock/portal/",
@@ -211,4 +216,26 @@ async fn set_promotion(
 
 async fn deliveries(State(app): State<App>) -> Response {
     Json(app.store().deliveries.to_vec()).into_response()
+}
+
+/// The body of `PUT /_mock/webhooks/retry-interval`, and the answer of its `GET`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetryInterval {
+    interval: String,
+}
+
+async fn retry_interval(State(app): State<App>) -> Response {
+    let millis = app.retry_interval().as_millis();
+    Json(json!({"interval": format!("{millis}ms")})).into_response()
+}
+
+async fn set_retry_interval(
+    State(app): State<App>,
+    Json(body): Json<RetryInterval>,
+) -> Result<StatusCode, ApiError> {
+    let interval = crate::webhooks::parse_interval(&body.interval)
+        .map_err(|e| ApiError::field("interval", e))?;
+    app.set_retry_interval(interval);
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -55,6 +55,7 @@ mod api;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
@@ -80,12 +81,25 @@ pub(crate) struct App {
     runtime: tokio::runtime::Handle,
     /// What webhook deliveries are sent with.
     http: reqwest::Client,
+    /// The pause between webhook delivery attempts, in microseconds.
+    retry_interval: Arc<AtomicU64>,
 }
 
 impl App {
     /// The store. No handler holds it across an await.
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The pause between webhook delivery attempts.
+    pub(crate) fn retry_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.retry_interval.load(Ordering::Relaxed))
+    }
+
+    /// Sets the pause between webhook delivery attempts.
+    pub(crate) fn set_retry_interval(&self, interval: std::time::Duration) {
+        let micros = u64::try_from(interval.as_micros()).unwrap_or(u64::MAX);
+        self.retry_interval.store(micros, Ordering::Relaxed);
     }
 }
 
@@ -139,6 +153,12 @@ pub struct MockConfig {
     pub lenient: bool,
     /// How many requests the log keeps ([`log::DEFAULT_LOG_CAPACITY`] when `None`).
     pub log_capacity: Option<usize>,
+    /// The pause between two attempts to deliver a webhook not answered 2xx; the service's
+    /// 60 seconds ([`webhooks::DEFAULT_RETRY_INTERVAL`]) when `None`. Each event is offered
+    /// [`webhooks::ATTEMPTS`] times at most: the first attempt and 3 retries
+    /// (`--webhook-retry-interval`; [`MockServer::set_webhook_retry_interval`] changes it
+    /// later).
+    pub webhook_retry_interval: Option<std::time::Duration>,
 }
 
 impl MockConfig {
@@ -149,6 +169,13 @@ impl MockConfig {
         if !self.api_keys.contains(&key) {
             self.api_keys.push(key);
         }
+        self
+    }
+
+    /// Pauses `interval` between two attempts to deliver a webhook, instead of the service's
+    /// 60 seconds: for tests that watch retries.
+    pub fn webhook_retry_interval(mut self, interval: std::time::Duration) -> Self {
+        self.webhook_retry_interval = Some(interval);
         self
     }
 
@@ -293,7 +320,13 @@ impl MockServer {
                     .build()
                     .map_err(std::io::Error::other)?
             },
+            retry_interval: Arc::default(),
         };
+        app.set_retry_interval(
+            config
+                .webhook_retry_interval
+                .unwrap_or(webhooks::DEFAULT_RETRY_INTERVAL),
+        );
         let task = runtime.spawn(server::serve(listener, router(app.clone())));
         Ok(Self {
             addr,
@@ -456,8 +489,8 @@ impl MockServer {
         Ok(())
     }
 
-    /// Sends the default tenant's webhooks (checkout completed, subscription and customer
-    /// events) to `url`, signed with `secret`.
+    /// Sends the default tenant's webhooks (see [`webhooks`] for which events) to `url`,
+    /// signed with `secret`.
     pub fn add_webhook(&self, url: impl Into<String>, secret: impl Into<String>) {
         let endpoint = Endpoint {
             url: url.into(),
@@ -475,6 +508,17 @@ impl MockServer {
             .store()
             .promotions
             .insert(promotion_id.to_owned(), promotion);
+    }
+
+    /// Pauses `interval` between two attempts to deliver a webhook from the next pause on
+    /// (see [`MockConfig::webhook_retry_interval`]).
+    pub fn set_webhook_retry_interval(&self, interval: std::time::Duration) {
+        self.app.set_retry_interval(interval);
+    }
+
+    /// The pause between two attempts to deliver a webhook.
+    pub fn webhook_retry_interval(&self) -> std::time::Duration {
+        self.app.retry_interval()
     }
 
     /// Every webhook delivery attempt so far, oldest first.

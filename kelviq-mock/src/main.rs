@@ -9,6 +9,7 @@ use kelviq_mock::{Catalogue, MockConfig, MockServer};
 
 const USAGE: &str =
     "usage: kelviq-mock [--addr HOST:PORT] [--api-key KEY]... [--fixtures FILE | --catalog FILE] [--lenient]\n\
+    \x20      [--webhook-retry-interval INTERVAL]\n\
     \n\
     Serves the Kelviq API emulator (default address 127.0.0.1:8787) until interrupted.\n\
     --api-key   accept this bearer token; repeat it for more. Each key is an environment with\n\
@@ -22,7 +23,9 @@ const USAGE: &str =
     \x20           prices replace the default catalogue, in every environment: production sells\n\
     \x20           what the file declares, and the sandbox starts as a copy. A plan published\n\
     \x20           later is sold by the environment that published it only.\n\
-    --lenient   ignore body fields the document does not name, instead of a 400 naming them";
+    --lenient   ignore body fields the document does not name, instead of a 400 naming them\n\
+    --webhook-retry-interval  the pause between webhook delivery attempts (200ms, 1s, 2m;\n\
+    \x20           60s, the service's, by default); each event is retried 3 times at most";
 
 /// Why the arguments give no emulator to start.
 enum Stop {
@@ -83,6 +86,10 @@ fn parse(args: &[String]) -> Result<MockConfig, Stop> {
                 catalog_given = true;
             }
             "--lenient" => config.lenient = true,
+            "--webhook-retry-interval" => {
+                config.webhook_retry_interval =
+                    Some(kelviq_mock::webhooks::parse_interval(value()?)?)
+            }
             "-h" | "--help" => return Err(Stop::Help),
             other => return Err(format!("unknown argument {other:?}").into()),
         }

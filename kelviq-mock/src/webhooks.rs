@@ -1,13 +1,55 @@
 //! Webhooks the emulator sends, signed as Kelviq signs them, to the endpoints registered
 //! through the control surface (`POST /_mock/webhooks`) or
-//! [`MockServer::add_webhook`](crate::MockServer::add_webhook): checkout completed,
-//! subscription created, updated, plan changed, cancelled, customer created and updated.
+//! [`MockServer::add_webhook`](crate::MockServer::add_webhook).
+//!
+//! # Which events
+//!
+//! Every type of Kelviq's guide (kelviq/docs `guides/webhooks.mdx`) that the emulator's state
+//! can cause, when that state changes:
+//!
+//! | what changed | events |
+//! |---|---|
+//! | a customer created (by the API, or first named by a checkout) | `customer.created` |
+//! | a customer updated | `customer.updated` (`previous_attributes`: the fields changed) |
+//! | a checkout completed | `checkout.completed`, then the purchase's events |
+//! | a purchase (a completed checkout, a subscription created, a one-time charge) | `subscription.created`; `payment_method.created` when the customer had no saved card; `invoice.created` (`OPEN`), `invoice.paid` (`PAID`); `order.created` (`COMPLETE`) |
+//! | a subscription moved to another plan or period | `subscription.updated`, and `subscription.plan_changed` when the plan changed |
+//! | a subscription cancelled now (`IMMEDIATE`) | `subscription.cancelled` |
+//! | a cancellation scheduled for later (period end, a date) | `subscription.updated`, `end_date` set, status still `active` (the emulator keeps no clock: no `subscription.cancelled` follows when the date passes) |
+//! | a refund | `refund.created` (`PROCESSING`), `refund.updated` (`SUCCEEDED`), `order.refunded` (`PARTIAL_REFUND` or `REFUNDED`) |
+//!
+//! `data.object` is the object as the guide's examples show it: snake_case fields, an
+//! `object` naming the kind (`customer`, `checkout_session`, `subscription`, `order`,
+//! `invoice`, `refund`, `payment_method`), the customer embedded as `{id, name, email,
+//! customer_id, billing_address}`, and, in checkout, order and invoice objects,
+//! `customer_id` holding Kelviq's id for the customer (a UUID) as the guide's examples do,
+//! not the caller's identifier (which is `customer.customer_id`). Update events carry the
+//! changed fields' old values in `previous_attributes`; `subscription.plan_changed` carries
+//! the whole former subscription there. Amounts are in USD; the plan is `{name, version,
+//! identifier}` (version 1), the product one made-up product for the whole catalogue.
+//!
+//! Not sent, because nothing in the emulator causes them: `order.updated` (an order is
+//! complete when recorded; only refunds change it, which is `order.refunded`),
+//! `invoice.payment_failed` (no payment fails), `payment_method.updated` and
+//! `payment_method.deleted` (no operation changes or removes a saved card),
+//! `feature.usage_alert` (the catalogue holds no usage-alert thresholds). The guide lists no
+//! catalog event types, and the emulator invents none: creating, publishing or archiving
+//! products, features and plans sends nothing, and, as the emulator migrates no existing
+//! subscription when a plan is published, no `subscription.updated` either.
+//!
+//! # Delivery and retries
 //!
 //! Each delivery carries `webhook-id` (the event's id), `webhook-timestamp` (Unix seconds)
 //! and `webhook-signature: v1,<hex>`, the HMAC-SHA256 of `{id}.{timestamp}.{body}` keyed with
-//! the endpoint's secret as given. A delivery not answered 2xx is retried, up to
-//! [`ATTEMPTS`] times, with a doubling pause; every attempt is recorded
-//! ([`MockServer::webhook_deliveries`](crate::MockServer::webhook_deliveries)).
+//! the endpoint's secret as given. A delivery not answered 2xx is retried as the service
+//! retries it: [`RETRIES`] times (so [`ATTEMPTS`] attempts in all), [`DEFAULT_RETRY_INTERVAL`]
+//! (60 s) apart unless configured otherwise. Tests shorten the pause with
+//! [`MockConfig::webhook_retry_interval`](crate::MockConfig::webhook_retry_interval), the
+//! binary's `--webhook-retry-interval 200ms`, `PUT /_mock/webhooks/retry-interval` or
+//! [`MockServer::set_webhook_retry_interval`](crate::MockServer::set_webhook_retry_interval).
+//! A 2xx answer stops the retries. Every attempt is recorded
+//! ([`MockServer::webhook_deliveries`](crate::MockServer::webhook_deliveries), and
+//! `listWebhookEventLogs`).
 
 use std::time::Duration;
 
@@ -18,11 +60,42 @@ use sha2::Sha256;
 
 use crate::App;
 
-/// How many times one event is offered to one endpoint.
-pub const ATTEMPTS: u32 = 5;
+/// How many times a delivery not answered 2xx is retried, as the service documents.
+pub const RETRIES: u32 = 3;
 
-/// The first pause between attempts; it doubles.
-const FIRST_PAUSE: Duration = Duration::from_millis(50);
+/// How many times one event is offered to one endpoint: the first attempt and the
+/// [`RETRIES`].
+pub const ATTEMPTS: u32 = 1 + RETRIES;
+
+/// The pause between two attempts unless configured otherwise: the service's 60 seconds.
+pub const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Reads a retry interval as the binary's `--webhook-retry-interval` and the control
+/// surface take it: a whole number and a unit, `ms`, `s` or `m` (`200ms`, `1s`, `60s`,
+/// `2m`).
+///
+/// ```
+/// use std::time::Duration;
+/// use kelviq_mock::webhooks::parse_interval;
+/// assert_eq!(parse_interval("200ms"), Ok(Duration::from_millis(200)));
+/// assert_eq!(parse_interval("2m"), Ok(Duration::from_secs(120)));
+/// assert!(parse_interval("200").is_err());
+/// ```
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let bad = || format!("{text:?} is not an interval such as 200ms, 1s or 2m");
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(number)),
+        "s" => Ok(Duration::from_secs(number)),
+        "m" => Ok(Duration::from_secs(number.checked_mul(60).ok_or_else(bad)?)),
+        _ => Err(bad()),
+    }
+}
 
 /// Where webhooks go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,7 +177,6 @@ pub(crate) fn dispatch(app: &App) {
 async fn deliver(app: App, endpoint: Endpoint, event: Event) {
     let body = event.body.to_string();
     let kind = event.body["type"].as_str().unwrap_or_default().to_owned();
-    let mut pause = FIRST_PAUSE;
     for attempt in 1..=ATTEMPTS {
         let timestamp = chrono::Utc::now().timestamp().max(0) as u64;
         let signature = sign(&endpoint.secret, &event.id, timestamp, body.as_bytes());
@@ -141,11 +213,11 @@ async fn deliver(app: App, endpoint: Endpoint, event: Event) {
                 at: chrono::Utc::now(),
             });
         }
-        if status.is_some_and(|s| (200..300).contains(&s)) {
+        if status.is_some_and(|s| (200..300).contains(&s)) || attempt == ATTEMPTS {
             return;
         }
-        tokio::time::sleep(pause).await;
-        pause *= 2;
+        // Read before each pause: a change applies to the next pause of every delivery.
+        tokio::time::sleep(app.retry_interval()).await;
     }
 }
 

@@ -13,7 +13,9 @@
 //!
 //! let webhook = Webhook::new("kq_whsec_test_secret");
 //! // What Kelviq would send (signed here the way it signs):
-//! let body = br#"{"id":"evt_1","type":"checkout.completed","created_at":"2025-06-01T10:00:00Z","data":{"object":{"customerId":"cust_1"}}}"#;
+//! // (the object as Kelviq's guide shows it: `customer_id` is Kelviq's UUID for the customer,
+//! // the embedded customer's `customer_id` your identifier)
+//! let body = br#"{"id":"evt_1","type":"checkout.completed","created_at":"2025-06-01T10:00:00Z","data":{"object":{"object":"checkout_session","customer_id":"936cf361-3a4b-454c-a464-41ccc7600c2d","customer":{"id":"936cf361-3a4b-454c-a464-41ccc7600c2d","customer_id":"cust_1"}}}}"#;
 //! let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
 //! let signature = webhook.sign("evt_1", now, body);
 //!
@@ -408,21 +410,33 @@ impl WebhookEvent {
         })
     }
 
-    /// The customer the event is about, when the object names one (`customerId`,
-    /// `customer_id`, or a `customer` object or identifier).
+    /// The customer the event is about, as your application identifies it, when the object
+    /// names one: the embedded `customer` object's `customer_id` (or `customerId`) first,
+    /// then the object's own `customerId` or `customer_id`, or a `customer` given as a
+    /// string.
+    ///
+    /// The embedded customer comes first because in the guide's checkout, order and
+    /// invoice payloads the object's own `customer_id` is Kelviq's id for the customer (a
+    /// UUID, equal to `customer.id`), not the identifier entitlements are checked with.
     pub fn customer_id(&self) -> Option<&str> {
         let object = &self.object;
-        object
-            .get("customerId")
-            .or_else(|| object.get("customer_id"))
-            .and_then(Value::as_str)
+        let embedded = match object.get("customer") {
+            Some(Value::Object(customer)) => customer
+                .get("customer_id")
+                .or_else(|| customer.get("customerId"))
+                .and_then(Value::as_str),
+            _ => None,
+        };
+        embedded
+            .or_else(|| {
+                object
+                    .get("customerId")
+                    .or_else(|| object.get("customer_id"))
+                    .and_then(Value::as_str)
+            })
             .or_else(|| match object.get("customer") {
                 Some(Value::String(id)) => Some(id.as_str()),
-                Some(customer) => customer
-                    .get("customerId")
-                    .or_else(|| customer.get("customer_id"))
-                    .and_then(Value::as_str),
-                None => None,
+                _ => None,
             })
     }
 }
@@ -558,6 +572,39 @@ mod tests {
         let stale = Webhook::new("kq_whsec_rotated").sign("evt_1", ts.parse().unwrap(), BODY);
         let header = format!("{stale} v2,ignored {good}");
         assert!(webhook.verify_at("evt_1", &ts, &header, BODY, now).is_ok());
+    }
+
+    /// The guide's `order.created` example (kelviq/docs `guides/webhooks.mdx`): the
+    /// object's `customer_id` is Kelviq's UUID for the customer; the application's
+    /// identifier is the embedded customer's.
+    #[test]
+    fn the_customer_is_the_embedded_customers_identifier_not_kelviqs_uuid() {
+        let event = WebhookEvent {
+            id: "evt_1".into(),
+            kind: EventKind::OrderCreated,
+            created_at: None,
+            object: serde_json::json!({
+                "id": "ORD-20260401173639-H8IO7",
+                "object": "order",
+                "customer_id": "936cf361-3a4b-454c-a464-41ccc7600c2d",
+                "customer": {
+                    "id": "936cf361-3a4b-454c-a464-41ccc7600c2d",
+                    "customer_id": "geo-jacob",
+                },
+            }),
+            previous_attributes: None,
+        };
+        assert_eq!(event.customer_id(), Some("geo-jacob"));
+        let bare = WebhookEvent {
+            object: serde_json::json!({"customer": "cust_2"}),
+            ..event.clone()
+        };
+        assert_eq!(bare.customer_id(), Some("cust_2"));
+        let own = WebhookEvent {
+            object: serde_json::json!({"object": "customer", "customer_id": "cust_3"}),
+            ..event
+        };
+        assert_eq!(own.customer_id(), Some("cust_3"));
     }
 
     #[test]

@@ -643,7 +643,12 @@ fn bad_input_is_refused_and_nothing_is_sent() {
 #[test]
 fn against_the_emulator_a_completed_checkout_shows_as_a_session_an_order_and_their_timelines() {
     run(async {
-        let server = kelviq_mock::MockServer::start().await.unwrap();
+        // Retried 50 ms apart (the service waits 60 s), so that a retry is logged soon.
+        let server = kelviq_mock::MockServer::builder()
+            .webhook_retry_interval(std::time::Duration::from_millis(50))
+            .start()
+            .await
+            .unwrap();
         // A webhook endpoint nobody listens on: every delivery attempt is logged, failed.
         let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let dead = format!("http://{}/hooks", closed.local_addr().unwrap());

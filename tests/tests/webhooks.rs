@@ -54,6 +54,10 @@ async fn receive(State(h): State<Handler>, headers: HeaderMap, body: Bytes) -> S
 #[test]
 fn a_webhook_from_the_emulator_verifies_and_makes_the_next_check_see_the_purchase() {
     let emulator = Emulator::start();
+    // A retry 50 ms after a failed delivery, not the service's 60 s.
+    emulator
+        .server
+        .set_webhook_retry_interval(Duration::from_millis(50));
     let client = emulator.builder().build().unwrap();
     let handler = Handler {
         client: client.clone(),

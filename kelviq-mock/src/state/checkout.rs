@@ -95,8 +95,8 @@ impl Tenant {
             None => format!("cus_{}", uuid::Uuid::new_v4().simple()),
         };
         if self.customers.ensure(&customer_id) {
-            let customer = self.retrieve_customer(&customer_id)?;
-            self.emit("customer.created", json!(customer), None);
+            let object = self.hook_customer_record(&customer_id);
+            self.emit("customer.created", object, None);
         }
         let session_id = format!("cs_mock_{}", uuid::Uuid::new_v4().simple());
         self.checkouts.sessions.insert(
@@ -147,17 +147,8 @@ impl Tenant {
                     stored.subscription_id = Some(id.clone());
                     stored.completed = Some(now());
                 }
-                self.emit(
-                    "checkout.completed",
-                    json!({
-                        "id": session_id,
-                        "customerId": session.customer_id,
-                        "planIdentifier": session.plan_identifier,
-                        "chargePeriod": session.charge_period,
-                        "metadata": session.metadata,
-                    }),
-                    None,
-                );
+                let object = self.hook_checkout(catalogue, session_id, &session);
+                self.emit("checkout.completed", object, None);
                 id
             }
         };
@@ -165,6 +156,53 @@ impl Tenant {
             subscription_id,
             customer_id: session.customer_id,
             plan_identifier: session.plan_identifier,
+        })
+    }
+}
+
+impl Tenant {
+    /// A completed session as `checkout.completed` carries it: its `metadata`, the customer
+    /// (Kelviq's UUID as `customer_id`, the caller's identifier in `customer`), the plan and
+    /// what was paid; no subscription id (`subscription.created` gives it).
+    fn hook_checkout(&self, catalogue: &Catalogue, session_id: &str, session: &Session) -> Value {
+        use super::payments::{decimal, hook_product, hook_time};
+        let plan = catalogue.plan(&session.plan_identifier);
+        let amount = session
+            .custom_amount_units
+            .unwrap_or_else(|| plan.map_or(0, |p| p.price(&session.charge_period)));
+        let customer = self.hook_customer(&session.customer_id);
+        json!({
+            "id": session_id,
+            "object": "checkout_session",
+            "status": "success",
+            "checkout_type": if session.charge_period == "ONE_TIME" { "ONE_TIME" } else { "SUBSCRIPTION" },
+            "customer_id": self.customer_uuid(&session.customer_id),
+            "organization": super::ORG_ID,
+            "amount": decimal(amount),
+            "amount_units": amount,
+            "currency": "USD",
+            "discount_code": "",
+            "features": null,
+            "plan": {
+                "name": plan.map(|p| p.name.clone()),
+                "version": 1,
+                "identifier": session.plan_identifier,
+            },
+            "product": hook_product(),
+            "billing_address": customer["billing_address"],
+            "customer": customer,
+            "metadata": session.metadata,
+            "data": {
+                "name": customer["name"],
+                "email": customer["email"],
+                "referer": null,
+                "cancel_url": null,
+                "success_url": null,
+                "tax_behavior": null,
+                "discounts_enabled": false,
+            },
+            "created_on": hook_time(session.created),
+            "modified_on": hook_time(now()),
         })
     }
 }

@@ -94,7 +94,8 @@ impl Tenant {
         record.customer.metadata = Some(request.metadata.map(|m| m.0).unwrap_or_default());
         record.customer.billing_address = request.billing_address;
         let customer = record.customer.clone();
-        self.emit("customer.created", json!(customer), None);
+        let object = self.hook_customer_record(&customer_id);
+        self.emit("customer.created", object, None);
         Ok(customer)
     }
 
@@ -118,12 +119,12 @@ impl Tenant {
             check_email(email)?;
         }
         self.customers.require(customer_id)?;
+        let before = self.hook_customer_record(customer_id);
         let record = self
             .customers
             .records
             .get_mut(customer_id)
             .expect("just checked");
-        let before = json!(record.customer);
         let customer = &mut record.customer;
         if let Some(name) = request.name {
             customer.name = Some(name);
@@ -139,15 +140,9 @@ impl Tenant {
         }
         customer.modified_on = now().max(customer.modified_on + chrono::Duration::microseconds(1));
         let customer = customer.clone();
-        let after = json!(customer);
-        let changed: Map<String, Value> = before
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(key, value)| after.get(key.as_str()) != Some(value))
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect();
-        self.emit("customer.updated", after, Some(Value::Object(changed)));
+        let after = self.hook_customer_record(customer_id);
+        let previous = super::payments::changed(&before, &after);
+        self.emit("customer.updated", after, Some(previous));
         Ok(customer)
     }
 

@@ -26,6 +26,12 @@ struct Order {
     amount_units: i64,
     refunded_units: i64,
     created: DateTime<Utc>,
+    /// When a refund last changed it.
+    modified: DateTime<Utc>,
+    /// The plan bought, as webhook payloads name it: `{name, version, identifier}`.
+    plan: Value,
+    /// A one-time purchase, not a subscription.
+    one_time: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -74,26 +80,32 @@ fn units(amount: i64) -> Value {
 }
 
 impl Tenant {
-    /// Records what a purchase charged, and saves the customer's payment method.
+    /// Records what a purchase charged, and saves the customer's payment method; sends
+    /// `payment_method.created` for a card saved now, then `invoice.created`,
+    /// `invoice.paid` and `order.created` (the purchase is paid at once). `plan` is the plan
+    /// bought as webhook payloads name it.
     pub(super) fn record_order(
         &mut self,
         customer_id: &str,
         subscription_id: &str,
         amount_units: i64,
+        plan: Value,
+        one_time: bool,
     ) {
         let id = format!("ord_{}", uuid::Uuid::new_v4().simple());
         let at = now();
-        self.payments.orders.insert(
-            id.clone(),
-            Order {
-                id,
-                customer_id: customer_id.to_owned(),
-                subscription_id: subscription_id.to_owned(),
-                amount_units,
-                refunded_units: 0,
-                created: at,
-            },
-        );
+        let order = Order {
+            id: id.clone(),
+            customer_id: customer_id.to_owned(),
+            subscription_id: subscription_id.to_owned(),
+            amount_units,
+            refunded_units: 0,
+            created: at,
+            modified: at,
+            plan,
+            one_time,
+        };
+        self.payments.orders.insert(id, order.clone());
         if !self
             .payments
             .methods
@@ -101,12 +113,25 @@ impl Tenant {
             .any(|m| m.customer_id == customer_id)
         {
             self.payments.next_method += 1;
-            self.payments.methods.push(Method {
+            let method = Method {
                 id: self.payments.next_method,
                 customer_id: customer_id.to_owned(),
                 created: at,
-            });
+            };
+            self.payments.methods.push(method.clone());
+            let object = self.hook_payment_method(&method);
+            self.emit("payment_method.created", object, None);
         }
+        let open = self.hook_invoice(&order, false);
+        self.emit("invoice.created", open, None);
+        let paid = self.hook_invoice(&order, true);
+        self.emit(
+            "invoice.paid",
+            paid,
+            Some(json!({"status": "OPEN", "paid_at": null})),
+        );
+        let object = self.hook_order(&order);
+        self.emit("order.created", object, None);
     }
 
     /// A customer's orders, for the control surface: id, amount, refunded.
@@ -192,16 +217,37 @@ impl Tenant {
                 ),
             ));
         }
+        let status_before = order.status();
+        let at = now();
         order.refunded_units += amount;
+        order.modified = at;
         let refund = Refund {
             id: super::new_id(),
             order_id: order_id.clone(),
             amount_units: amount,
             reason: request.reason.map(|r| r.to_string()),
             internal_note: request.internal_note,
-            created: now(),
+            created: at,
         };
         self.payments.refunds.push(refund.clone());
+        // Processing, then succeeded at once (the emulator's refunds never fail), and the
+        // order's new status.
+        let processing = self.hook_refund(&refund, "PROCESSING");
+        self.emit("refund.created", processing, None);
+        let succeeded = self.hook_refund(&refund, "SUCCEEDED");
+        self.emit(
+            "refund.updated",
+            succeeded,
+            Some(json!({"status": "PROCESSING"})),
+        );
+        if let Some(order) = self.payments.orders.get(&order_id) {
+            let object = self.hook_order(order);
+            self.emit(
+                "order.refunded",
+                object,
+                Some(json!({"status": status_before})),
+            );
+        }
         Ok(self.refund_json(&refund))
     }
 
@@ -345,6 +391,187 @@ impl Tenant {
             })
             .collect();
         page_of(items, page, page_size, base)
+    }
+}
+
+// ----- webhook payloads: the objects `data.object` carries, as the guide shows them ------
+
+/// The product webhook payloads name for every plan of the emulator's catalogue (its plans
+/// belong to no catalog product).
+pub(super) const HOOK_PRODUCT_ID: &str = "00000000-0000-4000-8000-00000000c0de";
+
+/// A time as webhook payloads write it: `2026-04-01T17:36:41Z`.
+pub(super) fn hook_time(at: DateTime<Utc>) -> Value {
+    json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// The product webhook payloads embed: `{id, name}`.
+pub(super) fn hook_product() -> Value {
+    json!({"id": HOOK_PRODUCT_ID, "name": "Kelviq mock product"})
+}
+
+/// A billing address as webhook payloads write it (snake_case), `{}` when there is none.
+fn hook_address(address: Option<&wire::BillingAddress>) -> Value {
+    address.map_or(json!({}), |a| {
+        json!({
+            "line1": a.line1, "line2": a.line2, "city": a.city, "state": a.state,
+            "postal_code": a.postal_code, "country": a.country,
+        })
+    })
+}
+
+/// The top-level fields of `after` whose value differs in `before`, with their old values
+/// (`modified_on` aside): an update event's `previous_attributes`.
+pub(super) fn changed(before: &Value, after: &Value) -> Value {
+    let changed: serde_json::Map<String, Value> = before
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(key, value)| {
+            key.as_str() != "modified_on" && after.get(key.as_str()) != Some(value)
+        })
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    Value::Object(changed)
+}
+
+impl Tenant {
+    /// A customer as `customer.*` payloads carry it: `{id, object, customer_id, name, email,
+    /// details, metadata, billing_address, subscriptions (how many run), organization,
+    /// created_on, modified_on}`.
+    pub(super) fn hook_customer_record(&self, customer_id: &str) -> Value {
+        let Some(c) = self.customers.get(customer_id) else {
+            return Value::Null;
+        };
+        let at = now();
+        let running = self
+            .subscriptions
+            .records
+            .values()
+            .filter(|s| s.customer_id == customer_id && s.active(at))
+            .count();
+        json!({
+            "id": c.id,
+            "object": "customer",
+            "customer_id": c.customer_id,
+            "name": c.name,
+            "email": c.email,
+            "details": c.details,
+            "metadata": c.metadata.clone().unwrap_or_default(),
+            "billing_address": hook_address(c.billing_address.as_ref()),
+            "subscriptions": running,
+            "organization": super::ORG_ID,
+            "created_on": hook_time(c.created_on),
+            "modified_on": hook_time(c.modified_on),
+        })
+    }
+
+    /// The customer's Kelviq id (a UUID), which order and invoice payloads give as
+    /// `customer_id`; the caller's own identifier is the embedded customer's `customer_id`.
+    pub(super) fn customer_uuid(&self, customer_id: &str) -> Value {
+        self.customers
+            .get(customer_id)
+            .map_or(Value::Null, |c| json!(c.id))
+    }
+
+    /// The customer embedded in a webhook payload: `{id, name, email, customer_id,
+    /// billing_address}`.
+    pub(super) fn hook_customer(&self, customer_id: &str) -> Value {
+        let customer = self.customers.get(customer_id);
+        let address = hook_address(customer.and_then(|c| c.billing_address.as_ref()));
+        json!({
+            "id": customer.map(|c| c.id),
+            "name": customer.and_then(|c| c.name.clone()),
+            "email": customer.and_then(|c| c.email.clone()),
+            "customer_id": customer_id,
+            "billing_address": address,
+        })
+    }
+
+    /// An order as `order.*` payloads carry it.
+    fn hook_order(&self, order: &Order) -> Value {
+        json!({
+            "id": order.id,
+            "object": "order",
+            "status": order.status(),
+            "billing_type": if order.one_time { "ONE_TIME" } else { "SUBSCRIPTION" },
+            "customer_id": self.customer_uuid(&order.customer_id),
+            "customer": self.hook_customer(&order.customer_id),
+            "organization": super::ORG_ID,
+            "is_renewal": false,
+            "paid_at": hook_time(order.created),
+            "amount_total": decimal(order.amount_units),
+            "amount_total_units": order.amount_units,
+            "currency": "USD",
+            "subscription_id": order.subscription_id,
+            "product": hook_product(),
+            "plan": order.plan,
+            "features": null,
+            "created_on": hook_time(order.created),
+            "modified_on": hook_time(order.modified),
+        })
+    }
+
+    /// The invoice of an order as `invoice.*` payloads carry it: `OPEN`, or `PAID`.
+    fn hook_invoice(&self, order: &Order, paid: bool) -> Value {
+        json!({
+            "id": order.invoice_id(),
+            "object": "invoice",
+            "status": if paid { "PAID" } else { "OPEN" },
+            "paid_at": if paid { hook_time(order.created) } else { Value::Null },
+            "amount_total": decimal(order.amount_units),
+            "amount_total_units": order.amount_units,
+            "currency": "USD",
+            "due_date": null,
+            "order_id": order.id,
+            "customer_id": self.customer_uuid(&order.customer_id),
+            "customer": self.hook_customer(&order.customer_id),
+            "subscription_id": order.subscription_id,
+            "organization": super::ORG_ID,
+            "product": hook_product(),
+            "created_on": hook_time(order.created),
+            "modified_on": hook_time(order.created),
+        })
+    }
+
+    /// A refund as `refund.*` payloads carry it, in `status`.
+    fn hook_refund(&self, refund: &Refund, status: &str) -> Value {
+        let order = self.payments.orders.get(&refund.order_id);
+        let customer_id = order.map_or("", |o| o.customer_id.as_str());
+        json!({
+            "id": refund.id,
+            "object": "refund",
+            "status": status,
+            "amount": decimal(refund.amount_units),
+            "amount_units": refund.amount_units,
+            "currency": "USD",
+            "reason": refund.reason,
+            "order_id": refund.order_id,
+            "customer": self.hook_customer(customer_id),
+            "subscription_id": order.map(|o| o.subscription_id.clone()),
+            "organization": super::ORG_ID,
+            "created_on": hook_time(refund.created),
+            "modified_on": hook_time(refund.created),
+        })
+    }
+
+    /// A saved payment method as `payment_method.*` payloads carry it (the customer's own
+    /// identifier as `customer_id`, as the guide shows).
+    fn hook_payment_method(&self, method: &Method) -> Value {
+        json!({
+            "id": method.id,
+            "object": "payment_method",
+            "organization": super::ORG_ID,
+            "customer_id": method.customer_id,
+            "customer": self.hook_customer(&method.customer_id),
+            "method_type": "card",
+            "method_data": {
+                "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030,
+                "funding": "credit", "country": "US",
+            },
+            "is_default": true,
+            "status": "succeeded",
+        })
     }
 }
 

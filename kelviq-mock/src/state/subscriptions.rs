@@ -88,10 +88,61 @@ impl Tenant {
             self.issue_license(customer_id, plan_identifier, &id, terms.activation_limit);
         }
         let amount = amount_units.unwrap_or_else(|| plan.map_or(0, |p| p.price(charge_period)));
-        self.record_order(customer_id, &id, amount);
-        let object = self.subscription_json(catalogue, &id);
+        let plan_ref = json!({
+            "name": plan.map(|p| p.name.clone()),
+            "version": 1,
+            "identifier": plan_identifier,
+        });
+        self.record_order(
+            customer_id,
+            &id,
+            amount,
+            plan_ref,
+            charge_period == "ONE_TIME",
+        );
+        let object = self.hook_subscription(catalogue, &id);
         self.emit("subscription.created", object, None);
         id
+    }
+
+    /// The subscription as `subscription.*` payloads carry it (the guide's shape):
+    /// `end_date` null unless a cancellation is set, the current billing period, the
+    /// customer embedded.
+    pub(super) fn hook_subscription(&self, catalogue: &Catalogue, id: &str) -> Value {
+        use super::payments::{decimal, hook_product, hook_time};
+        let Some(sub) = self.subscriptions.records.get(id) else {
+            return Value::Null;
+        };
+        let at = now();
+        let plan = catalogue.plan(&sub.plan_identifier);
+        let price = plan.map_or(0, |p| p.price(&sub.charge_period));
+        let period = |value: Value| if sub.one_time { Value::Null } else { value };
+        json!({
+            "id": sub.id,
+            "object": "subscription",
+            "status": sub.status(at),
+            "plan": {
+                "name": plan.map(|p| p.name.clone()),
+                "version": 1,
+                "identifier": sub.plan_identifier,
+            },
+            "product": hook_product(),
+            "amount": decimal(price),
+            "amount_units": price,
+            "currency": "USD",
+            "recurrence": if sub.one_time { "one time" } else { "1 month" },
+            "start_date": sub.started.date_naive().to_string(),
+            "end_date": sub.ends_at.map(|e| e.date_naive().to_string()),
+            "billing_period_start_time": period(hook_time(sub.started)),
+            "billing_period_end_time": period(hook_time(period_end(at))),
+            "trial_start": null,
+            "trial_end": null,
+            "customer": self.hook_customer(&sub.customer_id),
+            "features": null,
+            "organization": super::ORG_ID,
+            "created_on": hook_time(sub.started),
+            "modified_on": hook_time(sub.modified),
+        })
     }
 
     /// The subscription as the service answers it.
@@ -267,26 +318,19 @@ impl Tenant {
         check_plan(catalogue, &plan, &period)
             .map_err(|e| e.renamed("planIdentifier", "plan_identifier"))?;
         let quantities = check_features(catalogue, &plan, &request.features)?;
-        let before = self.subscription_json(catalogue, subscription_id);
+        let before = self.hook_subscription(catalogue, subscription_id);
         let sub = self.subscription_mut(subscription_id)?;
         let plan_changed = sub.plan_identifier != plan;
-        let old_plan = sub.plan_identifier.clone();
         sub.plan_identifier = plan;
         sub.charge_period = period;
         sub.quantities = quantities;
         sub.modified = now();
-        let after = self.subscription_json(catalogue, subscription_id);
-        self.emit(
-            "subscription.updated",
-            after.clone(),
-            Some(json!({"plan": before["plan"]})),
-        );
+        let after = self.hook_subscription(catalogue, subscription_id);
+        let previous = super::payments::changed(&before, &after);
+        self.emit("subscription.updated", after.clone(), Some(previous));
         if plan_changed {
-            self.emit(
-                "subscription.plan_changed",
-                after,
-                Some(json!({"plan": {"identifier": old_plan}})),
-            );
+            // The whole subscription as it was, as the guide's example shows.
+            self.emit("subscription.plan_changed", after, Some(before));
         }
         Ok(wire::SubscriptionUpdated {
             subscription_id: subscription_id
@@ -372,20 +416,31 @@ impl Tenant {
             (wire::CancellationType::Immediate, None) => at,
             (wire::CancellationType::CurrentPeriodEnds, None) => period_end(at),
         };
-        let sub = self.subscription_mut(subscription_id)?;
-        if !sub.active(at) {
+        if !self.subscription_mut(subscription_id)?.active(at) {
             return Err(ApiError::field(
                 "subscriptionId",
                 "The subscription is already cancelled.",
             ));
         }
+        let before = self.hook_subscription(catalogue, subscription_id);
+        let sub = self.subscription_mut(subscription_id)?;
         sub.ends_at = Some(ends_at);
         sub.canceled_at = Some(at);
         sub.feedback = request.cancellation_feedback.map(|f| f.to_string());
         sub.comment = request.cancellation_comment;
         sub.modified = at;
-        let object = self.subscription_json(catalogue, subscription_id);
-        self.emit("subscription.cancelled", object, None);
+        // As the guide says: a cancellation that takes effect now sends
+        // `subscription.cancelled`; one scheduled for later sends `subscription.updated` with
+        // `end_date` set (the status stays active). The emulator keeps no clock, so no
+        // `subscription.cancelled` follows when a scheduled end passes.
+        let after = self.hook_subscription(catalogue, subscription_id);
+        let previous = super::payments::changed(&before, &after);
+        let kind = if ends_at > at {
+            "subscription.updated"
+        } else {
+            "subscription.cancelled"
+        };
+        self.emit(kind, after, Some(previous));
         let message = match request.cancellation_type {
             wire::CancellationType::Immediate => {
                 "Subscription cancellation processed successfully.".to_owned()
