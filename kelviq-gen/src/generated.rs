@@ -1919,7 +1919,9 @@ service adds later does not break clients.
             rename = "activatedOn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub activated_on: ::std::option::Option<::std::string::String>,
+        pub activated_on: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
         #[serde(
             rename = "activationLimit",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1938,8 +1940,8 @@ service adds later does not break clients.
             rename = "expiresOn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub expires_on: ::std::option::Option<::std::string::String>,
-        pub id: ::std::string::String,
+        pub expires_on: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub id: ::uuid::Uuid,
         #[serde(rename = "licenseKey")]
         pub license_key: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1962,7 +1964,7 @@ service adds later does not break clients.
             rename = "expiresOn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub expires_on: ::std::option::Option<::std::string::String>,
+        pub expires_on: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(rename = "instanceId")]
         pub instance_id: ::std::string::String,
         pub license: License,
@@ -2423,7 +2425,7 @@ short-lived URL.
         pub file: ::std::option::Option<::std::string::String>,
         ///The file's identifier (a UUID).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::std::string::String>,
+        pub id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The file's position among the plan's files.
@@ -2651,7 +2653,7 @@ short-lived URL.
     pub struct ProductSummary {
         ///The product's identifier (a UUID).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::std::string::String>,
+        pub id: ::std::option::Option<::uuid::Uuid>,
         ///The product's own identifier.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub identifier: ::std::option::Option<::std::string::String>,
@@ -2734,7 +2736,7 @@ short-lived URL.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub failure_reason: ::std::option::Option<::std::string::String>,
-        pub id: ::std::string::String,
+        pub id: ::uuid::Uuid,
         #[serde(
             rename = "internalNote",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -3462,7 +3464,7 @@ short-lived URL.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub files: ::std::vec::Vec<PlanFile>,
         ///The subscription's identifier (a UUID).
-        pub id: ::std::string::String,
+        pub id: ::uuid::Uuid,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub license: ::std::vec::Vec<SubscriptionLicense>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3527,7 +3529,9 @@ short-lived URL.
             rename = "activatedOn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub activated_on: ::std::option::Option<::std::string::String>,
+        pub activated_on: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
         #[serde(
             rename = "activationLimit",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -3544,9 +3548,9 @@ short-lived URL.
             rename = "expiresOn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub expires_on: ::std::option::Option<::std::string::String>,
+        pub expires_on: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::std::string::String>,
+        pub id: ::std::option::Option<::uuid::Uuid>,
         #[serde(
             rename = "licenseKey",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -3715,7 +3719,7 @@ short-lived URL.
             rename = "availableOn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub available_on: ::std::option::Option<::std::string::String>,
+        pub available_on: ::std::option::Option<::chrono::naive::NaiveDate>,
         #[serde(
             rename = "collectedTax",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -3733,7 +3737,7 @@ short-lived URL.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub currency_symbol: ::std::option::Option<::std::string::String>,
-        pub id: ::std::string::String,
+        pub id: ::uuid::Uuid,
         #[serde(
             rename = "isSettled",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -6700,7 +6704,7 @@ short-lived URL.
         #[derive(Clone, Debug)]
         pub struct License {
             activated_on: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
             activation_limit: ::std::result::Result<
@@ -6720,10 +6724,10 @@ short-lived URL.
                 ::std::string::String,
             >,
             expires_on: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             license_key: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
@@ -6756,7 +6760,9 @@ short-lived URL.
         impl License {
             pub fn activated_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.activated_on = value
@@ -6822,7 +6828,9 @@ short-lived URL.
             }
             pub fn expires_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_on = value
@@ -6834,7 +6842,7 @@ short-lived URL.
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -6921,7 +6929,7 @@ short-lived URL.
                 ::std::string::String,
             >,
             expires_on: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
             instance_id: ::std::result::Result<
@@ -6955,7 +6963,9 @@ short-lived URL.
             }
             pub fn expires_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_on = value
@@ -7826,7 +7836,7 @@ short-lived URL.
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -7889,7 +7899,7 @@ short-lived URL.
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -8440,7 +8450,7 @@ short-lived URL.
         #[derive(Clone, Debug)]
         pub struct ProductSummary {
             id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
             >,
             identifier: ::std::result::Result<
@@ -8464,7 +8474,7 @@ short-lived URL.
         impl ProductSummary {
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -8526,7 +8536,7 @@ short-lived URL.
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             internal_note: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -8596,7 +8606,7 @@ short-lived URL.
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -9106,7 +9116,7 @@ short-lived URL.
                 ::std::vec::Vec<super::PlanFile>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             license: ::std::result::Result<
                 ::std::vec::Vec<super::SubscriptionLicense>,
                 ::std::string::String,
@@ -9379,7 +9389,7 @@ short-lived URL.
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -9642,7 +9652,7 @@ short-lived URL.
         #[derive(Clone, Debug)]
         pub struct SubscriptionLicense {
             activated_on: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
             activation_limit: ::std::result::Result<
@@ -9658,11 +9668,11 @@ short-lived URL.
                 ::std::string::String,
             >,
             expires_on: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
             >,
             license_key: ::std::result::Result<
@@ -9686,7 +9696,9 @@ short-lived URL.
         impl SubscriptionLicense {
             pub fn activated_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.activated_on = value
@@ -9738,7 +9750,9 @@ short-lived URL.
             }
             pub fn expires_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_on = value
@@ -9750,7 +9764,7 @@ short-lived URL.
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -10171,7 +10185,7 @@ short-lived URL.
                 ::std::string::String,
             >,
             available_on: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::chrono::naive::NaiveDate>,
                 ::std::string::String,
             >,
             collected_tax: ::std::result::Result<
@@ -10190,7 +10204,7 @@ short-lived URL.
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             is_settled: ::std::result::Result<
                 ::std::option::Option<bool>,
                 ::std::string::String,
@@ -10274,7 +10288,9 @@ short-lived URL.
             }
             pub fn available_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::naive::NaiveDate>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.available_on = value
@@ -10338,7 +10354,7 @@ short-lived URL.
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value

@@ -1075,7 +1075,7 @@ short-lived URL.
         pub file: ::std::option::Option<::std::string::String>,
         ///The file's identifier (a UUID).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::std::string::String>,
+        pub id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The file's position among the plan's files.
@@ -1254,7 +1254,9 @@ short-lived URL.
             rename = "activatedOn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub activated_on: ::std::option::Option<::std::string::String>,
+        pub activated_on: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
         #[serde(
             rename = "activationLimit",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1271,9 +1273,9 @@ short-lived URL.
             rename = "expiresOn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub expires_on: ::std::option::Option<::std::string::String>,
+        pub expires_on: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::std::string::String>,
+        pub id: ::std::option::Option<::uuid::Uuid>,
         #[serde(
             rename = "licenseKey",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -5116,7 +5118,7 @@ signed link where the customer can pay the invoice.
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -5179,7 +5181,7 @@ signed link where the customer can pay the invoice.
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -5452,7 +5454,7 @@ signed link where the customer can pay the invoice.
         #[derive(Clone, Debug)]
         pub struct SubscriptionLicense {
             activated_on: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
             activation_limit: ::std::result::Result<
@@ -5468,11 +5470,11 @@ signed link where the customer can pay the invoice.
                 ::std::string::String,
             >,
             expires_on: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
             >,
             license_key: ::std::result::Result<
@@ -5496,7 +5498,9 @@ signed link where the customer can pay the invoice.
         impl SubscriptionLicense {
             pub fn activated_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.activated_on = value
@@ -5548,7 +5552,9 @@ signed link where the customer can pay the invoice.
             }
             pub fn expires_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_on = value
@@ -5560,7 +5566,7 @@ signed link where the customer can pay the invoice.
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value

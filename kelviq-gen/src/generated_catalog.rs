@@ -2490,7 +2490,7 @@ short-lived URL.
         pub file: ::std::option::Option<::std::string::String>,
         ///The file's identifier (a UUID).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::std::string::String>,
+        pub id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The file's position among the plan's files.
@@ -8922,7 +8922,7 @@ amount is in `currencyCode`.
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -8985,7 +8985,7 @@ amount is in `currencyCode`.
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value

@@ -1381,6 +1381,8 @@ fn formats_and_patterns_are_where_the_service_uses_them() {
     // Formats of the published reference.
     for (schema, field, format) in [
         ("CatalogProduct", "id", "uuid"),
+        // Behind a oneOf (name or object) that the comparison with the reference stops at.
+        ("ProductSummary", "id", "uuid"),
         ("CatalogProduct", "modifiedOn", "date-time"),
         ("CatalogPlan", "product", "uuid"),
         ("CreateCatalogPlanRequest", "product", "uuid"),

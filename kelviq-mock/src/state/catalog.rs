@@ -1080,7 +1080,7 @@ impl Catalog {
                 v.plan
                     .files
                     .iter()
-                    .position(|f| f.id.as_deref() == Some(pk))
+                    .position(|f| f.id.is_some_and(|id| id.to_string() == pk))
             })
             .ok_or_else(|| ApiError::not_found(format!("Plan {identifier:?} has no file {pk:?}.")))
     }
@@ -1133,7 +1133,7 @@ impl Catalog {
             .iter()
             .rev()
             .flat_map(|v| &v.plan.files)
-            .find(|f| f.id.as_deref() == Some(pk))
+            .find(|f| f.id.is_some_and(|id| id.to_string() == pk))
             .and_then(|f| f.file.clone())
     }
 
@@ -1584,7 +1584,7 @@ fn add_files(plan: &mut wire::CatalogPlan, keys: &[String], base: &str) {
             )),
             enabled: Some(true),
             file: Some(format!("{base}/_storage/{}", encode_path(key))),
-            id: Some(id.to_string()),
+            id: Some(id),
             name: Some(name),
             ordering: Some(ordering),
         });

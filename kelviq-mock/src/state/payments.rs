@@ -21,6 +21,9 @@ pub(super) struct Payments {
 #[derive(Debug, Clone)]
 struct Order {
     id: String,
+    /// The identifier of the order's charge among the transactions (a UUID, as the service's
+    /// transaction ids are; the order's own id is not).
+    transaction_id: String,
     customer_id: String,
     subscription_id: String,
     amount_units: i64,
@@ -96,6 +99,7 @@ impl Tenant {
         let at = now();
         let order = Order {
             id: id.clone(),
+            transaction_id: super::new_id(),
             customer_id: customer_id.to_owned(),
             subscription_id: subscription_id.to_owned(),
             amount_units,
@@ -311,7 +315,7 @@ impl Tenant {
         for order in self.payments.orders.values() {
             rows.push((
                 order.created,
-                self.transaction(&order.id, "CHARGE", order.amount_units, order),
+                self.transaction(&order.transaction_id, "CHARGE", order.amount_units, order),
             ));
         }
         for refund in &self.payments.refunds {
@@ -326,7 +330,12 @@ impl Tenant {
         let items = rows
             .into_iter()
             .filter(|(at, row)| {
-                filter.keeps(row["id"].as_str().unwrap_or_default(), "success", *at)
+                let text = format!(
+                    "{} {}",
+                    row["id"].as_str().unwrap_or_default(),
+                    row["order"]["id"].as_str().unwrap_or_default()
+                );
+                filter.keeps(&text, "success", *at)
             })
             .map(|(_, row)| row)
             .collect();

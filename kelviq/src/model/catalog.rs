@@ -223,7 +223,7 @@ impl FromWire<wire::CatalogPlan> for CatalogPlan {
                 .files
                 .into_iter()
                 .map(|f| PlanFile {
-                    id: f.id,
+                    id: f.id.map(|id| id.to_string()),
                     name: f.name,
                     file: f.file,
                     download_url: f.download_url,

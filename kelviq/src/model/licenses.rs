@@ -15,9 +15,9 @@ pub struct License {
     /// The key.
     pub license_key: String,
     /// When it was first activated.
-    pub activated_on: Option<String>,
+    pub activated_on: Option<DateTime<Utc>>,
     /// When it expires.
-    pub expires_on: Option<String>,
+    pub expires_on: Option<DateTime<Utc>>,
     /// Activations in use.
     pub activation_usage: i64,
     /// Activations allowed (none: unlimited).
@@ -35,7 +35,7 @@ pub struct License {
 impl FromWire<wire::License> for License {
     fn from_wire(license: wire::License) -> Self {
         Self {
-            id: license.id,
+            id: license.id.to_string(),
             license_key: license.license_key,
             activated_on: license.activated_on,
             expires_on: license.expires_on,
@@ -60,7 +60,7 @@ pub struct LicenseActivation {
     /// When it was activated.
     pub activated_at: DateTime<Utc>,
     /// When the activation expires.
-    pub expires_on: Option<String>,
+    pub expires_on: Option<DateTime<Utc>>,
     /// The license, after the activation.
     pub license: License,
 }

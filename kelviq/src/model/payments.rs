@@ -1,6 +1,6 @@
 //! Money: refunds, transactions, saved payment methods.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use kelviq_gen::types as wire;
 use serde_json::{Map, Value};
 
@@ -31,7 +31,7 @@ pub struct Refund {
 impl FromWire<wire::Refund> for Refund {
     fn from_wire(r: wire::Refund) -> Self {
         Self {
-            id: r.id,
+            id: r.id.to_string(),
             reason: r.reason,
             amount_units: r.amount_units,
             amount: r.amount,
@@ -67,6 +67,8 @@ pub struct Transaction {
     pub net_payout: Option<f64>,
     /// Whether it is settled.
     pub is_settled: Option<bool>,
+    /// The day its money is available, when the service says.
+    pub available_on: Option<NaiveDate>,
     /// The order, as the service describes it.
     pub order: Option<Map<String, Value>>,
     /// Everything else the service said, kept as it came.
@@ -85,7 +87,6 @@ impl FromWire<wire::Transaction> for Transaction {
         keep("paymentMethodType", t.payment_method_type.map(Value::from));
         keep("paymentMethodName", t.payment_method_name.map(Value::from));
         keep("last4", t.last4.map(Value::from));
-        keep("availableOn", t.available_on.map(Value::from));
         keep(
             "morFeeBreakdown",
             Some(Value::Array(
@@ -93,7 +94,7 @@ impl FromWire<wire::Transaction> for Transaction {
             )),
         );
         Self {
-            id: t.id,
+            id: t.id.to_string(),
             transaction_type: t.transaction_type,
             status: t.status,
             created_on: t.created_on,
@@ -103,6 +104,7 @@ impl FromWire<wire::Transaction> for Transaction {
             collected_tax: t.collected_tax,
             net_payout: t.net_payout,
             is_settled: t.is_settled,
+            available_on: t.available_on,
             order: t.order,
             details,
         }

@@ -114,7 +114,7 @@ fn to_json<T: serde::Serialize>(value: T) -> serde_json::Value {
 impl FromWire<wire::Subscription> for Subscription {
     fn from_wire(s: wire::Subscription) -> Self {
         Self {
-            id: s.id,
+            id: s.id.to_string(),
             external_subscription_id: s.external_subscription_id,
             customer_id: s.customer_id,
             status: s.status,
