@@ -1,8 +1,10 @@
 //! The control surface for tests in any language, under `/_mock/`, a prefix the Kelviq API
-//! does not use. No authentication: it is the test's side of the emulator. State lives per
-//! API key (tenant); a control request acts for the key in its `Authorization: Bearer …`
-//! header when it has one, otherwise for the default tenant (the only key, in a
-//! single-tenant emulator).
+//! does not use. No authentication needed: it is the test's side of the emulator. State
+//! lives per API key (tenant); a control request acts for the key in its
+//! `Authorization: Bearer …` header when it has one, otherwise for the default tenant (the
+//! first configured key, or the only one used). When the emulator was started with
+//! `--api-key`, a control request carrying a key that is not one of them is answered 401
+//! as the API answers it, rather than making an environment no API request can reach.
 //!
 //! | method and path | does |
 //! |---|---|
@@ -65,7 +67,27 @@ pub(crate) fn router(app: App) -> Router {
             "/_mock/health",
             get(|| async { Json(json!({"status": "ok"})) }),
         )
+        .layer(axum::middleware::from_fn_with_state(app.clone(), known_key))
         .with_state(app)
+}
+
+/// Refuses a control request whose bearer key is not one the emulator accepts (401, as
+/// the API answers it); one without a key acts for the default tenant.
+async fn known_key(
+    State(app): State<App>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(key) = crate::api::bearer(request.headers()) {
+        if !app.api_keys.is_empty() && !app.api_keys.iter().any(|k| k == key) {
+            return ApiError::status(
+                StatusCode::UNAUTHORIZED,
+                "Invalid API key: not one of the emulator's --api-key keys.",
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Runs `f` for the tenant the control request names (or the default one), then sends the

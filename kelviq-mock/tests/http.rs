@@ -337,3 +337,48 @@ async fn cancellations_end_access_now_or_later() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_control_request_with_a_key_of_no_environment_is_refused() {
+    let server = MockServer::builder()
+        .api_key("sk_sandbox")
+        .api_key("sk_production")
+        .start()
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let grant = json!({"customerId": "c", "featureId": "seats", "featureType": "CUSTOMIZABLE", "usageLimit": 3});
+    let send = |key: Option<&'static str>| {
+        let mut request = client
+            .post(format!("{}/_mock/entitlements", server.url()))
+            .json(&grant);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, body) = send(Some("sk_typo")).await;
+    assert_eq!(status, 401, "a key of no environment: {body}");
+    assert!(body.to_string().contains("Invalid API key"), "{body}");
+    let usage = client
+        .get(format!("{}/_mock/customers/c/usage", server.url()))
+        .bearer_auth("sk_typo")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(usage.status().as_u16(), 401, "reads too");
+    // The configured keys, and no key (the first configured one), still act.
+    assert_eq!(send(Some("sk_production")).await.0, 204);
+    assert_eq!(send(None).await.0, 204);
+    let has = |key: &str| {
+        server.with_tenant(Some(key), |_, tenant| tenant.retrieve_customer("c").is_ok())
+    };
+    assert!(has("sk_production") && has("sk_sandbox"));
+}
