@@ -17,9 +17,9 @@ const USAGE: &str =
     --api-key   accept this bearer token; repeat it for more. Each key is an environment with\n\
     \x20           its own customers, subscriptions, usage, catalog and plans sold (a sandbox key\n\
     \x20           and a production key: `kelviq promote` between them against one emulator).\n\
-    \x20           Any other key is answered 401. Without it: any non-empty key, each its own\n\
-    \x20           environment. The first key is the one /_mock/ requests act for when they\n\
-    \x20           carry no Authorization header.\n\
+    \x20           Any other key is answered 401, on the API and under /_mock/ alike. Without\n\
+    \x20           it: any non-empty key, each its own environment. The first key is the one\n\
+    \x20           /_mock/ requests act for when they carry no Authorization header.\n\
     --catalog   a pricing-as-code file (kelviq.config.toml or .json) replacing the built-in\n\
     \x20           catalogue in every environment: each sells the file's plans, and its catalog\n\
     \x20           API serves the file's products, features and plans (published), so that\n\
