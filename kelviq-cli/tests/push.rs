@@ -1039,3 +1039,60 @@ async fn progress_is_shown_on_a_terminal_only_and_coloured_only_without_no_color
         "{run:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_license_is_created_updated_and_compared_by_the_fields_the_file_declares() {
+    let server = support::empty_server().await;
+    let scratch = Scratch::new("license", &server);
+    let licensed = CONFIG.replace(
+        "[[plans]]\nidentifier = \"free\"",
+        "[plans.license]\nactivationLimit = 2\n\n[[plans]]\nidentifier = \"free\"",
+    );
+    assert!(licensed.contains("[plans.license]"));
+    scratch.write("kelviq.config.toml", &licensed);
+    scratch.run(&["push", "--yes"]).code(0);
+    let url = server.url();
+    let license = move || {
+        let client = kelviq::Kelviq::builder(support::SANDBOX_KEY)
+            .base_url(url.clone())
+            .build_blocking()
+            .unwrap();
+        let plan = client.catalog().plans().retrieve("pro").send().unwrap();
+        serde_json::to_value(plan.license).unwrap()
+    };
+    let read = license.clone();
+    let created = tokio::task::spawn_blocking(read).await.unwrap();
+    assert_eq!(created["activation_limit"], 2, "{created}");
+    assert_eq!(created["enabled"], true, "{created}");
+
+    // Only the declared fields are compared: the server's `enabled` is no change.
+    let document = scratch.plan(&["push", "--dry-run", "--json"]);
+    assert_eq!(document["changes"], false, "{document:#}");
+
+    scratch.write(
+        "kelviq.config.toml",
+        &licensed.replace("activationLimit = 2", "activationLimit = 5"),
+    );
+    let document = scratch.plan(&["push", "--dry-run", "--json"]);
+    assert!(
+        descriptions(&document)
+            .iter()
+            .any(|d| d.starts_with("~ update plan \"pro\"") && d.contains("license")),
+        "{document:#}"
+    );
+    server.clear_requests();
+    scratch.run(&["push", "--yes"]).code(0);
+    assert_eq!(writes(&server), ["PATCH /api/v1/catalog/plans/pro/"]);
+    let updated = tokio::task::spawn_blocking(license).await.unwrap();
+    assert_eq!(updated["activation_limit"], 5, "{updated}");
+
+    // A duration without its unit stops the push before any write.
+    scratch.write(
+        "kelviq.config.toml",
+        &licensed.replace("activationLimit = 2", "durationValue = 1"),
+    );
+    server.clear_requests();
+    let run = scratch.run(&["push", "--yes"]).code(1);
+    assert!(run.stderr.contains("license.durationValue"), "{run:?}");
+    assert_eq!(writes(&server), Vec::<String>::new());
+}
