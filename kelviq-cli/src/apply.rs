@@ -143,6 +143,9 @@ fn one(
                 if let Some(visible) = def.is_visible {
                     create = create.is_visible(visible);
                 }
+                if let Some(license) = &def.license {
+                    create = create.license(convert::license_input(license)?);
+                }
                 create.send().map_err(error)?;
             } else {
                 let mut update = catalog.plans().update(id);
@@ -153,6 +156,10 @@ fn one(
                             update.description(def.description.clone().unwrap_or_default())
                         }
                         "isVisible" => update.is_visible(def.is_visible.unwrap_or(true)),
+                        "license" => match &def.license {
+                            Some(license) => update.license(convert::license_input(license)?),
+                            None => update,
+                        },
                         "metadata" => {
                             let metadata = def.metadata.clone().unwrap_or_default();
                             update.metadata(if operation.marked && !is_marked(Some(&metadata)) {

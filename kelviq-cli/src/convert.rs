@@ -5,16 +5,17 @@
 //! before any write, naming the field and the value. Keys of an entitlement beyond the
 //! SDK's (`value`, `hasUnlimitedUsage`, `reset`, `resetTime`, `hardLimit`, `isInherited`,
 //! `isValueOverridden`, `rollover`, `usageAlerts`) are refused the same way, as are keys of
-//! a `chargeCatalogPrice` entry beyond the API's.
+//! a `chargeCatalogPrice` entry beyond the API's, and a plan license's `durationValue`
+//! without its `durationUnit` (or the other way round).
 
 use std::str::FromStr;
 
 use kelviq::catalog::{
-    ChargeInput, EntitlementDetailsInput, FeaturePriceInput, PaymentType, PlanChargePeriod,
-    PriceInput, PriceModel, PriceTaxBehavior, PriceType, TaxCode, TierInput,
-    UsageAlertThresholdType, UsageAlertsInput, UsageReset,
+    ChargeInput, EntitlementDetailsInput, FeaturePriceInput, LicenseDurationUnit, LicenseInput,
+    PaymentType, PlanChargePeriod, PriceInput, PriceModel, PriceTaxBehavior, PriceType, TaxCode,
+    TierInput, UsageAlertThresholdType, UsageAlertsInput, UsageReset,
 };
-use kelviq_config::{Entitlement, EntitlementValue, Object, Price};
+use kelviq_config::{Entitlement, EntitlementValue, License, Object, Price};
 use serde_json::Value;
 
 /// A value of one of the SDK's enumerations.
@@ -132,6 +133,38 @@ pub fn entitlement_details(entitlement: &Entitlement) -> Result<EntitlementDetai
                 ))
             }
         };
+    }
+    Ok(input)
+}
+
+/// The license keys a plan issues. `durationValue` and `durationUnit` go together.
+pub fn license_input(license: &License) -> Result<LicenseInput, String> {
+    let mut input = LicenseInput::new();
+    if let Some(limit) = license.activation_limit {
+        input = input.activation_limit(limit);
+    }
+    if let Some(enabled) = license.activation_limit_enabled {
+        input = input.activation_limit_enabled(enabled);
+    }
+    match (license.duration_value, &license.duration_unit) {
+        (Some(value), Some(unit)) => {
+            let unit = parse::<LicenseDurationUnit>("license.durationUnit", unit)?;
+            input = input.duration(value, unit);
+        }
+        (None, None) => {}
+        (Some(_), None) => {
+            return Err("license.durationValue: given without license.durationUnit".to_owned())
+        }
+        (None, Some(_)) => {
+            return Err("license.durationUnit: given without license.durationValue".to_owned())
+        }
+    }
+    if let Some(has_expiry) = license.has_expiry {
+        input = input.has_expiry(has_expiry);
+    }
+    // Last, so that the file's `enabled` wins over `new`'s.
+    if let Some(enabled) = license.enabled {
+        input = input.enabled(enabled);
     }
     Ok(input)
 }

@@ -8,7 +8,8 @@
 //! - Products are created or updated (`name`, `taxCode`, `description`); never pruned.
 //! - Features are created; one that exists and differs is *feature drift* (features cannot be
 //!   updated): listed with its fields, it stops a push before any write.
-//! - Plans are created or updated (`name`, `description`, `isVisible`, `metadata`); their
+//! - Plans are created or updated (`name`, `description`, `isVisible`, `metadata`,
+//!   `license`); their
 //!   entitlements added, updated or removed to match the file; a plan with `prices` gets its
 //!   whole price set replaced when it differs, a plan without leaves prices alone.
 //! - What the CLI creates carries `managed-by: kelviq-cli` in its `metadata`; the marker is
@@ -601,6 +602,12 @@ pub fn plan(desired: &Catalog, remote: &Catalog, options: &Options) -> Plan {
 
     // Values the API cannot take stop the run before it writes.
     for plan in &desired.plans {
+        if let Some(license) = &plan.license {
+            if let Err(e) = crate::convert::license_input(license) {
+                out.errors
+                    .push(format!("plan \"{}\": {e}", plan.identifier));
+            }
+        }
         for entitlement in &plan.entitlements {
             if let Err(e) = crate::convert::entitlement_details(entitlement) {
                 out.errors.push(format!(
@@ -654,6 +661,24 @@ fn plan_changes(there: &PlanDef, plan: &PlanDef) -> Vec<FieldChange> {
         unmarked(there.metadata.as_ref()).as_ref(),
         unmarked(plan.metadata.as_ref()).as_ref(),
     );
+    // The license's fields the file declares; the ones it leaves out keep the server's.
+    if let Some(license) = &plan.license {
+        let value = |l: Option<&kelviq_config::License>| match serde_json::to_value(l) {
+            Ok(Value::Object(map)) => map,
+            _ => Object::new(),
+        };
+        let (to, from) = (value(Some(license)), value(there.license.as_ref()));
+        if to.iter().any(|(k, v)| !same(from.get(k), Some(v))) {
+            changes.push(FieldChange {
+                field: "license".to_owned(),
+                from: there
+                    .license
+                    .as_ref()
+                    .map_or(Value::Null, |_| Value::Object(from)),
+                to: Value::Object(to),
+            });
+        }
+    }
     changes
 }
 

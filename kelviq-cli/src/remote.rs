@@ -4,9 +4,9 @@
 //! As documented for `pull`: all products, all features (archived ones are not listed), the
 //! latest version of each plan (draft or published) with its prices and entitlements; every
 //! cross-reference becomes an identifier, a feature's UUID inside `chargeCatalogPrice`
-//! included. What the format cannot hold is ignored with one warning each: a plan's
-//! `license`, `links`, `countries` and `files` (`pull` does not write them, `push` and
-//! `promote` neither compare nor change them). The warnings are worded for every command
+//! included; a plan's `license` becomes its `[plans.license]` table. What the format cannot
+//! hold is ignored with one warning each: a plan's `links`, `countries` and `files` (`pull`
+//! does not write them, `push` and `promote` neither compare nor change them). The warnings are worded for every command
 //! that reads an environment; `push` and `promote` put the environment's name before them.
 //! Server-owned entitlement flags (`isInherited`, `isValueOverridden`) are left out
 //! silently.
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use kelviq::blocking::Client;
 use kelviq::model::{FeaturePrice, PlanEntitlement, PlanPrice};
 use kelviq_config::{
-    Catalog, Entitlement, EntitlementValue, Feature, Object, Plan, Price, Product,
+    Catalog, Entitlement, EntitlementValue, Feature, License, Object, Plan, Price, Product,
 };
 use serde_json::Value;
 
@@ -175,9 +175,6 @@ pub fn fetch(client: &Client, ui: &Ui) -> Result<Snapshot, String> {
                 p.identifier
             )
         };
-        if p.license.is_some() {
-            snapshot.warnings.push(drop("license"));
-        }
         if !p.links.is_empty() {
             snapshot.warnings.push(drop("links"));
         }
@@ -217,6 +214,14 @@ pub fn fetch(client: &Client, ui: &Ui) -> Result<Snapshot, String> {
                     .collect(),
             ),
             metadata: non_empty(p.metadata),
+            license: p.license.map(|l| License {
+                enabled: l.enabled,
+                activation_limit: l.activation_limit.and_then(|n| u64::try_from(n).ok()),
+                activation_limit_enabled: l.activation_limit_enabled,
+                duration_value: l.duration_value.and_then(|n| u64::try_from(n).ok()),
+                duration_unit: l.duration_unit,
+                has_expiry: l.has_expiry,
+            }),
         });
     }
     Ok(snapshot)

@@ -36,16 +36,14 @@ fn next() -> String {
         )
 }
 
-/// One emulator serving a sandbox key and a production key.
-fn two_environments(extra: &[&str]) -> Emulator {
-    let mut args = vec!["--api-key", SANDBOX_KEY, "--api-key", PRODUCTION_KEY];
-    args.extend_from_slice(extra);
-    Emulator::start(&args)
+/// One emulator serving a sandbox key and a production key, both empty.
+fn two_environments() -> Emulator {
+    Emulator::empty(&["--api-key", SANDBOX_KEY, "--api-key", PRODUCTION_KEY])
 }
 
 #[test]
 fn init_then_push_creates_the_catalog_and_pushing_again_writes_nothing() {
-    let emulator = Emulator::start(&["--api-key", SANDBOX_KEY]);
+    let emulator = Emulator::empty(&["--api-key", SANDBOX_KEY]);
     let scratch = Scratch::new("e2e-init", &emulator);
     scratch.run(&["init"]).code(0);
     let starter = kelviq_config::parse_toml(kelviq_config::STARTER_TOML, "starter").unwrap();
@@ -113,7 +111,7 @@ fn init_then_push_creates_the_catalog_and_pushing_again_writes_nothing() {
 
 #[test]
 fn a_feature_changed_in_the_file_stops_the_push_before_any_write() {
-    let emulator = Emulator::start(&[]);
+    let emulator = Emulator::empty(&[]);
     let scratch = Scratch::new("e2e-drift", &emulator);
     scratch.write("kelviq.config.toml", CURRENT);
     scratch.run(&["push", "--yes"]).code(0);
@@ -146,7 +144,7 @@ fn a_feature_changed_in_the_file_stops_the_push_before_any_write() {
 
 #[test]
 fn prune_archives_only_what_the_cli_marked() {
-    let emulator = Emulator::start(&["--api-key", SANDBOX_KEY]);
+    let emulator = Emulator::empty(&["--api-key", SANDBOX_KEY]);
     let scratch = Scratch::new("e2e-prune", &emulator);
     let with_old = format!(
         "{CURRENT}\n[[plans]]\nidentifier = \"old\"\nname = \"Old\"\nproduct = \"app\"\n\n\
@@ -204,7 +202,7 @@ fn prune_archives_only_what_the_cli_marked() {
 
 #[test]
 fn promote_between_two_keys_of_one_emulator_lists_exactly_the_differences() {
-    let emulator = two_environments(&[]);
+    let emulator = two_environments();
     let scratch = Scratch::new("e2e-promote", &emulator).with_production(&emulator);
 
     // Production sells CURRENT; the sandbox gets the next version.
@@ -284,7 +282,7 @@ fn promote_between_two_keys_of_one_emulator_lists_exactly_the_differences() {
 
 #[test]
 fn each_key_is_an_environment_and_any_other_key_is_refused() {
-    let emulator = two_environments(&[]);
+    let emulator = two_environments();
     let customer = json!({"customer_id": "c1", "email": "c1@example.com"});
     let (status, answer) = emulator.send(
         "POST",
@@ -353,7 +351,14 @@ fn an_emulator_started_with_catalog_sells_what_the_file_declares_in_every_enviro
     let dir = Scratch::without_target("e2e-sold");
     dir.write("kelviq.config.toml", SOLD);
     let path = dir.dir.join("kelviq.config.toml");
-    let emulator = two_environments(&["--catalog", path.to_str().unwrap()]);
+    let emulator = Emulator::start(&[
+        "--api-key",
+        SANDBOX_KEY,
+        "--api-key",
+        PRODUCTION_KEY,
+        "--catalog",
+        path.to_str().unwrap(),
+    ]);
 
     for key in [SANDBOX_KEY, PRODUCTION_KEY] {
         let client = kelviq::Kelviq::builder(key)
@@ -448,4 +453,121 @@ fn entitlement<'a>(answer: &'a Value, feature: &str) -> &'a Value {
         .as_array()
         .and_then(|all| all.iter().find(|e| e["featureId"] == feature))
         .unwrap_or_else(|| panic!("{feature} in {answer}"))
+}
+
+/// A file using most of the format, in the form `pull` writes: products, features with
+/// details, meter and metadata, plans with metadata, a license, entitlements of every kind
+/// and a price of a plan-wide and a per-feature charge.
+const ROUND_TRIP: &str = r#"
+[[products]]
+identifier = "reports-app"
+name = "Reports"
+taxCode = "saas"
+description = "Reports for teams"
+
+[[products]]
+identifier = "desktop"
+name = "Desktop"
+taxCode = "software"
+
+[[features]]
+identifier = "exports"
+name = "Exports"
+type = "METER"
+featureDetails = { featureSubType = "PRE_AGGREGATED_USAGE", units = "exports" }
+metadata = { owner = "reports" }
+
+[[features]]
+identifier = "editors"
+name = "Editors"
+type = "CUSTOMIZABLE"
+description = "People who edit"
+
+[[features]]
+identifier = "audit-log"
+name = "Audit log"
+type = "BOOLEAN"
+
+[[plans]]
+identifier = "team-plan"
+name = "Team"
+product = "reports-app"
+description = "For teams"
+isVisible = true
+metadata = { tier = 2 }
+entitlements = [
+  { feature = "exports", value = 250, hardLimit = true, reset = "EVERY_MONTH" },
+  { feature = "editors", value = 7 },
+  { feature = "audit-log", value = true },
+]
+
+[[plans.prices]]
+priceType = "PAID"
+currency = "USD"
+freeTrial = false
+trialPeriod = 0
+enabled = true
+taxBehavior = "EXCLUSIVE"
+chargeCatalogPrice = [
+  { priceModel = "FLAT", charges = [{ chargePeriod = "MONTHLY", priceData = { amount = 12.5 } }, { chargePeriod = "YEARLY", priceData = { amount = 125.0 } }] },
+  { feature = "editors", priceModel = "PACKAGE", charges = [{ chargePeriod = "MONTHLY", priceData = { amount = 3.0 } }] },
+]
+
+[[plans]]
+identifier = "desktop-pro"
+name = "Desktop Pro"
+product = "desktop"
+entitlements = [{ feature = "audit-log", value = false }]
+
+[plans.license]
+enabled = true
+activationLimit = 3
+durationValue = 1
+durationUnit = "YEAR"
+
+[[plans.prices]]
+priceType = "FREE"
+currency = "EUR"
+chargeCatalogPrice = []
+"#;
+
+#[test]
+fn pull_from_an_emulator_started_with_catalog_writes_the_file_back_and_push_changes_nothing() {
+    let files = Scratch::without_target("e2e-roundtrip-file");
+    files.write("kelviq.config.toml", ROUND_TRIP);
+    let path = files.dir.join("kelviq.config.toml");
+    let declared = kelviq_config::parse_toml(ROUND_TRIP, "declared").unwrap();
+    let builtin = kelviq_mock::catalogue::default_catalog();
+    let with_file = [
+        "--api-key",
+        SANDBOX_KEY,
+        "--catalog",
+        path.to_str().unwrap(),
+    ];
+    for (args, expected, what) in [
+        (&with_file[..], &declared, "--catalog"),
+        (
+            &["--api-key", SANDBOX_KEY][..],
+            &builtin,
+            "the built-in catalogue",
+        ),
+    ] {
+        let emulator = Emulator::start(args);
+        let scratch = Scratch::new("e2e-roundtrip", &emulator);
+        let run = scratch.run(&["pull"]).code(0);
+        assert!(!run.stderr.contains("warning"), "{what}: {run:?}");
+        let pulled =
+            kelviq_config::parse_toml(&scratch.read("kelviq.config.toml"), "pulled").unwrap();
+        assert_eq!(&pulled, expected, "{what}: pull writes the file back");
+
+        emulator.clear_requests();
+        let document = scratch.plan(&["push", "--dry-run", "--json"]);
+        assert_eq!(document["changes"], false, "{what}: {document:#}");
+        assert_eq!(document["operations"], json!([]), "{what}: {document:#}");
+        assert!(
+            !emulator.requests().is_empty(),
+            "{what}: the push read the environment"
+        );
+        assert_eq!(writes(&emulator), Vec::<String>::new(), "{what}");
+    }
 }

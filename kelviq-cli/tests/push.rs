@@ -292,7 +292,7 @@ fn the_json_document_has_exactly_the_documented_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_json_against_an_empty_environment_plans_everything_and_writes_nothing() {
-    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let server = support::empty_server().await;
     let scratch = Scratch::new("dry", &server);
     scratch.write("kelviq.config.toml", CONFIG);
 
@@ -353,7 +353,7 @@ async fn dry_run_json_against_an_empty_environment_plans_everything_and_writes_n
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_and_refusals_write_nothing() {
-    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let server = support::empty_server().await;
     let scratch = Scratch::new("usage", &server);
     scratch.write("kelviq.config.toml", CONFIG);
 
@@ -397,7 +397,7 @@ async fn usage_errors_and_refusals_write_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_converges_then_pull_round_trips_and_a_second_push_has_nothing_to_do() {
-    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let server = support::empty_server().await;
     let scratch = Scratch::new("converge", &server);
     scratch.write("kelviq.config.toml", CONFIG);
 
@@ -457,7 +457,7 @@ async fn push_converges_then_pull_round_trips_and_a_second_push_has_nothing_to_d
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_publish_prices_and_drift_behave_as_documented() {
-    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let server = support::empty_server().await;
     let scratch = Scratch::new("change", &server);
     scratch.write("kelviq.config.toml", CONFIG);
     scratch.run(&["push", "--yes"]).code(0);
@@ -565,7 +565,7 @@ async fn changes_publish_prices_and_drift_behave_as_documented() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prune_archives_marked_resources_only_and_never_in_production_unattended() {
-    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let server = support::empty_server().await;
     let scratch = Scratch::new("prune", &server);
     let with_old = format!(
         "{CONFIG}\n[[plans]]\nidentifier = \"old\"\nname = \"Old\"\nproduct = \"app\"\n\n\
@@ -624,7 +624,7 @@ async fn prune_archives_marked_resources_only_and_never_in_production_unattended
     assert_eq!(document["changes"], false, "{document:#}");
 
     // Production: --yes never unlocks a prune; --allow-prod-prune does.
-    let production = kelviq_mock::MockServer::start().await.unwrap();
+    let production = support::empty_server().await;
     let mut prod = Scratch::new("prune-prod", &server);
     prod.env.push(("KELVIQ_BASE_URL".into(), production.url()));
     prod.env
@@ -643,8 +643,8 @@ async fn prune_archives_marked_resources_only_and_never_in_production_unattended
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promote_reconciles_production_toward_the_sandbox() {
-    let sandbox = kelviq_mock::MockServer::start().await.unwrap();
-    let production = kelviq_mock::MockServer::start().await.unwrap();
+    let sandbox = support::empty_server().await;
+    let production = support::empty_server().await;
     let mut scratch = Scratch::new("promote", &sandbox);
     scratch.write("kelviq.config.toml", CONFIG);
     scratch.run(&["push", "--yes"]).code(0);
@@ -676,7 +676,7 @@ async fn promote_reconciles_production_toward_the_sandbox() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_mid_run_stops_and_reports_what_was_and_was_not_applied() {
-    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let server = support::empty_server().await;
     let scratch = Scratch::new("midrun", &server);
     scratch.write("kelviq.config.toml", CONFIG);
     server
@@ -716,7 +716,7 @@ async fn a_failure_mid_run_stops_and_reports_what_was_and_was_not_applied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feature_price_travels_by_identifier_and_round_trips() {
-    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let server = support::empty_server().await;
     let scratch = Scratch::new("tiers", &server);
     let tiered = CONFIG.replace(
         "chargeCatalogPrice = [{ priceModel = \"FLAT\", charges = [{ chargePeriod = \"MONTHLY\", priceData = { amount = 29.0 } }] }]",
@@ -758,7 +758,7 @@ async fn a_feature_price_travels_by_identifier_and_round_trips() {
 /// `{"error"}` document on stdout, nothing on stderr, and exits 1, writing nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_json_failures_are_one_error_document() {
-    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let server = support::empty_server().await;
     let check = |scratch: &Scratch, args: &[&str]| {
         let run = scratch.run(args).code(1);
         let document: Value = serde_json::from_str(&run.stdout)
@@ -804,7 +804,7 @@ async fn dry_run_json_failures_are_one_error_document() {
 /// standard error, named after the environment it is about.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warnings_from_reading_the_environment_are_reported() {
-    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let server = support::empty_server().await;
     let scratch = Scratch::new("read-warnings", &server);
     scratch.write("kelviq.config.toml", CONFIG);
     scratch.run(&["push", "--yes"]).code(0);
@@ -846,7 +846,7 @@ async fn warnings_from_reading_the_environment_are_reported() {
 /// standard output naming what is wrong, nothing on standard error, exit code 2.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_with_json_are_one_error_document() {
-    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let server = support::empty_server().await;
     let scratch = Scratch::new("json-usage", &server);
     scratch.write("kelviq.config.toml", CONFIG);
     let cases: &[(&[&str], &str)] = &[
@@ -908,7 +908,7 @@ async fn usage_errors_with_json_are_one_error_document() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pull_force_that_fails_mid_write_keeps_the_existing_file() {
-    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let server = support::empty_server().await;
     let scratch = Scratch::new("pull-atomic", &server);
     scratch.write("kelviq.config.toml", CONFIG);
     scratch.run(&["push", "--yes"]).code(0);
@@ -991,7 +991,7 @@ fn run_on_terminal(scratch: &Scratch, args: &[&str], env: &[(&str, &str)]) -> Ru
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_is_shown_on_a_terminal_only_and_coloured_only_without_no_color() {
     // Piped: results only.
-    let piped_server = kelviq_mock::MockServer::start().await.unwrap();
+    let piped_server = support::empty_server().await;
     let piped = Scratch::new("progress-piped", &piped_server);
     piped.write("kelviq.config.toml", CONFIG);
     let run = piped.run(&["push", "--yes"]).code(0);
@@ -1001,7 +1001,7 @@ async fn progress_is_shown_on_a_terminal_only_and_coloured_only_without_no_color
     assert_eq!(run.stdout, "Wrote pulled.toml\n");
 
     // On a terminal: a line per operation, as it starts, in order, counted.
-    let server = kelviq_mock::MockServer::start().await.unwrap();
+    let server = support::empty_server().await;
     let scratch = Scratch::new("progress-tty", &server);
     scratch.write("kelviq.config.toml", CONFIG);
     let run = run_on_terminal(&scratch, &["push", "--yes"], &[]).code(0);
@@ -1038,4 +1038,61 @@ async fn progress_is_shown_on_a_terminal_only_and_coloured_only_without_no_color
             && lines.contains(&"[2/2] reading plan \"free\""),
         "{run:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_license_is_created_updated_and_compared_by_the_fields_the_file_declares() {
+    let server = support::empty_server().await;
+    let scratch = Scratch::new("license", &server);
+    let licensed = CONFIG.replace(
+        "[[plans]]\nidentifier = \"free\"",
+        "[plans.license]\nactivationLimit = 2\n\n[[plans]]\nidentifier = \"free\"",
+    );
+    assert!(licensed.contains("[plans.license]"));
+    scratch.write("kelviq.config.toml", &licensed);
+    scratch.run(&["push", "--yes"]).code(0);
+    let url = server.url();
+    let license = move || {
+        let client = kelviq::Kelviq::builder(support::SANDBOX_KEY)
+            .base_url(url.clone())
+            .build_blocking()
+            .unwrap();
+        let plan = client.catalog().plans().retrieve("pro").send().unwrap();
+        serde_json::to_value(plan.license).unwrap()
+    };
+    let read = license.clone();
+    let created = tokio::task::spawn_blocking(read).await.unwrap();
+    assert_eq!(created["activation_limit"], 2, "{created}");
+    assert_eq!(created["enabled"], true, "{created}");
+
+    // Only the declared fields are compared: the server's `enabled` is no change.
+    let document = scratch.plan(&["push", "--dry-run", "--json"]);
+    assert_eq!(document["changes"], false, "{document:#}");
+
+    scratch.write(
+        "kelviq.config.toml",
+        &licensed.replace("activationLimit = 2", "activationLimit = 5"),
+    );
+    let document = scratch.plan(&["push", "--dry-run", "--json"]);
+    assert!(
+        descriptions(&document)
+            .iter()
+            .any(|d| d.starts_with("~ update plan \"pro\"") && d.contains("license")),
+        "{document:#}"
+    );
+    server.clear_requests();
+    scratch.run(&["push", "--yes"]).code(0);
+    assert_eq!(writes(&server), ["PATCH /api/v1/catalog/plans/pro/"]);
+    let updated = tokio::task::spawn_blocking(license).await.unwrap();
+    assert_eq!(updated["activation_limit"], 5, "{updated}");
+
+    // A duration without its unit stops the push before any write.
+    scratch.write(
+        "kelviq.config.toml",
+        &licensed.replace("activationLimit = 2", "durationValue = 1"),
+    );
+    server.clear_requests();
+    let run = scratch.run(&["push", "--yes"]).code(1);
+    assert!(run.stderr.contains("license.durationValue"), "{run:?}");
+    assert_eq!(writes(&server), Vec::<String>::new());
 }

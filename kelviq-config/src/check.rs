@@ -104,7 +104,8 @@ impl Catalog {
     /// Every problem the file's shape does not rule out, in file order: identifiers that are
     /// not slugs, an identifier declared twice within a kind, a plan naming a product or
     /// feature the file does not declare, a feature granted twice by one plan, a grant that
-    /// does not fit its feature's type, an empty name, two `PAID` prices of one plan in one
+    /// does not fit its feature's type, an empty name, a license's `activationLimit` or
+    /// `durationValue` of 0, two `PAID` prices of one plan in one
     /// currency. Empty when the catalogue is sound.
     ///
     /// ```
@@ -157,6 +158,20 @@ impl Catalog {
             let at = root.key("plans").index(i);
             declared(&mut problems, &mut plans, &at, "plan", &plan.identifier);
             named(&mut problems, &at, &plan.name);
+            if let Some(license) = &plan.license {
+                for (field, value) in [
+                    ("activationLimit", license.activation_limit),
+                    ("durationValue", license.duration_value),
+                ] {
+                    if value == Some(0) {
+                        problems.push(Problem {
+                            path: at.key("license").key(field),
+                            kind: ErrorKind::Value,
+                            message: "expected a whole number of at least 1, found 0".to_owned(),
+                        });
+                    }
+                }
+            }
             if slug(&mut problems, &at.key("product"), &plan.product)
                 && !products.contains(&plan.product)
             {

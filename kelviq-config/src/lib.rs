@@ -34,9 +34,10 @@
 //! |---|---|---|
 //! | `product()` | `[[products]]` ([`Product`]) | `identifier`, `name`, `taxCode`, `description` |
 //! | `feature()` | `[[features]]` ([`Feature`]) | `identifier`, `name`, `type`, `description`, `featureDetails`, `meter`, `metadata` |
-//! | `plan()` | `[[plans]]` ([`Plan`]) | `identifier`, `name`, `product`, `description`, `isVisible`, `entitlements`, `prices`, `metadata` |
+//! | `plan()` | `[[plans]]` ([`Plan`]) | `identifier`, `name`, `product`, `description`, `isVisible`, `entitlements`, `prices`, `metadata`, `license` |
 //! | entitlement | `plans.entitlements` ([`Entitlement`]) | `feature`, `value`, `hasUnlimitedUsage`, `reset`, `hardLimit`, `usageAlerts`, and any other key (passed through) |
 //! | price | `plans.prices` ([`Price`]) | `priceType`, `currency`, `freeTrial`, `trialPeriod`, `enabled`, `taxBehavior`, `chargeCatalogPrice` |
+//! | license | `plans.license` ([`License`]) | `enabled`, `activationLimit`, `activationLimitEnabled`, `durationValue`, `durationUnit`, `hasExpiry` (the API's plan `license`) |
 //!
 //! The rules are the documented CLI's: the file holds the desired state only (no UUIDs, no
 //! draft or published state); every identifier and cross-reference is a slug matching
@@ -78,7 +79,9 @@ use std::path::Path;
 pub use check::{is_identifier, FieldPath, Problem, Segment, IDENTIFIER_PATTERN};
 pub use enums::{FeatureType, PriceType, Reset, TaxBehavior, TaxCode};
 pub use error::{ConfigError, Diagnostic, ErrorKind, WriteError};
-pub use model::{Catalog, Entitlement, EntitlementValue, Feature, Object, Plan, Price, Product};
+pub use model::{
+    Catalog, Entitlement, EntitlementValue, Feature, License, Object, Plan, Price, Product,
+};
 pub use write::STARTER_TOML;
 
 /// The file name the CLI reads and writes by default.

@@ -140,6 +140,44 @@ pub struct Plan {
     /// Arbitrary key-value metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Object>,
+    /// The license keys a purchase of the plan issues. `None` (no `license` table) leaves
+    /// the remote plan's license alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<License>,
+}
+
+/// The license keys a plan issues: the API's `license` of a plan, field for field. A
+/// `license` table issues keys unless it says `enabled = false`.
+///
+/// ```toml
+/// [plans.license]
+/// activationLimit = 3
+/// durationValue = 1
+/// durationUnit = "YEAR"
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct License {
+    /// Whether the plan issues license keys (it does when not said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// How many instances one key may have active at once (at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub activation_limit: Option<u64>,
+    /// Whether `activationLimit` applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_limit_enabled: Option<bool>,
+    /// How many `durationUnit`s a key lasts (at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub duration_value: Option<u64>,
+    /// The unit of `durationValue`: `DAY`, `MONTH` or `YEAR` (passed through).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_unit: Option<String>,
+    /// Whether keys expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_expiry: Option<bool>,
 }
 
 /// A feature a plan grants. Keys beyond the documented ones are kept in

@@ -84,6 +84,14 @@ name = "Free"
 product = "desktop"
 prices = []
 
+[plans.license]
+enabled = true
+activationLimit = 3
+activationLimitEnabled = true
+durationValue = 1
+durationUnit = "YEAR"
+hasExpiry = true
+
 [[plans.entitlements]]
 feature = "api-calls"
 hasUnlimitedUsage = true
@@ -140,6 +148,41 @@ fn the_full_file_parses() {
     assert_eq!(charges[0]["priceData"]["amount"], serde_json::json!(29.99));
     // An empty price list is kept apart from no list.
     assert_eq!(catalog.plans[1].prices, Some(vec![]));
+    assert_eq!(pro.license, None);
+    let license = catalog.plans[1].license.as_ref().unwrap();
+    assert_eq!(
+        (license.activation_limit, license.duration_value),
+        (Some(3), Some(1))
+    );
+    assert_eq!(license.duration_unit.as_deref(), Some("YEAR"));
+}
+
+#[test]
+fn a_license_is_checked_and_its_unknown_fields_named() {
+    let text = format!("{STARTER_TOML}\n[plans.license]\nactivationLimit = 0\n");
+    let error = err_toml(&text);
+    let line = text
+        .lines()
+        .position(|l| l == "activationLimit = 0")
+        .unwrap()
+        + 1;
+    assert_names(
+        &error,
+        ErrorKind::Value,
+        line,
+        "plans[0].license.activationLimit",
+    );
+    assert!(error.to_string().contains("at least 1, found 0"), "{error}");
+
+    let text = format!("{STARTER_TOML}\n[plans.license]\nactivation-limit = 2\n");
+    let error = err_toml(&text);
+    assert!(
+        error
+            .to_string()
+            .contains("unknown field `activation-limit`")
+            && error.to_string().contains("activationLimit"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -481,7 +524,14 @@ fn the_schema_is_json_naming_the_top_level_keys() {
         assert!(schema["properties"][key].is_object(), "{key} in {text}");
     }
     let definitions = &schema["definitions"];
-    for kind in ["Product", "Feature", "Plan", "Entitlement", "Price"] {
+    for kind in [
+        "Product",
+        "Feature",
+        "Plan",
+        "Entitlement",
+        "Price",
+        "License",
+    ] {
         assert!(definitions[kind].is_object(), "{kind} in {text}");
     }
     assert_eq!(
@@ -495,6 +545,11 @@ fn the_schema_is_json_naming_the_top_level_keys() {
         assert!(required.contains(&field.into()), "{field}");
     }
     assert!(text.contains("\"EVERY_28_DAYS\""), "reset values listed");
+    assert_eq!(definitions["License"]["additionalProperties"], false);
+    assert_eq!(
+        definitions["License"]["properties"]["activationLimit"]["minimum"],
+        1.0
+    );
 }
 
 fn temp_dir(tag: &str) -> std::path::PathBuf {

@@ -1,36 +1,12 @@
-//! The plan catalogue: which plans can be bought, at which charge periods, with which
-//! features.
+//! The plan catalogue: which plans the emulator sells, at which charge periods, with which
+//! features. It is the emulator's in-memory form of a pricing-as-code file, not a file
+//! format: the one catalogue format is the `kelviq.config.toml` of the `kelviq-config`
+//! crate (JSON accepted too), which [`Catalogue::from_config`] turns into this.
 //!
-//! A default catalogue ships with the emulator, holding the plans and features named in the
-//! product docs' examples. A fixtures file replaces it; its format is the JSON form of
-//! [`Catalogue`]:
-//!
-//! ```json
-//! {
-//!   "plans": [
-//!     {
-//!       "identifier": "plan-pro-monthly",
-//!       "name": "Pro",
-//!       "chargePeriods": ["MONTHLY", "YEARLY"],
-//!       "features": [
-//!         { "identifier": "premium-reporting", "type": "BOOLEAN" },
-//!         { "identifier": "api-usage", "type": "METER", "usageLimit": 1000, "hardLimit": true },
-//!         { "identifier": "seats", "type": "CUSTOMIZABLE", "quantity": 5 }
-//!       ]
-//!     }
-//!   ]
-//! }
-//! ```
-//!
-//! `usageLimit` and `hardLimit` apply to `METER` features (usage resets at the start of each
-//! UTC month); `quantity` is the default quantity of a `CUSTOMIZABLE` feature, which a
-//! checkout or subscription update may change. A plan may also say what it costs per charge
-//! period in the currency's smallest unit (`"prices": {"MONTHLY": 4900}`; 1000 when not
-//! said), and that it issues a license key (`"license": {"activationLimit": 3}`).
-//!
-//! A pricing-as-code file (`kelviq.config.toml`, read by the `kelviq-config` crate) can
-//! stand in for the fixtures: [`Catalogue::from_config`] turns its plans, their entitlements
-//! and prices into this catalogue (`kelviq-mock --catalog kelviq.config.toml`).
+//! The emulator's built-in catalogue is such a file, [`DEFAULT_CATALOG_TOML`] (the plans and
+//! features named in the product docs' examples); `kelviq-mock --catalog FILE` replaces it,
+//! and `kelviq-mock --print-catalog` prints it as a starting point. The JSON "fixtures"
+//! format of earlier versions (`--fixtures`, `PUT /_mock/fixtures`) is gone.
 
 use serde::{Deserialize, Serialize};
 
@@ -140,25 +116,6 @@ impl Catalogue {
             .flat_map(|p| &p.features)
             .find(|f| f.identifier == identifier)
     }
-
-    /// Parses a fixtures file's text.
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        let catalogue: Catalogue =
-            serde_json::from_str(text).map_err(|e| format!("invalid fixtures: {e}"))?;
-        for plan in &catalogue.plans {
-            for period in &plan.charge_periods {
-                if serde_json::from_value::<kelviq_gen::types::ChargePeriod>(period.as_str().into())
-                    .is_err()
-                {
-                    return Err(format!(
-                        "invalid fixtures: plan {:?} has unknown charge period {period:?}",
-                        plan.identifier
-                    ));
-                }
-            }
-        }
-        Ok(catalogue)
-    }
 }
 
 impl Catalogue {
@@ -178,6 +135,9 @@ impl Catalogue {
     ///   every charge period for [`DEFAULT_PRICE`].
     /// - Features no plan grants are not part of the catalogue (the emulator knows features
     ///   only through plans).
+    /// - A plan with a `license` table issues a license key with each purchase (unless the
+    ///   table says `enabled = false`), allowing `activationLimit` active instances (no
+    ///   limit when not said or `activationLimitEnabled = false`).
     ///
     /// Refused: an entitlement naming a feature the file does not declare, or a feature type
     /// other than `BOOLEAN`, `METER` and `CUSTOMIZABLE` (which the emulator cannot serve).
@@ -218,7 +178,7 @@ impl Catalogue {
                         if entitlement.value == Some(EntitlementValue::Bool(false)) {
                             continue;
                         }
-                        boolean(&feature.identifier)
+                        feature_of(&feature.identifier, FeatureKind::Boolean)
                     }
                     FeatureType::Meter => PlanFeature {
                         usage_limit: limit,
@@ -245,7 +205,16 @@ impl Catalogue {
                 charge_periods,
                 features,
                 prices,
-                license: None,
+                license: plan
+                    .license
+                    .as_ref()
+                    .filter(|l| l.enabled != Some(false))
+                    .map(|l| LicenseTerms {
+                        activation_limit: l
+                            .activation_limit
+                            .filter(|_| l.activation_limit_enabled != Some(false))
+                            .map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX)),
+                    }),
             });
         }
         Ok(Catalogue { plans })
@@ -319,36 +288,6 @@ fn feature_of(identifier: &str, feature_type: FeatureKind) -> PlanFeature {
     }
 }
 
-fn boolean(identifier: &str) -> PlanFeature {
-    PlanFeature {
-        identifier: identifier.into(),
-        feature_type: FeatureKind::Boolean,
-        usage_limit: None,
-        hard_limit: None,
-        quantity: None,
-    }
-}
-
-fn meter(identifier: &str, usage_limit: i64, hard_limit: bool) -> PlanFeature {
-    PlanFeature {
-        identifier: identifier.into(),
-        feature_type: FeatureKind::Meter,
-        usage_limit: Some(usage_limit),
-        hard_limit: Some(hard_limit),
-        quantity: None,
-    }
-}
-
-fn customizable(identifier: &str, quantity: i64) -> PlanFeature {
-    PlanFeature {
-        identifier: identifier.into(),
-        feature_type: FeatureKind::Customizable,
-        usage_limit: None,
-        hard_limit: None,
-        quantity: Some(quantity),
-    }
-}
-
 fn all_periods() -> Vec<String> {
     [
         "ONE_TIME",
@@ -364,79 +303,26 @@ fn all_periods() -> Vec<String> {
     .to_vec()
 }
 
+/// The emulator's built-in catalogue, as a pricing-as-code file: the plans and features of
+/// the product docs' examples (see [`Catalogue::default`]).
+///
+/// ```
+/// let catalog = kelviq_mock::catalogue::default_catalog();
+/// assert!(catalog.plans.iter().any(|p| p.identifier == "plan-pro-monthly"));
+/// ```
+pub const DEFAULT_CATALOG_TOML: &str = include_str!("default.kelviq.config.toml");
+
+/// [`DEFAULT_CATALOG_TOML`], read.
+pub fn default_catalog() -> kelviq_config::Catalog {
+    kelviq_config::parse_toml(DEFAULT_CATALOG_TOML, "default.kelviq.config.toml")
+        .expect("the built-in catalogue is a sound file")
+}
+
 impl Default for Catalogue {
-    /// The plans and features of the product docs' examples.
+    /// The plans and features of the product docs' examples: [`DEFAULT_CATALOG_TOML`].
     fn default() -> Self {
-        Catalogue {
-            plans: vec![
-                Plan {
-                    identifier: "plan-pro-monthly".into(),
-                    name: "Pro".into(),
-                    prices: [("MONTHLY".to_owned(), 4_900), ("YEARLY".to_owned(), 49_000)].into(),
-                    license: None,
-                    charge_periods: all_periods(),
-                    features: vec![
-                        boolean("premium-reporting"),
-                        meter("advanced-analytics", 3, false),
-                        meter("api-usage", 100, true),
-                        customizable("seats", 5),
-                        customizable("projects", 3),
-                    ],
-                },
-                Plan {
-                    identifier: "premium-plan".into(),
-                    name: "Premium".into(),
-                    prices: [("MONTHLY".to_owned(), 9_900), ("YEARLY".to_owned(), 99_000)].into(),
-                    license: None,
-                    charge_periods: all_periods(),
-                    features: vec![
-                        boolean("premium-reporting"),
-                        meter("advanced-analytics", 100, false),
-                        meter("api-usage", 1_000, true),
-                        meter("api-calls-tier1", 5_000, false),
-                        customizable("seats", 10),
-                        customizable("projects", 10),
-                    ],
-                },
-                Plan {
-                    identifier: "new_plan_enterprise".into(),
-                    name: "Enterprise".into(),
-                    prices: [
-                        ("MONTHLY".to_owned(), 49_900),
-                        ("YEARLY".to_owned(), 499_000),
-                    ]
-                    .into(),
-                    license: None,
-                    charge_periods: all_periods(),
-                    features: vec![
-                        boolean("premium-reporting"),
-                        boolean("advanced-analytics"),
-                        meter("api-usage", 100_000, false),
-                        meter("api-calls-tier1", 50_000, false),
-                        customizable("seats", 50),
-                        customizable("projects", 100),
-                    ],
-                },
-                Plan {
-                    identifier: "pro-license".into(),
-                    name: "Pro Desktop".into(),
-                    prices: [("YEARLY".to_owned(), 9_900)].into(),
-                    license: Some(LicenseTerms {
-                        activation_limit: 2,
-                    }),
-                    charge_periods: vec!["MONTHLY".into(), "YEARLY".into(), "ONE_TIME".into()],
-                    features: vec![boolean("desktop-app")],
-                },
-                Plan {
-                    identifier: "lifetime-pack".into(),
-                    name: "Lifetime pack".into(),
-                    prices: [("ONE_TIME".to_owned(), 19_900)].into(),
-                    license: None,
-                    charge_periods: vec!["ONE_TIME".into()],
-                    features: vec![boolean("lifetime-reports"), meter("exports", 50, true)],
-                },
-            ],
-        }
+        Catalogue::from_config(&default_catalog())
+            .expect("the built-in catalogue is one the emulator serves")
     }
 }
 
@@ -480,16 +366,70 @@ mod tests {
     }
 
     #[test]
-    fn fixtures_round_trip_and_bad_ones_are_refused() {
-        let text = serde_json::to_string(&Catalogue::default()).unwrap();
-        assert_eq!(Catalogue::from_json(&text).unwrap(), Catalogue::default());
-        let bad_period =
-            r#"{"plans":[{"identifier":"p","chargePeriods":["FORTNIGHTLY"],"features":[]}]}"#;
-        assert!(Catalogue::from_json(bad_period)
-            .unwrap_err()
-            .contains("FORTNIGHTLY"));
-        let unknown_field = r#"{"plans":[],"extra":1}"#;
-        assert!(Catalogue::from_json(unknown_field).is_err());
+    fn the_default_catalogue_sells_what_it_did_as_fixtures() {
+        let catalogue = Catalogue::default();
+        let pro = catalogue.plan("plan-pro-monthly").unwrap();
+        assert_eq!(
+            pro.charge_periods.len(),
+            all_periods().len(),
+            "every period"
+        );
+        assert_eq!((pro.price("MONTHLY"), pro.price("YEARLY")), (4_900, 49_000));
+        assert_eq!(pro.price("WEEKLY"), DEFAULT_PRICE);
+        let seats = pro
+            .features
+            .iter()
+            .find(|f| f.identifier == "seats")
+            .unwrap();
+        assert_eq!(seats.quantity, Some(5));
+        let desktop = catalogue.plan("pro-license").unwrap();
+        assert_eq!(
+            desktop.license,
+            Some(LicenseTerms {
+                activation_limit: 2
+            })
+        );
+        assert_eq!(desktop.charge_periods, ["MONTHLY", "ONE_TIME", "YEARLY"]);
+        assert_eq!(
+            catalogue.plan("lifetime-pack").unwrap().price("ONE_TIME"),
+            19_900
+        );
+        // One type per feature, whichever plan grants it.
+        let mut kinds = std::collections::BTreeMap::new();
+        for feature in catalogue.plans.iter().flat_map(|p| &p.features) {
+            let kind = kinds
+                .entry(feature.identifier.clone())
+                .or_insert(feature.feature_type);
+            assert_eq!(*kind, feature.feature_type, "{}", feature.identifier);
+        }
+        let enterprise = catalogue.plan("new_plan_enterprise").unwrap();
+        let analytics = enterprise
+            .features
+            .iter()
+            .find(|f| f.identifier == "advanced-analytics")
+            .unwrap();
+        assert_eq!(
+            (analytics.feature_type, analytics.usage_limit),
+            (FeatureKind::Meter, None),
+            "unlimited"
+        );
+    }
+
+    #[test]
+    fn a_license_table_issues_keys() {
+        let text = format!(
+            "{}\n[plans.license]\nactivationLimit = 4\n",
+            kelviq_config::STARTER_TOML
+        );
+        let catalog = kelviq_config::parse_toml(&text, "kelviq.config.toml").unwrap();
+        let pro = Catalogue::from_config(&catalog).unwrap().plans.remove(0);
+        assert_eq!(pro.license.unwrap().activation_limit, 4);
+        let off = text.replace("activationLimit = 4", "enabled = false");
+        let catalog = kelviq_config::parse_toml(&off, "kelviq.config.toml").unwrap();
+        assert_eq!(
+            Catalogue::from_config(&catalog).unwrap().plans[0].license,
+            None
+        );
     }
 
     #[test]

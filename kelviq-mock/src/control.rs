@@ -1,13 +1,16 @@
 //! The control surface for tests in any language, under `/_mock/`, a prefix the Kelviq API
-//! does not use. No authentication: it is the test's side of the emulator. State lives per
-//! API key (tenant); a control request acts for the key in its `Authorization: Bearer …`
-//! header when it has one, otherwise for the default tenant (the only key, in a
-//! single-tenant emulator).
+//! does not use. No authentication needed: it is the test's side of the emulator. State
+//! lives per API key (tenant); a control request acts for the key in its
+//! `Authorization: Bearer …` header when it has one, otherwise for the default tenant (the
+//! first configured key, or the only one used). When the emulator was started with
+//! `--api-key`, a control request carrying a key that is not one of them is answered 401
+//! as the API answers it, rather than making an environment no API request can reach.
 //!
 //! | method and path | does |
 //! |---|---|
 //! | `POST /_mock/reset` | forget every tenant, the log, deliveries and faults; keep the catalogue |
-//! | `PUT /_mock/fixtures` | replace the catalogue (body: the fixtures format of [`crate::catalogue`]) |
+//! | `PUT /_mock/catalog` | replace every environment's catalogue (body: a pricing-as-code file, `kelviq.config.json`; TOML with `Content-Type: application/toml`) |
+//! | `PUT /_mock/fixtures` | gone with the JSON fixtures format: answers 410, pointing at `/_mock/catalog` |
 //! | `POST /_mock/entitlements` | grant an entitlement directly (body: [`Grant`]) |
 //! | `GET` or `POST /_mock/checkout/{sessionId}` | complete a checkout (any tenant's); answers the new subscription |
 //! | `GET /_mock/requests`, `DELETE /_mock/requests` | read or clear the log of API requests |
@@ -39,7 +42,8 @@ use crate::App;
 pub(crate) fn router(app: App) -> Router {
     Router::new()
         .route("/_mock/reset", post(reset))
-        .route("/_mock/fixtures", put(fixtures))
+        .route("/_mock/catalog", put(catalog))
+        .route("/_mock/fixtures", put(fixtures_gone))
         .route("/_mock/entitlements", post(grant))
         .route(
             "/_mock/checkout/{session_id}",
@@ -70,7 +74,27 @@ pub(crate) fn router(app: App) -> Router {
             "/_mock/health",
             get(|| async { Json(json!({"status": "ok"})) }),
         )
+        .layer(axum::middleware::from_fn_with_state(app.clone(), known_key))
         .with_state(app)
+}
+
+/// Refuses a control request whose bearer key is not one the emulator accepts (401, as
+/// the API answers it); one without a key acts for the default tenant.
+async fn known_key(
+    State(app): State<App>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(key) = crate::api::bearer(request.headers()) {
+        if !app.api_keys.is_empty() && !app.api_keys.iter().any(|k| k == key) {
+            return ApiError::status(
+                StatusCode::UNAUTHORIZED,
+                "Invalid API key: not one of the emulator's --api-key keys.",
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Runs `f` for the tenant the control request names (or the default one), then sends the
@@ -95,10 +119,34 @@ async fn reset(State(app): State<App>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn fixtures(State(app): State<App>, body: String) -> Result<StatusCode, ApiError> {
-    let catalogue = Catalogue::from_json(&body).map_err(|e| ApiError::field("fixtures", e))?;
-    app.store().replace_catalogue(catalogue);
+/// `PUT /_mock/catalog`: a pricing-as-code file replaces every environment's catalogue.
+async fn catalog(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: String,
+) -> Result<StatusCode, ApiError> {
+    let toml = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("toml"));
+    let parsed = if toml {
+        kelviq_config::parse_toml(&body, "the request body")
+    } else {
+        kelviq_config::parse_json(&body, "the request body")
+    };
+    let catalog = parsed.map_err(|e| ApiError::field("catalog", e.to_string()))?;
+    let start = crate::state::Start::new(catalog).map_err(|e| ApiError::field("catalog", e))?;
+    app.store().replace_catalog(start);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /_mock/fixtures`: the retired JSON fixtures format.
+async fn fixtures_gone() -> ApiError {
+    ApiError::status(
+        StatusCode::GONE,
+        "The JSON fixtures format is gone: PUT a pricing-as-code catalogue (the JSON form of \
+         kelviq.config.toml, or TOML with Content-Type: application/toml) to /_mock/catalog.",
+    )
 }
 
 async fn grant(State(app): State<App>, headers: HeaderMap, Json(grant): Json<Grant>) -> StatusCode {

@@ -3,7 +3,7 @@
 //! It serves every operation of `openapi/kelviq.yaml` (API and edge paths on one address),
 //! keeps customers, subscriptions, usage and events consistent across calls, and offers a
 //! control surface under `/_mock/` (see [`control`]) for tests in any language: reset,
-//! fixtures, direct grants, checkout completion, the request log, usage, and injected
+//! the catalogue, direct grants, checkout completion, the request log, usage, and injected
 //! faults (see [`faults`]), including the rude ones: a request applied and then answered
 //! 5xx, or applied and then dropped.
 //!
@@ -27,7 +27,10 @@
 //!
 //! Each API key is an environment with its own state: customers, subscriptions, usage, the
 //! catalog operations' features, products and plans (with their drafts, prices,
-//! entitlements and files), and the [`Catalogue`] it sells. A plan published with a price
+//! entitlements and files), and the [`Catalogue`] it sells. Every environment starts from
+//! one pricing-as-code file (`kelviq.config.toml`, the one catalogue format; the built-in
+//! one is [`catalogue::DEFAULT_CATALOG_TOML`]): it sells the file's plans, and its catalog
+//! API serves the file's products, features and plans. A plan published with a price
 //! becomes part of the catalogue of the environment that published it, so that checkouts
 //! and subscriptions there can name it. Configured with two keys (a sandbox and a
 //! production one, see [`MockConfig`]), one emulator serves both sides of `kelviq promote`.
@@ -110,9 +113,9 @@ impl App {
 /// and a production key served by one emulator are two environments, as they are two at
 /// Kelviq, so that `kelviq promote` can be tried from one emulator.
 ///
-/// What an environment sells when it starts: the catalogue of its key in
-/// [`catalogues`](Self::catalogues) when there is one, otherwise [`catalogue`](Self::catalogue)
-/// (so a `--catalog` file is sold by every environment: production sells what the file
+/// What an environment holds and sells when it starts: the catalogue of its key in
+/// [`catalogs`](Self::catalogs) when there is one, otherwise [`catalog`](Self::catalog)
+/// (so a `--catalog` file is served by every environment: production sells what the file
 /// declares, and a sandbox starts as a copy of it). A plan published later through the
 /// catalog API is sold by the environment that published it only.
 ///
@@ -141,11 +144,14 @@ pub struct MockConfig {
     /// environment the control surface and the Rust shorthands ([`MockServer::grant`],
     /// [`MockServer::usage`], …) act for when no key is named.
     pub api_keys: Vec<String>,
-    /// The plans every environment sells when it starts; the default catalogue when `None`.
-    pub catalogue: Option<Catalogue>,
-    /// The plans particular environments sell when they start, by API key, in place of
-    /// [`catalogue`](Self::catalogue).
-    pub catalogues: BTreeMap<String, Catalogue>,
+    /// The pricing-as-code catalogue every environment starts with (what it sells, and its
+    /// catalog API's products, features and plans); the built-in one
+    /// ([`catalogue::DEFAULT_CATALOG_TOML`]) when `None`. Set it with
+    /// [`with_catalog`](Self::with_catalog), which checks it.
+    pub catalog: Option<kelviq_config::Catalog>,
+    /// The catalogue particular environments start with, by API key, in place of
+    /// [`catalog`](Self::catalog).
+    pub catalogs: BTreeMap<String, kelviq_config::Catalog>,
     /// Where to listen; `127.0.0.1:0` (a free port) when `None`.
     pub addr: Option<SocketAddr>,
     /// Ignore body fields the document does not name (as the service likely does) instead
@@ -179,10 +185,11 @@ impl MockConfig {
         self
     }
 
-    /// Sells the plans, features and prices of a pricing-as-code file (`kelviq.config.toml`,
-    /// read with [`kelviq_config::load`]) in every environment, instead of the default
-    /// catalogue; see [`Catalogue::from_config`] for how the file's entries become the
-    /// emulator's, and what it refuses.
+    /// Starts every environment from a pricing-as-code file (`kelviq.config.toml`, read
+    /// with [`kelviq_config::load`]) instead of the built-in catalogue: it sells the file's
+    /// plans (see [`Catalogue::from_config`] for how the file's entries become what the
+    /// emulator sells, and what it refuses), and its catalog API serves the file's
+    /// products, features and plans, published, so that `kelviq pull` reads the file back.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -194,13 +201,13 @@ impl MockConfig {
     /// # }
     /// ```
     pub fn with_catalog(mut self, catalog: &kelviq_config::Catalog) -> Result<Self, String> {
-        self.catalogue = Some(Catalogue::from_config(catalog)?);
+        state::Start::new(catalog.clone())?;
+        self.catalog = Some(catalog.clone());
         Ok(self)
     }
 
-    /// Accepts `key` (as [`api_key`](Self::api_key)) and sells the plans of `catalog` in
-    /// its environment only, whatever [`with_catalog`](Self::with_catalog) says for the
-    /// others.
+    /// Accepts `key` (as [`api_key`](Self::api_key)) and starts its environment from
+    /// `catalog` only, whatever [`with_catalog`](Self::with_catalog) says for the others.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -219,19 +226,14 @@ impl MockConfig {
     /// # }
     /// ```
     pub fn with_catalog_for(
-        self,
+        mut self,
         key: impl Into<String>,
         catalog: &kelviq_config::Catalog,
     ) -> Result<Self, String> {
-        Ok(self.with_catalogue_for(key, Catalogue::from_config(catalog)?))
-    }
-
-    /// Accepts `key` (as [`api_key`](Self::api_key)) and sells `catalogue` in its
-    /// environment only.
-    pub fn with_catalogue_for(mut self, key: impl Into<String>, catalogue: Catalogue) -> Self {
+        state::Start::new(catalog.clone())?;
         let key = key.into();
-        self.catalogues.insert(key.clone(), catalogue);
-        self.api_key(key)
+        self.catalogs.insert(key.clone(), catalog.clone());
+        Ok(self.api_key(key))
     }
 
     /// Starts an emulator as this configuration says ([`MockServer::start_with`]).
@@ -302,12 +304,28 @@ impl MockServer {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let runtime = tokio::runtime::Handle::current();
-        let mut store = Store::new(
-            config.catalogue.unwrap_or_default(),
+        let invalid = |key: Option<&str>, e: String| {
+            let whose = key.map_or_else(String::new, |k| format!(" of key {k:?}"));
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("the catalog{whose} cannot be served: {e}"),
+            )
+        };
+        let start = match config.catalog {
+            Some(catalog) => state::Start::new(catalog).map_err(|e| invalid(None, e))?,
+            None => state::Start::builtin(),
+        };
+        let mut starts = std::collections::HashMap::new();
+        for (key, catalog) in config.catalogs {
+            let start = state::Start::new(catalog).map_err(|e| invalid(Some(&key), e))?;
+            starts.insert(key, start);
+        }
+        let store = Store::new(
+            start,
             config.log_capacity.unwrap_or(log::DEFAULT_LOG_CAPACITY),
         )
+        .with_starts(starts)
         .with_default_key(config.api_keys.first().cloned());
-        store.catalogues = config.catalogues.into_iter().collect();
         let app = App {
             store: Arc::new(Mutex::new(store)),
             api_keys: config.api_keys.into(),
@@ -421,9 +439,14 @@ impl MockServer {
         self.app.store().reset();
     }
 
-    /// Replaces what every environment sells, now and when it starts.
-    pub fn load_fixtures(&self, catalogue: Catalogue) {
-        self.app.store().replace_catalogue(catalogue);
+    /// Replaces every environment's catalogue, now and when it starts, with a
+    /// pricing-as-code file's (what it sells and its catalog API's products, features and
+    /// plans; customers and subscriptions are kept), as [`MockConfig::with_catalog`] does
+    /// at start; `PUT /_mock/catalog` over HTTP.
+    pub fn load_catalog(&self, catalog: &kelviq_config::Catalog) -> Result<(), String> {
+        let start = state::Start::new(catalog.clone())?;
+        self.app.store().replace_catalog(start);
+        Ok(())
     }
 
     /// Runs `f` on the environment of `api_key` with the plans it sells (the default one

@@ -1,28 +1,32 @@
-//! `kelviq-mock [--addr HOST:PORT] [--api-key KEY]... [--fixtures FILE | --catalog FILE]
-//! [--lenient]`: serves the Kelviq API emulator until interrupted (`--help` says what each
-//! flag does).
+//! `kelviq-mock [--addr HOST:PORT] [--api-key KEY]... [--catalog FILE] [--lenient]`: serves
+//! the Kelviq API emulator until interrupted (`--help` says what each flag does);
+//! `kelviq-mock --print-catalog` prints the built-in catalogue as a `kelviq.config.toml`.
+//! `--fixtures` (the JSON fixtures format of earlier versions) is gone: it stops with an
+//! error saying to use `--catalog`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use kelviq_mock::{Catalogue, MockConfig, MockServer};
+use kelviq_mock::{MockConfig, MockServer};
 
 const USAGE: &str =
-    "usage: kelviq-mock [--addr HOST:PORT] [--api-key KEY]... [--fixtures FILE | --catalog FILE] [--lenient]\n\
+    "usage: kelviq-mock [--addr HOST:PORT] [--api-key KEY]... [--catalog FILE] [--lenient]\n\
     \x20      [--webhook-retry-interval INTERVAL]\n\
+    \x20      kelviq-mock --print-catalog\n\
     \n\
     Serves the Kelviq API emulator (default address 127.0.0.1:8787) until interrupted.\n\
     --api-key   accept this bearer token; repeat it for more. Each key is an environment with\n\
     \x20           its own customers, subscriptions, usage, catalog and plans sold (a sandbox key\n\
     \x20           and a production key: `kelviq promote` between them against one emulator).\n\
-    \x20           Any other key is answered 401. Without it: any non-empty key, each its own\n\
-    \x20           environment. The first key is the one /_mock/ requests act for when they\n\
-    \x20           carry no Authorization header.\n\
-    --fixtures  a JSON plan catalogue replacing the default one\n\
-    --catalog   a pricing-as-code file (kelviq.config.toml or .json) whose plans, features and\n\
-    \x20           prices replace the default catalogue, in every environment: production sells\n\
-    \x20           what the file declares, and the sandbox starts as a copy. A plan published\n\
-    \x20           later is sold by the environment that published it only.\n\
+    \x20           Any other key is answered 401, on the API and under /_mock/ alike. Without\n\
+    \x20           it: any non-empty key, each its own environment. The first key is the one\n\
+    \x20           /_mock/ requests act for when they carry no Authorization header.\n\
+    --catalog   a pricing-as-code file (kelviq.config.toml or .json) replacing the built-in\n\
+    \x20           catalogue in every environment: each sells the file's plans, and its catalog\n\
+    \x20           API serves the file's products, features and plans (published), so that\n\
+    \x20           `kelviq pull` writes the file back. A plan published later is sold by the\n\
+    \x20           environment that published it only.\n\
+    --print-catalog  print the built-in catalogue (a kelviq.config.toml) and exit\n\
     --lenient   ignore body fields the document does not name, instead of a 400 naming them\n\
     --webhook-retry-interval  the pause between webhook delivery attempts (200ms, 1s, 2m;\n\
     \x20           60s, the service's, by default); each event is retried 3 times at most";
@@ -31,6 +35,8 @@ const USAGE: &str =
 enum Stop {
     /// `--help`.
     Help,
+    /// `--print-catalog`.
+    PrintCatalog,
     /// Arguments that make no sense: said, then the usage.
     Usage(String),
     /// A file that could not be used: said, without the usage.
@@ -48,7 +54,6 @@ fn parse(args: &[String]) -> Result<MockConfig, Stop> {
         addr: Some(SocketAddr::from(([127, 0, 0, 1], 8787))),
         ..MockConfig::default()
     };
-    let (mut fixtures_given, mut catalog_given) = (false, false);
     let mut args = args.iter();
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -70,11 +75,13 @@ fn parse(args: &[String]) -> Result<MockConfig, Stop> {
                 config = config.api_key(key.clone());
             }
             "--fixtures" => {
-                let path = value()?;
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("reading --fixtures {path:?}: {e}"))?;
-                config.catalogue = Some(Catalogue::from_json(&text)?);
-                fixtures_given = true;
+                return Err(Stop::BadFile(
+                    "--fixtures is gone: the JSON fixtures format was retired for the one \
+                     catalogue format, the pricing-as-code file. Give --catalog \
+                     kelviq.config.toml (or .json) instead; `kelviq-mock --print-catalog` \
+                     prints the built-in catalogue in that format, to start from."
+                        .to_owned(),
+                ));
             }
             "--catalog" => {
                 let path = value()?;
@@ -83,7 +90,6 @@ fn parse(args: &[String]) -> Result<MockConfig, Stop> {
                 config = config
                     .with_catalog(&catalog)
                     .map_err(|e| Stop::BadFile(format!("{path}: {e}")))?;
-                catalog_given = true;
             }
             "--lenient" => config.lenient = true,
             "--webhook-retry-interval" => {
@@ -91,12 +97,8 @@ fn parse(args: &[String]) -> Result<MockConfig, Stop> {
                     Some(kelviq_mock::webhooks::parse_interval(value()?)?)
             }
             "-h" | "--help" => return Err(Stop::Help),
+            "--print-catalog" => return Err(Stop::PrintCatalog),
             other => return Err(format!("unknown argument {other:?}").into()),
-        }
-        if catalog_given && fixtures_given {
-            return Err(Stop::Usage(
-                "give one of --fixtures and --catalog, not both".to_owned(),
-            ));
         }
     }
     Ok(config)
@@ -109,6 +111,10 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(Stop::Help) => {
             eprintln!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(Stop::PrintCatalog) => {
+            print!("{}", kelviq_mock::catalogue::DEFAULT_CATALOG_TOML);
             return ExitCode::SUCCESS;
         }
         Err(Stop::Usage(message)) => {

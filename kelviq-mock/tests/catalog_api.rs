@@ -5,6 +5,17 @@
 use kelviq_mock::MockServer;
 use serde_json::{json, Value};
 
+/// An emulator whose catalog starts empty (the built-in catalogue's products, features and
+/// plans are not there), so that what a test creates is all there is.
+async fn empty() -> MockServer {
+    MockServer::builder()
+        .with_catalog(&kelviq_config::Catalog::default())
+        .unwrap()
+        .start()
+        .await
+        .unwrap()
+}
+
 struct Http {
     base: String,
     client: reqwest::Client,
@@ -160,7 +171,7 @@ fn usd_price(amount: f64) -> Value {
 
 #[tokio::test]
 async fn features_are_created_listed_retrieved_and_archived() {
-    let server = MockServer::start().await.unwrap();
+    let server = empty().await;
     let http = Http::new(&server);
 
     let seats = create_feature(
@@ -237,7 +248,7 @@ async fn features_are_created_listed_retrieved_and_archived() {
 
 #[tokio::test]
 async fn bad_feature_bodies_get_a_400_naming_the_field() {
-    let server = MockServer::start().await.unwrap();
+    let server = empty().await;
     let http = Http::new(&server);
     create_feature(&http, json!({"name": "Seats", "featureType": "BOOLEAN"})).await;
     let path = "/api/v1/catalog/features/";
@@ -283,7 +294,7 @@ async fn bad_feature_bodies_get_a_400_naming_the_field() {
 
 #[tokio::test]
 async fn products_and_their_settings() {
-    let server = MockServer::start().await.unwrap();
+    let server = empty().await;
     let http = Http::new(&server);
 
     let product = http
@@ -407,7 +418,7 @@ async fn products_and_their_settings() {
 
 #[tokio::test]
 async fn a_plan_goes_from_draft_to_published_and_back() {
-    let server = MockServer::start().await.unwrap();
+    let server = empty().await;
     let http = Http::new(&server);
     let product = create_product(&http, "pro-suite").await;
 
@@ -574,7 +585,7 @@ async fn a_plan_goes_from_draft_to_published_and_back() {
 
 #[tokio::test]
 async fn a_published_plan_can_be_bought_and_grants_its_features() {
-    let server = MockServer::start().await.unwrap();
+    let server = empty().await;
     let http = Http::new(&server);
     let product = create_product(&http, "suite").await;
     let calls = create_feature(
@@ -627,7 +638,7 @@ async fn a_published_plan_can_be_bought_and_grants_its_features() {
 
 #[tokio::test]
 async fn plan_bodies_and_identifiers_are_checked() {
-    let server = MockServer::start().await.unwrap();
+    let server = empty().await;
     let http = Http::new(&server);
     let product = create_product(&http, "p").await;
     create_plan(&http, &product, "basic").await;
@@ -718,7 +729,7 @@ async fn plan_bodies_and_identifiers_are_checked() {
 
 #[tokio::test]
 async fn plan_prices_are_replaced_together() {
-    let server = MockServer::start().await.unwrap();
+    let server = empty().await;
     let http = Http::new(&server);
     let product = create_product(&http, "p").await;
     let calls = create_feature(
@@ -852,7 +863,7 @@ async fn plan_prices_are_replaced_together() {
 
 #[tokio::test]
 async fn plan_entitlements_are_added_changed_and_removed() {
-    let server = MockServer::start().await.unwrap();
+    let server = empty().await;
     let http = Http::new(&server);
     let product = create_product(&http, "p").await;
     let calls = create_feature(
@@ -1001,7 +1012,7 @@ async fn plan_entitlements_are_added_changed_and_removed() {
 
 #[tokio::test]
 async fn tenants_do_not_share_a_catalog() {
-    let server = MockServer::start().await.unwrap();
+    let server = empty().await;
     let http = Http::new(&server);
     create_product(&http, "mine").await;
     let other = reqwest::Client::new()
@@ -1016,7 +1027,7 @@ async fn tenants_do_not_share_a_catalog() {
 
 #[tokio::test]
 async fn product_images_are_changed_and_deleted() {
-    let server = MockServer::start().await.unwrap();
+    let server = empty().await;
     let http = Http::new(&server);
     let product = http
         .ok(
@@ -1091,7 +1102,7 @@ async fn product_images_are_changed_and_deleted() {
 
 #[tokio::test]
 async fn plan_files_are_changed_and_deleted_through_drafts() {
-    let server = MockServer::start().await.unwrap();
+    let server = empty().await;
     let http = Http::new(&server);
     let product = create_product(&http, "p").await;
     let plan = http
@@ -1187,7 +1198,7 @@ fn form(fields: &serde_json::Map<String, Value>, file: &[u8]) -> (String, Vec<u8
 
 #[tokio::test]
 async fn uploads_become_plan_files_with_a_public_download_link() {
-    let server = MockServer::start().await.unwrap();
+    let server = empty().await;
     let http = Http::new(&server);
     let upload = http
         .ok(
@@ -1285,7 +1296,7 @@ async fn uploads_become_plan_files_with_a_public_download_link() {
 
 #[tokio::test]
 async fn a_product_offering_shows_its_published_plans() {
-    let server = MockServer::start().await.unwrap();
+    let server = empty().await;
     let http = Http::new(&server);
     let product = create_product(&http, "suite").await;
     let seats = create_feature(

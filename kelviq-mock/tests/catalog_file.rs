@@ -192,3 +192,152 @@ fn the_binary_refuses_a_bad_file_naming_file_line_and_field() {
     assert!(stderr.contains("missing.toml"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn the_catalog_api_serves_the_products_features_and_plans_of_the_file() {
+    let catalog = kelviq_config::parse_toml(CONFIG, "kelviq.config.toml").unwrap();
+    let server = MockServer::builder()
+        .api_key("sk_test")
+        .with_catalog(&catalog)
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let (status, products) = send(&server, "GET", "/api/v1/catalog/products/", None).await;
+    assert_eq!(status, 200, "{products}");
+    assert_eq!(products["count"], 1, "{products}");
+    assert_eq!(products["results"][0]["identifier"], "reports-app");
+    assert_eq!(products["results"][0]["taxCode"], "saas");
+    let (_, features) = send(&server, "GET", "/api/v1/catalog/features/", None).await;
+    let types: Vec<(&str, &str)> = features["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["identifier"].as_str().unwrap(),
+                f["featureType"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(types, [("exports", "METER"), ("editors", "CUSTOMIZABLE")]);
+    let (_, plans) = send(&server, "GET", "/api/v1/catalog/plans/", None).await;
+    assert_eq!(plans["count"], 1, "{plans}");
+    let team = &plans["results"][0];
+    assert_eq!(
+        (&team["identifier"], &team["isLatest"], &team["version"]),
+        (&json!("team-plan"), &json!(true), &json!(1)),
+        "published: {team}"
+    );
+    assert_eq!(team["product"], products["results"][0]["id"]);
+    let (_, entitlements) = send(
+        &server,
+        "GET",
+        "/api/v1/catalog/plans/team-plan/features/",
+        None,
+    )
+    .await;
+    let exports = &entitlements["results"][0];
+    assert_eq!(exports["feature"]["identifier"], "exports");
+    assert_eq!(
+        exports["details"],
+        json!({"value": 250, "reset": "EVERY_MONTH", "hardLimit": true})
+    );
+    let (_, prices) = send(
+        &server,
+        "GET",
+        "/api/v1/catalog/plans/team-plan/prices/",
+        None,
+    )
+    .await;
+    let price = &prices["results"][0];
+    assert_eq!(
+        (
+            &price["priceType"],
+            &price["currency"],
+            &price["taxBehavior"]
+        ),
+        (&json!("PAID"), &json!("USD"), &json!("EXCLUSIVE"))
+    );
+    assert_eq!(
+        price["chargeCatalogPrice"][0]["charges"][0]["priceData"]["amount"],
+        12.5
+    );
+}
+
+#[tokio::test]
+async fn the_built_in_catalogue_is_a_config_file_served_by_the_catalog_api() {
+    let server = MockServer::start().await.unwrap();
+    let (_, plans) = send(&server, "GET", "/api/v1/catalog/plans/", None).await;
+    let identifiers: Vec<&str> = plans["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["identifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        identifiers,
+        [
+            "plan-pro-monthly",
+            "premium-plan",
+            "new_plan_enterprise",
+            "pro-license",
+            "lifetime-pack"
+        ]
+    );
+    let desktop = plans["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["identifier"] == "pro-license")
+        .unwrap();
+    assert_eq!(desktop["license"]["activationLimit"], 2, "{desktop}");
+
+    // Buying the licensed plan issues a key limited to two activations, as before.
+    let (status, _) = send(
+        &server,
+        "POST",
+        "/api/v1/customers/",
+        Some(json!({"customer_id": "c1", "email": "c1@example.com"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, subscription) = send(
+        &server,
+        "POST",
+        "/api/v1/subscriptions/create/",
+        Some(json!({"plan_identifier": "pro-license", "charge_period": "YEARLY", "customer_id": "c1"})),
+    )
+    .await;
+    assert!(status < 300, "{status} {subscription}");
+    assert_eq!(subscription["amount"], "99.00", "{subscription}");
+    let (_, keys) = send(&server, "GET", "/_mock/customers/c1/licenses", None).await;
+    assert_eq!(keys.as_array().map(Vec::len), Some(1), "{keys}");
+}
+
+#[test]
+fn fixtures_are_gone_and_the_built_in_catalogue_can_be_printed() {
+    let output = Command::new(env!("CARGO_BIN_EXE_kelviq-mock"))
+        .args(["--fixtures", "fixtures.json"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--fixtures is gone") && stderr.contains("--catalog"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "nothing served");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_kelviq-mock"))
+        .arg("--print-catalog")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(text, kelviq_mock::catalogue::DEFAULT_CATALOG_TOML);
+    let catalog = kelviq_config::parse_toml(&text, "printed").unwrap();
+    assert_eq!(catalog, kelviq_mock::catalogue::default_catalog());
+}

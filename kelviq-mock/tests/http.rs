@@ -125,13 +125,14 @@ async fn the_bearer_key_is_required_and_checked() {
 
 #[tokio::test]
 async fn two_keys_are_two_environments_each_selling_its_own_catalogue() {
-    let mut premium_only = kelviq_mock::Catalogue::default();
+    let mut premium_only = kelviq_mock::catalogue::default_catalog();
     premium_only
         .plans
         .retain(|p| p.identifier == "premium-plan");
     let server = MockServer::builder()
         .api_key("sk_sandbox")
-        .with_catalogue_for("sk_production", premium_only)
+        .with_catalog_for("sk_production", &premium_only)
+        .unwrap()
         .start()
         .await
         .unwrap();
@@ -169,15 +170,42 @@ async fn the_control_surface_drives_state_over_http() {
     let server = MockServer::start().await.unwrap();
     let http = Http::new(&server);
 
-    // Fixtures replace the catalogue.
-    let fixtures = json!({"plans": [{
-        "identifier": "starter", "name": "Starter", "chargePeriods": ["MONTHLY"],
-        "features": [{"identifier": "exports", "type": "METER", "usageLimit": 2, "hardLimit": true}]
-    }]});
+    // A pricing-as-code file (its JSON form) replaces the catalogue.
+    let catalog = json!({
+        "products": [{"identifier": "app", "name": "App", "taxCode": "saas"}],
+        "features": [{"identifier": "exports", "name": "Exports", "type": "METER"}],
+        "plans": [{
+            "identifier": "starter", "name": "Starter", "product": "app",
+            "entitlements": [{"feature": "exports", "value": 2, "hardLimit": true}],
+            "prices": [{"priceType": "PAID", "currency": "USD", "chargeCatalogPrice": [
+                {"priceModel": "FLAT", "charges": [{"chargePeriod": "MONTHLY", "priceData": {"amount": 5}}]}
+            ]}]
+        }]
+    });
     assert_eq!(
-        http.send("PUT", "/_mock/fixtures", Some(fixtures)).await.0,
+        http.send("PUT", "/_mock/catalog", Some(catalog)).await.0,
         204
     );
+    // The retired fixtures format is answered 410, saying where to go.
+    let (status, gone) = http
+        .send("PUT", "/_mock/fixtures", Some(json!({"plans": []})))
+        .await;
+    assert_eq!(status, 410);
+    assert!(gone.to_string().contains("/_mock/catalog"), "{gone}");
+    // A bad file is a 400 naming the field.
+    let (status, bad) = http
+        .send(
+            "PUT",
+            "/_mock/catalog",
+            Some(json!({"plans": [{"identifier": "x"}]})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(bad.to_string().contains("plans[0].name"), "{bad}");
+    // The catalog API serves the file too.
+    let (_, plans) = http.send("GET", "/api/v1/catalog/plans/", None).await;
+    assert_eq!(plans["count"], 1, "{plans}");
+    assert_eq!(plans["results"][0]["identifier"], "starter");
     let (status, _) = http
         .send("POST", "/api/v1/checkout/", Some(json!({"planIdentifier": "premium-plan", "chargePeriod": "MONTHLY", "successUrl": "https://x"})))
         .await;
@@ -336,4 +364,49 @@ async fn cancellations_end_access_now_or_later() {
         )
         .await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_control_request_with_a_key_of_no_environment_is_refused() {
+    let server = MockServer::builder()
+        .api_key("sk_sandbox")
+        .api_key("sk_production")
+        .start()
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let grant = json!({"customerId": "c", "featureId": "seats", "featureType": "CUSTOMIZABLE", "usageLimit": 3});
+    let send = |key: Option<&'static str>| {
+        let mut request = client
+            .post(format!("{}/_mock/entitlements", server.url()))
+            .json(&grant);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, body) = send(Some("sk_typo")).await;
+    assert_eq!(status, 401, "a key of no environment: {body}");
+    assert!(body.to_string().contains("Invalid API key"), "{body}");
+    let usage = client
+        .get(format!("{}/_mock/customers/c/usage", server.url()))
+        .bearer_auth("sk_typo")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(usage.status().as_u16(), 401, "reads too");
+    // The configured keys, and no key (the first configured one), still act.
+    assert_eq!(send(Some("sk_production")).await.0, 204);
+    assert_eq!(send(None).await.0, 204);
+    let has = |key: &str| {
+        server.with_tenant(Some(key), |_, tenant| tenant.retrieve_customer("c").is_ok())
+    };
+    assert!(has("sk_production") && has("sk_sandbox"));
 }

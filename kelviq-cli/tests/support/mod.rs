@@ -220,7 +220,39 @@ pub struct Emulator {
     url: String,
 }
 
+/// An empty pricing-as-code file (written once per test process), for an emulator whose
+/// environments start with nothing in their catalog instead of the built-in catalogue.
+pub fn empty_catalog() -> &'static Path {
+    static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("kelviq-cli-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("kelviq.config.toml");
+        std::fs::write(&path, "# nothing: an empty catalog\n").unwrap();
+        path
+    })
+}
+
+/// An in-process emulator whose catalog starts empty.
+pub async fn empty_server() -> kelviq_mock::MockServer {
+    kelviq_mock::MockServer::builder()
+        .with_catalog(&kelviq_config::Catalog::default())
+        .unwrap()
+        .start()
+        .await
+        .unwrap()
+}
+
 impl Emulator {
+    /// Starts `kelviq-mock --addr 127.0.0.1:0 --catalog <an empty file> <args>`: an
+    /// emulator whose environments start with an empty catalog.
+    pub fn empty(args: &[&str]) -> Self {
+        let path = empty_catalog().to_str().unwrap().to_owned();
+        let mut all = vec!["--catalog", path.as_str()];
+        all.extend_from_slice(args);
+        Self::start(&all)
+    }
+
     /// Starts `kelviq-mock --addr 127.0.0.1:0 <args>` and waits until it serves.
     pub fn start(args: &[&str]) -> Self {
         let mut child = Command::new(mock_binary())

@@ -17,7 +17,16 @@ pub(crate) fn conform(
     at: &str,
 ) -> Result<(), ApiError> {
     let Value::Object(given) = value else {
-        // Not an object: decoding names what it should have been.
+        // An array would decode into a type of the document field by field (serde reads a
+        // struct from a sequence), so it is refused here; anything else, decoding names
+        // what it should have been.
+        if value.is_array() {
+            let name = at.trim_end_matches('.');
+            return Err(ApiError::field(
+                if name.is_empty() { "body" } else { name },
+                "Expected an object, found an array.",
+            ));
+        }
         return Ok(());
     };
     let mut kept = Map::new();
@@ -201,5 +210,14 @@ mod tests {
             .unwrap_err(),
             "billingAddress.zip"
         );
+    }
+
+    #[test]
+    fn an_array_where_an_object_belongs_is_refused_by_name() {
+        assert_eq!(
+            check(json!({"customer_id": "c", "billingAddress": [null]}), false).unwrap_err(),
+            "billingAddress"
+        );
+        assert_eq!(check(json!([null, null]), true).unwrap_err(), "body");
     }
 }

@@ -219,6 +219,161 @@ fn reshape<T: serde::de::DeserializeOwned>(value: impl serde::Serialize) -> Resu
 }
 
 impl Catalog {
+    /// The catalog API's state for a pricing-as-code file, as if it had been pushed and
+    /// every plan published: its products, features and plans (version 1, published), each
+    /// plan with the file's entitlements and prices, so that `kelviq pull` reads the file
+    /// back and `kelviq push` of it finds nothing to change. What the file does not say is
+    /// not made up (no currency or `enabled` added to a price, no `isVisible` to a plan);
+    /// each feature a `chargeCatalogPrice` entry names becomes its UUID. Refused: a plan
+    /// granting or pricing a feature the file does not declare, or a product unknown.
+    pub(crate) fn from_config(config: &kelviq_config::Catalog) -> Result<Catalog, String> {
+        let at = now();
+        let mut catalog = Catalog::default();
+        for p in &config.products {
+            catalog.products.push(Product {
+                product: wire::CatalogProduct {
+                    created_by: Some(CREATED_BY.to_owned()),
+                    description: Some(p.description.clone().unwrap_or_default()),
+                    id: Uuid::new_v4(),
+                    identifier: p.identifier.clone(),
+                    images: Vec::new(),
+                    modified_on: Some(at),
+                    name: p.name.clone(),
+                    tax_code: Some(p.tax_code.as_str().to_owned()),
+                },
+                archived: false,
+                settings: None,
+                files: Vec::new(),
+            });
+        }
+        for f in &config.features {
+            catalog.features.push(wire::CatalogFeature {
+                description: Some(f.description.clone().unwrap_or_default()),
+                details: Map::new(),
+                feature_details: f.feature_details.clone().unwrap_or_default(),
+                feature_type: f.feature_type.as_str().to_owned(),
+                id: Uuid::new_v4(),
+                identifier: f.identifier.clone(),
+                is_archived: Some(false),
+                metadata: f.metadata.clone().unwrap_or_default(),
+                meter: f.meter.clone().unwrap_or_default(),
+                modified_on: Some(at),
+                name: f.name.clone(),
+            });
+        }
+        let feature_id = |identifier: &str| {
+            catalog
+                .features
+                .iter()
+                .find(|f| f.identifier == identifier)
+                .map(|f| f.id)
+        };
+        let mut plans = Vec::new();
+        for p in &config.plans {
+            let product = catalog
+                .products
+                .iter()
+                .find(|product| product.product.identifier == p.product)
+                .map(|product| product.product.id)
+                .ok_or_else(|| {
+                    format!(
+                        "plan {:?} belongs to product {:?}, which the file does not declare",
+                        p.identifier, p.product
+                    )
+                })?;
+            let mut entitlements = Vec::new();
+            for e in &p.entitlements {
+                let id = feature_id(&e.feature).ok_or_else(|| {
+                    format!(
+                        "plan {:?} grants feature {:?}, which the file does not declare",
+                        p.identifier, e.feature
+                    )
+                })?;
+                let mut details = match serde_json::to_value(e) {
+                    Ok(Value::Object(map)) => map,
+                    _ => Map::new(),
+                };
+                details.remove("feature");
+                entitlements.push((id, details));
+            }
+            let mut prices = Vec::new();
+            for (i, price) in p.prices.iter().flatten().enumerate() {
+                let at = format!("plan {:?}, prices[{i}]", p.identifier);
+                let mut value = serde_json::to_value(price).map_err(|e| format!("{at}: {e}"))?;
+                if let Some(fields) = value.as_object_mut() {
+                    fields.insert("id".into(), Value::String(Uuid::new_v4().to_string()));
+                }
+                let entries = value
+                    .get_mut("chargeCatalogPrice")
+                    .and_then(Value::as_array_mut);
+                for entry in entries.into_iter().flatten() {
+                    let Some(name) = entry.get("feature").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    let id = feature_id(name)
+                        .or_else(|| Uuid::parse_str(name).ok())
+                        .ok_or_else(|| {
+                            format!(
+                                "{at}: chargeCatalogPrice names feature {name:?}, which the \
+                                 file does not declare"
+                            )
+                        })?;
+                    entry["feature"] = Value::String(id.to_string());
+                }
+                let price: wire::CatalogPlanPrice =
+                    serde_json::from_value(value).map_err(|e| format!("{at}: {e}"))?;
+                prices.push(price);
+            }
+            let mut details = Map::new();
+            details.insert(
+                "stripeProductId".into(),
+                Value::String(format!("prod_mock_{}", Uuid::new_v4().simple())),
+            );
+            let plan = wire::CatalogPlan {
+                countries: Vec::new(),
+                created_on: Some(at),
+                description: Some(p.description.clone().unwrap_or_default()),
+                details,
+                files: Vec::new(),
+                identifier: p.identifier.clone(),
+                is_imported: Some(false),
+                is_latest: true,
+                is_visible: p.is_visible,
+                license: p.license.as_ref().map(|l| wire::PlanLicense {
+                    activation_limit: l
+                        .activation_limit
+                        .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+                    activation_limit_enabled: l.activation_limit_enabled,
+                    duration_unit: l.duration_unit.clone(),
+                    duration_value: l
+                        .duration_value
+                        .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+                    enabled: l.enabled,
+                    has_expiry: l.has_expiry,
+                }),
+                links: Vec::new(),
+                metadata: p.metadata.clone().unwrap_or_default(),
+                modified_on: Some(at),
+                name: p.name.clone(),
+                ordering: None,
+                product,
+                version: 1,
+            };
+            plans.push(Plan {
+                identifier: p.identifier.clone(),
+                archived: false,
+                versions: vec![Version {
+                    plan,
+                    stage: Stage::Published,
+                    prices,
+                    entitlements,
+                }],
+            });
+        }
+        catalog.plans = plans;
+        Ok(catalog)
+    }
+
     // ----- features -------------------------------------------------------------------
 
     fn feature_index(&self, pk: &str) -> Result<usize, ApiError> {
@@ -1192,7 +1347,7 @@ impl Catalog {
             .plan
             .license
             .as_ref()
-            .filter(|l| l.enabled == Some(true))
+            .filter(|l| l.enabled != Some(false))
             .map(|l| LicenseTerms {
                 activation_limit: l
                     .activation_limit

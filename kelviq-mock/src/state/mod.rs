@@ -42,15 +42,56 @@ pub const ORG_ID: &str = "1";
 /// How many items a list page holds when the request does not say.
 const DEFAULT_PAGE_SIZE: u64 = 20;
 
+/// What an environment starts with: a pricing-as-code file, the plans it sells and the
+/// catalog API's products, features and plans it holds.
+#[derive(Debug, Clone)]
+pub(crate) struct Start {
+    config: std::sync::Arc<kelviq_config::Catalog>,
+    catalogue: Catalogue,
+}
+
+impl Start {
+    /// The start `config` gives, or why the emulator cannot serve it.
+    pub(crate) fn new(config: kelviq_config::Catalog) -> Result<Self, String> {
+        let catalogue = Catalogue::from_config(&config)?;
+        catalog::Catalog::from_config(&config)?;
+        Ok(Self {
+            config: std::sync::Arc::new(config),
+            catalogue,
+        })
+    }
+
+    /// The built-in catalogue's start.
+    pub(crate) fn builtin() -> Self {
+        Self::new(crate::catalogue::default_catalog())
+            .expect("the built-in catalogue is one the emulator serves")
+    }
+
+    fn environment(&self) -> Environment {
+        Environment {
+            catalogue: self.catalogue.clone(),
+            tenant: self.tenant(),
+        }
+    }
+
+    fn tenant(&self) -> Tenant {
+        Tenant {
+            // Checked by `new`.
+            catalog: catalog::Catalog::from_config(&self.config).unwrap_or_default(),
+            ..Tenant::default()
+        }
+    }
+}
+
 /// Everything the emulator holds.
 #[derive(Debug)]
 pub struct Store {
-    /// The plans a tenant sells when it is first named, unless `catalogues` gives its key
+    /// What a tenant starts with when it is first named, unless `starts` gives its key
     /// another. Each tenant then sells its own copy: a plan published by one key is
     /// sellable for that key only.
-    pub catalogue: Catalogue,
-    /// The starting catalogue of particular keys, in place of `catalogue`.
-    pub catalogues: HashMap<String, Catalogue>,
+    start: Start,
+    /// The start of particular keys, in place of `start`.
+    starts: HashMap<String, Start>,
     tenants: HashMap<String, Environment>,
     /// The key the control surface and the Rust shorthands act for when none is named:
     /// the only key, in a single-tenant emulator.
@@ -122,12 +163,12 @@ pub struct Grant {
 pub use crate::log::{LoggedRequest, LoggedResponse};
 
 impl Store {
-    /// An emulator selling `catalogue`, holding nothing else, keeping the last
-    /// `log_capacity` requests.
-    pub fn new(catalogue: Catalogue, log_capacity: usize) -> Self {
+    /// An emulator whose environments start as `start` says, holding nothing else,
+    /// keeping the last `log_capacity` requests.
+    pub(crate) fn new(start: Start, log_capacity: usize) -> Self {
         Self {
-            catalogue,
-            catalogues: HashMap::new(),
+            start,
+            starts: HashMap::new(),
             tenants: HashMap::new(),
             default_key: None,
             log: RequestLog::new(log_capacity),
@@ -152,21 +193,31 @@ impl Store {
     /// applied report and fault; keeps the starting catalogues and the default key.
     pub fn reset(&mut self) {
         let capacity = self.log.capacity();
-        let catalogues = std::mem::take(&mut self.catalogues);
+        let starts = std::mem::take(&mut self.starts);
         let default_key = self.default_key.take();
-        *self = Self::new(std::mem::take(&mut self.catalogue), capacity);
-        self.catalogues = catalogues;
+        *self = Self::new(self.start.clone(), capacity);
+        self.starts = starts;
         self.default_key = default_key;
     }
 
-    /// Replaces what every tenant sells, those already named included, and what a tenant
-    /// named later starts with; forgets the starting catalogues of particular keys.
-    pub fn replace_catalogue(&mut self, catalogue: Catalogue) {
+    /// Starts particular keys' environments as `starts` says.
+    pub(crate) fn with_starts(mut self, starts: HashMap<String, Start>) -> Self {
+        self.starts = starts;
+        self
+    }
+
+    /// Replaces the catalogue of every tenant, those already named included (what each
+    /// sells, and its catalog API's products, features and plans; customers and
+    /// subscriptions kept), and what a tenant named later starts with; forgets the starting
+    /// catalogues of particular keys.
+    pub(crate) fn replace_catalog(&mut self, start: Start) {
         for environment in self.tenants.values_mut() {
-            environment.catalogue = catalogue.clone();
+            let fresh = start.environment();
+            environment.catalogue = fresh.catalogue;
+            environment.tenant.catalog = fresh.tenant.catalog;
         }
-        self.catalogues.clear();
-        self.catalogue = catalogue;
+        self.starts.clear();
+        self.start = start;
     }
 
     /// The catalogue and the tenant of `key` (the default tenant for `None`), made when
@@ -196,13 +247,10 @@ impl Store {
             }
             None => self.default_key.clone().unwrap_or_default(),
         };
-        let (catalogue, catalogues) = (&self.catalogue, &self.catalogues);
+        let (start, starts) = (&self.start, &self.starts);
         self.tenants
             .entry(key)
-            .or_insert_with_key(|key| Environment {
-                catalogue: catalogues.get(key).unwrap_or(catalogue).clone(),
-                tenant: Tenant::default(),
-            })
+            .or_insert_with_key(|key| starts.get(key).unwrap_or(start).environment())
     }
 
     /// Completes a checkout as if the customer paid, whichever tenant made it.
