@@ -756,7 +756,7 @@ impl Outbox {
             }
             return match shared.claim(max).await {
                 Ok(claim) => Claim {
-                    exhausted: !claim.picked_any && claim.unlinked == 0,
+                    exhausted: !claim.picked_any,
                     jobs: claim.claimed.into_iter().map(Job::Shared).collect(),
                     unconfirmed: claim.unconfirmed,
                     dropped: claim.dropped,
