@@ -1565,3 +1565,40 @@ async fn review3_a_claim_after_a_long_outage_holds_redis_only_briefly() {
          {flushed:?}):\n{slow}"
     );
 }
+
+/// `Outbox::waiting` counts the reports in Redis as none when Redis does not answer (the
+/// `ZCARD` fails, or is skipped while the client rests after a failure), and `shutdown`
+/// takes "none remaining" for done: a report waits in Redis, Redis stalls for a moment as
+/// the shutdown begins, and the shutdown returns at once saying nothing remains, with most
+/// of its deadline left and the report undelivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review3_a_shutdown_that_meets_redis_stalled_does_not_say_nothing_remains() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .connect_timeout(Duration::from_millis(300))
+        .redis(RedisConfig::new(redis.url()).lease(Duration::from_secs(1)))
+        .offline_queue(QueueConfig::default().retry_interval(Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    offline(&server).await;
+    assert!(report(&client, CUSTOMER, 1, Behaviour::Delta)
+        .await
+        .is_queued());
+    assert_eq!(client.redis_stats().unwrap().kept_locally, 0, "in Redis");
+    server.go_online().await.unwrap();
+    redis.pause(400);
+    let left = client.shutdown(Duration::from_secs(5)).await;
+    assert!(
+        left.remaining > 0 || used(&server, CUSTOMER) == 1,
+        "the shutdown says nothing remains, and the report waits in Redis: {left:?}, \
+         {} in Redis",
+        cli(&redis, &["ZCARD", &format!("{}queue:order", queue_prefix(&redis))]).trim()
+    );
+    assert_eq!(
+        (left.delivered, left.remaining),
+        (1, 0),
+        "Redis answered again within the deadline: {left:?}"
+    );
+}
