@@ -1594,7 +1594,11 @@ async fn review3_a_shutdown_that_meets_redis_stalled_does_not_say_nothing_remain
         left.remaining > 0 || used(&server, CUSTOMER) == 1,
         "the shutdown says nothing remains, and the report waits in Redis: {left:?}, \
          {} in Redis",
-        cli(&redis, &["ZCARD", &format!("{}queue:order", queue_prefix(&redis))]).trim()
+        cli(
+            &redis,
+            &["ZCARD", &format!("{}queue:order", queue_prefix(&redis))]
+        )
+        .trim()
     );
     assert_eq!(
         (left.delivered, left.remaining),
