@@ -1312,3 +1312,297 @@ async fn review2_upgrade_marker_written_before_the_lanes_are_known() {
         "each applied once, in order"
     );
 }
+
+// Review 3 (h-rev3) of 2cf28bd: a push no longer links its report into its lane; the next
+// claim does.
+
+/// The key prefix of the shared queue (`<namespace>:{<tenant>}:`).
+fn queue_prefix(redis: &RedisServer) -> String {
+    lane_key(redis)
+        .strip_suffix("queue:lane")
+        .expect("the lane index is named queue:lane")
+        .to_owned()
+}
+
+/// Reports `n` `DELTA 1`s of `customer` through `client`, `tasks` at a time, each of them
+/// queued (in Redis: the caller checks `kept_locally`).
+async fn queue_many(client: &Client, customer: &'static str, n: usize, tasks: usize) {
+    let mut set = tokio::task::JoinSet::new();
+    for task in 0..tasks {
+        let client = client.clone();
+        let share = n / tasks + usize::from(task < n % tasks);
+        set.spawn(async move {
+            for _ in 0..share {
+                assert!(report(&client, customer, 1, Behaviour::Delta)
+                    .await
+                    .is_queued());
+            }
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        done.unwrap();
+    }
+}
+
+/// `outbox.rs` `may_send` asks Redis whether a local report's lane has reports waiting there
+/// with `lane_waiting`, which reads `queue:head`. Since 2cf28bd a pushed report is in
+/// `queue:head` only once a claim has linked it, so a report pushed and not yet claimed is
+/// invisible to it: `SET 7`, kept locally by another instance (Redis refused it there: an
+/// evicting policy at that moment), is sent ahead of `SET 5`, which waits unlinked in Redis
+/// (the sender sends one report at a time after an outage, so no claim links it first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review3_a_local_set_waits_behind_a_set_in_redis_that_no_claim_has_linked_yet() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let (first, second) = (client(&server, &redis), client(&server, &redis));
+    offline(&server).await;
+    assert!(report(&first, CUSTOMER, 5, Behaviour::Set)
+        .await
+        .is_queued());
+    assert_eq!(
+        first.redis_stats().unwrap().kept_locally,
+        0,
+        "SET 5 is in Redis"
+    );
+    // The second instance finds Redis evicting when it first pushes: it keeps SET 7 locally.
+    cli(
+        &redis,
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+    );
+    assert!(report(&second, CUSTOMER, 7, Behaviour::Set)
+        .await
+        .is_queued());
+    assert_eq!(
+        second.redis_stats().unwrap().kept_locally,
+        1,
+        "SET 7 is kept locally"
+    );
+    cli(&redis, &["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
+    server.go_online().await.unwrap();
+    drain(&second).await;
+    drain(&first).await;
+    assert_eq!(
+        applied(&server, CUSTOMER),
+        [5, 7],
+        "each applied once, in the order made"
+    );
+}
+
+/// A rolling deploy: an instance of the release before 2cf28bd links its report into the
+/// lane as it pushes it (its PUSH, run here verbatim), behind the lane's tail; the report an
+/// instance of this release pushed before it is not linked yet, so the lane's tail is empty
+/// and the older release's `SET 7` becomes the lane's first. The next claim links `SET 5`
+/// behind it: Kelviq applies 7, then 5.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review3_a_set_pushed_by_the_previous_release_does_not_overtake_one_pushed_before_it() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let client = client(&server, &redis);
+    offline(&server).await;
+    assert!(report(&client, CUSTOMER, 5, Behaviour::Set)
+        .await
+        .is_queued());
+    assert_eq!(
+        client.redis_stats().unwrap().kept_locally,
+        0,
+        "SET 5 is in Redis"
+    );
+    let prefix = queue_prefix(&redis);
+    let key = |name: &str| format!("{prefix}queue:{name}");
+    let id = cli(&redis, &["ZRANGE", &key("order"), "0", "0"])
+        .trim()
+        .to_owned();
+    let body = cli(&redis, &["HGET", &key("body"), &id]).trim().to_owned();
+    let seven = body.replacen("\"value\":5", "\"value\":7", 1);
+    assert_ne!(seven, body, "the report's value is where expected: {body}");
+    // The previous release's PUSH, as it was at 2cf28bd^.
+    let old_push = r"
+        if redis.call('ZSCORE', KEYS[4], ARGV[1])
+            or redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
+            return redis.call('ZCARD', KEYS[1])
+        end
+        local seq = redis.call('INCR', KEYS[5])
+        redis.call('ZADD', KEYS[1], seq, ARGV[1])
+        redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+        local tail = redis.call('HGET', KEYS[8], ARGV[3])
+        if tail then
+            redis.call('HSET', KEYS[9], tail, ARGV[1])
+        else
+            redis.call('HSET', KEYS[7], ARGV[3], ARGV[1])
+            redis.call('ZADD', KEYS[6], seq, ARGV[3])
+        end
+        redis.call('HSET', KEYS[8], ARGV[3], ARGV[1])
+        return redis.call('ZCARD', KEYS[1])
+    ";
+    // The lane name holds a NUL byte: given on standard input (`redis-cli -x`).
+    let lane = {
+        let output = Command::new("redis-cli")
+            .args(["-p", &port(&redis).to_string(), "HGET", &key("lane"), &id])
+            .output()
+            .unwrap();
+        let mut lane = output.stdout;
+        assert_eq!(lane.pop(), Some(b'\n'));
+        lane
+    };
+    let mut push = Command::new("redis-cli")
+        .args(["-p", &port(&redis).to_string(), "-x", "EVAL", old_push, "9"])
+        .args(
+            [
+                "order", "body", "lane", "settled", "seq", "ready", "head", "tail", "next",
+            ]
+            .map(key),
+        )
+        .args(["an-older-instance-report", &seven])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        push.stdin.take().unwrap().write_all(&lane).unwrap();
+    }
+    let pushed = push.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&pushed.stdout).trim(), "2");
+    server.go_online().await.unwrap();
+    drain(&client).await;
+    assert_eq!(
+        applied(&server, CUSTOMER),
+        [5, 7],
+        "each applied once, in the order pushed"
+    );
+}
+
+/// Finding 12 again with more than ten thousand reports in the busy lane (a claim links at
+/// most ten thousand): the other lane's report, pushed behind them, is not linked by the
+/// other instance's first claim, which picks nothing; the pass then ends (`drain` stops once
+/// nothing is in flight, whatever `exhausted` says) with the report undelivered, and the
+/// background sender waits longer after each such pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review3_a_busy_lane_with_more_reports_than_a_claim_links_does_not_starve_the_others() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    // A Redis time-out long enough for a claim that links ten thousand reports.
+    let config = || {
+        RedisConfig::new(redis.url())
+            .lease(Duration::from_secs(1))
+            .timeout(Duration::from_secs(2))
+    };
+    let (first, second) = (client_of(&server, config()), client_of(&server, config()));
+    offline(&server).await;
+    queue_many(&first, CUSTOMER, 21_000, 8).await;
+    assert_eq!(first.redis_stats().unwrap().kept_locally, 0, "all in Redis");
+    server.go_online().await.unwrap();
+    server
+        .inject(Fault::new(
+            "reportUsage",
+            1,
+            FaultKind::DelayAnswer { ms: 5_000 },
+        ))
+        .unwrap();
+    // The first instance claims the busy lane's first report and sends it slowly.
+    let slow = tokio::spawn({
+        let first = first.clone();
+        async move { first.flush().await }
+    });
+    let started = Instant::now();
+    while report_requests(&server) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the first send"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server
+        .inject(Fault::new("reportUsage", 1, retry_much_later()))
+        .unwrap();
+    let queued = report(&second, OTHER, 1, Behaviour::Delta).await;
+    assert!(queued.is_queued(), "{queued:?}");
+    assert_eq!(second.redis_stats().unwrap().kept_locally, 0, "in Redis");
+    let other = second.flush().await;
+    assert!(
+        used(&server, OTHER) == 1,
+        "the other lane was delivered while the busy one was held: {other:?}"
+    );
+    slow.abort();
+}
+
+/// A claim after a long outage links up to ten thousand reports in one script, and Redis
+/// runs nothing else meanwhile (2cf28bd's comment: "each batch a few milliseconds"). Here one
+/// lane holds 10,500: the first claim holds Redis for longer than the commands of every
+/// instance can wait (the default time-out is 100 ms; measured about 100 to 150 ms on a
+/// loaded two-core machine), so it times out on its own client, which rests, and its picked
+/// report stays leased to nobody until the lease ends. Redis's slow log must show no script
+/// of the queue running 25 ms or more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review3_a_claim_after_a_long_outage_holds_redis_only_briefly() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let client = client_of(&server, RedisConfig::new(redis.url()));
+    offline(&server).await;
+    queue_many(&client, CUSTOMER, 10_500, 8).await;
+    assert_eq!(
+        client.redis_stats().unwrap().kept_locally,
+        0,
+        "all in Redis"
+    );
+    cli(
+        &redis,
+        &["CONFIG", "SET", "slowlog-log-slower-than", "25000"],
+    );
+    cli(&redis, &["SLOWLOG", "RESET"]);
+    server.go_online().await.unwrap();
+    let errors = client.redis_stats().unwrap().errors;
+    let flushed = client.shutdown(Duration::from_secs(3)).await;
+    let slow = cli(&redis, &["SLOWLOG", "GET", "100"]);
+    let scripts = slow
+        .lines()
+        .filter(|line| line.eq_ignore_ascii_case("evalsha") || line.eq_ignore_ascii_case("eval"))
+        .count();
+    let errors = client.redis_stats().unwrap().errors - errors;
+    assert_eq!(
+        scripts, 0,
+        "scripts that held Redis for 25 ms or more (the client met {errors} Redis errors; \
+         {flushed:?}):\n{slow}"
+    );
+}
+
+/// `Outbox::waiting` counts the reports in Redis as none when Redis does not answer (the
+/// `ZCARD` fails, or is skipped while the client rests after a failure), and `shutdown`
+/// takes "none remaining" for done: a report waits in Redis, Redis stalls for a moment as
+/// the shutdown begins, and the shutdown returns at once saying nothing remains, with most
+/// of its deadline left and the report undelivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review3_a_shutdown_that_meets_redis_stalled_does_not_say_nothing_remains() {
+    let Some(redis) = redis_or_skip() else { return };
+    let server = emulator().await;
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .connect_timeout(Duration::from_millis(300))
+        .redis(RedisConfig::new(redis.url()).lease(Duration::from_secs(1)))
+        .offline_queue(QueueConfig::default().retry_interval(Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    offline(&server).await;
+    assert!(report(&client, CUSTOMER, 1, Behaviour::Delta)
+        .await
+        .is_queued());
+    assert_eq!(client.redis_stats().unwrap().kept_locally, 0, "in Redis");
+    server.go_online().await.unwrap();
+    redis.pause(400);
+    let left = client.shutdown(Duration::from_secs(5)).await;
+    assert!(
+        left.remaining > 0 || used(&server, CUSTOMER) == 1,
+        "the shutdown says nothing remains, and the report waits in Redis: {left:?}, \
+         {} in Redis",
+        cli(
+            &redis,
+            &["ZCARD", &format!("{}queue:order", queue_prefix(&redis))]
+        )
+        .trim()
+    );
+    assert_eq!(
+        (left.delivered, left.remaining),
+        (1, 0),
+        "Redis answered again within the deadline: {left:?}"
+    );
+}

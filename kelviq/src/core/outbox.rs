@@ -82,6 +82,10 @@ pub(crate) struct Outbox {
     /// too, which only makes their lanes wait longer, once).
     #[cfg(feature = "redis")]
     unnamed_predecessor: bool,
+    /// How many reports Redis last said wait there: the count while it does not answer
+    /// (none would end a shutdown as if all were delivered).
+    #[cfg(feature = "redis")]
+    shared_waiting: AtomicUsize,
 }
 
 /// One lane's reports in Redis, as this instance knows them.
@@ -310,6 +314,8 @@ impl Outbox {
             predecessor,
             #[cfg(feature = "redis")]
             unnamed_predecessor,
+            #[cfg(feature = "redis")]
+            shared_waiting: AtomicUsize::new(0),
         })
     }
 
@@ -359,7 +365,10 @@ impl Outbox {
                 pushing.end(!matches!(pushed, Err(Failure::NotSent)));
             }
             let unknown = match pushed {
-                Ok(waiting) => return Ok(waiting + self.queue.len()),
+                Ok(waiting) => {
+                    self.shared_waiting.store(waiting, Ordering::Relaxed);
+                    return Ok(waiting + self.queue.len());
+                }
                 Err(failure) => failure == Failure::Maybe,
             };
             shared
@@ -756,7 +765,7 @@ impl Outbox {
             }
             return match shared.claim(max).await {
                 Ok(claim) => Claim {
-                    exhausted: !claim.picked_any && claim.unlinked == 0,
+                    exhausted: !claim.picked_any,
                     jobs: claim.claimed.into_iter().map(Job::Shared).collect(),
                     unconfirmed: claim.unconfirmed,
                     dropped: claim.dropped,
@@ -891,11 +900,19 @@ impl Outbox {
         }
     }
 
-    /// How many reports wait, locally and in the shared queue (as far as Redis answers).
+    /// How many reports wait, locally and in the shared queue (while Redis does not answer,
+    /// as many there as it last said).
     pub(crate) async fn waiting(&self) -> usize {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            return self.queue.len() + shared.len().await.unwrap_or(0);
+            let in_redis = match shared.len().await {
+                Ok(in_redis) => {
+                    self.shared_waiting.store(in_redis, Ordering::Relaxed);
+                    in_redis
+                }
+                Err(_) => self.shared_waiting.load(Ordering::Relaxed),
+            };
+            return self.queue.len() + in_redis;
         }
         self.queue.len()
     }

@@ -17,7 +17,6 @@
 //! | `queue:adopted` | sorted set | ids whose local copy was chosen over a push of unknown outcome, for a day |
 //! | `queue:head`, `queue:tail` | hash | lane -> its first and last report |
 //! | `queue:next` | hash | id -> the report after it in its lane |
-//! | `queue:arrivals` | list | ids pushed and not yet linked into their lanes (by the next claim) |
 //! | `queue:ready` | sorted set | lanes with nothing claimed, by their first report's arrival |
 //! | `queue:lost` | hash | id -> a `DELTA` taken out as unconfirmed, until an instance logged it |
 //!
@@ -65,9 +64,6 @@ pub(crate) struct Claim {
     pub(crate) dropped: u64,
     /// Whether Redis handed over anything at all.
     pub(crate) picked_any: bool,
-    /// Reports pushed that this claim did not get to linking into their lanes: the next
-    /// claim will (so the queue is not exhausted though nothing was picked).
-    pub(crate) unlinked: u64,
 }
 
 /// Removes a settled report, hands its lane on to the next report of the lane, and records
@@ -120,7 +116,7 @@ fn settling(body: &str) -> Script {
 static PUSH: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
     Script::new(
         r"
-        -- KEYS: order body lane settled seq arrivals; ARGV: id report lane
+        -- KEYS: order body lane settled seq ready head tail next; ARGV: id report lane
         -- Kept once (a retried push names the same id), and never after it was settled.
         if redis.call('ZSCORE', KEYS[4], ARGV[1])
             or redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
@@ -129,9 +125,14 @@ static PUSH: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
         local seq = redis.call('INCR', KEYS[5])
         redis.call('ZADD', KEYS[1], seq, ARGV[1])
         redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
-        -- Linked into its lane by the next claim, not here: this runs on every report kept
-        -- while Kelviq is unreachable, a claim once per batch when it answers again.
-        redis.call('RPUSH', KEYS[6], ARGV[1])
+        local tail = redis.call('HGET', KEYS[8], ARGV[3])
+        if tail then
+            redis.call('HSET', KEYS[9], tail, ARGV[1])
+        else
+            redis.call('HSET', KEYS[7], ARGV[3], ARGV[1])
+            redis.call('ZADD', KEYS[6], seq, ARGV[3])
+        end
+        redis.call('HSET', KEYS[8], ARGV[3], ARGV[1])
         return redis.call('ZCARD', KEYS[1])
         ",
     )
@@ -140,23 +141,7 @@ static PUSH: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
 static CLAIM: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
     settling(
         r"
-        -- KEYS[12]: adopted, KEYS[13]: lost, KEYS[14]: arrivals. ARGV: owner lease_ms max
-        -- Links a report pushed since the last claim behind the last of its lane (or makes
-        -- it the lane's first, and the lane ready). Reports are linked in the order they
-        -- were pushed, so a lane keeps their order.
-        local function link(id)
-            local seq = redis.call('ZSCORE', KEYS[1], id)
-            if not seq then return end
-            local lane = redis.call('HGET', KEYS[3], id) or id
-            local tail = redis.call('HGET', KEYS[10], lane)
-            if tail then
-                redis.call('HSET', KEYS[11], tail, id)
-            else
-                redis.call('HSET', KEYS[9], lane, id)
-                redis.call('ZADD', KEYS[8], seq, lane)
-            end
-            redis.call('HSET', KEYS[10], lane, id)
-        end
+        -- KEYS[12]: adopted, KEYS[13]: lost. ARGV: owner lease_ms max
         for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 1000)) do
             if redis.call('SISMEMBER', KEYS[6], id) == 1 then
                 -- A DELTA whose claimer vanished while sending it: kept among the lost
@@ -169,16 +154,6 @@ static CLAIM: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
         end
         redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 86400000)
         redis.call('ZREMRANGEBYSCORE', KEYS[12], '-inf', now - 86400000)
-        -- The arrivals, a thousand at a time (each batch a few milliseconds of Redis's
-        -- time), until enough lanes are ready or none are left; more are linked next time.
-        for _ = 1, 10 do
-            local arrived = redis.call('LRANGE', KEYS[14], 0, 999)
-            if #arrived == 0 then break end
-            redis.call('LTRIM', KEYS[14], #arrived, -1)
-            for _, id in ipairs(arrived) do link(id) end
-            if redis.call('ZCARD', KEYS[8]) >= tonumber(ARGV[3]) then break end
-        end
-        local more = redis.call('LLEN', KEYS[14])
         -- One report from each of the lanes waited on longest: the lanes with a report
         -- claimed are not among the ready ones, so no lane waits behind another.
         local picked = {}
@@ -192,7 +167,7 @@ static CLAIM: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
                 table.insert(picked, redis.call('HGET', KEYS[2], id) or '')
             end
         end
-        return {picked, redis.call('HGETALL', KEYS[13]), more}
+        return {picked, redis.call('HGETALL', KEYS[13])}
         ",
     )
 });
@@ -310,8 +285,6 @@ pub(crate) struct SharedQueue {
     head: String,
     tail: String,
     next: String,
-    /// Reports pushed and not yet linked into their lanes.
-    arrivals: String,
     lost: String,
     /// PUSH's keys, encoded once.
     push_keys: Vec<Vec<u8>>,
@@ -330,10 +303,12 @@ enum Settle {
 
 impl SharedQueue {
     pub(crate) fn new(redis: Arc<Redis>, lease: Duration) -> Self {
-        let push_keys = ["order", "body", "lane", "settled", "seq", "arrivals"]
-            .iter()
-            .map(|name| redis.key(&format!("queue:{name}")).into_bytes())
-            .collect();
+        let push_keys = [
+            "order", "body", "lane", "settled", "seq", "ready", "head", "tail", "next",
+        ]
+        .iter()
+        .map(|name| redis.key(&format!("queue:{name}")).into_bytes())
+        .collect();
         Self {
             push_keys,
             order: redis.key("queue:order"),
@@ -348,7 +323,6 @@ impl SharedQueue {
             head: redis.key("queue:head"),
             tail: redis.key("queue:tail"),
             next: redis.key("queue:next"),
-            arrivals: redis.key("queue:arrivals"),
             lost: redis.key("queue:lost"),
             redis,
             lease,
@@ -468,13 +442,12 @@ impl SharedQueue {
     pub(crate) async fn claim(&self, max: usize) -> Result<Claim, Failure> {
         let lease = self.lease.as_millis() as u64;
         let asked_at = std::time::Instant::now();
-        let (picked, lost, unlinked): (Vec<Vec<u8>>, Vec<Vec<u8>>, u64) = self
+        let (picked, lost): (Vec<Vec<u8>>, Vec<Vec<u8>>) = self
             .redis
             .run("claim queued reports", |mut connection| async move {
                 self.settling_keys(&CLAIM)
                     .key(&self.adopted)
                     .key(&self.lost)
-                    .key(&self.arrivals)
                     .arg(&self.owner)
                     .arg(lease)
                     .arg(max)
@@ -484,7 +457,6 @@ impl SharedQueue {
             .await?;
         let mut claim = Claim {
             picked_any: !picked.is_empty(),
-            unlinked,
             ..Claim::default()
         };
         for pair in picked.chunks(2) {
