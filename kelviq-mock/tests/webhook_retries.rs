@@ -8,6 +8,9 @@ use serde_json::{json, Value};
 
 #[tokio::test]
 async fn the_binary_takes_the_retry_interval_from_its_flag() {
+    // Built with the workspace, reqwest has no TLS provider of its own (kelviq picks one):
+    // a client built before any emulator would panic without this.
+    kelviq_mock::ensure_crypto_provider();
     let mut child = Command::new(env!("CARGO_BIN_EXE_kelviq-mock"))
         .args(["--addr", "127.0.0.1:0", "--webhook-retry-interval", "150ms"])
         .stdin(Stdio::null())
