@@ -3,8 +3,10 @@
 //! - `codegen`: regenerate `kelviq-gen/src/generated.rs` from `openapi/kelviq.yaml`.
 //! - `codegen --check`: fail, naming the file, when the committed code is stale.
 //! - `bench`: build and run the benchmark (`bench/`) in release mode; it prints a table.
-//! - `build-time [--runs N] [--only PACKAGE]`: cold builds of the published crates, each in a fresh target
-//!   directory, printed as a table of medians (a figure, never an assertion).
+//! - `build-time [--runs N] [--only PACKAGE] [--against REV]`: cold builds of the published crates,
+//!   each in a fresh target directory, printed as a table of medians (a figure, never an
+//!   assertion); `--against` also builds the default `kelviq` at an older commit, run for run,
+//!   and prints the ratio, which a noisy or slower machine leaves standing.
 
 mod build_time;
 mod wire_table;
@@ -20,7 +22,7 @@ const GENERATED: &str = "kelviq-gen/src/generated.rs";
 const WIRE_TABLE: &str = "kelviq-gen/src/wire_table.rs";
 
 const USAGE: &str =
-    "usage: cargo xtask codegen [--check] | cargo xtask bench | cargo xtask build-time [--runs N] [--only PACKAGE]";
+    "usage: cargo xtask codegen [--check] | cargo xtask bench | cargo xtask build-time [--runs N] [--only PACKAGE] [--against REV]";
 
 fn main() -> ExitCode {
     match run() {
@@ -40,7 +42,7 @@ fn run() -> Result<ExitCode> {
         ["codegen", "--check"] => codegen(true),
         ["bench"] => bench(),
         ["build-time", options @ ..] => {
-            let (mut runs, mut only) = (3, None);
+            let (mut runs, mut only, mut against) = (3, None, None);
             let mut options = options.iter();
             while let Some(option) = options.next() {
                 match (*option, options.next()) {
@@ -49,10 +51,11 @@ fn run() -> Result<ExitCode> {
                         _ => bail!("--runs takes a positive number, not {n:?}\n{USAGE}"),
                     },
                     ("--only", Some(package)) => only = Some(*package),
+                    ("--against", Some(rev)) => against = Some(*rev),
                     _ => bail!("{USAGE}"),
                 }
             }
-            build_time::run(&workspace_root(), runs, only)
+            build_time::run(&workspace_root(), runs, only, against)
         }
         _ => bail!("{USAGE}"),
     }
