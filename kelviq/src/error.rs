@@ -188,6 +188,19 @@ impl Error {
         error
     }
 
+    /// A success answer whose JSON the SDK could not read. serde's message says where
+    /// (`line 1 column 582`) but not which field: the text around that place names the
+    /// field and the value, also where the body's start leaves them out.
+    pub(crate) fn undecodable(status: StatusCode, reason: &serde_json::Error, body: &[u8]) -> Self {
+        let mut error = Self::decode(status, reason, body);
+        if let Some(near) = excerpt_near(body, reason.line(), reason.column()) {
+            if let Some(message) = &mut error.0.message {
+                message.push_str(&format!("; where it failed: {near:?}"));
+            }
+        }
+        error
+    }
+
     /// The queue could not take a report.
     pub(crate) fn queue_full(capacity: usize) -> Self {
         let mut error = Self::new(ErrorKind::QueueFull, Reached::No);
@@ -454,6 +467,39 @@ impl ErrorBody {
 /// At most this many characters of a body go into an error message.
 const EXCERPT_CHARS: usize = 200;
 
+/// The text just before (and a little after) 1-based `line` and `column` of `body`, when that
+/// place lies past what [`excerpt`] shows; serde counts the column in bytes.
+fn excerpt_near(body: &[u8], line: usize, column: usize) -> Option<String> {
+    const BEFORE: usize = 80;
+    const AFTER: usize = 20;
+    let line_start = match line {
+        0 | 1 => 0,
+        n => {
+            body.iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .nth(n - 2)?
+                .0
+                + 1
+        }
+    };
+    let at = (line_start + column.saturating_sub(1)).min(body.len());
+    let shown = String::from_utf8_lossy(body)
+        .char_indices()
+        .nth(EXCERPT_CHARS)
+        .map_or(body.len(), |(cut, _)| cut);
+    if at <= shown {
+        return None;
+    }
+    let text =
+        String::from_utf8_lossy(&body[at.saturating_sub(BEFORE)..(at + AFTER).min(body.len())]);
+    Some(format!(
+        "…{}…",
+        text.trim_start_matches('\u{fffd}')
+            .trim_end_matches('\u{fffd}')
+    ))
+}
+
 pub(crate) fn excerpt(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     match text.char_indices().nth(EXCERPT_CHARS) {
@@ -536,6 +582,34 @@ impl ValidationError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The failing field lies past the body's first 200 characters, on the second line: the
+    /// message still names it and its value.
+    #[test]
+    fn an_undecodable_answer_names_the_text_where_it_failed() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Answer {
+            padding: String,
+            when: chrono::DateTime<chrono::Utc>,
+        }
+        let body = format!(
+            "{{\"padding\": \"{}\",\n \"when\": \"2026-01-22 03:26:56.123456\"}}",
+            "é".repeat(150)
+        );
+        let failure = serde_json::from_str::<Answer>(&body).unwrap_err();
+        let message = Error::undecodable(StatusCode::OK, &failure, body.as_bytes()).to_string();
+        assert!(
+            message.contains(r#"\"when\": \"2026-01-22 03:26:56.123456\""#),
+            "{message}"
+        );
+        // Near the start, the body's excerpt already shows it: said once.
+        let short = r#"{"padding": "x", "when": "2026-01-22 03:26:56"}"#;
+        let failure = serde_json::from_str::<Answer>(short).unwrap_err();
+        let message = Error::undecodable(StatusCode::OK, &failure, short.as_bytes()).to_string();
+        assert!(!message.contains("where it failed"), "{message}");
+        assert!(message.contains("2026-01-22 03:26:56"), "{message}");
+    }
 
     #[test]
     fn statuses_map_to_their_kinds() {

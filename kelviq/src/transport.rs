@@ -182,7 +182,7 @@ fn map_error<E>(error: kelviq_gen::Error<E>, outcome: Outcome) -> Error {
         Gen::InvalidResponsePayload(bytes, e) => {
             let status = outcome.status.unwrap_or(StatusCode::OK);
             if status.is_success() {
-                Error::decode(status, e, &bytes)
+                Error::undecodable(status, &e, &bytes)
             } else {
                 Error::answered(status, outcome.retry_after, &bytes)
             }
