@@ -48,3 +48,24 @@ async fn a_date_time_the_sdk_cannot_read_is_named_by_field_and_value() {
         }
     }
 }
+
+#[tokio::test]
+#[ignore = "review 4: ids typed as uuid are rewritten (lowercased, hyphenated), no longer the service's string"]
+async fn an_id_comes_back_as_the_service_wrote_it() {
+    // A UUID in capitals, as the service writes license keys; Kelviq's customer ids in the
+    // reference's examples are UUIDs without hyphens.
+    let id = "7BE7A5B6-7A0E-4178-A085-8EF48F0649AB";
+    let body = format!(
+        r#"{{"valid": true, "code": "VALID", "license": {{"id": "{id}", "licenseKey": "LIC-A", "activatedOn": null, "expiresOn": null, "activationUsage": 0, "activationLimit": 4, "enabled": true}}}}"#
+    );
+    let base = answering(body).await;
+    let client = Kelviq::builder("sk_test_formats")
+        .base_url(base)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let answer = client.licenses().validate("LIC-A").send().await.unwrap();
+    // Compared with the same license's id in a webhook payload (raw JSON), or stored by the
+    // application before this version: the string the service sent.
+    assert_eq!(answer.license.unwrap().id, id);
+}
