@@ -47,7 +47,8 @@
 //! [`MockConfig::webhook_retry_interval`](crate::MockConfig::webhook_retry_interval), the
 //! binary's `--webhook-retry-interval 200ms`, `PUT /_mock/webhooks/retry-interval` or
 //! [`MockServer::set_webhook_retry_interval`](crate::MockServer::set_webhook_retry_interval).
-//! A 2xx answer stops the retries. Every attempt is recorded
+//! A 2xx answer stops the retries, and so does a reset (`POST /_mock/reset`,
+//! [`MockServer::reset`](crate::MockServer::reset)) for the events sent before it. Every attempt is recorded
 //! ([`MockServer::webhook_deliveries`](crate::MockServer::webhook_deliveries), and
 //! `listWebhookEventLogs`).
 
