@@ -661,9 +661,12 @@ fn plan_changes(there: &PlanDef, plan: &PlanDef) -> Vec<FieldChange> {
         unmarked(there.metadata.as_ref()).as_ref(),
         unmarked(plan.metadata.as_ref()).as_ref(),
     );
-    // The license's fields the file declares; the ones it leaves out keep the server's.
+    // The license's fields the file declares, and those its table implies (as `push`
+    // sends them); the ones it leaves out keep the server's.
     if let Some(license) = &plan.license {
-        let value = |l: Option<&kelviq_config::License>| match serde_json::to_value(l) {
+        let value = |l: Option<&kelviq_config::License>| match serde_json::to_value(
+            l.map(license_in_effect),
+        ) {
             Ok(Value::Object(map)) => map,
             _ => Object::new(),
         };
@@ -680,6 +683,21 @@ fn plan_changes(there: &PlanDef, plan: &PlanDef) -> Vec<FieldChange> {
         }
     }
     changes
+}
+
+/// A license as it acts, the way `push` sends it (`LicenseInput`): keys on unless
+/// `enabled = false`, a given `activationLimit` applying unless `activationLimitEnabled =
+/// false`, a given duration expiring unless `hasExpiry = false`.
+fn license_in_effect(license: &kelviq_config::License) -> kelviq_config::License {
+    let mut license = license.clone();
+    license.enabled.get_or_insert(true);
+    if license.activation_limit.is_some() {
+        license.activation_limit_enabled.get_or_insert(true);
+    }
+    if license.duration_value.is_some() && license.duration_unit.is_some() {
+        license.has_expiry.get_or_insert(true);
+    }
+    license
 }
 
 /// Adds, updates and removals of one plan's entitlements.

@@ -198,6 +198,63 @@ fn plan_and_entitlement_changes_are_value_to_value_and_publish_takes_only_change
     );
 }
 
+/// Review 4: a `[plans.license]` table issues keys unless it says `enabled = false`, and its
+/// `activationLimit` applies unless `activationLimitEnabled = false` (kelviq-config's
+/// `License`; the emulator sells such a file so, and `push` creates a plan so). Against a
+/// plan whose keys or limit are off, only the fields written in the table were compared:
+/// no change, `"changes": false`, and the plan kept issuing no keys.
+#[test]
+fn a_license_table_turns_keys_and_their_limit_on_where_the_remote_has_them_off() {
+    use kelviq_config::License;
+    let license_changes = |file: Option<License>, there: Option<License>| {
+        let mut desired = config();
+        desired.plans[0].license = file;
+        let mut remote = desired.clone();
+        remote.plans[0].license = there;
+        plan::plan(&desired, &remote, &Options::default())
+            .operations
+            .into_iter()
+            .filter(|o| o.changes.iter().any(|c| c.field == "license"))
+            .count()
+    };
+    let limit = |n| License {
+        activation_limit: Some(n),
+        ..License::default()
+    };
+    let keys_off = License {
+        enabled: Some(false),
+        ..limit(3)
+    };
+    assert_eq!(
+        license_changes(Some(limit(3)), Some(keys_off)),
+        1,
+        "keys off"
+    );
+    let limit_off = License {
+        activation_limit_enabled: Some(false),
+        ..limit(3)
+    };
+    assert_eq!(
+        license_changes(Some(limit(3)), Some(limit_off)),
+        1,
+        "limit off"
+    );
+    assert_eq!(
+        license_changes(Some(License::default()), None),
+        1,
+        "an empty table against a plan without a license"
+    );
+    // The same license, as the server answers it (the defaults written out or not), is no
+    // change.
+    let written_out = License {
+        enabled: Some(true),
+        activation_limit_enabled: Some(true),
+        ..limit(3)
+    };
+    assert_eq!(license_changes(Some(limit(3)), Some(written_out)), 0);
+    assert_eq!(license_changes(Some(limit(3)), Some(limit(3))), 0);
+}
+
 #[test]
 fn prune_archives_only_marked_plans_and_features_and_never_products() {
     let desired = config();

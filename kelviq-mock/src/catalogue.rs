@@ -269,7 +269,9 @@ pub(crate) fn pricing(
                     _ => None,
                 });
             let units = amount.map_or(DEFAULT_PRICE, |a| (a * 100.0).round() as i64);
-            *sold.entry(period.to_owned()).or_insert(0) += units;
+            // Saturating: amounts that add up past an i64 of cents are no panic.
+            let sum = sold.entry(period.to_owned()).or_insert(0);
+            *sum = units.saturating_add(*sum);
         }
     }
     if sold.is_empty() {

@@ -8,7 +8,7 @@
 //!
 //! | method and path | does |
 //! |---|---|
-//! | `POST /_mock/reset` | forget every tenant, the log, deliveries and faults; keep the catalogue |
+//! | `POST /_mock/reset` | forget every tenant, the log, deliveries and faults, and stop retrying the events sent before; keep the catalogue |
 //! | `PUT /_mock/catalog` | replace every environment's catalogue (body: a pricing-as-code file, `kelviq.config.json`; TOML with `Content-Type: application/toml`) |
 //! | `PUT /_mock/fixtures` | gone with the JSON fixtures format: answers 410, pointing at `/_mock/catalog` |
 //! | `POST /_mock/entitlements` | grant an entitlement directly (body: [`Grant`]) |

@@ -4,6 +4,7 @@
 //! `--fixtures` (the JSON fixtures format of earlier versions) is gone: it stops with an
 //! error saying to use `--catalog`.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -137,7 +138,10 @@ async fn main() -> ExitCode {
         }
     };
     println!("kelviq-mock serving {}", server.url());
-    println!(
+    // Whoever started it may have read the first line and closed the pipe: the emulator
+    // serves on (`println!` would panic on the closed pipe and end the process).
+    let _ = writeln!(
+        std::io::stdout(),
         "  API and edge: {}/api/v1/…   control: {}/_mock/…",
         server.url(),
         server.url()

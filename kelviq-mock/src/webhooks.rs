@@ -47,7 +47,8 @@
 //! [`MockConfig::webhook_retry_interval`](crate::MockConfig::webhook_retry_interval), the
 //! binary's `--webhook-retry-interval 200ms`, `PUT /_mock/webhooks/retry-interval` or
 //! [`MockServer::set_webhook_retry_interval`](crate::MockServer::set_webhook_retry_interval).
-//! A 2xx answer stops the retries. Every attempt is recorded
+//! A 2xx answer stops the retries, and so does a reset (`POST /_mock/reset`,
+//! [`MockServer::reset`](crate::MockServer::reset)) for the events sent before it. Every attempt is recorded
 //! ([`MockServer::webhook_deliveries`](crate::MockServer::webhook_deliveries), and
 //! `listWebhookEventLogs`).
 
@@ -163,21 +164,31 @@ pub fn sign(secret: &str, id: &str, timestamp: u64, body: &[u8]) -> String {
 /// Sends every pending event of every tenant, each delivery in a task of its own on the
 /// emulator's runtime.
 pub(crate) fn dispatch(app: &App) {
-    let pending = app.store().take_events();
+    let (pending, epoch) = {
+        let mut store = app.store();
+        (store.take_events(), store.epoch)
+    };
     for (endpoints, events) in pending {
         for event in events {
             for endpoint in &endpoints {
                 let (app, endpoint, event) = (app.clone(), endpoint.clone(), event.clone());
-                app.runtime.clone().spawn(deliver(app, endpoint, event));
+                app.runtime
+                    .clone()
+                    .spawn(deliver(app, endpoint, event, epoch));
             }
         }
     }
 }
 
-async fn deliver(app: App, endpoint: Endpoint, event: Event) {
+/// Offers `event` to `endpoint` until it answers 2xx or every attempt is made; stops as
+/// soon as the emulator was reset after the event (`epoch` is the store's when it was made).
+async fn deliver(app: App, endpoint: Endpoint, event: Event, epoch: u64) {
     let body = event.body.to_string();
     let kind = event.body["type"].as_str().unwrap_or_default().to_owned();
     for attempt in 1..=ATTEMPTS {
+        if app.store().epoch != epoch {
+            return;
+        }
         let timestamp = chrono::Utc::now().timestamp().max(0) as u64;
         let signature = sign(&endpoint.secret, &event.id, timestamp, body.as_bytes());
         let sent = app
@@ -196,6 +207,9 @@ async fn deliver(app: App, endpoint: Endpoint, event: Event) {
         };
         {
             let mut store = app.store();
+            if store.epoch != epoch {
+                return;
+            }
             store.deliveries.push(Delivery {
                 event_id: event.id.clone(),
                 event_type: kind.clone(),

@@ -341,3 +341,118 @@ fn fixtures_are_gone_and_the_built_in_catalogue_can_be_printed() {
     let catalog = kelviq_config::parse_toml(&text, "printed").unwrap();
     assert_eq!(catalog, kelviq_mock::catalogue::default_catalog());
 }
+
+/// A one-plan pricing-as-code file (its JSON form) whose price has `entries` as its
+/// `chargeCatalogPrice`.
+fn priced(entries: Value) -> Value {
+    json!({
+        "products": [{"identifier": "app", "name": "App", "taxCode": "saas"}],
+        "plans": [{
+            "identifier": "big", "name": "Big", "product": "app",
+            "prices": [{"priceType": "PAID", "currency": "USD", "chargeCatalogPrice": entries}]
+        }]
+    })
+}
+
+/// Review 4: two plan-wide charges of one period whose amounts add up past an i64 of cents
+/// made `PUT /_mock/catalog` (and `--catalog`) panic on an integer overflow: the
+/// connection was dropped without an answer.
+#[tokio::test]
+async fn charges_that_add_up_past_the_counter_are_answered_not_a_panic() {
+    let server = MockServer::start().await.unwrap();
+    let charge = json!({"priceModel": "FLAT", "charges": [
+        {"chargePeriod": "MONTHLY", "priceData": {"amount": 9.0e16}}
+    ]});
+    let answer = reqwest::Client::new()
+        .put(format!("{}/_mock/catalog", server.url()))
+        .json(&priced(json!([charge.clone(), charge])))
+        .send()
+        .await;
+    let answer = answer.expect("an answer, not a dropped connection");
+    assert!([204, 400].contains(&answer.status().as_u16()), "{answer:?}");
+    let (status, _) = send(&server, "GET", "/api/v1/catalog/plans/", None).await;
+    assert_eq!(status, 200, "still serving");
+}
+
+/// Review 4: a key the API's price has not, misspelt in a `chargeCatalogPrice` entry of the
+/// file (`priceModle`) or in one of its charges (`tier`), was dropped without a word: the
+/// emulator served the price without it, so `kelviq pull` wrote back another file, where
+/// the catalog API refuses the same entry with a 400 naming the field and `kelviq push`
+/// refuses the file ("not a field this CLI can send").
+#[tokio::test]
+async fn a_misspelt_key_in_a_charge_catalog_price_entry_is_refused_naming_it() {
+    let server = MockServer::start().await.unwrap();
+    let entry = json!({"priceModle": "FLAT", "charges": [
+        {"chargePeriod": "MONTHLY", "priceData": {"amount": 5}}
+    ]});
+    let (status, answer) = send(
+        &server,
+        "PUT",
+        "/_mock/catalog",
+        Some(priced(json!([entry]))),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.to_string().contains("priceModle"), "{answer}");
+    let charge = json!({"priceModel": "FLAT", "charges": [
+        {"chargePeriod": "MONTHLY", "priceData": {"amount": 5}, "tier": []}
+    ]});
+    let (status, answer) = send(
+        &server,
+        "PUT",
+        "/_mock/catalog",
+        Some(priced(json!([charge]))),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.to_string().contains("tier"), "{answer}");
+    // The built-in catalogue is still the one served.
+    let (_, plans) = send(&server, "GET", "/api/v1/catalog/plans/big/", None).await;
+    assert_ne!(plans["identifier"], "big", "{plans}");
+}
+
+/// Review 4: a plan's `[plans.license]` with a duration (`durationValue`, `durationUnit`,
+/// `hasExpiry`) is accepted and served back by the catalog API, but the keys its purchases
+/// issue never expire: `expiresOn` stays null (the emulator's `LicenseTerms` holds the
+/// activation limit only), so the SDK's typed `expires_on` is never exercised either.
+#[tokio::test]
+#[ignore = "review 4: the emulator ignores a plan license's duration; issued keys never expire"]
+async fn a_license_with_a_duration_issues_keys_that_expire() {
+    let catalog = kelviq_config::parse_toml(
+        "[[products]]\nidentifier = \"app\"\nname = \"App\"\ntaxCode = \"saas\"\n\n\
+         [[plans]]\nidentifier = \"desk\"\nname = \"Desk\"\nproduct = \"app\"\n\n\
+         [plans.license]\nactivationLimit = 2\ndurationValue = 1\ndurationUnit = \"DAY\"\n\
+         hasExpiry = true\n",
+        "kelviq.config.toml",
+    )
+    .unwrap();
+    let config = MockConfig::default().with_catalog(&catalog).unwrap();
+    let server = MockServer::start_with(config).await.unwrap();
+    let (status, _) = send(
+        &server,
+        "POST",
+        "/api/v1/customers/",
+        Some(json!({"customer_id": "c1"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, subscription) = send(
+        &server,
+        "POST",
+        "/api/v1/subscriptions/create/",
+        Some(json!({"plan_identifier": "desk", "charge_period": "MONTHLY", "customer_id": "c1"})),
+    )
+    .await;
+    assert!(status < 300, "{status} {subscription}");
+    let license = &subscription["license"][0];
+    assert!(license["licenseKey"].is_string(), "{subscription}");
+    let expires = license["expiresOn"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no expiresOn: {license}"));
+    let expires = chrono::DateTime::parse_from_rfc3339(expires).unwrap();
+    let in_a_day = chrono::Utc::now() + chrono::Duration::days(1);
+    assert!(
+        (expires.to_utc() - in_a_day).num_minutes().abs() < 5,
+        "{expires}"
+    );
+}

@@ -46,3 +46,48 @@ fn the_binary_refuses_an_interval_without_a_unit() {
     assert!(stderr.contains("\"200\" is not an interval"), "{stderr}");
     assert!(output.stdout.is_empty(), "nothing served");
 }
+
+/// Review 4: `POST /_mock/reset` forgets deliveries, so the retries of an event made before
+/// it must stop too; they went on (60 s apart by default, three more attempts) and were
+/// recorded as the reset emulator's deliveries, posting a forgotten tenant's events.
+#[tokio::test]
+async fn a_reset_stops_the_retries_of_the_events_before_it() {
+    let server = kelviq_mock::MockServer::builder()
+        .webhook_retry_interval(std::time::Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    // An endpoint nobody listens on: every attempt fails, so every attempt is retried.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("http://{}/hooks", closed.local_addr().unwrap());
+    drop(closed);
+    server.add_webhook(dead.as_str(), "kq_whsec_test");
+    let http = reqwest::Client::new();
+    let created = http
+        .post(format!("{}/api/v1/customers/", server.url()))
+        .bearer_auth("sk_test_reset")
+        .json(&json!({"customerId": "jane"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{created:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while server.webhook_deliveries().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no first attempt");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    let reset = http
+        .post(format!("{}/_mock/reset", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status().as_u16(), 204);
+    // Three intervals and more: every retry of the forgotten event would have run.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(
+        server.webhook_deliveries(),
+        vec![],
+        "retried after the reset"
+    );
+}

@@ -218,6 +218,45 @@ fn reshape<T: serde::de::DeserializeOwned>(value: impl serde::Serialize) -> Resu
         .map_err(|e| ApiError::field("body", e.to_string()))
 }
 
+/// The keys of a `chargeCatalogPrice` entry, and of one of its charges, as the API's price
+/// has them.
+const ENTRY_KEYS: &[&str] = &[
+    "charges",
+    "feature",
+    "hasUnlimitedUsage",
+    "paymentType",
+    "priceModel",
+    "reset",
+    "resetTime",
+    "rollover",
+    "usageAlerts",
+];
+const CHARGE_KEYS: &[&str] = &["advanced", "chargePeriod", "priceData", "tiers"];
+
+/// Refuses a key of a file's `chargeCatalogPrice` entry `entry` (at `at`), or of one of its
+/// charges, that the API's price has not (`null`s aside), rather than dropping it.
+fn unknown_keys(at: &str, entry: &Value) -> Result<(), String> {
+    let unknown = |at: &str, value: &Value, known: &[&str]| {
+        let fields = value.as_object().into_iter().flatten();
+        match fields
+            .into_iter()
+            .find(|(k, v)| !v.is_null() && !known.contains(&k.as_str()))
+        {
+            Some((key, _)) => Err(format!(
+                "{at}.{key}: not a field of the API's price (expected one of {})",
+                known.join(", ")
+            )),
+            None => Ok(()),
+        }
+    };
+    unknown(at, entry, ENTRY_KEYS)?;
+    let charges = entry.get("charges").and_then(Value::as_array);
+    for (k, charge) in charges.into_iter().flatten().enumerate() {
+        unknown(&format!("{at}.charges[{k}]"), charge, CHARGE_KEYS)?;
+    }
+    Ok(())
+}
+
 impl Catalog {
     /// The catalog API's state for a pricing-as-code file, as if it had been pushed and
     /// every plan published: its products, features and plans (version 1, published), each
@@ -306,6 +345,9 @@ impl Catalog {
                 let entries = value
                     .get_mut("chargeCatalogPrice")
                     .and_then(Value::as_array_mut);
+                for (j, entry) in entries.iter().flat_map(|e| e.iter()).enumerate() {
+                    unknown_keys(&format!("{at}: chargeCatalogPrice[{j}]"), entry)?;
+                }
                 for entry in entries.into_iter().flatten() {
                     let Some(name) = entry.get("feature").and_then(Value::as_str) else {
                         continue;

@@ -115,6 +115,9 @@ pub struct Store {
     /// The promotions `getPromotion` answers, by identifier, as the document's `Promotion`
     /// (for every key: see `api::promotions`).
     pub(crate) promotions: HashMap<String, Value>,
+    /// How many resets so far: a delivery of an event from before the last reset stops
+    /// (its retries are not made, nor recorded).
+    pub(crate) epoch: u64,
 }
 
 /// One key's environment: the plans it sells, and everything else it holds.
@@ -179,6 +182,7 @@ impl Store {
             partners: partner::Partners::default(),
             webhook_attempts: RequestLog::new(log_capacity),
             promotions: HashMap::new(),
+            epoch: 0,
         }
     }
 
@@ -195,9 +199,11 @@ impl Store {
         let capacity = self.log.capacity();
         let starts = std::mem::take(&mut self.starts);
         let default_key = self.default_key.take();
+        let epoch = self.epoch.wrapping_add(1);
         *self = Self::new(self.start.clone(), capacity);
         self.starts = starts;
         self.default_key = default_key;
+        self.epoch = epoch;
     }
 
     /// Starts particular keys' environments as `starts` says.
