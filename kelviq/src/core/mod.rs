@@ -48,6 +48,11 @@ pub(crate) struct Core {
     /// The catalog family's generated client: the API host, the same pool and transport.
     #[cfg(feature = "catalog")]
     catalog: kelviq_gen::catalog::Client,
+    /// What every request carries (the key, the user agent), for the calls made without
+    /// the generated client.
+    transport: Arc<Transport>,
+    /// Where reports go, parsed once: usage, events.
+    report_urls: (reqwest::Url, reqwest::Url),
     timeouts: Timeouts,
     retry: RetryPolicy,
     environment: Environment,
@@ -153,11 +158,25 @@ impl Core {
             }
             None => (None, None, None),
         };
-        let transport = kelviq_gen::Transport::new(Arc::new(Transport {
+        let report_url = |path: &str| {
+            reqwest::Url::parse(&format!("{api_url}{path}")).map_err(|e| {
+                Error::config(format!(
+                    "invalid api_base_url: {e}; expected an http or https URL"
+                ))
+            })
+        };
+        let report_urls = (
+            report_url("/api/v1/report/usage/")?,
+            report_url("/api/v1/report/event/")?,
+        );
+        let own_transport = Arc::new(Transport {
             api_key,
             user_agent,
-        }));
+        });
+        let transport = kelviq_gen::Transport::new(own_transport.clone());
         Ok(Self {
+            transport: own_transport,
+            report_urls,
             #[cfg(feature = "catalog")]
             catalog: kelviq_gen::catalog::Client::new_with_client(
                 &api_url,

@@ -539,6 +539,17 @@ impl Outbox {
         let _ = forgotten;
     }
 
+    /// Whether [`held_in_redis`](Self::held_in_redis) can say yes at all: only a usage report
+    /// with a shared queue. Checked first, so that the common case costs no future.
+    pub(crate) fn may_hold_in_redis(&self, report: &Report) -> bool {
+        #[cfg(feature = "redis")]
+        if self.shared.is_some() {
+            return matches!(report, Report::Usage(_));
+        }
+        let _ = report;
+        false
+    }
+
     /// Whether `report`'s lane has reports of this instance waiting in Redis: it must not
     /// be sent before them.
     pub(crate) async fn held_in_redis(&self, report: &Report) -> bool {

@@ -32,7 +32,7 @@ use crate::config::{QueueConfig, RetryPolicy};
 use crate::error::{Error, ErrorKind, Reached, Result};
 use crate::model::{Delivery, EventReport, FlushReport, FromWire, UsageReport};
 use crate::queue::Report;
-use crate::transport::{Answered, RetryRule};
+use crate::transport::{self, Answered, RetryRule};
 use crate::types::Behaviour;
 
 /// What the service answered to a report.
@@ -130,11 +130,14 @@ impl Core {
             self.moved_usage(&report);
             return Ok(Delivery::Sent(answer));
         };
+        // The queue's paths are boxed: they hold Redis and file futures far larger than a
+        // send, and inline they would make every report's future (moved as it starts) as
+        // large as the largest of them.
         if outbox.queue.holds_back(&report)
             || outbox.offline.is_down()
-            || outbox.held_in_redis(&report).await
+            || (outbox.may_hold_in_redis(&report) && Box::pin(outbox.held_in_redis(&report)).await)
         {
-            return self.enqueue(outbox, report).await;
+            return Box::pin(self.enqueue(outbox, report)).await;
         }
         let rule = RetryRule {
             idempotent: !report.counts_twice(),
@@ -152,14 +155,14 @@ impl Core {
                 if outbox.offline.failed() {
                     tracing::warn!(%error, "the Kelviq API host is unreachable: reports are queued until it answers");
                 }
-                self.enqueue(outbox, report).await
+                Box::pin(self.enqueue(outbox, report)).await
             }
             Err(error) if error.kind() == ErrorKind::RateLimited => {
-                self.enqueue(outbox, report).await
+                Box::pin(self.enqueue(outbox, report)).await
             }
             Err(error) if error.is_outage() && !report.counts_twice() => {
                 tracing::warn!(%error, "a report the service did not take was queued");
-                self.enqueue(outbox, report).await
+                Box::pin(self.enqueue(outbox, report)).await
             }
             Err(error) => Err(error),
         }
@@ -208,20 +211,29 @@ impl Core {
                 .deadline
                 .min(until.saturating_duration_since(Instant::now()));
         }
+        // Not through the generated builders: see `transport::post_json`. The body is the
+        // generated type, serialised as the generated client would.
+        let (url, body) = match report {
+            Report::Usage(body) => (&self.report_urls.0, serde_json::to_vec(body)),
+            Report::Event(body) => (&self.report_urls.1, serde_json::to_vec(body)),
+        };
+        let body = body.map_err(|e| {
+            Error::config(format!("a report could not be serialised as JSON: {e}"))
+                .in_operation(report.operation())
+        })?;
+        let client = kelviq_gen::ClientInfo::client(self.api());
         match report {
-            Report::Usage(body) => {
-                let answered = self
-                    .call(spec, self.api().report_usage().body(body.clone()).send())
-                    .await?;
+            Report::Usage(_) => {
+                let answered: Answered<kelviq_gen::types::UsageReport> =
+                    transport::post_json(&self.transport, client, url.clone(), body, spec).await?;
                 Ok(Answered {
                     value: ReportAnswer::Usage(UsageReport::from_wire(answered.value)),
                     raw: answered.raw,
                 })
             }
-            Report::Event(body) => {
-                let answered = self
-                    .call(spec, self.api().report_event().body(body.clone()).send())
-                    .await?;
+            Report::Event(_) => {
+                let answered: Answered<kelviq_gen::types::EventReport> =
+                    transport::post_json(&self.transport, client, url.clone(), body, spec).await?;
                 Ok(Answered {
                     value: ReportAnswer::Event(EventReport::from_wire(answered.value)),
                     raw: answered.raw,
