@@ -4,7 +4,9 @@
 use http::{HeaderMap, StatusCode};
 
 /// The header the service's request id travels in.
-pub(crate) const REQUEST_ID: &str = "x-request-id";
+/// A `HeaderName`, not a `&str`: a lookup by `&str` parses the name again on every answer.
+pub(crate) static REQUEST_ID: http::header::HeaderName =
+    http::header::HeaderName::from_static("x-request-id");
 
 /// The HTTP answer a typed value was decoded from.
 #[derive(Debug, Clone)]
@@ -35,7 +37,7 @@ impl RawResponse {
 }
 
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
-    headers.get(REQUEST_ID).and_then(|v| v.to_str().ok())
+    headers.get(&REQUEST_ID).and_then(|v| v.to_str().ok())
 }
 
 /// A typed answer and, when one was exchanged, the HTTP answer it came from; made by every

@@ -224,16 +224,20 @@ impl Core {
         let client = kelviq_gen::ClientInfo::client(self.api());
         match report {
             Report::Usage(_) => {
-                let answered: Answered<kelviq_gen::types::UsageReport> =
-                    transport::post_json(&self.transport, client, url.clone(), body, spec).await?;
+                let answered: Answered<kelviq_gen::types::UsageReport> = Box::pin(
+                    transport::post_json(&self.transport, client, url.clone(), body, spec),
+                )
+                .await?;
                 Ok(Answered {
                     value: ReportAnswer::Usage(UsageReport::from_wire(answered.value)),
                     raw: answered.raw,
                 })
             }
             Report::Event(_) => {
-                let answered: Answered<kelviq_gen::types::EventReport> =
-                    transport::post_json(&self.transport, client, url.clone(), body, spec).await?;
+                let answered: Answered<kelviq_gen::types::EventReport> = Box::pin(
+                    transport::post_json(&self.transport, client, url.clone(), body, spec),
+                )
+                .await?;
                 Ok(Answered {
                     value: ReportAnswer::Event(EventReport::from_wire(answered.value)),
                     raw: answered.raw,
