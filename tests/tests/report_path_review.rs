@@ -655,3 +655,34 @@ async fn report_retries_count_as_before() {
     assert_eq!(error.kind(), ErrorKind::RateLimited, "{error:?}");
     assert_eq!(error.retry_after(), Some(Duration::from_secs(7)));
 }
+
+/// Guard (passes on 19d18e5): a base URL with a path prefix (and a trailing slash) keeps
+/// its prefix for reports as for every other request.
+#[tokio::test]
+async fn a_report_keeps_the_base_urls_path_prefix() {
+    let server = Server::start(|line| {
+        if line.contains("/report/usage/") {
+            json("200 OK", "", USAGE_ANSWER)
+        } else {
+            json("400 Bad Request", "", "{\"error\":\"no\"}")
+        }
+    });
+    let client = client(&format!("{}/gateway/kelviq/", server.url()));
+    let _ = client.customers().create("cust").send().await;
+    let sent = client
+        .reporting()
+        .report_usage(3, "cust", "seats", Behaviour::Set)
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.sent().is_some());
+    let requests = server.requests();
+    assert_eq!(
+        requests[0].request_line(),
+        "POST /gateway/kelviq/api/v1/customers/ HTTP/1.1"
+    );
+    assert_eq!(
+        requests[1].request_line(),
+        "POST /gateway/kelviq/api/v1/report/usage/ HTTP/1.1"
+    );
+}
