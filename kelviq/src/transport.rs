@@ -193,7 +193,7 @@ pub(crate) async fn post_json<T: serde::de::DeserializeOwned>(
     let span = tracing::info_span!(
         "kelviq.request",
         operation = spec.operation,
-        method = "POST",
+        method = %http::Method::POST,
         path = %request.url().path(),
         status = tracing::field::Empty,
         attempt = tracing::field::Empty,
@@ -208,8 +208,8 @@ pub(crate) async fn post_json<T: serde::de::DeserializeOwned>(
         .instrument(span)
         .await;
     let spec = &state.spec;
-    let take_outcome =
-        || std::mem::take(&mut *state.outcome.lock().unwrap_or_else(|e| e.into_inner()));
+    // Written by the attempts, read once: the request id goes with every error below.
+    let outcome = std::mem::take(&mut *state.outcome.lock().unwrap_or_else(|e| e.into_inner()));
     let error = match result {
         Ok(response) if response.status().is_success() => {
             let status = response.status();
@@ -221,20 +221,25 @@ pub(crate) async fn post_json<T: serde::de::DeserializeOwned>(
                     Ok(value) => return Ok(Answered { value, raw }),
                     Err(e) => Error::undecodable(status, &e, &bytes),
                 },
-                Err(e) => reqwest_error(&e, take_outcome().timed_out_after),
+                // The body broke off or outlasted the attempt's time limit.
+                Err(e) => reqwest_error(
+                    &e,
+                    Some(
+                        outcome
+                            .timed_out_after
+                            .unwrap_or(attempt_limit(Some(&state))),
+                    ),
+                ),
             }
         }
         // `record` kept the error body and the facts about the answer.
         Ok(response) => {
-            let outcome = take_outcome();
-            let body = outcome.error_body.unwrap_or_default();
-            let error = Error::answered(response.status(), outcome.retry_after, &body);
-            return Err(finish(error, spec, outcome.request_id));
+            let body = outcome.error_body.as_deref().unwrap_or_default();
+            Error::answered(response.status(), outcome.retry_after, body)
         }
-        Err(e) => reqwest_error(&e, take_outcome().timed_out_after),
+        Err(e) => reqwest_error(&e, outcome.timed_out_after),
     };
-    let request_id = take_outcome().request_id;
-    Err(finish(error, spec, request_id))
+    Err(finish(error, spec, outcome.request_id))
 }
 
 /// An error of a call, as its operation and rule make it.

@@ -159,11 +159,17 @@ impl Core {
             None => (None, None, None),
         };
         let report_url = |path: &str| {
-            reqwest::Url::parse(&format!("{api_url}{path}")).map_err(|e| {
+            let mut url = reqwest::Url::parse(&format!("{api_url}{path}")).map_err(|e| {
                 Error::config(format!(
                     "invalid api_base_url: {e}; expected an http or https URL"
                 ))
-            })
+            })?;
+            // As reqwest's request builder does for the generated calls: credentials in the
+            // base URL never travel in a request line or show in an error. (Every request
+            // carries the API key in their place.)
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            Ok::<_, Error>(url)
         };
         let report_urls = (
             report_url("/api/v1/report/usage/")?,
