@@ -376,9 +376,14 @@ impl EntitlementCache {
         behaviour: Behaviour,
         value: i64,
     ) {
+        let map = self.map.pin();
+        // Most reports are of customers not cached here: a look-up, not an update.
+        if !map.contains_key(customer_id) {
+            return;
+        }
         // `update` retries the closure if another writer got there first: no lost update.
         // A customer without usage for the feature keeps the same set.
-        self.map.pin().update(customer_id.into(), |cached| {
+        map.update(customer_id.into(), |cached| {
             match cached.set.with_usage(feature_id, behaviour, value) {
                 Some(updated) => {
                     let set = Arc::new(updated);
