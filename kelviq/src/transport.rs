@@ -184,21 +184,9 @@ pub(crate) async fn post_json<T: serde::de::DeserializeOwned>(
     // As the generated client sends them (less its `api-version`), then as `send` adds.
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    for (name, value) in &spec.headers {
-        headers.insert(name.clone(), value.clone());
-    }
-    headers.insert(AUTHORIZATION, transport.api_key.header().clone());
-    headers.insert(USER_AGENT, transport.user_agent.clone());
+    transport.sign(&mut request, &spec.headers, spec.operation);
     *request.body_mut() = Some(body.into());
-    let span = tracing::info_span!(
-        "kelviq.request",
-        operation = spec.operation,
-        method = %http::Method::POST,
-        path = %request.url().path(),
-        status = tracing::field::Empty,
-        attempt = tracing::field::Empty,
-        elapsed_ms = tracing::field::Empty,
-    );
+    let span = request_span(spec.operation, &request);
     let state = Arc::new(CallState {
         deadline: Instant::now() + spec.deadline,
         spec,
@@ -383,30 +371,44 @@ impl Transport {
         let operation = state.as_ref().map_or(operation_id, |s| s.spec.operation);
 
         restore_path_segments(request.url_mut());
-        let headers = request.headers_mut();
         // progenitor sends `api-version: <info.version>`; the service's clients do not.
-        headers.remove("api-version");
-        if let Some(state) = &state {
-            for (name, value) in &state.spec.headers {
-                headers.insert(name.clone(), value.clone());
-            }
+        request.headers_mut().remove("api-version");
+        let extra = state.as_ref().map_or(&[][..], |s| &s.spec.headers[..]);
+        self.sign(&mut request, extra, operation_id);
+        let span = request_span(operation, &request);
+        attempts(client, request, state, Instant::now()).instrument(span)
+    }
+
+    /// Adds what every request carries: the caller's extra headers, then the API key (where
+    /// `operation_id` sends it) and the user agent.
+    fn sign(
+        &self,
+        request: &mut reqwest::Request,
+        extra: &[(HeaderName, HeaderValue)],
+        operation_id: &str,
+    ) {
+        let headers = request.headers_mut();
+        for (name, value) in extra {
+            headers.insert(name.clone(), value.clone());
         }
         if sends_api_key(operation_id, headers) {
             headers.insert(AUTHORIZATION, self.api_key.header().clone());
         }
         headers.insert(USER_AGENT, self.user_agent.clone());
-
-        let span = tracing::info_span!(
-            "kelviq.request",
-            operation,
-            method = %request.method(),
-            path = %request.url().path(),
-            status = tracing::field::Empty,
-            attempt = tracing::field::Empty,
-            elapsed_ms = tracing::field::Empty,
-        );
-        attempts(client, request, state, Instant::now()).instrument(span)
     }
+}
+
+/// The span every request runs in; the attempts record the rest.
+fn request_span(operation: &str, request: &reqwest::Request) -> tracing::Span {
+    tracing::info_span!(
+        "kelviq.request",
+        operation,
+        method = %request.method(),
+        path = %request.url().path(),
+        status = tracing::field::Empty,
+        attempt = tracing::field::Empty,
+        elapsed_ms = tracing::field::Empty,
+    )
 }
 
 /// The identifiers in a path were percent-encoded by [`crate::validate::path_segment`],
