@@ -15,6 +15,7 @@
 
 mod cache;
 mod connection;
+mod group;
 mod queue;
 mod script;
 

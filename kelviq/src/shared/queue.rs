@@ -38,6 +38,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::group::{Entry, Group, Joined};
 use super::script::{Invocation, Script};
 use super::{Failure, Redis};
 use crate::queue::Report;
@@ -112,27 +113,30 @@ fn settling(body: &str) -> Script {
 }
 
 /// On every report queued while Kelviq is unreachable: kept to the few commands it needs
-/// (no clock, none of the settling functions).
+/// (no clock, none of the settling functions). Takes the reports of one group commit (see
+/// [`super::group`]), one after another.
 static PUSH: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
     Script::new(
         r"
-        -- KEYS: order body lane settled seq ready head tail next; ARGV: id report lane
-        -- Kept once (a retried push names the same id), and never after it was settled.
-        if redis.call('ZSCORE', KEYS[4], ARGV[1])
-            or redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
-            return redis.call('ZCARD', KEYS[1])
+        -- KEYS: order body lane settled seq ready head tail next; ARGV: (id report lane)...
+        for i = 1, #ARGV, 3 do
+            local id, lane = ARGV[i], ARGV[i + 2]
+            -- Kept once (a retried push names the same id), and never after it was settled.
+            if not redis.call('ZSCORE', KEYS[4], id)
+                and redis.call('HSETNX', KEYS[2], id, ARGV[i + 1]) == 1 then
+                local seq = redis.call('INCR', KEYS[5])
+                redis.call('ZADD', KEYS[1], seq, id)
+                redis.call('HSET', KEYS[3], id, lane)
+                local tail = redis.call('HGET', KEYS[8], lane)
+                if tail then
+                    redis.call('HSET', KEYS[9], tail, id)
+                else
+                    redis.call('HSET', KEYS[7], lane, id)
+                    redis.call('ZADD', KEYS[6], seq, lane)
+                end
+                redis.call('HSET', KEYS[8], lane, id)
+            end
         end
-        local seq = redis.call('INCR', KEYS[5])
-        redis.call('ZADD', KEYS[1], seq, ARGV[1])
-        redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
-        local tail = redis.call('HGET', KEYS[8], ARGV[3])
-        if tail then
-            redis.call('HSET', KEYS[9], tail, ARGV[1])
-        else
-            redis.call('HSET', KEYS[7], ARGV[3], ARGV[1])
-            redis.call('ZADD', KEYS[6], seq, ARGV[3])
-        end
-        redis.call('HSET', KEYS[8], ARGV[3], ARGV[1])
         return redis.call('ZCARD', KEYS[1])
         ",
     )
@@ -288,6 +292,8 @@ pub(crate) struct SharedQueue {
     lost: String,
     /// PUSH's keys, encoded once.
     push_keys: Vec<Vec<u8>>,
+    /// The pushes waiting for the one in flight.
+    pushes: Arc<Group>,
     /// Settlements Redis did not take, carried out before the next claim.
     unsettled_here: std::sync::Mutex<Vec<(String, Settle)>>,
     /// When the eviction policy was last read, and whether it keeps the queue's keys.
@@ -311,6 +317,7 @@ impl SharedQueue {
         .collect();
         Self {
             push_keys,
+            pushes: Arc::default(),
             order: redis.key("queue:order"),
             body: redis.key("queue:body"),
             lane: redis.key("queue:lane"),
@@ -421,18 +428,36 @@ impl SharedQueue {
         if !self.keeps_what_it_is_given().await {
             return Err(Failure::NotSent);
         }
-        let body = &serde_json::to_vec(report).expect("a report serialises to JSON");
-        let lane = &report.lane_name(id);
-        self.redis
-            .run("queue a report", |mut connection| async move {
-                PUSH.with_keys(&self.push_keys)
-                    .arg(id)
-                    .arg(body)
-                    .arg(lane)
-                    .invoke_async::<usize>(&mut connection)
-                    .await
-            })
-            .await
+        let entry = Entry {
+            id: id.to_owned(),
+            body: serde_json::to_vec(report).expect("a report serialises to JSON"),
+            lane: report.lane_name(id),
+        };
+        // Group commit: behind a push in flight, this one waits and goes with the next call.
+        let mut led = match self.pushes.join(entry) {
+            Joined::Lead(led) => led,
+            Joined::Wait(pending) => match pending.wait().await {
+                Joined::Lead(led) => led,
+                Joined::Answered(outcome) => return outcome,
+                Joined::Wait(_) => unreachable!("a pending push is answered or leads"),
+            },
+            Joined::Answered(outcome) => return outcome,
+        };
+        led.begin();
+        let outcome = {
+            let led = &led;
+            self.redis
+                .run("queue a report", |mut connection| async move {
+                    let mut invocation = PUSH.with_keys(&self.push_keys);
+                    for entry in led.entries() {
+                        invocation.arg(&entry.id).arg(&entry.body).arg(&entry.lane);
+                    }
+                    invocation.invoke_async::<usize>(&mut connection).await
+                })
+                .await
+        };
+        led.end(outcome);
+        outcome
     }
 
     /// Claims up to `max` reports for this instance: the first of each of the `max` lanes

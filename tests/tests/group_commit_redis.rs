@@ -1,0 +1,284 @@
+//! Group commit of pushes to the shared queue, against the emulator on loopback and a real
+//! `redis-server` held with `CLIENT PAUSE`: pushes that arrive while one is in flight go
+//! together in one script call, each report lands once, and a push cancelled at any point
+//! (waiting, leading before its call, leading during it) leaves every other report kept
+//! exactly once. Without `redis-server` installed these say so and pass, unless
+//! `KELVIQ_REQUIRE_REDIS` is set (as CI does).
+
+use std::process::Command;
+use std::time::Duration;
+
+use kelviq::{Behaviour, Client, Kelviq, QueueConfig, RedisConfig};
+use kelviq_mock::catalogue::FeatureKind;
+use kelviq_mock::{Grant, MockServer};
+use kelviq_tests::child::API_KEY;
+use kelviq_tests::redis_server::RedisServer;
+
+const FEATURE: &str = "api-calls";
+/// The customer of the warm-up report: a lane none of the tests' reports share.
+const WARM: &str = "cust-warm";
+
+async fn emulator(customers: &[String]) -> MockServer {
+    let server = MockServer::start().await.unwrap();
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .build()
+        .unwrap();
+    for customer in customers.iter().map(String::as_str).chain([WARM]) {
+        client.customers().create(customer).send().await.unwrap();
+        server.grant(Grant {
+            customer_id: customer.into(),
+            feature_id: FEATURE.into(),
+            feature_type: FeatureKind::Meter,
+            usage_limit: None,
+            hard_limit: None,
+        });
+    }
+    server.clear_requests();
+    server
+}
+
+fn customers(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("cust-group-{i}")).collect()
+}
+
+/// A client sharing `redis` (time-out long enough to outlast the pauses below); its
+/// background sender waits an hour, so only `flush` sends.
+fn client(server: &MockServer, redis: &RedisServer) -> Client {
+    Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .connect_timeout(Duration::from_millis(300))
+        .redis(
+            RedisConfig::new(redis.url())
+                .share_cache(false)
+                .timeout(Duration::from_secs(5)),
+        )
+        .offline_queue(QueueConfig::default().retry_interval(Duration::from_secs(3600)))
+        .build()
+        .unwrap()
+}
+
+/// Reports `value` for `customer` from a task of its own; the task fails unless the report
+/// was queued.
+fn spawn_report(client: &Client, customer: &str, value: i64) -> tokio::task::JoinHandle<()> {
+    let (client, customer) = (client.clone(), customer.to_owned());
+    tokio::spawn(async move {
+        let delivery = client
+            .reporting()
+            .report_usage(value, customer, FEATURE, Behaviour::Delta)
+            .send()
+            .await
+            .unwrap();
+        assert!(delivery.is_queued(), "queued while the API host is down");
+    })
+}
+
+async fn offline(server: &MockServer) {
+    server.go_offline();
+    // Let the client's pooled connections see that they were closed.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+/// Queues one report through Redis and delivers it, so that the connection is made and
+/// Redis knows the scripts, then takes the emulator down: what a test does next is one
+/// command. (Each lane then holds one report at most, which one flush delivers.)
+async fn offline_and_warm(server: &MockServer, client: &Client) {
+    offline(server).await;
+    spawn_report(client, WARM, 1).await.unwrap();
+    assert_eq!(flush_online(server, client).await.delivered, 1);
+    offline(server).await;
+}
+
+fn used(server: &MockServer, customer: &str) -> i64 {
+    server.usage(customer).get(FEATURE).copied().unwrap_or(0)
+}
+
+fn report_requests(server: &MockServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some("reportUsage"))
+        .count()
+}
+
+fn port(redis: &RedisServer) -> u16 {
+    let url = redis.url();
+    let rest = url.strip_prefix("redis://127.0.0.1:").unwrap();
+    rest.split('/').next().unwrap().parse().unwrap()
+}
+
+/// How many scripts Redis has run, from `INFO commandstats`.
+fn scripts_run(redis: &RedisServer) -> u64 {
+    let output = Command::new("redis-cli")
+        .args(["-p", &port(redis).to_string(), "INFO", "commandstats"])
+        .output()
+        .expect("redis-cli runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
+        .filter_map(|line| {
+            let calls = line.split_once("calls=")?.1;
+            calls.split(',').next()?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+async fn pause(redis: &RedisServer, ms: u64) {
+    redis.pause(ms);
+    // Let the pause take hold before anything is sent.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+}
+
+async fn flush_online(server: &MockServer, client: &Client) -> kelviq::FlushReport {
+    server.go_online().await.unwrap();
+    client.flush().await
+}
+
+/// Forty reports made while the first push is held in Redis: the thirty-nine behind it go
+/// in one script call (not thirty-nine), and every report is delivered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_made_while_one_is_in_flight_go_in_one_call_and_each_lands_once() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let names = customers(40);
+    let server = emulator(&names).await;
+    let client = client(&server, &redis);
+    offline_and_warm(&server, &client).await;
+    let before = scripts_run(&redis);
+    pause(&redis, 600).await;
+    let first = spawn_report(&client, &names[0], 10);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let rest: Vec<_> = names[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| spawn_report(&client, name, 100 + i as i64))
+        .collect();
+    first.await.unwrap();
+    for task in rest {
+        task.await.unwrap();
+    }
+    let calls = scripts_run(&redis) - before;
+    assert!(
+        (2..=4).contains(&calls),
+        "40 pushes, the first held: {calls} script calls (the first, then the group)"
+    );
+    assert_eq!(client.redis_stats().unwrap().kept_locally, 0);
+    let flushed = flush_online(&server, &client).await;
+    assert_eq!(
+        (flushed.delivered, flushed.remaining),
+        (40, 0),
+        "{flushed:?}"
+    );
+    assert_eq!(used(&server, &names[0]), 10);
+    for (i, name) in names[1..].iter().enumerate() {
+        assert_eq!(used(&server, name), 100 + i as i64, "{name}: once");
+    }
+    assert_eq!(report_requests(&server), 41, "the warm-up's and these");
+}
+
+/// A push cancelled while it waits behind another's call is never sent; the pushes behind
+/// it still go, and the queue is not left waiting on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_cancelled_while_it_waits_is_not_sent_and_does_not_wedge_the_others() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let names = customers(5);
+    let server = emulator(&names).await;
+    let client = client(&server, &redis);
+    offline_and_warm(&server, &client).await;
+    pause(&redis, 600).await;
+    let first = spawn_report(&client, &names[0], 10);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The first waiter: the one the group would be handed to.
+    let cancelled = spawn_report(&client, &names[1], 1_000);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let behind = spawn_report(&client, &names[2], 7);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // And one among the others the group's leader would carry.
+    let carried = spawn_report(&client, &names[4], 1_000);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for task in [cancelled, carried] {
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+    }
+    first.await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), behind)
+        .await
+        .expect("the push behind the cancelled one ends")
+        .unwrap();
+    // And the next push after them goes at once.
+    tokio::time::timeout(Duration::from_secs(5), spawn_report(&client, &names[3], 1))
+        .await
+        .expect("a push after them ends")
+        .unwrap();
+    let flushed = flush_online(&server, &client).await;
+    assert_eq!(
+        (flushed.delivered, flushed.remaining),
+        (3, 0),
+        "{flushed:?}"
+    );
+    assert_eq!(used(&server, &names[0]), 10);
+    assert_eq!(
+        used(&server, &names[1]),
+        0,
+        "the cancelled report was not sent"
+    );
+    assert_eq!(used(&server, &names[2]), 7);
+    assert_eq!(used(&server, &names[3]), 1);
+    assert_eq!(
+        used(&server, &names[4]),
+        0,
+        "the cancelled report was not sent"
+    );
+}
+
+/// The leaders of two calls cancelled while their calls are held in Redis: the reports
+/// that went with the second call are answered as maybe in Redis, kept locally with their
+/// Redis ids, and each is delivered exactly once (the Redis copy, not the local one too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaders_cancelled_during_their_calls_leave_each_report_of_the_group_delivered_once() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let names = customers(11);
+    let server = emulator(&names).await;
+    let client = client(&server, &redis);
+    offline_and_warm(&server, &client).await;
+    let kept_before = client.redis_stats().unwrap().kept_locally;
+    pause(&redis, 1_500).await;
+    let first = spawn_report(&client, &names[0], 1_000);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let second = spawn_report(&client, &names[1], 100);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let group: Vec<_> = names[2..]
+        .iter()
+        .map(|name| spawn_report(&client, name, 1))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The first leader goes mid-call: the group is handed to `second`, whose call (with the
+    // nine others) is then held by the pause too.
+    first.abort();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    second.abort();
+    for task in group {
+        task.await.unwrap();
+    }
+    assert_eq!(
+        client.redis_stats().unwrap().kept_locally - kept_before,
+        9,
+        "the nine of the cancelled call are kept locally too"
+    );
+    // Let Redis run the held calls.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let flushed = flush_online(&server, &client).await;
+    assert_eq!(flushed.remaining, 0, "{flushed:?}");
+    assert_eq!(client.queued_reports(), 0);
+    for name in &names[2..] {
+        assert_eq!(used(&server, name), 1, "{name}: once, not twice");
+    }
+    // The cancelled leaders' own reports may have landed (their calls were sent); never twice.
+    assert!(matches!(used(&server, &names[0]), 0 | 1_000));
+    assert!(matches!(used(&server, &names[1]), 0 | 100));
+}
