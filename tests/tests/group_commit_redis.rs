@@ -134,8 +134,9 @@ async fn flush_online(server: &MockServer, client: &Client) -> kelviq::FlushRepo
     client.flush().await
 }
 
-/// Forty reports made while the first push is held in Redis: the thirty-nine behind it go
-/// in one script call (not thirty-nine), and every report is delivered once.
+/// Forty reports made while the first pushes are held in Redis: the thirty-eight behind the
+/// two calls in flight go in one script call (not thirty-eight), and every report is
+/// delivered once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pushes_made_while_one_is_in_flight_go_in_one_call_and_each_lands_once() {
     let Some(redis) = RedisServer::start_or_skip() else {
@@ -161,7 +162,7 @@ async fn pushes_made_while_one_is_in_flight_go_in_one_call_and_each_lands_once()
     let calls = scripts_run(&redis) - before;
     assert!(
         (2..=4).contains(&calls),
-        "40 pushes, the first held: {calls} script calls (the first, then the group)"
+        "40 pushes, the first held: {calls} script calls (two alone, then the group)"
     );
     assert_eq!(client.redis_stats().unwrap().kept_locally, 0);
     let flushed = flush_online(&server, &client).await;
@@ -184,12 +185,14 @@ async fn a_push_cancelled_while_it_waits_is_not_sent_and_does_not_wedge_the_othe
     let Some(redis) = RedisServer::start_or_skip() else {
         return;
     };
-    let names = customers(5);
+    let names = customers(6);
     let server = emulator(&names).await;
     let client = client(&server, &redis);
     offline_and_warm(&server, &client).await;
     pause(&redis, 600).await;
     let first = spawn_report(&client, &names[0], 10);
+    // Two calls go at once: the second place in flight is taken too.
+    let second = spawn_report(&client, &names[5], 20);
     tokio::time::sleep(Duration::from_millis(100)).await;
     // The first waiter: the one the group would be handed to.
     let cancelled = spawn_report(&client, &names[1], 1_000);
@@ -204,6 +207,7 @@ async fn a_push_cancelled_while_it_waits_is_not_sent_and_does_not_wedge_the_othe
         assert!(task.await.unwrap_err().is_cancelled());
     }
     first.await.unwrap();
+    second.await.unwrap();
     tokio::time::timeout(Duration::from_secs(5), behind)
         .await
         .expect("the push behind the cancelled one ends")
@@ -216,7 +220,7 @@ async fn a_push_cancelled_while_it_waits_is_not_sent_and_does_not_wedge_the_othe
     let flushed = flush_online(&server, &client).await;
     assert_eq!(
         (flushed.delivered, flushed.remaining),
-        (3, 0),
+        (4, 0),
         "{flushed:?}"
     );
     assert_eq!(used(&server, &names[0]), 10);
@@ -227,6 +231,7 @@ async fn a_push_cancelled_while_it_waits_is_not_sent_and_does_not_wedge_the_othe
     );
     assert_eq!(used(&server, &names[2]), 7);
     assert_eq!(used(&server, &names[3]), 1);
+    assert_eq!(used(&server, &names[5]), 20);
     assert_eq!(
         used(&server, &names[4]),
         0,
@@ -242,17 +247,19 @@ async fn leaders_cancelled_during_their_calls_leave_each_report_of_the_group_del
     let Some(redis) = RedisServer::start_or_skip() else {
         return;
     };
-    let names = customers(11);
+    let names = customers(12);
     let server = emulator(&names).await;
     let client = client(&server, &redis);
     offline_and_warm(&server, &client).await;
     let kept_before = client.redis_stats().unwrap().kept_locally;
     pause(&redis, 1_500).await;
     let first = spawn_report(&client, &names[0], 1_000);
+    // Two calls go at once: the second place in flight is taken too.
+    let also = spawn_report(&client, &names[11], 5);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let second = spawn_report(&client, &names[1], 100);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let group: Vec<_> = names[2..]
+    let group: Vec<_> = names[2..11]
         .iter()
         .map(|name| spawn_report(&client, name, 1))
         .collect();
@@ -265,6 +272,7 @@ async fn leaders_cancelled_during_their_calls_leave_each_report_of_the_group_del
     for task in group {
         task.await.unwrap();
     }
+    also.await.unwrap();
     assert_eq!(
         client.redis_stats().unwrap().kept_locally - kept_before,
         9,
@@ -275,7 +283,8 @@ async fn leaders_cancelled_during_their_calls_leave_each_report_of_the_group_del
     let flushed = flush_online(&server, &client).await;
     assert_eq!(flushed.remaining, 0, "{flushed:?}");
     assert_eq!(client.queued_reports(), 0);
-    for name in &names[2..] {
+    assert_eq!(used(&server, &names[11]), 5);
+    for name in &names[2..11] {
         assert_eq!(used(&server, name), 1, "{name}: once, not twice");
     }
     // The cancelled leaders' own reports may have landed (their calls were sent); never twice.

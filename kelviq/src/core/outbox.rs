@@ -71,6 +71,13 @@ pub(crate) struct Outbox {
     /// its processes (so that the next process on the file can find them), then a new id.
     #[cfg(feature = "redis")]
     id_prefix: String,
+    /// Where this process's report ids start: random, so that no two processes' ids meet;
+    /// each report takes the next (a counter, not a system call for fresh randomness on
+    /// every report).
+    #[cfg(feature = "redis")]
+    id_base: u128,
+    #[cfg(feature = "redis")]
+    id_count: std::sync::atomic::AtomicU64,
     /// Set once Redis has said which reports an earlier process on the durable file left
     /// there (they join [`shared_lanes`](Self::shared_lanes), so that this process's reports
     /// of their lanes wait behind them). Until then, no usage report is sent ahead of the
@@ -311,6 +318,10 @@ impl Outbox {
             #[cfg(feature = "redis")]
             id_prefix,
             #[cfg(feature = "redis")]
+            id_base: uuid::Uuid::new_v4().as_u128(),
+            #[cfg(feature = "redis")]
+            id_count: std::sync::atomic::AtomicU64::new(0),
+            #[cfg(feature = "redis")]
             predecessor,
             #[cfg(feature = "redis")]
             unnamed_predecessor,
@@ -344,11 +355,18 @@ impl Outbox {
         }
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            let id = format!("{}{}", self.id_prefix, uuid::Uuid::new_v4().simple());
+            let n = self.id_count.fetch_add(1, Ordering::Relaxed);
+            // 32 hex digits, as a UUID's simple form: ids stay the shape they always were.
+            let id = format!(
+                "{}{:032x}",
+                self.id_prefix,
+                self.id_base.wrapping_add(n.into())
+            );
+            let lane = report.lane_name(&id);
             // A usage report's lane is counted (and, with a file, recorded in it) before the
             // push: a restart, or a report sent directly meanwhile, then knows to wait.
             let pushing = match &report {
-                Report::Usage(_) => match self.begin_push(report.lane_name(&id), &id).await {
+                Report::Usage(_) => match self.begin_push(lane.clone(), &id).await {
                     Some(pushing) => Some(pushing),
                     None => {
                         shared
@@ -360,7 +378,7 @@ impl Outbox {
                 },
                 Report::Event(_) => None,
             };
-            let pushed = shared.push(&id, &report).await;
+            let pushed = shared.push(&id, &report, lane).await;
             if let Some(pushing) = pushing {
                 pushing.end(!matches!(pushed, Err(Failure::NotSent)));
             }

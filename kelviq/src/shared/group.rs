@@ -1,10 +1,11 @@
 //! Group commit for pushes to the shared queue.
 //!
-//! While one push is on its way to Redis, the pushes that arrive wait and then go together,
-//! in one script call: Redis runs a script call's overhead (the lookup, the Lua frame, the
-//! reply) once for the group instead of once a report, and that overhead is about half of a
-//! push. A push that finds nothing in flight goes at once, inline, so a lone report pays no
-//! hop to another task.
+//! While [`IN_FLIGHT`] pushes are on their way to Redis, the pushes that arrive wait and then
+//! go together, in one script call: Redis runs a script call's overhead (the lookup, the Lua
+//! frame, the reply) once for the group instead of once a report, and the script writes the
+//! group with one command a key. A push that finds room goes at once, inline, so a lone
+//! report pays no hop to another task. Two calls in flight, not one, so that Redis has the
+//! next group to run while the answer to the last one travels back.
 //!
 //! No task is spawned: the push that ends its call hands the waiting group to the first of
 //! them still waiting, which sends it and, when its own call ends, hands on in turn. Every
@@ -25,6 +26,10 @@ use super::Failure;
 /// The most reports one script call carries: a bound on the call's size and on how long
 /// Redis runs it.
 pub(crate) const MOST: usize = 64;
+
+/// The most calls on their way at once. Calls go out on one connection, and Redis runs them
+/// in the order sent.
+pub(crate) const IN_FLIGHT: usize = 2;
 
 /// One report to push: its id, its JSON, its lane.
 #[derive(Debug)]
@@ -51,8 +56,8 @@ struct Waiting {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Whether a call is on its way (or a leader was named and has not yet ended).
-    busy: bool,
+    /// Calls on their way (leaders named that have not yet ended).
+    in_flight: usize,
     waiting: Vec<Waiting>,
 }
 
@@ -109,15 +114,15 @@ impl Group {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Joins `entry` to the pushes: it leads when nothing is in flight, or waits.
+    /// Joins `entry` to the pushes: it leads when there is room in flight, or waits.
     pub(crate) fn join(self: &Arc<Self>, entry: Entry) -> Joined {
         let mut state = self.state();
-        if state.busy {
+        if state.in_flight >= IN_FLIGHT {
             let (answer, receiver) = oneshot::channel();
             state.waiting.push(Waiting { entry, answer });
             return Joined::Wait(Pending { answer: receiver });
         }
-        state.busy = true;
+        state.in_flight += 1;
         drop(state);
         Joined::Lead(self.led(entry, Vec::new()))
     }
@@ -132,7 +137,8 @@ impl Group {
         }
     }
 
-    /// Names the next leader among the waiting, or frees the group.
+    /// Names the next leader among the waiting (the ending leader's place in flight passes
+    /// to it), or gives the place up.
     fn hand_on(self: &Arc<Self>) {
         loop {
             let mut taken = {
@@ -140,7 +146,7 @@ impl Group {
                 // A cancelled waiter has gone: its report was never sent, and never will be.
                 state.waiting.retain(|w| !w.answer.is_closed());
                 if state.waiting.is_empty() {
-                    state.busy = false;
+                    state.in_flight -= 1;
                     return;
                 }
                 let n = state.waiting.len().min(MOST);
@@ -177,6 +183,12 @@ impl Led {
                 .filter(|w| !w.answer.is_closed())
                 .map(|w| &w.entry),
         )
+    }
+
+    /// How many reports the call carries: the leader's and those of the others still
+    /// waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.entries().count()
     }
 
     /// The call is about to be made: from here on, a cancelled leader's group may be in
@@ -243,31 +255,52 @@ mod tests {
         led.entries().map(|e| e.id.as_str()).collect()
     }
 
+    /// Fills every place in flight; the leaders.
+    fn fill(group: &Arc<Group>) -> Vec<Led> {
+        (0..IN_FLIGHT)
+            .map(|i| lead(group.join(entry(&format!("lead{i}")))))
+            .collect()
+    }
+
     #[tokio::test]
-    async fn the_waiting_go_together_behind_the_call_in_flight_in_arrival_order() {
+    async fn the_waiting_go_together_behind_the_calls_in_flight_in_arrival_order() {
         let group = Arc::new(Group::default());
-        let mut a = lead(group.join(entry("a")));
-        assert_eq!(ids(&a), ["a"]);
+        let mut leaders = fill(&group);
+        assert_eq!(ids(&leaders[0]), ["lead0"]);
         let b = pending(group.join(entry("b")));
         let c = pending(group.join(entry("c")));
-        a.begin();
+        let a = leaders.remove(0);
         a.end(Ok(1));
         let mut b = lead(b.wait().await);
         assert_eq!(ids(&b), ["b", "c"]);
         b.begin();
         b.end(Ok(3));
         assert!(matches!(c.wait().await, Joined::Answered(Ok(3))));
-        // Nothing in flight any more: the next push leads at once.
+        // A place is free again: the next push leads at once.
         lead(group.join(entry("d")));
+    }
+
+    #[tokio::test]
+    async fn places_in_flight_are_given_back_when_nobody_waits() {
+        let group = Arc::new(Group::default());
+        for _ in 0..3 {
+            let leaders = fill(&group);
+            assert!(matches!(group.join(entry("x")), Joined::Wait(_)));
+            for led in leaders {
+                led.end(Ok(0));
+            }
+            // The waiter was dropped (cancelled) at once: nobody waits, both places free.
+        }
+        fill(&group);
     }
 
     #[tokio::test]
     async fn a_leader_dropped_before_its_call_hands_the_others_on_unsent() {
         let group = Arc::new(Group::default());
-        let a = lead(group.join(entry("a")));
+        let mut leaders = fill(&group);
         let b = pending(group.join(entry("b")));
         let c = pending(group.join(entry("c")));
-        a.end(Ok(1));
+        leaders.remove(0).end(Ok(1));
         // `b` is named leader, then cancelled before its call began.
         drop(lead(b.wait().await));
         let c = lead(c.wait().await);
@@ -277,10 +310,10 @@ mod tests {
     #[tokio::test]
     async fn a_leader_dropped_during_its_call_answers_its_group_maybe() {
         let group = Arc::new(Group::default());
-        let a = lead(group.join(entry("a")));
+        let mut leaders = fill(&group);
         let b = pending(group.join(entry("b")));
         let c = pending(group.join(entry("c")));
-        a.end(Ok(1));
+        leaders.remove(0).end(Ok(1));
         let mut b = lead(b.wait().await);
         let late = pending(group.join(entry("late")));
         b.begin();
@@ -296,20 +329,20 @@ mod tests {
     #[tokio::test]
     async fn a_cancelled_waiter_is_left_out_and_never_named_leader() {
         let group = Arc::new(Group::default());
-        let a = lead(group.join(entry("a")));
+        let mut leaders = fill(&group);
         drop(pending(group.join(entry("gone"))));
         let b = pending(group.join(entry("b")));
-        a.end(Ok(1));
+        leaders.remove(0).end(Ok(1));
         assert_eq!(ids(&lead(b.wait().await)), ["b"]);
     }
 
     #[tokio::test]
     async fn a_waiter_cancelled_after_its_group_formed_is_not_sent() {
         let group = Arc::new(Group::default());
-        let a = lead(group.join(entry("a")));
+        let mut leaders = fill(&group);
         let b = pending(group.join(entry("b")));
         let c = pending(group.join(entry("c")));
-        a.end(Ok(1));
+        leaders.remove(0).end(Ok(1));
         // The group [b, c] is formed and handed to b; c goes before b's call is made.
         drop(c);
         assert_eq!(ids(&lead(b.wait().await)), ["b"]);
@@ -318,21 +351,21 @@ mod tests {
     #[tokio::test]
     async fn a_call_carries_at_most_most_reports() {
         let group = Arc::new(Group::default());
-        let a = lead(group.join(entry("a")));
+        let mut leaders = fill(&group);
         let waiting: Vec<_> = (0..MOST + 3)
             .map(|i| pending(group.join(entry(&i.to_string()))))
             .collect();
-        a.end(Ok(1));
+        leaders.remove(0).end(Ok(1));
         let mut waiting = waiting.into_iter();
         let first = lead(waiting.next().unwrap().wait().await);
         assert_eq!(first.entries().count(), MOST);
         first.end(Ok(2));
         let rest: Vec<_> = waiting.collect();
-        let mut leaders = 0;
+        let mut named = 0;
         for p in rest {
             match p.wait().await {
                 Joined::Lead(led) => {
-                    leaders += 1;
+                    named += 1;
                     assert_eq!(led.entries().count(), 3);
                     led.end(Ok(3));
                 }
@@ -341,7 +374,7 @@ mod tests {
             }
         }
         assert_eq!(
-            leaders, 1,
+            named, 1,
             "the three past the first call's 64: one more call"
         );
     }
