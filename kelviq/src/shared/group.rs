@@ -7,8 +7,14 @@
 //! hop to another task.
 //!
 //! No task is spawned: the push that ends its call hands the waiting group to the first of
-//! them still waiting, which sends it and, when its own call ends, hands on in turn. Every
-//! step is cancel-safe:
+//! them still waiting, which sends it and, when its own call ends, hands on in turn. A group
+//! that fills (`MOST` reports) does not wait for the call in flight: it is handed to its
+//! first at once, and goes in a call of its own, so that a slow Redis never holds the pushes
+//! to one group a round trip (the waiting, and each one's wait, growing without bound while
+//! reports come faster). A push still waiting (in no group) after the Redis time-out goes
+//! in a call of its own too: the call it waited behind should have ended by then, so its
+//! leader is held elsewhere (a future kept but no longer polled), and must not hold every
+//! later push with it. Every step is cancel-safe:
 //! - a push dropped while it waits is left out of the group (it was never sent);
 //! - a push dropped while it leads, before its call began, puts the others back to wait for
 //!   the next leader; once the call began, they are answered `Maybe` (Redis may have run
@@ -17,6 +23,7 @@
 //!   leader that is gone.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -47,24 +54,32 @@ enum Turn {
 struct Waiting {
     entry: Entry,
     answer: oneshot::Sender<Turn>,
+    /// Which push it is, for [`Group::step_up`].
+    ticket: u64,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// Whether a call is on its way (or a leader was named and has not yet ended).
-    busy: bool,
+    /// How many calls are on their way (or have a leader named that has not yet ended).
+    in_flight: usize,
     waiting: Vec<Waiting>,
+    /// The next waiting push's ticket.
+    tickets: u64,
 }
 
 /// The pushes of one shared queue.
 #[derive(Debug, Default)]
 pub(crate) struct Group {
     state: Mutex<State>,
+    /// How long a push waits for a group before it goes in a call of its own (`None`:
+    /// as long as it takes).
+    patience: Option<Duration>,
 }
 
 /// How a push goes: at once, leading, or behind the call in flight.
 pub(crate) enum Joined {
-    /// It leads: send [`Led::entries`] (its own report first), then [`Led::end`].
+    /// It leads: send [`Led::entries`] (its own report with the others, in the order they
+    /// came), then [`Led::end`].
     Lead(Led),
     /// Another call is in flight: wait for [`Pending::wait`].
     Wait(Pending),
@@ -75,12 +90,28 @@ pub(crate) enum Joined {
 /// A push waiting behind another's call.
 pub(crate) struct Pending {
     answer: oneshot::Receiver<Turn>,
+    group: Arc<Group>,
+    ticket: u64,
 }
 
 impl Pending {
-    /// Its outcome, or the group it now leads.
-    pub(crate) async fn wait(self) -> Joined {
-        match self.answer.await {
+    /// Its outcome, or the group it now leads. Still not in a group after the group's
+    /// patience (the call in flight, or the leader named, is held: a leader's future that
+    /// is kept but no longer polled holds its turn for as long), it goes in a call of its
+    /// own, with those waiting around it.
+    pub(crate) async fn wait(mut self) -> Joined {
+        let turn = match self.group.patience {
+            Some(patience) => match tokio::time::timeout(patience, &mut self.answer).await {
+                Ok(turn) => turn,
+                Err(_) => match self.group.step_up(self.ticket) {
+                    Some(led) => return Joined::Lead(led),
+                    // In a group already: its leader answers.
+                    None => (&mut self.answer).await,
+                },
+            },
+            None => (&mut self.answer).await,
+        };
+        match turn {
             Ok(Turn::Answered(outcome)) => Joined::Answered(outcome),
             Ok(Turn::Lead(led)) => Joined::Lead(led),
             // Every path that drops a sender answers it first; stay safe if one did not:
@@ -98,6 +129,8 @@ pub(crate) struct Led {
     group: Arc<Group>,
     own: Entry,
     others: Vec<Waiting>,
+    /// How many of `others` arrived before `own` (and go before it).
+    own_at: usize,
     /// Whether the call may have reached Redis.
     begun: bool,
     /// Cleared once answered and handed on.
@@ -105,6 +138,14 @@ pub(crate) struct Led {
 }
 
 impl Group {
+    /// The pushes of a queue whose calls end within `patience` (the Redis time-out).
+    pub(crate) fn new(patience: Duration) -> Self {
+        Self {
+            state: Mutex::default(),
+            patience: Some(patience),
+        }
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -112,14 +153,54 @@ impl Group {
     /// Joins `entry` to the pushes: it leads when nothing is in flight, or waits.
     pub(crate) fn join(self: &Arc<Self>, entry: Entry) -> Joined {
         let mut state = self.state();
-        if state.busy {
-            let (answer, receiver) = oneshot::channel();
-            state.waiting.push(Waiting { entry, answer });
-            return Joined::Wait(Pending { answer: receiver });
+        if state.in_flight == 0 {
+            state.in_flight = 1;
+            drop(state);
+            return Joined::Lead(self.led(entry, Vec::new()));
         }
-        state.busy = true;
+        let (answer, receiver) = oneshot::channel();
+        let ticket = state.tickets;
+        state.tickets += 1;
+        state.waiting.push(Waiting {
+            entry,
+            answer,
+            ticket,
+        });
+        // A full group does not wait for the call in flight: it goes at once, in a call of
+        // its own. Otherwise the pushes would go at most `MOST` a round trip, and behind a
+        // slow Redis the waiting (and each one's wait) would grow without bound.
+        let full = state.waiting.len() >= MOST;
+        if full {
+            state.in_flight += 1;
+        }
         drop(state);
-        Joined::Lead(self.led(entry, Vec::new()))
+        if full {
+            self.hand_on();
+        }
+        Joined::Wait(Pending {
+            answer: receiver,
+            group: self.clone(),
+            ticket,
+        })
+    }
+
+    /// A push that has waited past the patience, if it is still waiting (in no group): it
+    /// leads a call of its own (one more in flight), carrying those around it, up to
+    /// [`MOST`], in their order.
+    fn step_up(self: &Arc<Self>, ticket: u64) -> Option<Led> {
+        let mut state = self.state();
+        // A cancelled waiter has gone: its report was never sent, and never will be.
+        state.waiting.retain(|w| !w.answer.is_closed());
+        let at = state.waiting.iter().position(|w| w.ticket == ticket)?;
+        let start = at.saturating_sub(MOST - 1);
+        let end = state.waiting.len().min(start + MOST);
+        let mut others: Vec<Waiting> = state.waiting.drain(start..end).collect();
+        state.in_flight += 1;
+        drop(state);
+        let own = others.remove(at - start);
+        let mut led = self.led(own.entry, others);
+        led.own_at = at - start;
+        Some(led)
     }
 
     fn led(self: &Arc<Self>, own: Entry, others: Vec<Waiting>) -> Led {
@@ -127,20 +208,32 @@ impl Group {
             group: self.clone(),
             own,
             others,
+            own_at: 0,
             begun: false,
             armed: true,
         }
     }
 
-    /// Names the next leader among the waiting, or frees the group.
+    /// Passes on one call's turn (counted in `in_flight` by the caller): names the next
+    /// leader among the waiting, or frees the turn; then gives any full group still waiting
+    /// a call of its own.
     fn hand_on(self: &Arc<Self>) {
+        // Whether this holds a turn to pass on.
+        let mut turn = true;
         loop {
             let mut taken = {
                 let mut state = self.state();
                 // A cancelled waiter has gone: its report was never sent, and never will be.
                 state.waiting.retain(|w| !w.answer.is_closed());
+                if !turn {
+                    if state.waiting.len() < MOST {
+                        return;
+                    }
+                    state.in_flight += 1;
+                    turn = true;
+                }
                 if state.waiting.is_empty() {
-                    state.busy = false;
+                    state.in_flight = state.in_flight.saturating_sub(1);
                     return;
                 }
                 let n = state.waiting.len().min(MOST);
@@ -149,7 +242,8 @@ impl Group {
             let Some(first) = taken.next() else { continue };
             let led = self.led(first.entry, taken.collect());
             match first.answer.send(Turn::Lead(led)) {
-                Ok(()) => return,
+                // The turn went with the group.
+                Ok(()) => turn = false,
                 // Cancelled in between: the others go back, ahead of later arrivals.
                 Err(Turn::Lead(mut led)) => {
                     led.armed = false;
@@ -169,14 +263,19 @@ impl Group {
 }
 
 impl Led {
-    /// The reports to send: the leader's own, then those of the others still waiting.
+    /// The reports to send: the leader's own and those of the others still waiting, in the
+    /// order they came.
     pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
-        std::iter::once(&self.own).chain(
-            self.others
+        fn live(waiting: &[Waiting]) -> impl Iterator<Item = &Entry> {
+            waiting
                 .iter()
                 .filter(|w| !w.answer.is_closed())
-                .map(|w| &w.entry),
-        )
+                .map(|w| &w.entry)
+        }
+        let (before, after) = self.others.split_at(self.own_at.min(self.others.len()));
+        live(before)
+            .chain(std::iter::once(&self.own))
+            .chain(live(after))
     }
 
     /// The call is about to be made: from here on, a cancelled leader's group may be in
@@ -215,6 +314,8 @@ impl Drop for Led {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn entry(id: &str) -> Entry {
@@ -344,5 +445,105 @@ mod tests {
             leaders, 1,
             "the three past the first call's 64: one more call"
         );
+    }
+
+    /// Review 6: behind a call in flight, the pushes went at most `MOST` a call, one call at
+    /// a time, so that behind a slow Redis a push waited a round trip for every `MOST` ahead
+    /// of it (without bound while reports came faster than that).
+    #[tokio::test]
+    async fn a_full_group_goes_at_once_without_waiting_for_the_call_in_flight() {
+        let group = Arc::new(Group::default());
+        let a = lead(group.join(entry("a")));
+        let mut waiting: Vec<_> = (0..=MOST)
+            .map(|i| pending(group.join(entry(&i.to_string()))))
+            .collect();
+        let last = waiting.pop().unwrap();
+        let mut waiting = waiting.into_iter();
+        // `a`'s call has not ended; still, the first `MOST` go, in a call of their own.
+        let first = tokio::time::timeout(Duration::from_secs(1), waiting.next().unwrap().wait())
+            .await
+            .expect("a full group does not wait for the call in flight");
+        let first = lead(first);
+        assert_eq!(first.entries().count(), MOST);
+        assert_eq!(first.entries().next().unwrap().id, "0", "in arrival order");
+        // The one past them waits for a call to end, and then goes.
+        a.end(Ok(1));
+        let last = lead(last.wait().await);
+        assert_eq!(ids(&last), [MOST.to_string()]);
+        first.end(Ok(2));
+        for p in waiting {
+            assert!(matches!(p.wait().await, Joined::Answered(Ok(2))));
+        }
+        last.end(Ok(3));
+        // Nothing in flight any more: the next push leads at once.
+        lead(group.join(entry("z")));
+    }
+
+    /// A full group whose first was cancelled before it was handed the group: the next of
+    /// them leads it, and the count of calls in flight comes back to none.
+    #[tokio::test]
+    async fn a_full_group_whose_first_is_gone_is_led_by_the_next() {
+        let group = Arc::new(Group::default());
+        let a = lead(group.join(entry("a")));
+        drop(pending(group.join(entry("gone"))));
+        let mut waiting: Vec<_> = (0..MOST)
+            .map(|i| pending(group.join(entry(&i.to_string()))))
+            .collect();
+        let first = waiting.remove(0);
+        let first = tokio::time::timeout(Duration::from_secs(1), first.wait())
+            .await
+            .expect("a full group does not wait for the call in flight");
+        let first = lead(first);
+        assert_eq!(first.entries().count(), MOST - 1);
+        // The one that joined after the group filled waits for a call to end.
+        a.end(Ok(1));
+        let straggler = lead(waiting.pop().unwrap().wait().await);
+        assert_eq!(ids(&straggler), [(MOST - 1).to_string()]);
+        straggler.end(Ok(3));
+        first.end(Ok(2));
+        for p in waiting {
+            assert!(matches!(p.wait().await, Joined::Answered(Ok(2))));
+        }
+        lead(group.join(entry("z")));
+    }
+
+    /// Review 6: a push named leader whose future is kept but no longer polled (a `select!`
+    /// that moved on and holds it for later) held its turn, and every push after it waited
+    /// for as long. Past the patience, a waiting push goes in a call of its own.
+    #[tokio::test(start_paused = true)]
+    async fn a_leader_not_polled_holds_later_pushes_no_longer_than_the_patience() {
+        let group = Arc::new(Group::new(Duration::from_secs(1)));
+        let a = lead(group.join(entry("a")));
+        let stalled = pending(group.join(entry("stalled")));
+        a.end(Ok(1));
+        // `stalled` is named leader; its future is neither polled again nor dropped.
+        let b = pending(group.join(entry("b")));
+        let c = pending(group.join(entry("c")));
+        let b = tokio::time::timeout(Duration::from_secs(5), b.wait())
+            .await
+            .expect("a push is not held by a leader that is not polled");
+        let b = lead(b);
+        assert_eq!(ids(&b), ["b", "c"]);
+        b.end(Ok(3));
+        assert!(matches!(c.wait().await, Joined::Answered(Ok(3))));
+        // Dropped at last, before its call began: its turn is passed on, nothing waits.
+        drop(stalled);
+        lead(group.join(entry("z")));
+    }
+
+    /// A push that steps up carries those still waiting ahead of it, in their order.
+    #[tokio::test(start_paused = true)]
+    async fn a_push_that_steps_up_carries_those_ahead_of_it_in_their_order() {
+        let group = Arc::new(Group::new(Duration::from_secs(1)));
+        let a = lead(group.join(entry("a")));
+        // `b` is not polled while `c` waits.
+        let b = pending(group.join(entry("b")));
+        let c = pending(group.join(entry("c")));
+        let c = lead(c.wait().await);
+        assert_eq!(ids(&c), ["b", "c"]);
+        c.end(Ok(2));
+        assert!(matches!(b.wait().await, Joined::Answered(Ok(2))));
+        a.end(Ok(1));
+        lead(group.join(entry("z")));
     }
 }
