@@ -14,7 +14,9 @@
 //! reports come faster). A push still waiting (in no group) after the Redis time-out goes
 //! in a call of its own too: the call it waited behind should have ended by then, so its
 //! leader is held elsewhere (a future kept but no longer polled), and must not hold every
-//! later push with it. Every step is cancel-safe:
+//! later push with it; one already in the group of a leader so held leaves it, unsent, once
+//! the time-out has passed again (a call that began carries it, and is waited for). Every
+//! step is cancel-safe:
 //! - a push dropped while it waits is left out of the group (it was never sent);
 //! - a push dropped while it leads, before its call began, puts the others back to wait for
 //!   the next leader; once the call began, they are answered `Maybe` (Redis may have run
@@ -22,6 +24,7 @@
 //! - whichever way a leader ends, the next group is handed on, so no push waits on a
 //!   leader that is gone.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -56,7 +59,17 @@ struct Waiting {
     answer: oneshot::Sender<Turn>,
     /// Which push it is, for [`Group::step_up`].
     ticket: u64,
+    /// Whether its report goes with its leader's call ([`SENT`], set when the call
+    /// begins) or it left first ([`LEFT`]): whichever comes first holds.
+    claim: Arc<AtomicU8>,
 }
+
+/// A waiting push's [`Waiting::claim`]: in no call yet.
+const WAITING: u8 = 0;
+/// Its leader's call began with it.
+const SENT: u8 = 1;
+/// It left, unsent, before its leader's call began.
+const LEFT: u8 = 2;
 
 #[derive(Debug, Default)]
 struct State {
@@ -92,22 +105,44 @@ pub(crate) struct Pending {
     answer: oneshot::Receiver<Turn>,
     group: Arc<Group>,
     ticket: u64,
+    claim: Arc<AtomicU8>,
 }
 
 impl Pending {
     /// Its outcome, or the group it now leads. Still not in a group after the group's
     /// patience (the call in flight, or the leader named, is held: a leader's future that
     /// is kept but no longer polled holds its turn for as long), it goes in a call of its
-    /// own, with those waiting around it.
+    /// own, with those waiting around it. In a group whose call has not begun after the
+    /// patience once more (its leader is held so), it leaves the group, unsent.
     pub(crate) async fn wait(mut self) -> Joined {
         let turn = match self.group.patience {
             Some(patience) => match tokio::time::timeout(patience, &mut self.answer).await {
                 Ok(turn) => turn,
-                Err(_) => match self.group.step_up(self.ticket) {
-                    Some(led) => return Joined::Lead(led),
-                    // In a group already: its leader answers.
-                    None => (&mut self.answer).await,
-                },
+                Err(_) => {
+                    if let Some(led) = self.group.step_up(self.ticket) {
+                        return Joined::Lead(led);
+                    }
+                    // In a group already: its leader begins the call at once, unless it is
+                    // held, and the call ends within the time-out.
+                    match tokio::time::timeout(patience, &mut self.answer).await {
+                        Ok(turn) => turn,
+                        Err(_) => {
+                            let left = self
+                                .claim
+                                .compare_exchange(
+                                    WAITING,
+                                    LEFT,
+                                    Ordering::AcqRel,
+                                    Ordering::Acquire,
+                                )
+                                .is_ok();
+                            if left {
+                                return Joined::Answered(Err(Failure::NotSent));
+                            }
+                            (&mut self.answer).await
+                        }
+                    }
+                }
             },
             None => (&mut self.answer).await,
         };
@@ -161,10 +196,12 @@ impl Group {
         let (answer, receiver) = oneshot::channel();
         let ticket = state.tickets;
         state.tickets += 1;
+        let claim = Arc::new(AtomicU8::new(WAITING));
         state.waiting.push(Waiting {
             entry,
             answer,
             ticket,
+            claim: claim.clone(),
         });
         // A full group does not wait for the call in flight: it goes at once, in a call of
         // its own. Otherwise the pushes would go at most `MOST` a round trip, and behind a
@@ -181,6 +218,7 @@ impl Group {
             answer: receiver,
             group: self.clone(),
             ticket,
+            claim,
         })
     }
 
@@ -269,7 +307,7 @@ impl Led {
         fn live(waiting: &[Waiting]) -> impl Iterator<Item = &Entry> {
             waiting
                 .iter()
-                .filter(|w| !w.answer.is_closed())
+                .filter(|w| !w.answer.is_closed() && w.claim.load(Ordering::Acquire) != LEFT)
                 .map(|w| &w.entry)
         }
         let (before, after) = self.others.split_at(self.own_at.min(self.others.len()));
@@ -282,6 +320,13 @@ impl Led {
     /// Redis.
     pub(crate) fn begin(&mut self) {
         self.begun = true;
+        // Those that left have gone (unsent); the others can no longer leave.
+        for waiting in &self.others {
+            let _ =
+                waiting
+                    .claim
+                    .compare_exchange(WAITING, SENT, Ordering::AcqRel, Ordering::Acquire);
+        }
     }
 
     /// The call ended with `outcome`: tells the others, and hands on.
@@ -544,6 +589,49 @@ mod tests {
         c.end(Ok(2));
         assert!(matches!(b.wait().await, Joined::Answered(Ok(2))));
         a.end(Ok(1));
+        lead(group.join(entry("z")));
+    }
+
+    /// Review 6: a push in the group of a leader named but not polled (nor dropped) waited
+    /// as long as that leader was held. Once its patience has run out twice, it leaves the
+    /// group unsent (the call has not begun, and now never carries it).
+    #[tokio::test(start_paused = true)]
+    async fn a_push_in_the_group_of_a_leader_not_polled_leaves_it_unsent() {
+        let group = Arc::new(Group::new(Duration::from_secs(1)));
+        let a = lead(group.join(entry("a")));
+        let stalled = pending(group.join(entry("stalled")));
+        let b = pending(group.join(entry("b")));
+        // `stalled` is named leader of [stalled, b]; its future is not polled.
+        a.end(Ok(1));
+        let waited = tokio::time::timeout(Duration::from_secs(5), b.wait())
+            .await
+            .expect("a push is not held by the leader of its group that is not polled");
+        assert!(matches!(waited, Joined::Answered(Err(Failure::NotSent))));
+        // Polled at last, the leader sends its own report, not the one that left.
+        let mut stalled = lead(stalled.wait().await);
+        stalled.begin();
+        assert_eq!(ids(&stalled), ["stalled"]);
+        stalled.end(Ok(1));
+        lead(group.join(entry("z")));
+    }
+
+    /// Once its leader's call has begun, a push never leaves the group, however long the
+    /// call takes: it may be in Redis, and is answered with the call's outcome.
+    #[tokio::test(start_paused = true)]
+    async fn a_push_whose_call_has_begun_waits_for_its_outcome() {
+        let group = Arc::new(Group::new(Duration::from_secs(1)));
+        let a = lead(group.join(entry("a")));
+        let l = pending(group.join(entry("l")));
+        let b = pending(group.join(entry("b")));
+        a.end(Ok(1));
+        let mut l = lead(l.wait().await);
+        l.begin();
+        assert_eq!(ids(&l), ["l", "b"]);
+        let (waited, ()) = tokio::join!(b.wait(), async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            l.end(Ok(2));
+        });
+        assert!(matches!(waited, Joined::Answered(Ok(2))));
         lead(group.join(entry("z")));
     }
 }
