@@ -376,7 +376,7 @@ impl SharedQueue {
         .collect();
         Self {
             push_keys,
-            pushes: Arc::default(),
+            pushes: Arc::new(Group::new(redis.timeout)),
             order: redis.key("queue:order"),
             body: redis.key("queue:body"),
             lane: redis.key("queue:lane"),

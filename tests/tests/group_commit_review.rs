@@ -1,0 +1,247 @@
+//! Review 6 of the group commit of pushes to the shared queue, against the emulator on
+//! loopback and a real `redis-server` (behind a proxy that delays its answers, for a Redis
+//! that is slow but answers within the time-out). Without `redis-server` installed these
+//! say so and pass, unless `KELVIQ_REQUIRE_REDIS` is set (as CI does).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kelviq::{Behaviour, Client, Kelviq, QueueConfig, RedisConfig};
+use kelviq_mock::catalogue::FeatureKind;
+use kelviq_mock::{Grant, MockServer};
+use kelviq_tests::child::API_KEY;
+use kelviq_tests::redis_server::RedisServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const FEATURE: &str = "api-calls";
+/// The customer of the warm-up report: a lane none of the tests' reports share.
+const WARM: &str = "cust-warm";
+/// The most reports one script call carries (`shared::group::MOST`).
+const MOST: usize = 64;
+
+async fn emulator(customers: &[&str]) -> MockServer {
+    let server = MockServer::start().await.unwrap();
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .build()
+        .unwrap();
+    for &customer in customers.iter().chain([&WARM]) {
+        client.customers().create(customer).send().await.unwrap();
+        server.grant(Grant {
+            customer_id: customer.into(),
+            feature_id: FEATURE.into(),
+            feature_type: FeatureKind::Meter,
+            usage_limit: None,
+            hard_limit: None,
+        });
+    }
+    server.clear_requests();
+    server
+}
+
+fn used(server: &MockServer, customer: &str) -> i64 {
+    server.usage(customer).get(FEATURE).copied().unwrap_or(0)
+}
+
+/// A client sharing the Redis at `url` with time-out `timeout`; its background sender waits
+/// an hour, so only `flush` sends.
+fn client(server: &MockServer, url: &str, timeout: Duration) -> Client {
+    Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .connect_timeout(Duration::from_millis(300))
+        .redis(RedisConfig::new(url).share_cache(false).timeout(timeout))
+        .offline_queue(QueueConfig::default().retry_interval(Duration::from_secs(3600)))
+        .build()
+        .unwrap()
+}
+
+/// Reports `value` for `customer` from a task of its own, which says how long the report
+/// took; the task fails unless the report was queued.
+fn spawn_timed_report(
+    client: &Client,
+    customer: &str,
+    value: i64,
+) -> tokio::task::JoinHandle<Duration> {
+    let (client, customer) = (client.clone(), customer.to_owned());
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let delivery = client
+            .reporting()
+            .report_usage(value, customer, FEATURE, Behaviour::Delta)
+            .send()
+            .await
+            .unwrap();
+        assert!(delivery.is_queued(), "queued while the API host is down");
+        started.elapsed()
+    })
+}
+
+async fn offline(server: &MockServer) {
+    server.go_offline();
+    // Let the client's pooled connections see that they were closed.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+/// Queues one report through Redis and delivers it, so that the connection is made and
+/// Redis knows the scripts (and the eviction policy was read), then takes the emulator down.
+async fn offline_and_warm(server: &MockServer, client: &Client) {
+    offline(server).await;
+    spawn_timed_report(client, WARM, 1).await.unwrap();
+    server.go_online().await.unwrap();
+    assert_eq!(client.flush().await.delivered, 1);
+    offline(server).await;
+}
+
+fn port(redis: &RedisServer) -> u16 {
+    let url = redis.url();
+    let rest = url.strip_prefix("redis://127.0.0.1:").unwrap();
+    rest.split('/').next().unwrap().parse().unwrap()
+}
+
+/// A proxy in front of `redis` that holds each of Redis's answers `delay` milliseconds
+/// (read when the answer arrives) before passing it on, in order; says its URL.
+async fn slow_proxy(redis: &RedisServer, delay: Arc<AtomicU64>) -> String {
+    let upstream = port(redis);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}/0", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await else {
+                continue;
+            };
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, mut server_write) = server.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+                let _ = server_write.shutdown().await;
+            });
+            let (held, mut due) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+            let delay = delay.clone();
+            tokio::spawn(async move {
+                let mut buffer = vec![0; 64 * 1024];
+                loop {
+                    match server_read.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            let at = Instant::now()
+                                + Duration::from_millis(delay.load(Ordering::Relaxed));
+                            if held.send((at, buffer[..n].to_vec())).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                while let Some((at, bytes)) = due.recv().await {
+                    tokio::time::sleep_until(at.into()).await;
+                    if client_write.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Finding 1. Behind a call in flight the pushes went at most `MOST` a call, one call at a
+/// time: behind a Redis that answers each call within the time-out, but slowly, a push
+/// waited one round trip for every `MOST` ahead of it (without bound while reports come
+/// faster than `MOST` a round trip). Each report here must be queued within two time-outs
+/// (the call it waited behind, then its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_behind_a_slow_redis_wait_no_longer_than_two_time_outs() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let delay = Arc::new(AtomicU64::new(0));
+    let url = slow_proxy(&redis, delay.clone()).await;
+    let server = emulator(&[]).await;
+    let timeout = Duration::from_millis(1_000);
+    let client = client(&server, &url, timeout);
+    offline_and_warm(&server, &client).await;
+    let kept_before = client.redis_stats().unwrap().kept_locally;
+    let errors_before = client.redis_stats().unwrap().errors;
+    // Every answer now takes 400 ms: each call is well within the time-out.
+    delay.store(400, Ordering::Relaxed);
+    let first = spawn_timed_report(&client, "cust-slow-first", 1);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let rest: Vec<_> = (0..MOST * 6)
+        .map(|i| spawn_timed_report(&client, &format!("cust-slow-{i}"), 1))
+        .collect();
+    let mut longest = first.await.unwrap();
+    for task in rest {
+        longest = longest.max(task.await.unwrap());
+    }
+    let stats = client.redis_stats().unwrap();
+    assert_eq!(
+        stats.errors - errors_before,
+        0,
+        "every call answered within the time-out"
+    );
+    assert_eq!(stats.kept_locally - kept_before, 0, "every report in Redis");
+    assert!(
+        longest < 2 * timeout,
+        "a push waited {longest:?} behind a Redis answering every call in 400 ms (time-out \
+         {timeout:?})"
+    );
+    delay.store(0, Ordering::Relaxed);
+}
+
+/// Finding 2. A report whose future was polled until it waited behind a call, then kept but
+/// no longer polled (a `select!` that moved on and holds it for later), was named leader
+/// when that call ended, and held its turn: every push after it waited until it was polled
+/// again, without bound. A push still waiting after the Redis time-out now goes in a call
+/// of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_kept_but_not_polled_does_not_hold_the_pushes_after_it() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let names = ["cust-held-first", "cust-held", "cust-held-after"];
+    let server = emulator(&names).await;
+    let timeout = Duration::from_millis(1_000);
+    let client = client(&server, &redis.url(), timeout);
+    offline_and_warm(&server, &client).await;
+    redis.pause(600);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let first = spawn_timed_report(&client, names[0], 1);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut held = Box::pin(
+        client
+            .reporting()
+            .report_usage(2, names[1], FEATURE, Behaviour::Delta)
+            .send(),
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), &mut held)
+            .await
+            .is_err(),
+        "it waits behind the first"
+    );
+    // The first's call ends: the held report is named leader, and is not polled.
+    first.await.unwrap();
+    let after = spawn_timed_report(&client, names[2], 3);
+    let took = tokio::time::timeout(Duration::from_secs(5), after)
+        .await
+        .expect("a push after a report kept but not polled ends")
+        .unwrap();
+    assert!(took < 2 * timeout, "it took {took:?}");
+    // Polled again, the held report goes too.
+    assert!(held.await.unwrap().is_queued());
+    assert_eq!(client.redis_stats().unwrap().kept_locally, 0);
+    server.go_online().await.unwrap();
+    let flushed = client.flush().await;
+    assert_eq!(
+        (flushed.delivered, flushed.remaining),
+        (3, 0),
+        "{flushed:?}"
+    );
+    for (name, value) in names.iter().zip([1, 2, 3]) {
+        assert_eq!(used(&server, name), value, "{name}: once");
+    }
+}
