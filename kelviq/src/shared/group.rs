@@ -290,6 +290,9 @@ impl Group {
                     turn = true;
                 }
                 if state.waiting.is_empty() {
+                    // Every turn handed on was counted: a count going below nothing is a
+                    // turn given back twice (tests catch it; release builds stay safe).
+                    debug_assert!(state.in_flight > 0, "a turn given back twice");
                     state.in_flight = state.in_flight.saturating_sub(1);
                     return;
                 }
@@ -687,5 +690,77 @@ mod tests {
         });
         assert!(matches!(waited, Joined::Answered(Ok(2))));
         lead(group.join(entry("z")));
+    }
+}
+
+#[cfg(test)]
+mod room_for_two {
+    use super::*;
+
+    fn entry(id: &str) -> Entry {
+        Entry {
+            id: id.into(),
+            body: Vec::new(),
+            lane: id.into(),
+        }
+    }
+
+    fn lead(joined: Joined) -> Led {
+        match joined {
+            Joined::Lead(led) => led,
+            _ => panic!("expected to lead"),
+        }
+    }
+
+    fn pending(joined: Joined) -> Pending {
+        match joined {
+            Joined::Wait(pending) => pending,
+            _ => panic!("expected to wait"),
+        }
+    }
+
+    /// Two calls in flight, every way a turn ends (answered, dropped before and after its
+    /// call began, handed to a waiter cancelled meanwhile): the count comes back to nothing,
+    /// neither leaking (pushes waiting for ever) nor going below.
+    #[tokio::test]
+    async fn every_turn_of_two_in_flight_is_given_back() {
+        let group = Arc::new(Group {
+            room: 2,
+            ..Group::new(Duration::from_secs(60))
+        });
+        let mut a = lead(group.join(entry("a")));
+        let b = lead(group.join(entry("b")));
+        let c = pending(group.join(entry("c")));
+        let d = pending(group.join(entry("d")));
+        assert_eq!(group.state().in_flight, 2);
+        // `b` dropped before its call: `c` leads, with `d`.
+        drop(b);
+        let mut c = lead(c.wait().await);
+        assert_eq!(c.len(), 2);
+        assert_eq!(group.state().in_flight, 2);
+        let e = pending(group.join(entry("e")));
+        // `e` cancelled while it waits; `a` ends: nothing to hand on.
+        drop(e);
+        a.begin();
+        a.end(Ok(1));
+        assert_eq!(group.state().in_flight, 1);
+        c.begin();
+        drop(c);
+        assert!(matches!(
+            d.wait().await,
+            Joined::Answered(Err(Failure::Maybe))
+        ));
+        assert_eq!(group.state().in_flight, 0);
+        let f = lead(group.join(entry("f")));
+        let g = lead(group.join(entry("g")));
+        let h = pending(group.join(entry("h")));
+        f.end(Ok(1));
+        // `h` named leader, then cancelled before it took its turn.
+        drop(h);
+        g.end(Ok(2));
+        assert_eq!(group.state().in_flight, 0);
+        let _i = lead(group.join(entry("i")));
+        let _j = lead(group.join(entry("j")));
+        assert_eq!(group.state().in_flight, 2);
     }
 }
