@@ -2,6 +2,7 @@
 //! validator of the emulator's answers against it, and an emulator on its own runtime.
 
 pub mod child;
+pub mod offline_queue;
 pub mod proxy;
 pub mod redis_deploy;
 pub mod redis_server;

@@ -12,32 +12,16 @@ use kelviq::{Behaviour, Client, Delivery, Kelviq, QueueConfig, RedisConfig};
 use kelviq_mock::catalogue::FeatureKind;
 use kelviq_mock::{Fault, FaultKind, Grant, MockServer};
 use kelviq_tests::child::API_KEY;
+use kelviq_tests::offline_queue::FEATURE;
 use kelviq_tests::proxy::CuttingProxy;
 use kelviq_tests::redis_server::RedisServer;
 
 const CUSTOMER: &str = "cust-shared";
 const OTHER: &str = "cust-other";
 const THIRD: &str = "cust-third";
-const FEATURE: &str = "api-calls";
 
 async fn emulator() -> MockServer {
-    let server = MockServer::start().await.unwrap();
-    let client = Kelviq::builder(API_KEY)
-        .base_url(server.url())
-        .build()
-        .unwrap();
-    for customer in [CUSTOMER, OTHER, THIRD] {
-        client.customers().create(customer).send().await.unwrap();
-        server.grant(Grant {
-            customer_id: customer.into(),
-            feature_id: FEATURE.into(),
-            feature_type: FeatureKind::Meter,
-            usage_limit: None,
-            hard_limit: None,
-        });
-    }
-    server.clear_requests();
-    server
+    kelviq_tests::offline_queue::emulator(&[CUSTOMER, OTHER, THIRD]).await
 }
 
 /// A client sharing `redis`; its background sender waits an hour before trying again, so
@@ -99,36 +83,6 @@ fn report_requests(server: &MockServer) -> usize {
         .iter()
         .filter(|r| r.operation.as_deref() == Some("reportUsage"))
         .count()
-}
-
-fn port(redis: &RedisServer) -> u16 {
-    let url = redis.url();
-    let rest = url.strip_prefix("redis://127.0.0.1:").unwrap();
-    rest.split('/').next().unwrap().parse().unwrap()
-}
-
-/// Runs `redis-cli` against `redis` and returns what it printed.
-fn cli(redis: &RedisServer, args: &[&str]) -> String {
-    let output = Command::new("redis-cli")
-        .arg("-p")
-        .arg(port(redis).to_string())
-        .args(args)
-        .output()
-        .expect("redis-cli runs");
-    assert!(output.status.success(), "redis-cli {args:?} failed");
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// How many scripts Redis has run, from `INFO commandstats`.
-fn scripts_run(redis: &RedisServer) -> u64 {
-    cli(redis, &["INFO", "commandstats"])
-        .lines()
-        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
-        .filter_map(|line| {
-            let calls = line.split_once("calls=")?.1;
-            calls.split(',').next()?.parse::<u64>().ok()
-        })
-        .sum()
 }
 
 /// One `DELTA` queued through Redis and delivered, so that the connection is made and Redis
@@ -324,7 +278,7 @@ async fn a_release_during_the_rest_after_a_redis_failure_is_not_forgotten() {
 async fn a_push_carried_out_then_cut_and_refused_on_retry_is_delivered_once() {
     let Some(redis) = redis_or_skip() else { return };
     let server = emulator().await;
-    let upstream = format!("127.0.0.1:{}", port(&redis)).parse().unwrap();
+    let upstream = format!("127.0.0.1:{}", redis.port()).parse().unwrap();
     let proxy = CuttingProxy::start(upstream).await;
     let client = client_of(
         &server,
@@ -405,10 +359,7 @@ async fn a_set_sent_for_longer_than_its_lease_is_not_sent_again_by_another_insta
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_evicting_redis_is_not_given_the_queue() {
     let Some(redis) = redis_or_skip() else { return };
-    cli(
-        &redis,
-        &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
-    );
+    redis.cli(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
     let server = emulator().await;
     let client = client(&server, &redis);
     offline(&server).await;
@@ -418,7 +369,7 @@ async fn an_evicting_redis_is_not_given_the_queue() {
     assert_eq!(client.redis_stats().unwrap().kept_locally, 1);
     assert_eq!(client.queued_reports(), 1);
     assert_eq!(
-        cli(&redis, &["--scan", "--pattern", "*queue:body*"]).trim(),
+        redis.cli(&["--scan", "--pattern", "*queue:body*"]).trim(),
         "",
         "nothing of the queue in Redis"
     );
@@ -456,11 +407,11 @@ async fn shutdown_with_only_others_claims_in_redis_pauses_and_keeps_its_deadline
         async move { first.flush().await }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = scripts_run(&redis);
+    let before = redis.scripts_run();
     let started = Instant::now();
     let left = second.shutdown(Duration::from_secs(1)).await;
     let took = started.elapsed();
-    let scripts = scripts_run(&redis) - before;
+    let scripts = redis.scripts_run() - before;
     assert!(took < Duration::from_secs(3), "shutdown took {took:?}");
     assert!(
         scripts < 100,
@@ -578,7 +529,7 @@ async fn an_invalidation_made_while_redis_fails_lands_once_it_answers() {
 async fn a_lost_claim_answer_does_not_lose_the_unconfirmed_reports_it_carried() {
     let Some(redis) = redis_or_skip() else { return };
     let server = emulator().await;
-    let upstream = format!("127.0.0.1:{}", port(&redis)).parse().unwrap();
+    let upstream = format!("127.0.0.1:{}", redis.port()).parse().unwrap();
     let proxy = CuttingProxy::start(upstream).await;
     let client = client_of(
         &server,
@@ -712,7 +663,7 @@ async fn review_a_set_pushed_with_unknown_outcome_is_not_sent_locally_while_redi
         return;
     };
     let server = emulator().await;
-    let upstream = format!("127.0.0.1:{}", port(&redis)).parse().unwrap();
+    let upstream = format!("127.0.0.1:{}", redis.port()).parse().unwrap();
     let proxy = CuttingProxy::start(upstream).await;
     let client = client_of(
         &server,
@@ -777,13 +728,14 @@ async fn review_an_unreadable_report_in_redis_does_not_wedge_every_other_lane() 
     offline(&server).await;
     assert!(report(&client, OTHER, 3, Behaviour::Set).await.is_queued());
     assert_eq!(client.redis_stats().unwrap().kept_locally, 0, "in Redis");
-    let body_key = cli(&redis, &["--scan", "--pattern", "*queue:body"])
+    let body_key = redis
+        .cli(&["--scan", "--pattern", "*queue:body"])
         .trim()
         .to_owned();
     assert!(!body_key.is_empty(), "the queue's body hash");
-    let id = cli(&redis, &["HKEYS", &body_key]).trim().to_owned();
+    let id = redis.cli(&["HKEYS", &body_key]).trim().to_owned();
     // As a later version's report might read to this one.
-    cli(&redis, &["HSET", &body_key, &id, "{\"Future\":{}}"]);
+    redis.cli(&["HSET", &body_key, &id, "{\"Future\":{}}"]);
     assert!(report(&client, CUSTOMER, 1, Behaviour::Delta)
         .await
         .is_queued());
@@ -940,7 +892,7 @@ async fn review_a_send_that_outlives_its_lease_with_redis_unreachable_lands_afte
         return;
     };
     let server = emulator().await;
-    let upstream = format!("127.0.0.1:{}", port(&redis)).parse().unwrap();
+    let upstream = format!("127.0.0.1:{}", redis.port()).parse().unwrap();
     let proxy = CuttingProxy::start(upstream).await;
     let first = client_of(
         &server,
@@ -1209,7 +1161,7 @@ fn predecessor_leaves_set_5_in_redis(
     assert_eq!(first.line(Duration::from_secs(30)), "queued 1");
     first.kill();
     assert_eq!(
-        cli(redis, &["HLEN", &lane_key(redis)]).trim(),
+        redis.cli(&["HLEN", &lane_key(redis)]).trim(),
         "1",
         "SET 5 waits in Redis"
     );
@@ -1217,7 +1169,7 @@ fn predecessor_leaves_set_5_in_redis(
 
 /// The key of the shared queue's lane index.
 fn lane_key(redis: &RedisServer) -> String {
-    cli(redis, &["KEYS", "*queue:lane"]).trim().to_owned()
+    redis.cli(&["KEYS", "*queue:lane"]).trim().to_owned()
 }
 
 /// A process restarted on the durable file at `path`.
@@ -1365,10 +1317,7 @@ async fn review3_a_local_set_waits_behind_a_set_in_redis_that_no_claim_has_linke
         "SET 5 is in Redis"
     );
     // The second instance finds Redis evicting when it first pushes: it keeps SET 7 locally.
-    cli(
-        &redis,
-        &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
-    );
+    redis.cli(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
     assert!(report(&second, CUSTOMER, 7, Behaviour::Set)
         .await
         .is_queued());
@@ -1377,7 +1326,7 @@ async fn review3_a_local_set_waits_behind_a_set_in_redis_that_no_claim_has_linke
         1,
         "SET 7 is kept locally"
     );
-    cli(&redis, &["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
+    redis.cli(&["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
     server.go_online().await.unwrap();
     drain(&second).await;
     drain(&first).await;
@@ -1409,10 +1358,11 @@ async fn review3_a_set_pushed_by_the_previous_release_does_not_overtake_one_push
     );
     let prefix = queue_prefix(&redis);
     let key = |name: &str| format!("{prefix}queue:{name}");
-    let id = cli(&redis, &["ZRANGE", &key("order"), "0", "0"])
+    let id = redis
+        .cli(&["ZRANGE", &key("order"), "0", "0"])
         .trim()
         .to_owned();
-    let body = cli(&redis, &["HGET", &key("body"), &id]).trim().to_owned();
+    let body = redis.cli(&["HGET", &key("body"), &id]).trim().to_owned();
     let seven = body.replacen("\"value\":5", "\"value\":7", 1);
     assert_ne!(seven, body, "the report's value is where expected: {body}");
     // The previous release's PUSH, as it was at 2cf28bd^.
@@ -1437,7 +1387,7 @@ async fn review3_a_set_pushed_by_the_previous_release_does_not_overtake_one_push
     // The lane name holds a NUL byte: given on standard input (`redis-cli -x`).
     let lane = {
         let output = Command::new("redis-cli")
-            .args(["-p", &port(&redis).to_string(), "HGET", &key("lane"), &id])
+            .args(["-p", &redis.port().to_string(), "HGET", &key("lane"), &id])
             .output()
             .unwrap();
         let mut lane = output.stdout;
@@ -1445,7 +1395,7 @@ async fn review3_a_set_pushed_by_the_previous_release_does_not_overtake_one_push
         lane
     };
     let mut push = Command::new("redis-cli")
-        .args(["-p", &port(&redis).to_string(), "-x", "EVAL", old_push, "9"])
+        .args(["-p", &redis.port().to_string(), "-x", "EVAL", old_push, "9"])
         .args(
             [
                 "order", "body", "lane", "settled", "seq", "ready", "head", "tail", "next",
@@ -1546,15 +1496,12 @@ async fn review3_a_claim_after_a_long_outage_holds_redis_only_briefly() {
         0,
         "all in Redis"
     );
-    cli(
-        &redis,
-        &["CONFIG", "SET", "slowlog-log-slower-than", "100000"],
-    );
-    cli(&redis, &["SLOWLOG", "RESET"]);
+    redis.cli(&["CONFIG", "SET", "slowlog-log-slower-than", "100000"]);
+    redis.cli(&["SLOWLOG", "RESET"]);
     server.go_online().await.unwrap();
     let errors = client.redis_stats().unwrap().errors;
     let flushed = client.shutdown(Duration::from_secs(3)).await;
-    let slow = cli(&redis, &["SLOWLOG", "GET", "100"]);
+    let slow = redis.cli(&["SLOWLOG", "GET", "100"]);
     let scripts = slow
         .lines()
         .filter(|line| line.eq_ignore_ascii_case("evalsha") || line.eq_ignore_ascii_case("eval"))
@@ -1595,11 +1542,9 @@ async fn review3_a_shutdown_that_meets_redis_stalled_does_not_say_nothing_remain
         left.remaining > 0 || used(&server, CUSTOMER) == 1,
         "the shutdown says nothing remains, and the report waits in Redis: {left:?}, \
          {} in Redis",
-        cli(
-            &redis,
-            &["ZCARD", &format!("{}queue:order", queue_prefix(&redis))]
-        )
-        .trim()
+        redis
+            .cli(&["ZCARD", &format!("{}queue:order", queue_prefix(&redis))])
+            .trim()
     );
     assert_eq!(
         (left.delivered, left.remaining),

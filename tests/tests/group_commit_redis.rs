@@ -5,133 +5,24 @@
 //! exactly once. Without `redis-server` installed these say so and pass, unless
 //! `KELVIQ_REQUIRE_REDIS` is set (as CI does).
 
-use std::process::Command;
 use std::time::Duration;
 
-use kelviq::{Behaviour, Client, Kelviq, QueueConfig, RedisConfig};
-use kelviq_mock::catalogue::FeatureKind;
-use kelviq_mock::{Grant, MockServer};
-use kelviq_tests::child::API_KEY;
+use kelviq_tests::offline_queue::{
+    emulator, flush_online, offline_and_warm, report_requests, spawn_report, used,
+};
 use kelviq_tests::redis_server::RedisServer;
 
-const FEATURE: &str = "api-calls";
-/// The customer of the warm-up report: a lane none of the tests' reports share.
-const WARM: &str = "cust-warm";
-
-async fn emulator(customers: &[String]) -> MockServer {
-    let server = MockServer::start().await.unwrap();
-    let client = Kelviq::builder(API_KEY)
-        .base_url(server.url())
-        .build()
-        .unwrap();
-    for customer in customers.iter().map(String::as_str).chain([WARM]) {
-        client.customers().create(customer).send().await.unwrap();
-        server.grant(Grant {
-            customer_id: customer.into(),
-            feature_id: FEATURE.into(),
-            feature_type: FeatureKind::Meter,
-            usage_limit: None,
-            hard_limit: None,
-        });
-    }
-    server.clear_requests();
-    server
-}
+/// Long enough to outlast the pauses below.
+const TIMEOUT: Duration = Duration::from_secs(5);
 
 fn customers(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("cust-group-{i}")).collect()
-}
-
-/// A client sharing `redis` (time-out long enough to outlast the pauses below); its
-/// background sender waits an hour, so only `flush` sends.
-fn client(server: &MockServer, redis: &RedisServer) -> Client {
-    Kelviq::builder(API_KEY)
-        .base_url(server.url())
-        .connect_timeout(Duration::from_millis(300))
-        .redis(
-            RedisConfig::new(redis.url())
-                .share_cache(false)
-                .timeout(Duration::from_secs(5)),
-        )
-        .offline_queue(QueueConfig::default().retry_interval(Duration::from_secs(3600)))
-        .build()
-        .unwrap()
-}
-
-/// Reports `value` for `customer` from a task of its own; the task fails unless the report
-/// was queued.
-fn spawn_report(client: &Client, customer: &str, value: i64) -> tokio::task::JoinHandle<()> {
-    let (client, customer) = (client.clone(), customer.to_owned());
-    tokio::spawn(async move {
-        let delivery = client
-            .reporting()
-            .report_usage(value, customer, FEATURE, Behaviour::Delta)
-            .send()
-            .await
-            .unwrap();
-        assert!(delivery.is_queued(), "queued while the API host is down");
-    })
-}
-
-async fn offline(server: &MockServer) {
-    server.go_offline();
-    // Let the client's pooled connections see that they were closed.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-}
-
-/// Queues one report through Redis and delivers it, so that the connection is made and
-/// Redis knows the scripts, then takes the emulator down: what a test does next is one
-/// command. (Each lane then holds one report at most, which one flush delivers.)
-async fn offline_and_warm(server: &MockServer, client: &Client) {
-    offline(server).await;
-    spawn_report(client, WARM, 1).await.unwrap();
-    assert_eq!(flush_online(server, client).await.delivered, 1);
-    offline(server).await;
-}
-
-fn used(server: &MockServer, customer: &str) -> i64 {
-    server.usage(customer).get(FEATURE).copied().unwrap_or(0)
-}
-
-fn report_requests(server: &MockServer) -> usize {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.operation.as_deref() == Some("reportUsage"))
-        .count()
-}
-
-fn port(redis: &RedisServer) -> u16 {
-    let url = redis.url();
-    let rest = url.strip_prefix("redis://127.0.0.1:").unwrap();
-    rest.split('/').next().unwrap().parse().unwrap()
-}
-
-/// How many scripts Redis has run, from `INFO commandstats`.
-fn scripts_run(redis: &RedisServer) -> u64 {
-    let output = Command::new("redis-cli")
-        .args(["-p", &port(redis).to_string(), "INFO", "commandstats"])
-        .output()
-        .expect("redis-cli runs");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
-        .filter_map(|line| {
-            let calls = line.split_once("calls=")?.1;
-            calls.split(',').next()?.parse::<u64>().ok()
-        })
-        .sum()
 }
 
 async fn pause(redis: &RedisServer, ms: u64) {
     redis.pause(ms);
     // Let the pause take hold before anything is sent.
     tokio::time::sleep(Duration::from_millis(20)).await;
-}
-
-async fn flush_online(server: &MockServer, client: &Client) -> kelviq::FlushReport {
-    server.go_online().await.unwrap();
-    client.flush().await
 }
 
 /// Forty reports made while the first pushes are held in Redis: the thirty-eight behind the
@@ -144,9 +35,9 @@ async fn pushes_made_while_one_is_in_flight_go_in_one_call_and_each_lands_once()
     };
     let names = customers(40);
     let server = emulator(&names).await;
-    let client = client(&server, &redis);
+    let client = kelviq_tests::offline_queue::client(&server, &redis.url(), TIMEOUT);
     offline_and_warm(&server, &client).await;
-    let before = scripts_run(&redis);
+    let before = redis.scripts_run();
     pause(&redis, 600).await;
     let first = spawn_report(&client, &names[0], 10);
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -159,7 +50,7 @@ async fn pushes_made_while_one_is_in_flight_go_in_one_call_and_each_lands_once()
     for task in rest {
         task.await.unwrap();
     }
-    let calls = scripts_run(&redis) - before;
+    let calls = redis.scripts_run() - before;
     assert!(
         (2..=4).contains(&calls),
         "40 pushes, the first held: {calls} script calls (two alone, then the group)"
@@ -187,7 +78,7 @@ async fn a_push_cancelled_while_it_waits_is_not_sent_and_does_not_wedge_the_othe
     };
     let names = customers(6);
     let server = emulator(&names).await;
-    let client = client(&server, &redis);
+    let client = kelviq_tests::offline_queue::client(&server, &redis.url(), TIMEOUT);
     offline_and_warm(&server, &client).await;
     pause(&redis, 600).await;
     let first = spawn_report(&client, &names[0], 10);
@@ -249,7 +140,7 @@ async fn leaders_cancelled_during_their_calls_leave_each_report_of_the_group_del
     };
     let names = customers(12);
     let server = emulator(&names).await;
-    let client = client(&server, &redis);
+    let client = kelviq_tests::offline_queue::client(&server, &redis.url(), TIMEOUT);
     offline_and_warm(&server, &client).await;
     let kept_before = client.redis_stats().unwrap().kept_locally;
     pause(&redis, 1_500).await;

@@ -7,102 +7,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kelviq::{Behaviour, Client, Kelviq, QueueConfig, RedisConfig};
-use kelviq_mock::catalogue::FeatureKind;
-use kelviq_mock::{Grant, MockServer};
-use kelviq_tests::child::API_KEY;
+use kelviq::Behaviour;
+use kelviq_tests::offline_queue::{
+    client, emulator, offline_and_warm, spawn_report, used, FEATURE,
+};
 use kelviq_tests::redis_server::RedisServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const FEATURE: &str = "api-calls";
-/// The customer of the warm-up report: a lane none of the tests' reports share.
-const WARM: &str = "cust-warm";
 /// The most reports one script call carries (`shared::group::MOST`).
 const MOST: usize = 64;
-
-async fn emulator(customers: &[&str]) -> MockServer {
-    let server = MockServer::start().await.unwrap();
-    let client = Kelviq::builder(API_KEY)
-        .base_url(server.url())
-        .build()
-        .unwrap();
-    for &customer in customers.iter().chain([&WARM]) {
-        client.customers().create(customer).send().await.unwrap();
-        server.grant(Grant {
-            customer_id: customer.into(),
-            feature_id: FEATURE.into(),
-            feature_type: FeatureKind::Meter,
-            usage_limit: None,
-            hard_limit: None,
-        });
-    }
-    server.clear_requests();
-    server
-}
-
-fn used(server: &MockServer, customer: &str) -> i64 {
-    server.usage(customer).get(FEATURE).copied().unwrap_or(0)
-}
-
-/// A client sharing the Redis at `url` with time-out `timeout`; its background sender waits
-/// an hour, so only `flush` sends.
-fn client(server: &MockServer, url: &str, timeout: Duration) -> Client {
-    Kelviq::builder(API_KEY)
-        .base_url(server.url())
-        .connect_timeout(Duration::from_millis(300))
-        .redis(RedisConfig::new(url).share_cache(false).timeout(timeout))
-        .offline_queue(QueueConfig::default().retry_interval(Duration::from_secs(3600)))
-        .build()
-        .unwrap()
-}
-
-/// Reports `value` for `customer` from a task of its own, which says how long the report
-/// took; the task fails unless the report was queued.
-fn spawn_timed_report(
-    client: &Client,
-    customer: &str,
-    value: i64,
-) -> tokio::task::JoinHandle<Duration> {
-    let (client, customer) = (client.clone(), customer.to_owned());
-    tokio::spawn(async move {
-        let started = Instant::now();
-        let delivery = client
-            .reporting()
-            .report_usage(value, customer, FEATURE, Behaviour::Delta)
-            .send()
-            .await
-            .unwrap();
-        assert!(delivery.is_queued(), "queued while the API host is down");
-        started.elapsed()
-    })
-}
-
-async fn offline(server: &MockServer) {
-    server.go_offline();
-    // Let the client's pooled connections see that they were closed.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-}
-
-/// Queues one report through Redis and delivers it, so that the connection is made and
-/// Redis knows the scripts (and the eviction policy was read), then takes the emulator down.
-async fn offline_and_warm(server: &MockServer, client: &Client) {
-    offline(server).await;
-    spawn_timed_report(client, WARM, 1).await.unwrap();
-    server.go_online().await.unwrap();
-    assert_eq!(client.flush().await.delivered, 1);
-    offline(server).await;
-}
-
-fn port(redis: &RedisServer) -> u16 {
-    let url = redis.url();
-    let rest = url.strip_prefix("redis://127.0.0.1:").unwrap();
-    rest.split('/').next().unwrap().parse().unwrap()
-}
 
 /// A proxy in front of `redis` that holds each of Redis's answers `delay` milliseconds
 /// (read when the answer arrives) before passing it on, in order; says its URL.
 async fn slow_proxy(redis: &RedisServer, delay: Arc<AtomicU64>) -> String {
-    let upstream = port(redis);
+    let upstream = redis.port();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("redis://{}/0", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -160,7 +78,7 @@ async fn pushes_behind_a_slow_redis_wait_no_longer_than_two_time_outs() {
     };
     let delay = Arc::new(AtomicU64::new(0));
     let url = slow_proxy(&redis, delay.clone()).await;
-    let server = emulator(&[]).await;
+    let server = emulator::<&str>(&[]).await;
     let timeout = Duration::from_millis(1_000);
     let client = client(&server, &url, timeout);
     offline_and_warm(&server, &client).await;
@@ -168,10 +86,10 @@ async fn pushes_behind_a_slow_redis_wait_no_longer_than_two_time_outs() {
     let errors_before = client.redis_stats().unwrap().errors;
     // Every answer now takes 400 ms: each call is well within the time-out.
     delay.store(400, Ordering::Relaxed);
-    let first = spawn_timed_report(&client, "cust-slow-first", 1);
+    let first = spawn_report(&client, "cust-slow-first", 1);
     tokio::time::sleep(Duration::from_millis(50)).await;
     let rest: Vec<_> = (0..MOST * 6)
-        .map(|i| spawn_timed_report(&client, &format!("cust-slow-{i}"), 1))
+        .map(|i| spawn_report(&client, &format!("cust-slow-{i}"), 1))
         .collect();
     let mut longest = first.await.unwrap();
     for task in rest {
@@ -209,7 +127,7 @@ async fn a_report_kept_but_not_polled_does_not_hold_the_pushes_after_it() {
     offline_and_warm(&server, &client).await;
     redis.pause(600);
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let first = spawn_timed_report(&client, names[0], 1);
+    let first = spawn_report(&client, names[0], 1);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut held = Box::pin(
         client
@@ -225,7 +143,7 @@ async fn a_report_kept_but_not_polled_does_not_hold_the_pushes_after_it() {
     );
     // The first's call ends: the held report is named leader, and is not polled.
     first.await.unwrap();
-    let after = spawn_timed_report(&client, names[2], 3);
+    let after = spawn_report(&client, names[2], 3);
     let took = tokio::time::timeout(Duration::from_secs(5), after)
         .await
         .expect("a push after a report kept but not polled ends")

@@ -5,76 +5,8 @@
 
 use std::time::Duration;
 
-use kelviq::{Behaviour, Client, Kelviq, QueueConfig, RedisConfig};
-use kelviq_mock::catalogue::FeatureKind;
-use kelviq_mock::{Grant, MockServer};
-use kelviq_tests::child::API_KEY;
+use kelviq_tests::offline_queue::{delivered, emulator, offline, spawn_report};
 use kelviq_tests::redis_server::RedisServer;
-
-const FEATURE: &str = "api-calls";
-
-async fn emulator(customers: &[&str]) -> MockServer {
-    let server = MockServer::start().await.unwrap();
-    let client = Kelviq::builder(API_KEY)
-        .base_url(server.url())
-        .build()
-        .unwrap();
-    for customer in customers {
-        client.customers().create(*customer).send().await.unwrap();
-        server.grant(Grant {
-            customer_id: (*customer).into(),
-            feature_id: FEATURE.into(),
-            feature_type: FeatureKind::Meter,
-            usage_limit: None,
-            hard_limit: None,
-        });
-    }
-    server.clear_requests();
-    server
-}
-
-fn client(server: &MockServer, redis: &RedisServer) -> Client {
-    Kelviq::builder(API_KEY)
-        .base_url(server.url())
-        .connect_timeout(Duration::from_millis(300))
-        .redis(
-            RedisConfig::new(redis.url())
-                .share_cache(false)
-                .timeout(Duration::from_secs(5)),
-        )
-        .offline_queue(QueueConfig::default().retry_interval(Duration::from_secs(3600)))
-        .build()
-        .unwrap()
-}
-
-fn spawn_report(client: &Client, customer: &str, value: i64) -> tokio::task::JoinHandle<()> {
-    let (client, customer) = (client.clone(), customer.to_owned());
-    tokio::spawn(async move {
-        let delivery = client
-            .reporting()
-            .report_usage(value, customer, FEATURE, Behaviour::Delta)
-            .send()
-            .await
-            .unwrap();
-        assert!(delivery.is_queued(), "queued while the API host is down");
-    })
-}
-
-async fn offline(server: &MockServer) {
-    server.go_offline();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-}
-
-/// The values delivered for `customer`, in the order they reached the API host.
-fn delivered(server: &MockServer, customer: &str) -> Vec<i64> {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.operation.as_deref() == Some("reportUsage"))
-        .filter(|r| r.body.to_string().contains(&format!("\"{customer}\"")))
-        .filter_map(|r| r.body.get("value").and_then(|v| v.as_i64()))
-        .collect()
-}
 
 /// A lane whose tail is already in Redis, then a group (`PUSH_MANY`) holding several reports
 /// of that lane and of another lane new to Redis, between reports of other lanes: each
@@ -86,12 +18,12 @@ async fn a_group_with_many_reports_of_one_lane_keeps_them_once_and_in_order() {
     };
     let (a, b, c, d) = ("cust-a", "cust-b", "cust-c", "cust-d");
     let server = emulator(&[a, b, c, d]).await;
-    let client = client(&server, &redis);
+    let client = kelviq_tests::offline_queue::client(&server, &redis.url(), Duration::from_secs(5));
     offline(&server).await;
     // Alone (PUSH_ONE): lane `a` has a tail in Redis.
     spawn_report(&client, a, 1).await.unwrap();
     spawn_report(&client, a, 2).await.unwrap();
-    let before = scripts_run(&redis);
+    let before = redis.scripts_run();
     redis.pause(600);
     tokio::time::sleep(Duration::from_millis(20)).await;
     // The two places in flight.
@@ -110,7 +42,7 @@ async fn a_group_with_many_reports_of_one_lane_keeps_them_once_and_in_order() {
     for task in group {
         task.await.unwrap();
     }
-    let calls = scripts_run(&redis) - before;
+    let calls = redis.scripts_run() - before;
     assert!(
         (3..=4).contains(&calls),
         "two calls alone, then the six in one group (PUSH_MANY, by its text the first \
@@ -127,18 +59,6 @@ async fn a_group_with_many_reports_of_one_lane_keeps_them_once_and_in_order() {
     assert_eq!(delivered(&server, b), [10, 11, 12]);
     assert_eq!(delivered(&server, c), [100]);
     assert_eq!(delivered(&server, d), [200]);
-}
-
-/// How many scripts Redis has run, from `INFO commandstats`.
-fn scripts_run(redis: &RedisServer) -> u64 {
-    cli(redis, &["INFO", "commandstats"])
-        .lines()
-        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
-        .filter_map(|line| {
-            let calls = line.split_once("calls=")?.1;
-            calls.split(',').next()?.parse::<u64>().ok()
-        })
-        .sum()
 }
 
 /// The push script of the SDK before this one (a group, report after report): what an
@@ -163,10 +83,6 @@ const OLD_PUSH: &str = r"
     end
     return redis.call('ZCARD', KEYS[1])
 ";
-
-fn cli(redis: &RedisServer, args: &[&str]) -> String {
-    cli_with(redis, args, None)
-}
 
 /// `redis-cli`, with `last` (which may hold a NUL) as its last argument, read from stdin.
 fn cli_with(redis: &RedisServer, args: &[&str], last: Option<&str>) -> String {
@@ -208,10 +124,10 @@ async fn an_old_instances_pushes_and_this_ones_groups_share_a_lane_in_order() {
     };
     let (a, c, d) = ("cust-a", "cust-c", "cust-d");
     let server = emulator(&[a, c, d]).await;
-    let client = client(&server, &redis);
+    let client = kelviq_tests::offline_queue::client(&server, &redis.url(), Duration::from_secs(5));
     offline(&server).await;
     spawn_report(&client, a, 1).await.unwrap();
-    let body_key = cli(&redis, &["--raw", "KEYS", "*queue:body"]);
+    let body_key = redis.cli(&["--raw", "KEYS", "*queue:body"]);
     let prefix = body_key.strip_suffix("body").unwrap().to_owned();
     let keys: Vec<String> = [
         "order", "body", "lane", "settled", "seq", "ready", "head", "tail", "next",
@@ -219,9 +135,9 @@ async fn an_old_instances_pushes_and_this_ones_groups_share_a_lane_in_order() {
     .iter()
     .map(|name| format!("{prefix}{name}"))
     .collect();
-    let first_id = cli(&redis, &["--raw", "HKEYS", &body_key]);
-    let body = cli(&redis, &["--raw", "HGET", &body_key, &first_id]);
-    let lane = cli(&redis, &["--raw", "HGET", &keys[2], &first_id]);
+    let first_id = redis.cli(&["--raw", "HKEYS", &body_key]);
+    let body = redis.cli(&["--raw", "HGET", &body_key, &first_id]);
+    let lane = redis.cli(&["--raw", "HGET", &keys[2], &first_id]);
     assert!(body.contains("\"value\":1"), "{body}");
     let old_push = |id: &str, value: i64| {
         let body = body.replace("\"value\":1", &format!("\"value\":{value}"));
@@ -285,17 +201,7 @@ async fn answers_lost_with_two_calls_in_flight_leave_each_report_delivered_once(
     let url = format!("redis://{}/0", proxy.addr());
     let (a, b, c, d) = ("cust-a", "cust-b", "cust-c", "cust-d");
     let server = emulator(&[a, b, c, d]).await;
-    let client = Kelviq::builder(API_KEY)
-        .base_url(server.url())
-        .connect_timeout(Duration::from_millis(300))
-        .redis(
-            RedisConfig::new(url)
-                .share_cache(false)
-                .timeout(Duration::from_secs(5)),
-        )
-        .offline_queue(QueueConfig::default().retry_interval(Duration::from_secs(3600)))
-        .build()
-        .unwrap();
+    let client = kelviq_tests::offline_queue::client(&server, &url, Duration::from_secs(5));
     offline(&server).await;
     spawn_report(&client, a, 1).await.unwrap();
     redis.pause(500);
