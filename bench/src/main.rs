@@ -192,7 +192,7 @@ fn main() {
     let features: Vec<String> = (0..FEATURES_PER_CUSTOMER).map(feature).collect();
     let keys = random_keys(&customers, &features, CALLS);
 
-    // `KELVIQ_BENCH=report` (or `cached`, `maps`, `uncached`, `python`, `outage`, `tls`, `openfeature`, `tiers`) runs one section,
+    // `KELVIQ_BENCH=report` (or `cached`, `maps`, `uncached`, `python`, `outage`, `tls`, `openfeature`, `tiers`, `keep`) runs one section,
     // for profiling; the table then lacks the others.
     let only = std::env::var("KELVIQ_BENCH").ok();
     let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
@@ -257,7 +257,7 @@ fn main() {
         eprintln!("\nTLS crypto providers (HTTPS on loopback):");
         tls::section(&mut table, &runtime, &server_runtime);
     }
-    if run("tiers") {
+    if run("tiers") || run("keep") {
         eprintln!("\nthe second tiers (Redis, the durable file):");
         tiers::section(&mut table, &runtime, &server_runtime, &server);
     }

@@ -110,6 +110,19 @@ pub(crate) fn section(
         runtime.block_on(async { builder.build().expect("a client") })
     };
     let node = || Some(RedisConfig::new(redis.url()));
+    // `KELVIQ_BENCH=keep`: only the "kept in Redis" row, five times, for profiling.
+    if std::env::var("KELVIQ_BENCH").as_deref() == Ok("keep") {
+        server.go_offline();
+        for _ in 0..5 {
+            let ((p50, p99, _), _) = keep_reports(runtime, server, node(), 1);
+            let (_, rate) = keep_reports(runtime, server, node(), 64);
+            eprintln!("kept in Redis: p50 {p50:.1} µs, p99 {p99:.1} µs; {rate:.0} reports/s from 64 tasks");
+        }
+        server_runtime
+            .block_on(server.go_online())
+            .expect("back online");
+        return;
+    }
     // A Redis Cluster (three primaries, a replica each), when it can be started.
     let cluster = kelviq_tests::redis_deploy::RedisCluster::start_or_skip();
     let on_cluster = || {
@@ -196,51 +209,7 @@ pub(crate) fn section(
     server.go_offline();
     let dir = std::env::temp_dir().join(format!("kelviq-bench-{}", std::process::id()));
     let keep = |queue: QueueConfig, redis: Option<RedisConfig>, tasks: usize| {
-        let builder = Kelviq::builder("sk_bench")
-            .base_url(server.url())
-            .offline_queue(
-                queue
-                    .capacity(REPORTS * 2)
-                    .retry_interval(Duration::from_secs(3600)),
-            );
-        let builder = match redis {
-            Some(redis) => builder.redis(redis.namespace("bench-queue")),
-            None => builder,
-        };
-        runtime.block_on(async {
-            let client = builder.build().expect("a client");
-            let started = Instant::now();
-            let mut handles = Vec::new();
-            for task in 0..tasks {
-                let client = client.clone();
-                handles.push(tokio::spawn(async move {
-                    let mut took = Vec::with_capacity(REPORTS / tasks);
-                    for i in 0..REPORTS / tasks {
-                        let started = Instant::now();
-                        let delivery = client
-                            .reporting()
-                            .report_usage(
-                                1,
-                                customer(task * 1000 + i),
-                                "feature-02",
-                                Behaviour::Delta,
-                            )
-                            .send()
-                            .await
-                            .unwrap();
-                        took.push(started.elapsed());
-                        assert!(delivery.is_queued());
-                    }
-                    took
-                }));
-            }
-            let mut took = Vec::new();
-            for handle in handles {
-                took.extend(handle.await.unwrap());
-            }
-            let rate = REPORTS as f64 / started.elapsed().as_secs_f64();
-            (percentiles(took), rate)
-        })
+        keep_in(runtime, server, queue, redis, tasks)
     };
     let mut queues = vec![
         "in memory",
@@ -273,4 +242,64 @@ pub(crate) fn section(
         .block_on(server.go_online())
         .expect("back online");
     server.clear_requests();
+}
+
+/// Reports kept while the API host refuses connections: their latencies' percentiles and
+/// the rate from `tasks` tasks.
+fn keep_in(
+    runtime: &tokio::runtime::Runtime,
+    server: &MockServer,
+    queue: QueueConfig,
+    redis: Option<RedisConfig>,
+    tasks: usize,
+) -> ((f64, f64, f64), f64) {
+    let builder = Kelviq::builder("sk_bench")
+        .base_url(server.url())
+        .offline_queue(
+            queue
+                .capacity(REPORTS * 2)
+                .retry_interval(Duration::from_secs(3600)),
+        );
+    let builder = match redis {
+        Some(redis) => builder.redis(redis.namespace("bench-queue")),
+        None => builder,
+    };
+    runtime.block_on(async {
+        let client = builder.build().expect("a client");
+        let started = Instant::now();
+        let mut handles = Vec::new();
+        for task in 0..tasks {
+            let client = client.clone();
+            handles.push(tokio::spawn(async move {
+                let mut took = Vec::with_capacity(REPORTS / tasks);
+                for i in 0..REPORTS / tasks {
+                    let started = Instant::now();
+                    let delivery = client
+                        .reporting()
+                        .report_usage(1, customer(task * 1000 + i), "feature-02", Behaviour::Delta)
+                        .send()
+                        .await
+                        .unwrap();
+                    took.push(started.elapsed());
+                    assert!(delivery.is_queued());
+                }
+                took
+            }));
+        }
+        let mut took = Vec::new();
+        for handle in handles {
+            took.extend(handle.await.unwrap());
+        }
+        let rate = REPORTS as f64 / started.elapsed().as_secs_f64();
+        (percentiles(took), rate)
+    })
+}
+
+fn keep_reports(
+    runtime: &tokio::runtime::Runtime,
+    server: &MockServer,
+    redis: Option<RedisConfig>,
+    tasks: usize,
+) -> ((f64, f64, f64), f64) {
+    keep_in(runtime, server, QueueConfig::default(), redis, tasks)
 }
