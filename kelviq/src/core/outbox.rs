@@ -189,6 +189,15 @@ pub(crate) enum Job {
 }
 
 impl Job {
+    /// Whether it was claimed from the shared queue in Redis.
+    pub(crate) fn is_shared(&self) -> bool {
+        match self {
+            Job::Local(_) => false,
+            #[cfg(feature = "redis")]
+            Job::Shared(_) => true,
+        }
+    }
+
     /// Records whether a local report may be on its way, for when it is dropped mid-send.
     /// (A shared one is marked as sending in Redis instead.)
     pub(crate) fn set_sending(&self, sending: bool) {

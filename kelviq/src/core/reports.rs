@@ -312,6 +312,10 @@ impl Core {
         // flush, a `select!`) leaves its sends to finish and settle their reports.
         let mut sending = futures_util::stream::FuturesUnordered::new();
         let mut shared_exhausted = !outbox.is_shared();
+        // A claim that found nothing while this pass had reports out may have found their
+        // lanes busy: once one of those claimed from Redis is settled, the next report of its
+        // lane may be claimed, and the pass claims again rather than leave it behind.
+        let mut exhausted_while_busy = false;
         let mut rechecked = false;
         loop {
             if !pass.halted {
@@ -330,6 +334,7 @@ impl Core {
                 if !shared_exhausted && jobs.len() < room && in_flight <= concurrency / 2 {
                     let claim = outbox.claim_shared(room - jobs.len()).await;
                     shared_exhausted = claim.exhausted;
+                    exhausted_while_busy = claim.exhausted && in_flight > 0;
                     // Logged by the claim, one by one.
                     let (lost, unreadable) = (claim.unconfirmed as usize, claim.dropped as usize);
                     pass.report.unconfirmed += lost;
@@ -343,9 +348,10 @@ impl Core {
                 }
                 for job in jobs {
                     let core = self.clone();
+                    let shared = job.is_shared();
                     sending.push(tokio::spawn(async move {
                         let Some(outbox) = &core.outbox else {
-                            return Sent::Kept { unreachable: false };
+                            return (Sent::Kept { unreachable: false }, shared);
                         };
                         let sent = core.send_queued(outbox, &job, until).await;
                         match sent {
@@ -353,7 +359,7 @@ impl Core {
                             _ => outbox.finish(job, sent.done()).await,
                         }
                         core.record(outbox, &sent);
-                        sent
+                        (sent, shared)
                     }));
                 }
             }
@@ -388,12 +394,16 @@ impl Core {
             let Some(joined) = futures_util::StreamExt::next(&mut sending).await else {
                 continue;
             };
-            let Ok(sent) = joined else {
+            let Ok((sent, shared)) = joined else {
                 // A send panicked or was cancelled: its report stays in the queue's lane,
                 // which stays busy; stop this pass rather than spin.
                 pass.halted = true;
                 continue;
             };
+            if shared && exhausted_while_busy {
+                shared_exhausted = false;
+                exhausted_while_busy = false;
+            }
             Self::tally(&sent, &mut pass);
         }
         pass.report.remaining = outbox.waiting().await;
