@@ -775,25 +775,44 @@ fn report_throughput(table: &mut Table, runtime: &tokio::runtime::Runtime, serve
                 (ratio - 1.0) * 100.0
             ),
         );
-        let (sdk_cpu, raw_cpu) = (median(sdk_cpu), median(raw_cpu));
-        table.add(
-            format!("CPU per report, client and emulator, {tasks} concurrent tasks: SDK / bare reqwest"),
-            format!("{:.1} / {:.1} µs", sdk_cpu / 1e3, raw_cpu / 1e3),
-            format!(
-                "SDK {:+.1}% (medians of {ROUNDS} rounds; the emulator's share is the same for both)",
-                (sdk_cpu / raw_cpu - 1.0) * 100.0
-            ),
+        let mut cpu_row = |what: &str, sdk: Vec<f64>, raw: Vec<f64>, note: &str| {
+            let (sdk, raw) = (median(sdk), median(raw));
+            table.add(
+                format!("CPU per report, {what}, {tasks} concurrent tasks: SDK / bare reqwest"),
+                format!("{:.1} / {:.1} µs", sdk / 1e3, raw / 1e3),
+                format!(
+                    "SDK {:+.1}% (medians of {ROUNDS} rounds; {note})",
+                    (sdk / raw - 1.0) * 100.0
+                ),
+            );
+        };
+        cpu_row(
+            "client and emulator",
+            sdk_cpu,
+            raw_cpu,
+            "the emulator's share is the same for both",
         );
-        let (sdk_client, raw_client) = (median(sdk_client), median(raw_client));
-        table.add(
-            format!("CPU per report, the client's thread alone, {tasks} concurrent tasks: SDK / bare reqwest"),
-            format!("{:.1} / {:.1} µs", sdk_client / 1e3, raw_client / 1e3),
-            format!(
-                "SDK {:+.1}% (medians of {ROUNDS} rounds; the cost of the SDK itself)",
-                (sdk_client / raw_client - 1.0) * 100.0
-            ),
+        cpu_row(
+            "the client's thread alone",
+            sdk_client,
+            raw_client,
+            "the cost of the SDK itself",
         );
     }
+}
+
+/// How long one `report_usage` of `feature-02` took, which must have been queued.
+pub(crate) async fn queued_report(client: &kelviq::Client, customer: String) -> Duration {
+    let started = Instant::now();
+    let delivery = client
+        .reporting()
+        .report_usage(1, customer, "feature-02", Behaviour::Delta)
+        .send()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert!(delivery.is_queued());
+    took
 }
 
 /// Runs `total` calls of `call` on `tasks` concurrent tasks.
@@ -998,15 +1017,7 @@ fn outage(
     let took = runtime.block_on(async {
         let mut took = Vec::with_capacity(BACKLOG);
         for i in 0..BACKLOG {
-            let started = Instant::now();
-            let delivery = client
-                .reporting()
-                .report_usage(1, customer(i % CUSTOMERS), "feature-02", Behaviour::Delta)
-                .send()
-                .await
-                .unwrap();
-            took.push(started.elapsed());
-            assert!(delivery.is_queued());
+            took.push(queued_report(&client, customer(i % CUSTOMERS)).await);
         }
         took
     });

@@ -6,10 +6,10 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kelviq::{Behaviour, Kelviq, QueueConfig, RedisConfig};
+use kelviq::{Kelviq, QueueConfig, RedisConfig};
 use kelviq_mock::MockServer;
 
-use crate::{customer, median, percentiles, Table};
+use crate::{customer, median, percentiles, queued_report, Table};
 
 /// Customers whose sets each measurement fetches once: every call is a miss in memory.
 const MISSES: usize = 2_000;
@@ -273,15 +273,7 @@ fn keep_in(
             handles.push(tokio::spawn(async move {
                 let mut took = Vec::with_capacity(REPORTS / tasks);
                 for i in 0..REPORTS / tasks {
-                    let started = Instant::now();
-                    let delivery = client
-                        .reporting()
-                        .report_usage(1, customer(task * 1000 + i), "feature-02", Behaviour::Delta)
-                        .send()
-                        .await
-                        .unwrap();
-                    took.push(started.elapsed());
-                    assert!(delivery.is_queued());
+                    took.push(queued_report(&client, customer(task * 1000 + i)).await);
                 }
                 took
             }));

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use kelviq_mock::{Fault, FaultKind};
 use kelviq_tests::offline_queue::{
     delivered, emulator, flush_online, offline_and_warm, spawn_report,
 };
@@ -40,4 +41,62 @@ async fn a_flush_delivers_every_report_of_a_lane_waiting_in_redis() {
     );
     assert_eq!(delivered(&server, lane), [1, 2, 3], "in the order made");
     assert_eq!(delivered(&server, other), [7]);
+}
+
+/// A flush cancelled while the first report of a lane, claimed from Redis, is on its way:
+/// that send goes on by itself. The next flush waits for it to be settled, then claims the
+/// lane's second report, rather than find the lane busy and say two remain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flush_after_a_cancelled_one_delivers_the_rest_of_a_lane_in_redis() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let lane = "cust-flush-cancelled";
+    let server = emulator(&[lane]).await;
+    let client = kelviq_tests::offline_queue::client(&server, &redis.url(), TIMEOUT);
+    offline_and_warm(&server, &client).await;
+    for value in [1, 2] {
+        spawn_report(&client, lane, value).await.unwrap();
+    }
+    server.go_online().await.unwrap();
+    server
+        .inject(Fault::new("reportUsage", 1, FaultKind::Delay { ms: 1_000 }))
+        .unwrap();
+    let cancelled = tokio::time::timeout(Duration::from_millis(300), client.flush()).await;
+    assert!(cancelled.is_err(), "the first flush is cancelled mid-send");
+
+    let flushed = client.flush().await;
+    assert_eq!(
+        flushed.remaining, 0,
+        "the second flush waits for the first report, then delivers the second: {flushed:?}"
+    );
+    assert_eq!(delivered(&server, lane), [1, 2], "in the order made");
+}
+
+/// A report in Redis that cannot be read (written by a newer SDK, or damaged) is dropped by
+/// the claim that finds it; the flush then claims again and delivers the report behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flush_delivers_the_report_behind_an_unreadable_one_in_its_lane() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let lane = "cust-flush-unreadable";
+    let server = emulator(&[lane]).await;
+    let client = kelviq_tests::offline_queue::client(&server, &redis.url(), TIMEOUT);
+    offline_and_warm(&server, &client).await;
+    for value in [1, 2] {
+        spawn_report(&client, lane, value).await.unwrap();
+    }
+    let key = |name: &str| redis.cli(&["--scan", "--pattern", &format!("*queue:{name}")]);
+    let first = redis.cli(&["ZRANGE", &key("order"), "0", "0"]);
+    assert!(!first.is_empty(), "the lane's first report waits in Redis");
+    redis.cli(&["HSET", &key("body"), &first, "{\"Future\":{}}"]);
+
+    let flushed = flush_online(&server, &client).await;
+    assert_eq!(
+        (flushed.dropped, flushed.delivered, flushed.remaining),
+        (1, 1, 0),
+        "the unreadable one dropped, the next delivered: {flushed:?}"
+    );
+    assert_eq!(delivered(&server, lane), [2]);
 }

@@ -93,6 +93,10 @@ pub(crate) struct Outbox {
     /// (none would end a shutdown as if all were delivered).
     #[cfg(feature = "redis")]
     shared_waiting: AtomicUsize,
+    /// Reports claimed from Redis whose sends, by any pass of this instance, have not ended:
+    /// while there are some, a pass that finds their lanes busy waits for them rather than
+    /// call the reports behind them left.
+    pub(super) shared_sending: Arc<AtomicUsize>,
 }
 
 /// One lane's reports in Redis, as this instance knows them.
@@ -336,6 +340,7 @@ impl Outbox {
             unnamed_predecessor,
             #[cfg(feature = "redis")]
             shared_waiting: AtomicUsize::new(0),
+            shared_sending: Arc::default(),
         })
     }
 

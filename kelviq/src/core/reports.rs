@@ -349,7 +349,9 @@ impl Core {
                 for job in jobs {
                     let core = self.clone();
                     let shared = job.is_shared();
+                    let counted = shared.then(|| SharedSend::new(outbox));
                     sending.push(tokio::spawn(async move {
+                        let _counted = counted;
                         let Some(outbox) = &core.outbox else {
                             return (Sent::Kept { unreachable: false }, shared);
                         };
@@ -364,6 +366,12 @@ impl Core {
                 }
             }
             if sending.is_empty() {
+                // A claim that picked only reports it could not read dropped them and gave
+                // nothing to send: the reports behind them may be claimed now. (Each such
+                // claim takes at least one report out, so this ends.)
+                if !pass.halted && !shared_exhausted {
+                    continue;
+                }
                 // A report parked because its copy in Redis was claimed, often by this very
                 // pass: once the pass's sends are done, one more look finds it settled.
                 if !rechecked && !pass.halted && pass.parked > 0 {
@@ -371,15 +379,23 @@ impl Core {
                     outbox.queue.unpark();
                     continue;
                 }
-                if pass.halted || outbox.queue.in_flight() == 0 {
+                let others_sending = || {
+                    outbox.queue.in_flight() > 0 || outbox.shared_sending.load(Ordering::SeqCst) > 0
+                };
+                if pass.halted || !others_sending() {
                     break;
                 }
-                // Another pass (the background sender, a flush) is sending the rest: wait
-                // for it to settle one, then look again, so that this pass's count is true.
+                // Another pass (the background sender, a flush, or a cancelled flush's
+                // sends) is sending the rest: wait for it to settle one, then look again, so
+                // that this pass's count is true. A lane it held in Redis may then have a
+                // next report to claim.
                 let settled = outbox.queue.settled.notified();
                 tokio::pin!(settled);
                 settled.as_mut().enable();
-                if outbox.queue.in_flight() > 0 {
+                if outbox.shared_sending.load(Ordering::SeqCst) > 0 {
+                    shared_exhausted = false;
+                }
+                if others_sending() {
                     match until {
                         Some(until) => {
                             if tokio::time::timeout_at(until, settled).await.is_err() {
@@ -608,5 +624,30 @@ impl Drop for Core {
                  call shutdown() before exiting to deliver them"
             );
         }
+    }
+}
+
+/// A report claimed from Redis counted as on its way (in [`Outbox::shared_sending`]) for as
+/// long as its send's task lives, however that task ends: answered, failed, or dropped.
+struct SharedSend {
+    count: Arc<std::sync::atomic::AtomicUsize>,
+    queue: Arc<crate::queue::ReportQueue>,
+}
+
+impl SharedSend {
+    fn new(outbox: &Outbox) -> Self {
+        outbox.shared_sending.fetch_add(1, Ordering::SeqCst);
+        Self {
+            count: outbox.shared_sending.clone(),
+            queue: outbox.queue.clone(),
+        }
+    }
+}
+
+impl Drop for SharedSend {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::SeqCst);
+        // After the count, so that a pass that saw it above zero is woken.
+        self.queue.settled.notify_waiters();
     }
 }
