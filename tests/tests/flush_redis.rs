@@ -3,12 +3,15 @@
 //! Redis, a lane's later reports too, and leaves nothing behind. Without `redis-server`
 //! installed these say so and pass, unless `KELVIQ_REQUIRE_REDIS` is set (as CI does).
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use kelviq_mock::{Fault, FaultKind};
 use kelviq_tests::offline_queue::{
     delivered, emulator, flush_online, offline_and_warm, spawn_report,
 };
+use kelviq_tests::proxy::slow_answers;
 use kelviq_tests::redis_server::RedisServer;
 
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -99,4 +102,42 @@ async fn a_flush_delivers_the_report_behind_an_unreadable_one_in_its_lane() {
         "the unreadable one dropped, the next delivered: {flushed:?}"
     );
     assert_eq!(delivered(&server, lane), [2]);
+}
+
+/// `shutdown` behind many reports its claims cannot read, with Redis answering each call in
+/// 50 ms: the pass makes no claim after the deadline beyond its first, rather than claim
+/// and drop batch after batch (here, 40 reports, 8 a claim: about 2.3 s of round trips)
+/// while the deadline has long passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_keeps_its_deadline_behind_reports_it_cannot_read() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let names: Vec<String> = (0..40).map(|i| format!("cust-unread-{i}")).collect();
+    let server = emulator(&names).await;
+    let delay = Arc::new(AtomicU64::new(0));
+    let url = slow_answers(redis.port(), delay.clone()).await;
+    let client = kelviq_tests::offline_queue::client(&server, &url, TIMEOUT);
+    offline_and_warm(&server, &client).await;
+    for name in &names {
+        spawn_report(&client, name, 1).await.unwrap();
+    }
+    let body = redis.cli(&["--scan", "--pattern", "*queue:body"]);
+    redis.cli(&[
+        "EVAL",
+        "for _, id in ipairs(redis.call('HKEYS', KEYS[1])) do redis.call('HSET', KEYS[1], id, '{\"Future\":{}}') end",
+        "1",
+        &body,
+    ]);
+    server.go_online().await.unwrap();
+    delay.store(50, Ordering::Relaxed);
+
+    let started = Instant::now();
+    client.shutdown(Duration::from_millis(100)).await;
+    let took = started.elapsed();
+    // One claim and the drops of what it found (about 0.45 s at 50 ms a call), not five.
+    assert!(
+        took < Duration::from_millis(1_500),
+        "shutdown(100 ms) took {took:?}"
+    );
 }

@@ -5,66 +5,17 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kelviq::Behaviour;
 use kelviq_tests::offline_queue::{
     client, emulator, offline_and_warm, spawn_report, used, FEATURE,
 };
+use kelviq_tests::proxy::slow_answers;
 use kelviq_tests::redis_server::RedisServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The most reports one script call carries (`shared::group::MOST`).
 const MOST: usize = 64;
-
-/// A proxy in front of `redis` that holds each of Redis's answers `delay` milliseconds
-/// (read when the answer arrives) before passing it on, in order; says its URL.
-async fn slow_proxy(redis: &RedisServer, delay: Arc<AtomicU64>) -> String {
-    let upstream = redis.port();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("redis://{}/0", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await else {
-                continue;
-            };
-            let _ = client.set_nodelay(true);
-            let _ = server.set_nodelay(true);
-            let (mut client_read, mut client_write) = client.into_split();
-            let (mut server_read, mut server_write) = server.into_split();
-            tokio::spawn(async move {
-                let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
-                let _ = server_write.shutdown().await;
-            });
-            let (held, mut due) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
-            let delay = delay.clone();
-            tokio::spawn(async move {
-                let mut buffer = vec![0; 64 * 1024];
-                loop {
-                    match server_read.read(&mut buffer).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            let at = Instant::now()
-                                + Duration::from_millis(delay.load(Ordering::Relaxed));
-                            if held.send((at, buffer[..n].to_vec())).is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-            });
-            tokio::spawn(async move {
-                while let Some((at, bytes)) = due.recv().await {
-                    tokio::time::sleep_until(at.into()).await;
-                    if client_write.write_all(&bytes).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    url
-}
 
 /// Finding 1. Behind a call in flight the pushes went at most `MOST` a call, one call at a
 /// time: behind a Redis that answers each call within the time-out, but slowly, a push
@@ -77,7 +28,7 @@ async fn pushes_behind_a_slow_redis_wait_no_longer_than_two_time_outs() {
         return;
     };
     let delay = Arc::new(AtomicU64::new(0));
-    let url = slow_proxy(&redis, delay.clone()).await;
+    let url = slow_answers(redis.port(), delay.clone()).await;
     let server = emulator::<&str>(&[]).await;
     let timeout = Duration::from_millis(1_000);
     let client = client(&server, &url, timeout);

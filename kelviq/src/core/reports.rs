@@ -316,6 +316,7 @@ impl Core {
         // lanes busy: once one of those claimed from Redis is settled, the next report of its
         // lane may be claimed, and the pass claims again rather than leave it behind.
         let mut exhausted_while_busy = false;
+        let mut claimed = false;
         let mut rechecked = false;
         loop {
             if !pass.halted {
@@ -331,7 +332,19 @@ impl Core {
                 let mut jobs = outbox.take_local(room);
                 // A claim is a round trip to Redis: made for a batch, not for every report.
                 let in_flight = sending.len() + jobs.len();
-                if !shared_exhausted && jobs.len() < room && in_flight <= concurrency / 2 {
+                // Counted as a send of this instance from before the claim until its reports'
+                // sends are counted, so that another pass waiting for the lanes this one holds
+                // in Redis does not look in between and see none.
+                let mut claiming = None;
+                // After the deadline, no claim beyond the pass's first: each is a round trip.
+                let may_claim = !claimed || until.is_none_or(|until| Instant::now() < until);
+                if !shared_exhausted
+                    && may_claim
+                    && jobs.len() < room
+                    && in_flight <= concurrency / 2
+                {
+                    claimed = true;
+                    claiming = Some(SharedSend::new(outbox));
                     let claim = outbox.claim_shared(room - jobs.len()).await;
                     shared_exhausted = claim.exhausted;
                     exhausted_while_busy = claim.exhausted && in_flight > 0;
@@ -364,12 +377,16 @@ impl Core {
                         (sent, shared)
                     }));
                 }
+                drop(claiming);
             }
             if sending.is_empty() {
                 // A claim that picked only reports it could not read dropped them and gave
                 // nothing to send: the reports behind them may be claimed now. (Each such
                 // claim takes at least one report out, so this ends.)
-                if !pass.halted && !shared_exhausted {
+                if !pass.halted
+                    && !shared_exhausted
+                    && until.is_none_or(|until| Instant::now() < until)
+                {
                     continue;
                 }
                 // A report parked because its copy in Redis was claimed, often by this very
