@@ -15,12 +15,29 @@ fn main() {
         std::process::exit(2);
     };
     let (tasks, reports): (usize, usize) = (tasks.parse().unwrap(), reports.parse().unwrap());
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sdk = Kelviq::builder("sk_bench").base_url(url).build().unwrap();
-    let bare = reqwest::Client::builder()
-        .timeout(kelviq::DEFAULT_TIMEOUT)
+    // As the benchmark runs the client: one worker thread.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("client")
+        .enable_all()
         .build()
         .unwrap();
+    // The SDK's first client installs the TLS crypto provider reqwest's client needs.
+    drop(Kelviq::builder("sk_bench").base_url(url).build().unwrap());
+    let bare = reqwest::Client::builder()
+        .timeout(kelviq::DEFAULT_TIMEOUT)
+        .user_agent(kelviq::USER_AGENT)
+        .build()
+        .unwrap();
+    // `sdk-on-bare`: the SDK over the bare side's reqwest client.
+    let sdk = match side.as_str() {
+        "sdk-on-bare" => Kelviq::builder("sk_bench")
+            .base_url(url)
+            .http_client(bare.clone()),
+        _ => Kelviq::builder("sk_bench").base_url(url),
+    }
+    .build()
+    .unwrap();
     let target = format!("{url}/api/v1/report/usage/");
     let future = sdk
         .reporting()
@@ -55,7 +72,7 @@ fn main() {
                         break;
                     }
                     let customer = format!("customer-{:03}", i % 100);
-                    if side == "sdk" {
+                    if side.starts_with("sdk") {
                         let delivery = sdk
                             .reporting()
                             .report_usage(1, customer, "api-usage", Behaviour::Delta)

@@ -654,11 +654,15 @@ fn cpu_ns_of(name: Option<&str>) -> Option<u64> {
 }
 
 fn report_throughput(table: &mut Table, runtime: &tokio::runtime::Runtime, server: &MockServer) {
-    const REPORTS: usize = 3_000;
-    // Many short paired rounds: each round's ratio compares two runs a second apart, so
-    // drift in a shared machine cancels, and the median of the ratios drops the rounds a
-    // neighbour disturbed.
-    const ROUNDS: usize = 9;
+    // Many short paired rounds, each side's runs in a round interleaved with the other's, so
+    // that drift in a shared machine cancels, and the median of the rounds' ratios drops the
+    // rounds a neighbour disturbed. One task is a ping-pong with the emulator, at the mercy
+    // of where the scheduler puts the two threads: there a round is 20 pairs of blocks of 50
+    // reports (7 ms a block), since 9 rounds of one 3 000-report run a side, as before, gave
+    // −0.4% and −9.3% in two runs of one binary a minute apart, and per-round ratios from
+    // 0.77 to 1.25. With 16 and 64 tasks a run of 4 000 reports takes about 100 ms.
+    const ROUNDS: usize = 25;
+    let blocks = |tasks: usize| if tasks == 1 { (20, 50) } else { (1, 4_000) };
     // The SDK as users get it: default retries, time-out, cache and offline queue.
     let client = Kelviq::builder("sk_bench")
         .base_url(server.url())
@@ -666,26 +670,26 @@ fn report_throughput(table: &mut Table, runtime: &tokio::runtime::Runtime, serve
         .expect("a client");
     let bare = bare_client();
     let url = format!("{}/api/v1/report/usage/", server.url());
-    // Each run: reports per second, and CPU ns per report (client and emulator together).
+    // Each run: seconds, and CPU ns (client and emulator together; the client thread alone).
     let measured = |run: &dyn Fn()| {
         let (cpu, client_cpu) = (cpu_ns(), cpu_ns_of(Some("client")));
         let started = Instant::now();
         run();
-        let rate = REPORTS as f64 / started.elapsed().as_secs_f64();
-        let per_report = |before: Option<u64>, after: Option<u64>| match (before, after) {
-            (Some(before), Some(after)) => (after - before) as f64 / REPORTS as f64,
+        let took = started.elapsed().as_secs_f64();
+        let spent = |before: Option<u64>, after: Option<u64>| match (before, after) {
+            (Some(before), Some(after)) => (after - before) as f64,
             _ => f64::NAN,
         };
-        (
-            rate,
-            per_report(cpu, cpu_ns()),
-            per_report(client_cpu, cpu_ns_of(Some("client"))),
-        )
+        [
+            took,
+            spent(cpu, cpu_ns()),
+            spent(client_cpu, cpu_ns_of(Some("client"))),
+        ]
     };
-    let sdk_run = |tasks: usize| {
+    let sdk_run = |tasks: usize, reports: usize| {
         measured(&|| {
             let sdk = client.clone();
-            runtime.block_on(run_tasks(tasks, REPORTS, move |i| {
+            runtime.block_on(run_tasks(tasks, reports, move |i| {
                 let client = sdk.clone();
                 async move {
                     let customer = customer(i % CUSTOMERS);
@@ -700,10 +704,10 @@ fn report_throughput(table: &mut Table, runtime: &tokio::runtime::Runtime, serve
             }));
         })
     };
-    let bare_run = |tasks: usize| {
+    let bare_run = |tasks: usize, reports: usize| {
         measured(&|| {
             let (raw, target) = (bare.clone(), url.clone());
-            runtime.block_on(run_tasks(tasks, REPORTS, move |i| {
+            runtime.block_on(run_tasks(tasks, reports, move |i| {
                 let (bare, url) = (raw.clone(), target.clone());
                 async move {
                     let body = serde_json::json!({
@@ -723,12 +727,36 @@ fn report_throughput(table: &mut Table, runtime: &tokio::runtime::Runtime, serve
             }));
         })
     };
+    const WARM_UP: usize = 1_000;
     let before = allocations();
-    sdk_run(1);
-    let sdk_allocations = (allocations() - before) as f64 / REPORTS as f64;
+    sdk_run(1, WARM_UP);
+    let sdk_allocations = (allocations() - before) as f64 / WARM_UP as f64;
     let before = allocations();
-    bare_run(1);
-    let bare_allocations = (allocations() - before) as f64 / REPORTS as f64;
+    bare_run(1, WARM_UP);
+    let bare_allocations = (allocations() - before) as f64 / WARM_UP as f64;
+    // A round: each side's reports per second and CPU ns per report, over its blocks.
+    let round = |tasks: usize, round: usize| {
+        let (count, size) = blocks(tasks);
+        let (mut sdk, mut raw) = ([0.0; 3], [0.0; 3]);
+        let add = |sum: &mut [f64; 3], run: [f64; 3]| {
+            for (sum, run) in sum.iter_mut().zip(run) {
+                *sum += run;
+            }
+        };
+        for block in 0..count {
+            // Alternate which side goes first, so that drift in the machine favours neither.
+            if (round + block) % 2 == 0 {
+                add(&mut sdk, sdk_run(tasks, size));
+                add(&mut raw, bare_run(tasks, size));
+            } else {
+                add(&mut raw, bare_run(tasks, size));
+                add(&mut sdk, sdk_run(tasks, size));
+            }
+        }
+        let reports = (count * size) as f64;
+        let per = |[took, cpu, client]: [f64; 3]| (reports / took, cpu / reports, client / reports);
+        (per(sdk), per(raw))
+    };
     table.add(
         "allocations per `report_usage`, client and emulator in one process: SDK / bare reqwest",
         format!("{sdk_allocations:.0} / {bare_allocations:.0}"),
@@ -738,18 +766,10 @@ fn report_throughput(table: &mut Table, runtime: &tokio::runtime::Runtime, serve
         let (mut sdk_rates, mut raw_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         let (mut sdk_cpu, mut raw_cpu) = (Vec::new(), Vec::new());
         let (mut sdk_client, mut raw_client) = (Vec::new(), Vec::new());
-        for round in 0..ROUNDS {
-            // Alternate which side goes first, so that drift in the machine favours neither.
-            let (sdk, raw) = if round % 2 == 0 {
-                let sdk = sdk_run(tasks);
-                (sdk, bare_run(tasks))
-            } else {
-                let raw = bare_run(tasks);
-                (sdk_run(tasks), raw)
-            };
+        for r in 0..ROUNDS {
+            let (sdk, raw) = round(tasks, r);
             eprintln!(
-                "  {tasks:>2} tasks, round {round} ({} first): SDK {:.0}/s {:.1} µs ({:.1} client), bare {:.0}/s {:.1} µs ({:.1} client), ratio {:.3}",
-                if round % 2 == 0 { "SDK" } else { "bare" },
+                "  {tasks:>2} tasks, round {r}: SDK {:.0}/s {:.1} µs ({:.1} client), bare {:.0}/s {:.1} µs ({:.1} client), ratio {:.3}",
                 sdk.0,
                 sdk.1 / 1e3,
                 sdk.2 / 1e3,
