@@ -745,7 +745,7 @@ fn report_throughput(table: &mut Table, runtime: &tokio::runtime::Runtime, serve
         };
         for block in 0..count {
             // Alternate which side goes first, so that drift in the machine favours neither.
-            if (round + block) % 2 == 0 {
+            if (round + block).is_multiple_of(2) {
                 add(&mut sdk, sdk_run(tasks, size));
                 add(&mut raw, bare_run(tasks, size));
             } else {
