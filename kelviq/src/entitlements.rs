@@ -35,6 +35,7 @@
 //! A call that must ask the edge host takes at most the entitlement deadline (3 s unless
 //! set on the builder or the call).
 
+use futures_util::future::Either;
 use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
@@ -252,15 +253,15 @@ macro_rules! entitlement_builder {
             /// The answer: from a fresh cache entry at once, otherwise from the edge host.
             /// The future owns what it needs (`Send + 'static`).
             pub fn send(self) -> impl Future<Output = Result<$output>> + Send + 'static {
-                let pending = match self.fresh() {
-                    Some(answer) => Pending::Answered(answer),
-                    None => Pending::Fetch(self.fetch(false)),
-                };
-                async move {
-                    match pending {
-                        Pending::Answered(answer) => Ok(answer),
-                        Pending::Fetch(fetch) => fetch.await.map(Response::into_value),
-                    }
+                // One future or the other, not an `async` block holding the request until
+                // it is moved out to be awaited: that would carry the request's future twice.
+                use futures_util::FutureExt as _;
+                match self.fresh() {
+                    Some(answer) => Either::Left(futures_util::future::ready(Ok(answer))),
+                    None => Either::Right(
+                        self.fetch(false)
+                            .map(|result: Result<Response<$output>>| result.map(Response::into_value)),
+                    ),
                 }
             }
 
@@ -269,15 +270,11 @@ macro_rules! entitlement_builder {
             pub fn send_with_response(
                 self,
             ) -> impl Future<Output = Result<Response<$output>>> + Send + 'static {
-                let pending = match self.fresh() {
-                    Some(answer) => Pending::Answered(answer),
-                    None => Pending::Fetch(self.fetch(true)),
-                };
-                async move {
-                    match pending {
-                        Pending::Answered(answer) => Ok(Response::new(answer, None)),
-                        Pending::Fetch(fetch) => fetch.await,
+                match self.fresh() {
+                    Some(answer) => {
+                        Either::Left(futures_util::future::ready(Ok(Response::new(answer, None))))
                     }
+                    None => Either::Right(self.fetch(true)),
                 }
             }
         }
@@ -305,12 +302,6 @@ macro_rules! entitlement_builder {
             }
         }
     };
-}
-
-/// An answer the cache gave at once, or the request that will give it.
-enum Pending<T, F> {
-    Answered(T),
-    Fetch(F),
 }
 
 entitlement_builder! {

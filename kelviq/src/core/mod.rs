@@ -53,6 +53,8 @@ pub(crate) struct Core {
     transport: Arc<Transport>,
     /// Where reports go, parsed once: usage, events.
     report_urls: (reqwest::Url, reqwest::Url),
+    /// Where entitlements are asked for, parsed once (the query is added per call).
+    entitlements_url: reqwest::Url,
     timeouts: Timeouts,
     retry: RetryPolicy,
     environment: Environment,
@@ -114,11 +116,19 @@ impl Core {
                 settings.user_agent_suffix.as_deref().unwrap_or_default()
             ))
         })?;
+        // The attempt time-out the client applies by itself, so that an attempt with that
+        // limit need not carry its own (which costs reqwest an extension map on the request,
+        // and its copy on every clone kept for a retry). Unknown for a caller's client.
+        let preset_timeout = settings
+            .http_client
+            .is_none()
+            .then_some(settings.timeouts.attempt);
         let http = match settings.http_client {
             Some(http) => http,
             None => {
                 let builder = reqwest::Client::builder()
                     .connect_timeout(settings.timeouts.connect)
+                    .timeout(settings.timeouts.attempt)
                     // Like the official client: a redirect is an answer, not something to follow.
                     .redirect(reqwest::redirect::Policy::none());
                 // With native-tls on too, reqwest's own choice (native-tls) stands, as before.
@@ -158,10 +168,10 @@ impl Core {
             }
             None => (None, None, None),
         };
-        let report_url = |path: &str| {
-            let mut url = reqwest::Url::parse(&format!("{api_url}{path}")).map_err(|e| {
+        let parsed_url = |field: &str, base: &str, path: &str| {
+            let mut url = reqwest::Url::parse(&format!("{base}{path}")).map_err(|e| {
                 Error::config(format!(
-                    "invalid api_base_url: {e}; expected an http or https URL"
+                    "invalid {field}: {e}; expected an http or https URL"
                 ))
             })?;
             // As reqwest's request builder does for the generated calls: credentials in the
@@ -172,17 +182,20 @@ impl Core {
             Ok::<_, Error>(url)
         };
         let report_urls = (
-            report_url("/api/v1/report/usage/")?,
-            report_url("/api/v1/report/event/")?,
+            parsed_url("api_base_url", &api_url, "/api/v1/report/usage/")?,
+            parsed_url("api_base_url", &api_url, "/api/v1/report/event/")?,
         );
+        let entitlements_url = parsed_url("edge_base_url", &edge_url, "/api/v1/entitlements")?;
         let own_transport = Arc::new(Transport {
             api_key,
             user_agent,
+            preset_timeout,
         });
         let transport = kelviq_gen::Transport::new(own_transport.clone());
         Ok(Self {
             transport: own_transport,
             report_urls,
+            entitlements_url,
             #[cfg(feature = "catalog")]
             catalog: kelviq_gen::catalog::Client::new_with_client(
                 &api_url,

@@ -211,7 +211,7 @@ impl Core {
                 .deadline
                 .min(until.saturating_duration_since(Instant::now()));
         }
-        // Not through the generated builders: see `transport::post_json`. The body is the
+        // Not through the generated builders: see `transport::json_call`. The body is the
         // generated type, serialised as the generated client would.
         let (url, body) = match report {
             Report::Usage(body) => (&self.report_urls.0, serde_json::to_vec(body)),
@@ -224,20 +224,32 @@ impl Core {
         let client = kelviq_gen::ClientInfo::client(self.api());
         match report {
             Report::Usage(_) => {
-                let answered: Answered<kelviq_gen::types::UsageReport> = Box::pin(
-                    transport::post_json(&self.transport, client, url.clone(), body, spec),
-                )
-                .await?;
+                let answered: Answered<kelviq_gen::types::UsageReport> =
+                    Box::pin(transport::json_call(
+                        &self.transport,
+                        client,
+                        http::Method::POST,
+                        url.clone(),
+                        Some(body),
+                        spec,
+                    ))
+                    .await?;
                 Ok(Answered {
                     value: ReportAnswer::Usage(UsageReport::from_wire(answered.value)),
                     raw: answered.raw,
                 })
             }
             Report::Event(_) => {
-                let answered: Answered<kelviq_gen::types::EventReport> = Box::pin(
-                    transport::post_json(&self.transport, client, url.clone(), body, spec),
-                )
-                .await?;
+                let answered: Answered<kelviq_gen::types::EventReport> =
+                    Box::pin(transport::json_call(
+                        &self.transport,
+                        client,
+                        http::Method::POST,
+                        url.clone(),
+                        Some(body),
+                        spec,
+                    ))
+                    .await?;
                 Ok(Answered {
                     value: ReportAnswer::Event(EventReport::from_wire(answered.value)),
                     raw: answered.raw,
