@@ -81,7 +81,8 @@ struct Outcome {
     retry_after: Option<Duration>,
     error_body: Option<Bytes>,
     request_id: Option<String>,
-    /// The limit that ended the last attempt, when it timed out.
+    /// The limit that ended the last attempt, when it timed out, or that ends its answer's
+    /// body if that times out.
     timed_out_after: Option<Duration>,
 }
 
@@ -539,7 +540,16 @@ async fn attempts(
             }
             None => {
                 let result = match (result, &state) {
-                    (Ok(response), Some(state)) => record(state, response).await,
+                    (Ok(response), Some(state)) => {
+                        // The body is read under this attempt's limit too: a time-out there
+                        // names the limit that ended it, as a time-out before the answer does.
+                        state
+                            .outcome
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .timed_out_after = Some(timed_out_after(state, limit));
+                        record(state, response).await
+                    }
                     (Err(error), Some(state)) => {
                         if error.is_timeout() {
                             state

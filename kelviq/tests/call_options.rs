@@ -213,3 +213,74 @@ async fn a_per_call_retry_policy_replaces_the_clients() {
         .unwrap();
     assert_eq!(updated.name.as_deref(), Some("y"));
 }
+
+#[tokio::test]
+async fn a_call_timeout_longer_than_the_clients_outlasts_the_clients() {
+    // The client's own HTTP client applies the client's attempt time-out by itself; a
+    // longer one given to a call must still stand.
+    let (server, _) = start().await;
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .timeout(Duration::from_millis(300))
+        // One attempt: a retry would hide a first attempt cut at 300 ms.
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    client.customers().create("cust").send().await.unwrap();
+    server
+        .inject(Fault::new(
+            "updateCustomer",
+            1,
+            FaultKind::Delay { ms: 1_000 },
+        ))
+        .unwrap();
+    let updated = client
+        .customers()
+        .update("cust")
+        .name("patient")
+        .timeout(Duration::from_secs(3))
+        .send()
+        .await;
+    assert!(updated.is_ok(), "{updated:?}");
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_is_a_timeout_named_after_the_deadline_that_ended_it() {
+    use tokio::io::AsyncWriteExt;
+    // An edge host that answers 200 and then stops in the middle of the body.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let stall = tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+            let _ = socket
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{",
+                )
+                .await;
+            held.push(socket);
+        }
+    });
+    let client = Kelviq::builder(API_KEY)
+        .base_url(&url)
+        .entitlement_deadline(Duration::from_millis(500))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let error = client
+        .entitlements()
+        .get_all_entitlements("cust")
+        .send()
+        .await
+        .unwrap_err();
+    stall.abort();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error:?}");
+    assert_eq!(
+        error.timed_out_after(),
+        Some(Duration::from_millis(500)),
+        "{error}"
+    );
+}
