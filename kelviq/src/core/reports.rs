@@ -32,7 +32,7 @@ use crate::config::{QueueConfig, RetryPolicy};
 use crate::error::{Error, ErrorKind, Reached, Result};
 use crate::model::{Delivery, EventReport, FlushReport, FromWire, UsageReport};
 use crate::queue::Report;
-use crate::transport::{self, Answered, RetryRule};
+use crate::transport::{self, Answered, CallSpec, RetryRule};
 use crate::types::Behaviour;
 
 /// What the service answered to a report.
@@ -221,19 +221,10 @@ impl Core {
             Error::config(format!("a report could not be serialised as JSON: {e}"))
                 .in_operation(report.operation())
         })?;
-        let client = kelviq_gen::ClientInfo::client(self.api());
         match report {
             Report::Usage(_) => {
                 let answered: Answered<kelviq_gen::types::UsageReport> =
-                    Box::pin(transport::json_call(
-                        &self.transport,
-                        client,
-                        http::Method::POST,
-                        url.clone(),
-                        Some(body),
-                        spec,
-                    ))
-                    .await?;
+                    self.post(url, body, spec).await?;
                 Ok(Answered {
                     value: ReportAnswer::Usage(UsageReport::from_wire(answered.value)),
                     raw: answered.raw,
@@ -241,21 +232,32 @@ impl Core {
             }
             Report::Event(_) => {
                 let answered: Answered<kelviq_gen::types::EventReport> =
-                    Box::pin(transport::json_call(
-                        &self.transport,
-                        client,
-                        http::Method::POST,
-                        url.clone(),
-                        Some(body),
-                        spec,
-                    ))
-                    .await?;
+                    self.post(url, body, spec).await?;
                 Ok(Answered {
                     value: ReportAnswer::Event(EventReport::from_wire(answered.value)),
                     raw: answered.raw,
                 })
             }
         }
+    }
+
+    /// POSTs a report's JSON to `url`, the answer decoded as `T`: through
+    /// `transport::json_call`, boxed, since its future would otherwise make every report's
+    /// as large.
+    fn post<T: serde::de::DeserializeOwned + 'static>(
+        &self,
+        url: &reqwest::Url,
+        body: Vec<u8>,
+        spec: CallSpec,
+    ) -> std::pin::Pin<Box<impl std::future::Future<Output = Result<Answered<T>>> + '_>> {
+        Box::pin(transport::json_call(
+            &self.transport,
+            kelviq_gen::ClientInfo::client(self.api()),
+            http::Method::POST,
+            url.clone(),
+            Some(body),
+            spec,
+        ))
     }
 
     /// Sends one queued report once, and says what became of it.
