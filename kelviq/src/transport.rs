@@ -24,7 +24,7 @@ use tracing::Instrument;
 
 use crate::config::{ApiKey, RetryPolicy};
 use crate::error::{excerpt, retryable_status, Error, Reached, ValidationError};
-use crate::response::{request_id, RawResponse};
+use crate::response::{RawResponse, REQUEST_ID};
 
 /// What may be repeated after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +80,9 @@ struct Outcome {
     status: Option<StatusCode>,
     retry_after: Option<Duration>,
     error_body: Option<Bytes>,
-    request_id: Option<String>,
+    /// As it came: made a `String` only for an error (a clone here shares the answer's
+    /// buffer instead of allocating).
+    request_id: Option<HeaderValue>,
     /// The limit that ended the last attempt, when it timed out, or that ends its answer's
     /// body if that times out.
     timed_out_after: Option<Duration>,
@@ -243,7 +245,8 @@ pub(crate) async fn json_call<T: serde::de::DeserializeOwned>(
 }
 
 /// An error of a call, as its operation and rule make it.
-fn finish(error: Error, spec: &CallSpec, request_id: Option<String>) -> Error {
+fn finish(error: Error, spec: &CallSpec, request_id: Option<HeaderValue>) -> Error {
+    let request_id = request_id.and_then(|id| id.to_str().ok().map(str::to_owned));
     let error = error.in_operation(spec.operation);
     let error = if spec.rule.idempotent {
         error
@@ -619,7 +622,7 @@ async fn record(
         if !status.is_success() {
             outcome.retry_after = retry_after(response.headers());
         }
-        outcome.request_id = request_id(response.headers()).map(str::to_owned);
+        outcome.request_id = response.headers().get(&REQUEST_ID).cloned();
     }
     if status.is_success() {
         return Ok(response);

@@ -41,8 +41,16 @@ impl Core {
         feature_id: &str,
         overrides: &Overrides,
     ) -> Result<Access> {
-        validate::identifier::<String>("feature_id", feature_id)
-            .map_err(|e| Error::from(e).in_operation(OPERATION))?;
+        // Checked before the cache answers, without a copy: the request checks it again as
+        // the generated type when one is made.
+        if feature_id.is_empty() {
+            return Err(Error::from(crate::ValidationError::new(
+                "feature_id",
+                feature_id,
+                "a non-empty identifier",
+            ))
+            .in_operation(OPERATION));
+        }
         match self
             .entitlements(customer_id, Some(feature_id), overrides)
             .await
