@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use kelviq::{CacheConfig, Kelviq, RetryPolicy};
+use kelviq::{CacheConfig, Kelviq};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,7 +23,6 @@ fn main() {
     let sdk = Kelviq::builder("sk_bench")
         .base_url(url)
         .entitlement_cache(CacheConfig::disabled())
-        .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
     let bare = reqwest::Client::builder()
@@ -31,10 +30,7 @@ fn main() {
         .user_agent(kelviq::USER_AGENT)
         .build()
         .unwrap();
-    let target = reqwest::Url::parse(&format!(
-        "{url}/api/v1/entitlements?customer_id=customer-042&feature_id=f"
-    ))
-    .unwrap();
+    let target = reqwest::Url::parse(&format!("{url}/api/v1/entitlements")).unwrap();
     runtime.block_on(async {
         bare.post(format!("{url}/api/v1/customers/"))
             .header("authorization", "Bearer sk_bench")
@@ -68,6 +64,7 @@ fn main() {
             } else {
                 let body: Bare = bare
                     .get(target.clone())
+                    .query(&[("customer_id", "customer-042"), ("feature_id", "f")])
                     .header("authorization", "Bearer sk_bench")
                     .header("accept", "application/json")
                     .send()

@@ -13,10 +13,23 @@ use crate::error::{Error, Result};
 use crate::model::{index_grants, Access, EntitlementSet, Freshness};
 use crate::response::RawResponse;
 use crate::transport::{self, RetryRule};
-use crate::validate;
 
 /// The operation every entitlement fetch is named after.
 const OPERATION: &str = "entitlements.get";
+
+/// An identifier as the document asks for one (`minLength: 1`), checked where it arrives
+/// and passed on as it came: the generated types would copy it to check the same.
+fn non_empty(field: &'static str, value: &str) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::from(crate::ValidationError::new(
+            field,
+            value,
+            "a non-empty identifier",
+        ))
+        .in_operation(OPERATION));
+    }
+    Ok(())
+}
 
 /// A customer's set, where it came from, and the HTTP answer when this call made one.
 pub(crate) struct Found {
@@ -41,16 +54,8 @@ impl Core {
         feature_id: &str,
         overrides: &Overrides,
     ) -> Result<Access> {
-        // Checked before the cache answers, without a copy: the request checks it again as
-        // the generated type when one is made.
-        if feature_id.is_empty() {
-            return Err(Error::from(crate::ValidationError::new(
-                "feature_id",
-                feature_id,
-                "a non-empty identifier",
-            ))
-            .in_operation(OPERATION));
-        }
+        // Checked before the cache answers.
+        non_empty("feature_id", feature_id)?;
         match self
             .entitlements(customer_id, Some(feature_id), overrides)
             .await
@@ -76,11 +81,9 @@ impl Core {
         feature_id: Option<&str>,
         overrides: &Overrides,
     ) -> Result<Found> {
-        let customer: wire::GetEntitlementsCustomerId =
-            validate::identifier("customer_id", customer_id)
-                .map_err(|e| Error::from(e).in_operation(OPERATION))?;
+        non_empty("customer_id", customer_id)?;
         let Some(cache) = self.cache() else {
-            let (set, raw) = self.fetch(customer, feature_id, overrides).await?;
+            let (set, raw) = self.fetch(customer_id, feature_id, overrides).await?;
             return Ok(Found {
                 set: Arc::new(set),
                 freshness: Freshness::Fresh,
@@ -97,7 +100,7 @@ impl Core {
             }
             Lookup::Stale { set, age, refresh } => {
                 if let Some(ticket) = refresh {
-                    self.refresh_in_background(customer, ticket);
+                    self.refresh_in_background(customer_id, ticket);
                 }
                 return Ok(Found {
                     set,
@@ -109,7 +112,7 @@ impl Core {
         };
         self.ensure_background();
         let fetched = Box::pin(cache.fetch_shared(customer_id, || {
-            self.fetch_through_tiers(customer, overrides)
+            self.fetch_through_tiers(customer_id, overrides)
         }))
         .await;
         match fetched {
@@ -153,15 +156,15 @@ impl Core {
     /// one, else from the edge host.
     async fn fetch_through_tiers(
         &self,
-        customer: wire::GetEntitlementsCustomerId,
+        customer_id: &str,
         overrides: &Overrides,
     ) -> Result<Fetched> {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared_cache {
             // Boxed: Redis's futures would make every entitlement future as large as theirs.
-            return Box::pin(self.fetch_through_redis(shared, customer, overrides)).await;
+            return Box::pin(self.fetch_through_redis(shared, customer_id, overrides)).await;
         }
-        let (answer, _) = self.fetch_wire(customer, None, overrides).await?;
+        let (answer, _) = self.fetch_wire(customer_id, None, overrides).await?;
         Ok(Fetched::from_edge(EntitlementSet::from(answer)))
     }
 
@@ -172,11 +175,10 @@ impl Core {
     async fn fetch_through_redis(
         &self,
         shared: &crate::shared::SharedCache,
-        customer: wire::GetEntitlementsCustomerId,
+        customer_id: &str,
         overrides: &Overrides,
     ) -> Result<Fetched> {
-        let customer_id = customer.to_string();
-        let (entry, seen) = match shared.read(&customer_id).await {
+        let (entry, seen) = match shared.read(customer_id).await {
             Some((entry, seen)) => (entry, Some(seen)),
             None => (None, None),
         };
@@ -203,8 +205,8 @@ impl Core {
                     edge_error: None,
                 });
             }
-            return match self.fetch_wire(customer, None, overrides).await {
-                Ok((answer, _)) => Ok(self.share(shared, &customer_id, answer, seen).await),
+            return match self.fetch_wire(customer_id, None, overrides).await {
+                Ok((answer, _)) => Ok(self.share(shared, customer_id, answer, seen).await),
                 Err(error) if error.is_outage() && entry.age < usable => Ok(Fetched {
                     set,
                     age: entry.age,
@@ -214,8 +216,8 @@ impl Core {
                 Err(error) => Err(error),
             };
         }
-        let (answer, _) = self.fetch_wire(customer, None, overrides).await?;
-        Ok(self.share(shared, &customer_id, answer, seen).await)
+        let (answer, _) = self.fetch_wire(customer_id, None, overrides).await?;
+        Ok(self.share(shared, customer_id, answer, seen).await)
     }
 
     /// Puts a set the edge host answered in Redis, unless Redis failed when it was read.
@@ -249,7 +251,7 @@ impl Core {
     /// One `GET /api/v1/entitlements` within the entitlement deadline.
     async fn fetch(
         &self,
-        customer_id: wire::GetEntitlementsCustomerId,
+        customer_id: &str,
         feature_id: Option<&str>,
         overrides: &Overrides,
     ) -> Result<(EntitlementSet, Option<RawResponse>)> {
@@ -260,23 +262,26 @@ impl Core {
     /// One `GET /api/v1/entitlements`, the answer as the edge host sent it.
     async fn fetch_wire(
         &self,
-        customer_id: wire::GetEntitlementsCustomerId,
+        customer_id: &str,
         feature_id: Option<&str>,
         overrides: &Overrides,
     ) -> Result<(wire::CustomerEntitlements, Option<RawResponse>)> {
-        let mut url = self.entitlements_url.clone();
-        {
-            // The query as the generated client writes it: the same form encoding (reqwest's
-            // `query` serialises into `query_pairs_mut`), in the same order.
-            let mut query = url.query_pairs_mut();
-            query.append_pair("customer_id", &customer_id);
-            if let Some(feature_id) = feature_id {
-                let feature_id: wire::GetEntitlementsFeatureId =
-                    validate::identifier("feature_id", feature_id)
-                        .map_err(|e| Error::from(e).in_operation(OPERATION))?;
-                query.append_pair("feature_id", &feature_id);
+        // The identifiers were checked as the document asks (non-empty) by the callers,
+        // without the generated types' copies.
+        // The query as the generated client writes it: the same form encoding (reqwest's
+        // `query` serialises into `query_pairs_mut`), in the same order. Made again for a
+        // retry.
+        let parts = || {
+            let mut url = self.entitlements_url.clone();
+            {
+                let mut query = url.query_pairs_mut();
+                query.append_pair("customer_id", customer_id);
+                if let Some(feature_id) = feature_id {
+                    query.append_pair("feature_id", feature_id);
+                }
             }
-        }
+            Ok((url, None))
+        };
         let spec = self.spec_within(
             OPERATION,
             RetryRule::IDEMPOTENT,
@@ -286,13 +291,13 @@ impl Core {
         // Not through the generated builder: see `transport::json_call`. Boxed: the call's
         // future is the largest part of every entitlement future above it, which each
         // caller moves once or more (measured: 7.3 KB a `has_access` future unboxed).
-        let client = kelviq_gen::ClientInfo::client(self.edge());
+        let (client, preset) = self.entitlements_http();
         let answered = Box::pin(transport::json_call(
             &self.transport,
             client,
+            preset,
             http::Method::GET,
-            url,
-            None,
+            parts,
             spec,
         ))
         .await?;
@@ -301,11 +306,7 @@ impl Core {
 
     /// Brings a stale set up to date without anyone waiting for it. Without a runtime to
     /// run on, the next call that finds the set stale tries again.
-    fn refresh_in_background(
-        self: &Arc<Self>,
-        customer: wire::GetEntitlementsCustomerId,
-        ticket: RefreshTicket,
-    ) {
+    fn refresh_in_background(self: &Arc<Self>, customer_id: &str, ticket: RefreshTicket) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             if let Some(cache) = self.cache() {
                 cache.refresh_failed(ticket);
@@ -313,13 +314,13 @@ impl Core {
             return;
         };
         let core = self.clone();
+        let customer_id = customer_id.to_owned();
         runtime.spawn(async move {
             let Some(cache) = core.cache() else { return };
-            let customer_id = customer.to_string();
             let overrides = Overrides::default();
             let fetched = cache
                 .fetch_shared(&customer_id, || {
-                    core.fetch_through_tiers(customer, &overrides)
+                    core.fetch_through_tiers(&customer_id, &overrides)
                 })
                 .await;
             match fetched {
@@ -395,5 +396,24 @@ impl Core {
             None => self.invalidate_all_entitlements(),
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `non_empty` stands for the generated types' checks of the same parameters: were the
+    /// document to constrain them further, this fails until the check follows.
+    #[test]
+    fn identifiers_are_checked_as_the_generated_types_check_them() {
+        let long = "x".repeat(10_000);
+        for value in ["", "a", " ", "cust 456&x", "ü", "%2F", long.as_str()] {
+            let generated_customer = value.parse::<wire::GetEntitlementsCustomerId>().is_ok();
+            let generated_feature = value.parse::<wire::GetEntitlementsFeatureId>().is_ok();
+            let ours = non_empty("customer_id", value).is_ok();
+            assert_eq!(ours, generated_customer, "customer_id {value:?}");
+            assert_eq!(ours, generated_feature, "feature_id {value:?}");
+        }
     }
 }

@@ -55,6 +55,9 @@ pub(crate) struct Core {
     report_urls: (reqwest::Url, reqwest::Url),
     /// Where entitlements are asked for, parsed once (the query is added per call).
     entitlements_url: reqwest::Url,
+    /// The HTTP client entitlement requests go through, and the time-out it applies by
+    /// itself: see [`Core::new`].
+    entitlements_http: (reqwest::Client, Option<Duration>),
     timeouts: Timeouts,
     retry: RetryPolicy,
     environment: Environment,
@@ -123,25 +126,46 @@ impl Core {
             .http_client
             .is_none()
             .then_some(settings.timeouts.attempt);
-        let http = match settings.http_client {
-            Some(http) => http,
+        // Entitlement requests have a shorter limit of their own (the entitlement deadline,
+        // 3 s unless set): with the SDK's own client, a second one with that time-out
+        // preset carries them, so that they too go without a time-out of their own on the
+        // request (measured: an extension map allocated, filled and freed per request,
+        // about 1 000 instructions of a `has_access` the cache cannot answer). It shares
+        // the TLS configuration, not the connection pool: the edge host is a host of its own.
+        let entitlement_limit = settings
+            .timeouts
+            .attempt
+            .min(settings.timeouts.entitlement_deadline);
+        let (http, entitlements_http) = match settings.http_client {
+            Some(http) => (http.clone(), (http, None)),
             None => {
-                let builder = reqwest::Client::builder()
-                    .connect_timeout(settings.timeouts.connect)
-                    .timeout(settings.timeouts.attempt)
-                    // Like the official client: a redirect is an answer, not something to follow.
-                    .redirect(reqwest::redirect::Policy::none());
-                // With native-tls on too, reqwest's own choice (native-tls) stands, as before.
                 #[cfg(all(feature = "__rustls", not(feature = "native-tls")))]
                 crate::tls::ensure_process_default();
                 #[cfg(all(feature = "__rustls", not(feature = "native-tls")))]
-                let builder =
-                    builder.tls_backend_preconfigured(crate::tls::http_config().map_err(|e| {
-                        Error::config(format!("could not set up TLS for the HTTP client: {e}"))
-                    })?);
-                builder
-                    .build()
-                    .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?
+                let tls = crate::tls::http_config().map_err(|e| {
+                    Error::config(format!("could not set up TLS for the HTTP client: {e}"))
+                })?;
+                let build = |timeout: Duration| {
+                    let builder = reqwest::Client::builder()
+                        .connect_timeout(settings.timeouts.connect)
+                        .timeout(timeout)
+                        // Like the official client: a redirect is an answer, not something
+                        // to follow.
+                        .redirect(reqwest::redirect::Policy::none());
+                    // With native-tls on too, reqwest's own choice (native-tls) stands.
+                    #[cfg(all(feature = "__rustls", not(feature = "native-tls")))]
+                    let builder = builder.tls_backend_preconfigured(tls.clone());
+                    builder
+                        .build()
+                        .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))
+                };
+                let http = build(settings.timeouts.attempt)?;
+                let entitlements_http = if entitlement_limit == settings.timeouts.attempt {
+                    http.clone()
+                } else {
+                    build(entitlement_limit)?
+                };
+                (http, (entitlements_http, Some(entitlement_limit)))
             }
         };
         #[cfg(feature = "redis")]
@@ -196,6 +220,7 @@ impl Core {
             transport: own_transport,
             report_urls,
             entitlements_url,
+            entitlements_http,
             #[cfg(feature = "catalog")]
             catalog: kelviq_gen::catalog::Client::new_with_client(
                 &api_url,
@@ -295,8 +320,15 @@ impl Core {
     }
 
     /// The generated client of the edge host.
+    #[cfg(feature = "catalog")]
     pub(crate) fn edge(&self) -> &kelviq_gen::Client {
         &self.edge
+    }
+
+    /// The HTTP client entitlement requests go through, and the time-out it applies by
+    /// itself when known.
+    pub(crate) fn entitlements_http(&self) -> (&reqwest::Client, Option<Duration>) {
+        (&self.entitlements_http.0, self.entitlements_http.1)
     }
 
     /// The entitlement cache, when it is on.

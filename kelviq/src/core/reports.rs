@@ -212,19 +212,26 @@ impl Core {
                 .min(until.saturating_duration_since(Instant::now()));
         }
         // Not through the generated builders: see `transport::json_call`. The body is the
-        // generated type, serialised as the generated client would.
-        let (url, body) = match report {
-            Report::Usage(body) => (&self.report_urls.0, serde_json::to_vec(body)),
-            Report::Event(body) => (&self.report_urls.1, serde_json::to_vec(body)),
+        // generated type, serialised as the generated client would (again for a retry).
+        let url = match report {
+            Report::Usage(_) => &self.report_urls.0,
+            Report::Event(_) => &self.report_urls.1,
         };
-        let body = body.map_err(|e| {
-            Error::config(format!("a report could not be serialised as JSON: {e}"))
-                .in_operation(report.operation())
-        })?;
+        let parts = || {
+            match report {
+                Report::Usage(body) => serde_json::to_vec(body),
+                Report::Event(body) => serde_json::to_vec(body),
+            }
+            .map(|body| (url.clone(), Some(body)))
+            .map_err(|e| {
+                Error::config(format!("a report could not be serialised as JSON: {e}"))
+                    .in_operation(report.operation())
+            })
+        };
         match report {
             Report::Usage(_) => {
                 let answered: Answered<kelviq_gen::types::UsageReport> =
-                    self.post(url, body, spec).await?;
+                    self.post(parts, spec).await?;
                 Ok(Answered {
                     value: ReportAnswer::Usage(UsageReport::from_wire(answered.value)),
                     raw: answered.raw,
@@ -232,7 +239,7 @@ impl Core {
             }
             Report::Event(_) => {
                 let answered: Answered<kelviq_gen::types::EventReport> =
-                    self.post(url, body, spec).await?;
+                    self.post(parts, spec).await?;
                 Ok(Answered {
                     value: ReportAnswer::Event(EventReport::from_wire(answered.value)),
                     raw: answered.raw,
@@ -241,21 +248,24 @@ impl Core {
         }
     }
 
-    /// POSTs a report's JSON to `url`, the answer decoded as `T`: through
-    /// `transport::json_call`, boxed, since its future would otherwise make every report's
-    /// as large.
-    fn post<T: serde::de::DeserializeOwned + 'static>(
-        &self,
-        url: &reqwest::Url,
-        body: Vec<u8>,
+    /// POSTs a report's JSON (made by `parts`, with its URL) the answer decoded as `T`:
+    /// through `transport::json_call`, boxed, since its future would otherwise make every
+    /// report's as large.
+    fn post<'a, T, P>(
+        &'a self,
+        parts: P,
         spec: CallSpec,
-    ) -> std::pin::Pin<Box<impl std::future::Future<Output = Result<Answered<T>>> + '_>> {
+    ) -> std::pin::Pin<Box<impl std::future::Future<Output = Result<Answered<T>>> + 'a>>
+    where
+        T: serde::de::DeserializeOwned + 'static,
+        P: Fn() -> Result<(reqwest::Url, Option<Vec<u8>>)> + Send + Sync + 'a,
+    {
         Box::pin(transport::json_call(
             &self.transport,
             kelviq_gen::ClientInfo::client(self.api()),
+            self.transport.preset_timeout,
             http::Method::POST,
-            url.clone(),
-            Some(body),
+            parts,
             spec,
         ))
     }
