@@ -85,11 +85,4 @@ impl<T> Response<T> {
     pub fn into_parts(self) -> (T, Option<RawResponse>) {
         (self.value, self.raw)
     }
-
-    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Response<U> {
-        Response {
-            value: f(self.value),
-            raw: self.raw,
-        }
-    }
 }

@@ -83,9 +83,9 @@ impl Core {
     ) -> Result<Found> {
         non_empty("customer_id", customer_id)?;
         let Some(cache) = self.cache() else {
-            let (set, raw) = self.fetch(customer_id, feature_id, overrides).await?;
+            let (answer, raw) = self.fetch_wire(customer_id, feature_id, overrides).await?;
             return Ok(Found {
-                set: Arc::new(set),
+                set: Arc::new(EntitlementSet::from(answer)),
                 freshness: Freshness::Fresh,
                 raw,
             });
@@ -246,17 +246,6 @@ impl Core {
         self.cache()
             .map(|cache| (cache.ttl(), cache.ttl() + cache.max_stale()))
             .unwrap_or_default()
-    }
-
-    /// One `GET /api/v1/entitlements` within the entitlement deadline.
-    async fn fetch(
-        &self,
-        customer_id: &str,
-        feature_id: Option<&str>,
-        overrides: &Overrides,
-    ) -> Result<(EntitlementSet, Option<RawResponse>)> {
-        let (answer, raw) = self.fetch_wire(customer_id, feature_id, overrides).await?;
-        Ok((EntitlementSet::from(answer), raw))
     }
 
     /// One `GET /api/v1/entitlements`, the answer as the edge host sent it.
