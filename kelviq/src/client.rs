@@ -21,11 +21,13 @@ use crate::request::{Async, Ctx};
 use crate::subscriptions::Subscriptions;
 use crate::transactions::Transactions;
 
-/// The async Kelviq client. Cheap to clone: clones share one connection pool, one
+/// The async Kelviq client. Cheap to clone: clones share its connections, one
 /// entitlement cache and one offline queue.
 ///
-/// Entitlement calls go to the edge host, everything else to the API host, over the same
-/// pool. Made by [`Kelviq::create_async_client`](crate::Kelviq::create_async_client) or
+/// Entitlement calls go to the edge host, everything else to the API host. Entitlement
+/// requests have a pool of their own (their shorter time-out is preset on it), unless the
+/// builder was given an [`http_client`](crate::ClientBuilder::http_client), which then
+/// carries everything. Made by [`Kelviq::create_async_client`](crate::Kelviq::create_async_client) or
 /// [`Kelviq::builder`](crate::Kelviq::builder).
 ///
 /// ```no_run

@@ -518,9 +518,13 @@ async fn attempts(
     let mut attempt = 1u32;
     loop {
         let limit = attempt_limit(state.as_deref());
+        // The limit as configured, before the deadline had begun to run.
+        let nominal = state.as_deref().map_or(limit, |state| {
+            state.spec.attempt_timeout.min(state.spec.deadline)
+        });
         // The client's own time-out stands for an attempt with its limit; a request that
         // already carries one (a retry after a shorter attempt) is given its own.
-        if !presets(preset_timeout, limit) || request.timeout().is_some() {
+        if !presets(preset_timeout, nominal, limit, attempt == 1) || request.timeout().is_some() {
             *request.timeout_mut() = Some(limit);
         }
         // A copy for the next attempt only while the policy allows one, and only where the
@@ -653,15 +657,22 @@ enum Spare {
     Later,
 }
 
-/// How far past the call's deadline an attempt may end when the client's preset time-out
-/// stands for its limit: the time between the call's start and its first attempt's.
+/// How far past the call's deadline a first attempt may end when the client's preset
+/// time-out stands for its limit: the moments between the call's start and the attempt's.
 const PRESET_SLACK: Duration = Duration::from_millis(10);
 
-/// Whether the HTTP client's own time-out, `preset`, stands for an attempt's `limit`: the
-/// same, or longer by no more than [`PRESET_SLACK`] (a first attempt's limit is the
-/// deadline less the moments since the call began).
-fn presets(preset: Option<Duration>, limit: Duration) -> bool {
-    preset.is_some_and(|preset| preset >= limit && preset - limit <= PRESET_SLACK)
+/// Whether the HTTP client's own time-out, `preset`, stands for an attempt's `limit`: when
+/// it is the same, or, for a first attempt whose limit as configured (`nominal`) is the
+/// preset, when the limit is less only by the moments since the call began (at most
+/// [`PRESET_SLACK`]). Never for a limit set shorter on purpose (a call's own deadline or
+/// time-out, a deadline cut short by `until`) nor for a retry: each of those ends when it
+/// was told to.
+fn presets(preset: Option<Duration>, nominal: Duration, limit: Duration, first: bool) -> bool {
+    let Some(preset) = preset else {
+        return false;
+    };
+    limit == preset
+        || (first && nominal == preset && limit <= preset && preset - limit <= PRESET_SLACK)
 }
 
 /// The time-out of the next attempt: the attempt's own, cut short by the call's deadline.
@@ -757,18 +768,29 @@ mod tests {
     }
 
     #[test]
-    fn the_clients_time_out_stands_only_for_its_own_limit_or_one_just_under_it() {
-        let preset = Some(Duration::from_secs(3));
-        assert!(presets(preset, Duration::from_secs(3)));
-        assert!(presets(preset, Duration::from_secs(3) - PRESET_SLACK));
-        // A shorter limit (a retry's, a call's own deadline) needs a time-out of its own,
-        // and so does a longer one (the preset would end it early).
+    fn the_clients_time_out_stands_only_for_its_own_limit_on_a_first_attempt() {
+        let three = Duration::from_secs(3);
+        let ms = Duration::from_millis;
+        let preset = Some(three);
+        // Its own limit, exactly, or less by the moments since the call began.
+        assert!(presets(preset, three, three, true));
+        assert!(presets(preset, three, three - ms(1), true));
+        assert!(presets(preset, three, three - PRESET_SLACK, true));
+        // Not once those moments are more than the slack.
+        assert!(!presets(preset, three, three - PRESET_SLACK - ms(1), true));
+        // A call's own deadline just under the preset ends when it says, not at the preset.
+        assert!(!presets(preset, three - ms(9), three - ms(9), true));
+        // Nor a retry that starts moments after the call (a `Retry-After: 0`).
+        assert!(!presets(preset, three, three - ms(1), false));
+        // A longer limit: the preset would end it early.
         assert!(!presets(
             preset,
-            Duration::from_secs(3) - PRESET_SLACK - Duration::from_millis(1)
+            Duration::from_secs(4),
+            Duration::from_secs(4),
+            true
         ));
-        assert!(!presets(preset, Duration::from_secs(4)));
-        assert!(!presets(None, Duration::from_secs(3)));
+        // A caller's client: its time-out is not known.
+        assert!(!presets(None, three, three, true));
     }
 
     #[test]

@@ -186,6 +186,59 @@ async fn extra_headers_travel_and_the_api_key_cannot_be_replaced() {
 }
 
 #[tokio::test]
+async fn an_invalid_header_on_an_entitlement_call_is_refused_before_anything_is_sent() {
+    let (server, _) = start().await;
+    let client = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .entitlement_cache(kelviq::CacheConfig::disabled())
+        .build()
+        .unwrap();
+    let entitlements = client.entitlements();
+    for (name, value) in [
+        ("Authorization", "Bearer someone-else"),
+        ("x-token", "line\nbreak-secret"),
+    ] {
+        let errors = [
+            entitlements
+                .has_access("cust", "seats")
+                .header(name, value)
+                .send()
+                .await
+                .unwrap_err(),
+            entitlements
+                .check("cust", "seats")
+                .header(name, value)
+                .send()
+                .await
+                .unwrap_err(),
+            entitlements
+                .get_entitlement("cust", "seats")
+                .header(name, value)
+                .send()
+                .await
+                .unwrap_err(),
+            entitlements
+                .get_all_entitlements("cust")
+                .header(name, value)
+                .send()
+                .await
+                .unwrap_err(),
+        ];
+        for error in errors {
+            assert_eq!(error.kind(), ErrorKind::Validation, "{error:?}");
+            assert_eq!(error.validation().unwrap().field(), "header");
+            let text = error.to_string();
+            assert!(text.starts_with("entitlements.get: "), "{text}");
+            assert!(
+                !text.contains("secret") && !text.contains("someone-else"),
+                "header values are never echoed: {text}"
+            );
+        }
+    }
+    assert!(server.requests().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
 async fn a_per_call_retry_policy_replaces_the_clients() {
     let (server, client) = start().await;
     client.customers().create("cust").send().await.unwrap();

@@ -346,3 +346,88 @@ async fn no_retry_policy_means_one_attempt() {
     assert_eq!(error.kind(), ErrorKind::Server, "{error:?}");
     assert_eq!(count(&server, "getEntitlements"), 1);
 }
+
+/// The requests a retry made again from its parts sent, as logged by the emulator.
+fn sent(server: &MockServer, operation: &str) -> Vec<kelviq_mock::LoggedRequest> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation.as_deref() == Some(operation))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_rebuilt_retry_is_the_first_request_again() {
+    let (server, client) = start().await;
+    subscribed(&server, &client, "cust").await;
+    // A report: its body made again for the retry, every byte the same (the idempotency
+    // key and timestamp included), with the same headers, the caller's own among them.
+    server
+        .inject(Fault::new("reportUsage", 1, status(503, None)))
+        .unwrap();
+    client
+        .reporting()
+        .report_usage(5, "cust", "api-usage", Behaviour::Set)
+        .header("x-trace", "t1")
+        .send()
+        .await
+        .unwrap()
+        .sent()
+        .expect("delivered on the retry");
+    let reports = sent(&server, "reportUsage");
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    let [first, retry] = [&reports[0], &reports[1]];
+    assert_eq!(first.path, retry.path);
+    assert_eq!(first.body, retry.body);
+    assert_eq!(first.body["value"], 5);
+    for header in [
+        "authorization",
+        "user-agent",
+        "content-type",
+        "accept",
+        "x-trace",
+    ] {
+        assert!(first.headers.contains_key(header), "{header} in {first:?}");
+        assert_eq!(
+            first.headers.get(header),
+            retry.headers.get(header),
+            "{header}"
+        );
+    }
+    assert_eq!(server.usage("cust")["api-usage"], 5);
+
+    // An entitlement request: the same query again, identifiers form-encoded once.
+    let uncached = Kelviq::builder(API_KEY)
+        .base_url(server.url())
+        .retry_policy(fast_retries())
+        .entitlement_cache(kelviq::CacheConfig::disabled())
+        .build()
+        .unwrap();
+    server
+        .inject(Fault::new("getEntitlements", 1, status(503, None)))
+        .unwrap();
+    let allowed = uncached
+        .entitlements()
+        .has_access("cust", "f e&x")
+        .header("x-trace", "t2")
+        .send()
+        .await
+        .unwrap();
+    assert!(!allowed, "no such feature");
+    let asked = sent(&server, "getEntitlements");
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    for request in &asked {
+        assert_eq!(
+            request.query.as_deref(),
+            Some("customer_id=cust&feature_id=f+e%26x")
+        );
+        assert_eq!(
+            request.headers.get("x-trace").map(String::as_str),
+            Some("t2")
+        );
+        assert_eq!(
+            request.headers.get("authorization"),
+            asked[0].headers.get("authorization")
+        );
+    }
+}

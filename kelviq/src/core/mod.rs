@@ -1,5 +1,5 @@
 //! The core every client handle shares: the two generated clients (API host and edge host)
-//! over one connection pool, the settings, the entitlement cache with its background
+//! over one connection pool (and a second for entitlement requests), the settings, the entitlement cache with its background
 //! refreshes, and the offline report queue with its background sender.
 //!
 //! The resource groups above turn caller input into calls here; the cache, the queue and
