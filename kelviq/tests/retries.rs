@@ -38,12 +38,17 @@ async fn subscribed(server: &MockServer, client: &kelviq::Client, customer: &str
     server.clear_requests();
 }
 
-fn count(server: &MockServer, operation: &str) -> usize {
+/// The requests of `operation` the emulator logged, in order.
+fn sent(server: &MockServer, operation: &str) -> Vec<kelviq_mock::LoggedRequest> {
     server
         .requests()
-        .iter()
+        .into_iter()
         .filter(|r| r.operation.as_deref() == Some(operation))
-        .count()
+        .collect()
+}
+
+fn count(server: &MockServer, operation: &str) -> usize {
+    sent(server, operation).len()
 }
 
 #[tokio::test]
@@ -345,15 +350,6 @@ async fn no_retry_policy_means_one_attempt() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Server, "{error:?}");
     assert_eq!(count(&server, "getEntitlements"), 1);
-}
-
-/// The requests a retry made again from its parts sent, as logged by the emulator.
-fn sent(server: &MockServer, operation: &str) -> Vec<kelviq_mock::LoggedRequest> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| r.operation.as_deref() == Some(operation))
-        .collect()
 }
 
 #[tokio::test]
