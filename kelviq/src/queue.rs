@@ -36,7 +36,16 @@ impl Report {
     #[cfg(feature = "redis")]
     pub(crate) fn lane_name(&self, id: &str) -> String {
         match self {
-            Report::Usage(r) => format!("u:{}\u{0}{}", &*r.customer_id, &*r.feature_id),
+            Report::Usage(r) => {
+                // Built by hand: `format!` writes each piece through a formatter.
+                let (customer, feature) = (&*r.customer_id, &*r.feature_id);
+                let mut lane = String::with_capacity(3 + customer.len() + feature.len());
+                lane.push_str("u:");
+                lane.push_str(customer);
+                lane.push('\u{0}');
+                lane.push_str(feature);
+                lane
+            }
             Report::Event(_) => format!("e:{id}"),
         }
     }
@@ -302,7 +311,12 @@ impl ReportQueue {
     /// Whether reports of `report`'s lane wait here: a new one of that lane must join them.
     pub(crate) fn has_lane(&self, report: &Report) -> bool {
         match report {
-            Report::Usage(_) => self.lanes().lanes.contains_key(&report.lane(0)),
+            Report::Usage(_) => {
+                let lanes = self.lanes();
+                // Nothing waits here (as in an outage with Redis keeping the queue): no lane
+                // key to build.
+                !lanes.lanes.is_empty() && lanes.lanes.contains_key(&report.lane(0))
+            }
             Report::Event(_) => false,
         }
     }

@@ -56,7 +56,7 @@ pub(crate) struct Outbox {
     /// settled: while a lane has some, its new reports join them there (or wait behind them
     /// here), so that a lane stays one ordered sequence wherever its reports wait.
     #[cfg(feature = "redis")]
-    shared_lanes: Mutex<std::collections::HashMap<String, InRedis>>,
+    shared_lanes: Mutex<LanesInRedis>,
     /// The lanes the durable file said an earlier process on it may have left reports of in
     /// Redis; `None` when it cannot say (no record in the file: any lane may have some).
     /// Until Redis has answered which, these lanes wait.
@@ -98,6 +98,12 @@ pub(crate) struct Outbox {
     /// call the reports behind them left.
     pub(super) shared_sending: Arc<AtomicUsize>,
 }
+
+/// Per lane, this instance's reports in Redis. Looked up two or three times on every
+/// report kept there: hashed with foldhash (randomly seeded per map), as the entitlement
+/// cache is, rather than SipHash.
+#[cfg(feature = "redis")]
+type LanesInRedis = std::collections::HashMap<String, InRedis, foldhash::fast::RandomState>;
 
 /// One lane's reports in Redis, as this instance knows them.
 #[cfg(feature = "redis")]
@@ -448,9 +454,7 @@ impl Outbox {
     }
 
     #[cfg(feature = "redis")]
-    fn lanes_in_redis(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, InRedis>> {
+    fn lanes_in_redis(&self) -> std::sync::MutexGuard<'_, LanesInRedis> {
         self.shared_lanes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -540,7 +544,7 @@ impl Outbox {
     #[cfg(feature = "redis")]
     fn forget_settled(
         &self,
-        lanes: &mut std::collections::HashMap<String, InRedis>,
+        lanes: &mut LanesInRedis,
         only: Option<&str>,
         predecessor_known: bool,
     ) {

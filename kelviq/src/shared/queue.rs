@@ -518,7 +518,11 @@ impl SharedQueue {
                     } else {
                         &PUSH_MANY
                     };
-                    let mut invocation = script.with_keys(&self.push_keys);
+                    let bytes = led
+                        .entries()
+                        .map(|entry| entry.id.len() + entry.body.len() + entry.lane.len())
+                        .sum();
+                    let mut invocation = script.with_keys(&self.push_keys, 3 * led.len(), bytes);
                     for entry in led.entries() {
                         invocation.arg(&entry.id).arg(&entry.body).arg(&entry.lane);
                     }

@@ -26,17 +26,22 @@ impl Script {
         Invocation {
             script: self,
             keys: std::borrow::Cow::Owned(Vec::new()),
-            args: Vec::new(),
+            args: redis::Cmd::new(),
         }
     }
 
     /// An invocation with keys encoded once, ahead of time (for a script run on every
-    /// report).
-    pub(crate) fn with_keys<'a>(&'a self, keys: &'a [Vec<u8>]) -> Invocation<'a> {
+    /// report), and room for `args` arguments of `bytes` bytes in all.
+    pub(crate) fn with_keys<'a>(
+        &'a self,
+        keys: &'a [Vec<u8>],
+        args: usize,
+        bytes: usize,
+    ) -> Invocation<'a> {
         Invocation {
             script: self,
             keys: std::borrow::Cow::Borrowed(keys),
-            args: Vec::new(),
+            args: redis::Cmd::with_capacity(args, bytes),
         }
     }
 
@@ -52,7 +57,11 @@ impl Script {
 pub(crate) struct Invocation<'a> {
     script: &'a Script,
     keys: std::borrow::Cow<'a, [Vec<u8>]>,
-    args: Vec<Vec<u8>>,
+    /// The arguments, encoded one after another in one buffer (a command used as a list
+    /// of arguments): the report path pushes a report's every byte through here, and one
+    /// allocation per argument, then per growth of the command, cost more than the rest
+    /// of the call's encoding.
+    args: redis::Cmd,
 }
 
 impl Invocation<'_> {
@@ -62,17 +71,33 @@ impl Invocation<'_> {
     }
 
     pub(crate) fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Self {
-        self.args.extend(arg.to_redis_args());
+        self.args.arg(arg);
         self
     }
 
+    /// `verb script numkeys keys... args...`, in a command sized for it at once.
     fn command(&self, verb: &str, script: &str) -> redis::Cmd {
-        let mut command = redis::cmd(verb);
-        command
-            .arg(script)
-            .arg(self.keys.len())
-            .arg(&*self.keys)
-            .arg(&self.args);
+        let args = || {
+            self.args.args_iter().map(|arg| match arg {
+                redis::Arg::Simple(bytes) => bytes,
+                // Only `Cmd::cursor_arg` makes anything else, and nothing here calls it.
+                _ => &[][..],
+            })
+        };
+        let count = 3 + self.keys.len() + args().len();
+        let bytes = verb.len()
+            + script.len()
+            + 20
+            + self.keys.iter().map(Vec::len).sum::<usize>()
+            + args().map(<[u8]>::len).sum::<usize>();
+        let mut command = redis::Cmd::with_capacity(count, bytes);
+        command.arg(verb).arg(script).arg(self.keys.len());
+        for key in self.keys.iter() {
+            command.arg(key.as_slice());
+        }
+        for arg in args() {
+            command.arg(arg);
+        }
         command
     }
 
