@@ -396,6 +396,24 @@ mod tests {
         })
     }
 
+    /// The lane name is part of the Redis layout that instances of other versions share:
+    /// built by hand, it is byte for byte what `format!` made.
+    #[cfg(feature = "redis")]
+    #[test]
+    fn a_usage_lane_is_named_as_before() {
+        for (customer, feature) in [
+            ("a", "f"),
+            ("cust 1/é", "api.calls"),
+            ("x\u{0}y", "%2F"),
+            ("🙂", "f\u{0}"),
+        ] {
+            assert_eq!(
+                usage(customer, feature, 1, wire::Behaviour::Set).lane_name("id"),
+                format!("u:{customer}\u{0}{feature}")
+            );
+        }
+    }
+
     fn value(taken: &Taken) -> i64 {
         match &taken.report {
             Report::Usage(r) => r.value,

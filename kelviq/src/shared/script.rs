@@ -122,3 +122,78 @@ impl Invocation<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(command: &redis::Cmd) -> Vec<Vec<u8>> {
+        command
+            .args_iter()
+            .map(|arg| match arg {
+                redis::Arg::Simple(bytes) => bytes.to_vec(),
+                _ => panic!("a cursor argument"),
+            })
+            .collect()
+    }
+
+    /// The command is `verb script numkeys keys... args...`, each argument as the `redis`
+    /// crate's own `Cmd::arg` would write it: a list expands to one argument an element,
+    /// numbers are written in decimal, an empty argument stays one.
+    #[test]
+    fn an_invocation_is_sent_as_the_crate_would_write_its_keys_and_arguments() {
+        let script = Script::new("return 1");
+        let keys = [b"{t}queue:order".to_vec(), b"{t}queue:body".to_vec()];
+        let ids = vec!["a".to_owned(), "b\u{0}c".to_owned()];
+        let body = br#"{"value":1}"#.to_vec();
+        let logged: Vec<Vec<u8>> = vec![b"x".to_vec(), Vec::new()];
+        let none: &[String] = &[];
+        let mut invocation = script.with_keys(&keys, 4, 8);
+        invocation
+            .arg("owner")
+            .arg(&body)
+            .arg(30_000u64)
+            .arg(64usize)
+            .arg(&ids)
+            .arg(none)
+            .arg(&logged)
+            .arg("");
+        let mut expected = redis::cmd("EVALSHA");
+        expected
+            .arg(&script.hash)
+            .arg(2)
+            .arg(&keys[..])
+            .arg("owner")
+            .arg(&body)
+            .arg(30_000u64)
+            .arg(64usize)
+            .arg(&ids)
+            .arg(none)
+            .arg(&logged)
+            .arg("");
+        let sent = invocation.command("EVALSHA", &script.hash);
+        assert_eq!(args(&sent), args(&expected));
+        assert_eq!(sent.get_packed_command(), expected.get_packed_command());
+        // owner, body, two numbers, two ids, no id, two logged (one empty), one empty.
+        assert_eq!(args(&sent).len(), 3 + 2 + 9, "an empty list adds nothing");
+
+        // By text, keys added one by one: the same keys and arguments after the script.
+        let mut invocation = script.key(&keys[0]);
+        invocation.key(&keys[1]).arg("owner").arg(&ids);
+        let sent = args(&invocation.command("EVAL", &script.code));
+        assert_eq!(
+            sent[..3],
+            [b"EVAL".to_vec(), b"return 1".to_vec(), b"2".to_vec()]
+        );
+        assert_eq!(
+            sent[3..],
+            [
+                keys[0].clone(),
+                keys[1].clone(),
+                b"owner".to_vec(),
+                b"a".to_vec(),
+                b"b\0c".to_vec()
+            ]
+        );
+    }
+}
