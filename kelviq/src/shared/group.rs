@@ -338,11 +338,6 @@ impl Led {
             .chain(live(after))
     }
 
-    /// How many reports the call carries.
-    pub(crate) fn len(&self) -> usize {
-        self.entries().count()
-    }
-
     /// The call is about to be made: from here on, a cancelled leader's group may be in
     /// Redis.
     pub(crate) fn begin(&mut self) {
@@ -736,7 +731,7 @@ mod room_for_two {
         // `b` dropped before its call: `c` leads, with `d`.
         drop(b);
         let mut c = lead(c.wait().await);
-        assert_eq!(c.len(), 2);
+        assert_eq!(c.entries().count(), 2);
         assert_eq!(group.state().in_flight, 2);
         let e = pending(group.join(entry("e")));
         // `e` cancelled while it waits; `a` ends: nothing to hand on.

@@ -513,16 +513,13 @@ impl SharedQueue {
             let led = &led;
             self.redis
                 .run("queue a report", |mut connection| async move {
-                    let script = if led.len() == 1 {
-                        &PUSH_ONE
-                    } else {
-                        &PUSH_MANY
-                    };
-                    let bytes = led
-                        .entries()
-                        .map(|entry| entry.id.len() + entry.body.len() + entry.lane.len())
-                        .sum();
-                    let mut invocation = script.with_keys(&self.push_keys, 3 * led.len(), bytes);
+                    // How many arguments, and their size, in one pass over the group.
+                    let (count, bytes) = led.entries().fold((0, 0), |(n, bytes), entry| {
+                        let size = entry.id.len() + entry.body.len() + entry.lane.len();
+                        (n + 3, bytes + size)
+                    });
+                    let script = if count == 3 { &PUSH_ONE } else { &PUSH_MANY };
+                    let mut invocation = script.with_keys(&self.push_keys, count, bytes);
                     for entry in led.entries() {
                         invocation.arg(&entry.id).arg(&entry.body).arg(&entry.lane);
                     }
